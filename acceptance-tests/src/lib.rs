@@ -1,0 +1,293 @@
+//! Drives the real `terraform` CLI against a provider binary, in the spirit
+//! of terraform-plugin-testing: each test gets a throw-away working
+//! directory, a filesystem mirror holding the provider, and a CLI config
+//! that installs from that mirror only.
+//!
+//! Which Terraform runs: every binary in `TF_ACC_TERRAFORM` (a list
+//! separated by `:`), or else `terraform` on PATH plus the Terraform 1.0.3
+//! that `scripts/tools.sh` installs under `.tools/`, when present. Each test
+//! runs its steps once per binary and prints which version ran.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A provider binary and the address Terraform knows it by.
+#[derive(Clone, Debug)]
+pub struct ProviderUnderTest {
+    pub binary: PathBuf,
+    /// `namespace/type`, e.g. `testing/tptest`.
+    pub source: String,
+    pub version: String,
+}
+
+impl ProviderUnderTest {
+    pub fn type_name(&self) -> &str {
+        self.source.rsplit('/').next().unwrap_or(&self.source)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TerraformBin {
+    pub path: PathBuf,
+    pub version: String,
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+/// The Terraform binaries to test with, each with its version.
+pub fn terraform_bins() -> &'static [TerraformBin] {
+    static BINS: OnceLock<Vec<TerraformBin>> = OnceLock::new();
+    BINS.get_or_init(|| {
+        let mut paths: Vec<PathBuf> = match std::env::var("TF_ACC_TERRAFORM") {
+            Ok(list) if !list.trim().is_empty() => list.split(':').map(PathBuf::from).collect(),
+            _ => {
+                let mut v = Vec::new();
+                if let Some(p) = which("terraform") {
+                    v.push(p);
+                }
+                let old = std::env::var_os("PALETTE_TOOLS_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| repo_root().join(".tools"))
+                    .join("terraform-1.0.3/terraform");
+                if old.exists() {
+                    v.push(old);
+                }
+                v
+            }
+        };
+        paths.dedup();
+        assert!(
+            !paths.is_empty(),
+            "no terraform binary: put terraform on PATH, run scripts/tools.sh terraform-1.0.3, or set TF_ACC_TERRAFORM"
+        );
+        paths
+            .into_iter()
+            .map(|path| {
+                let out = Command::new(&path).arg("version").arg("-json").output().expect("run terraform version");
+                let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                let version = j["terraform_version"].as_str().unwrap_or("unknown").to_string();
+                TerraformBin { path, version }
+            })
+            .collect()
+    })
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+/// Result of one terraform command.
+#[derive(Debug)]
+pub struct Run {
+    pub args: Vec<String>,
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.status == Some(0)
+    }
+    pub fn combined(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "terraform {} exited {:?} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args.join(" "),
+            self.status,
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// One test's working directory, bound to one Terraform binary.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+    pub tf: TerraformBin,
+    pub provider: ProviderUnderTest,
+    env: Vec<(String, String)>,
+}
+
+impl Workdir {
+    pub fn new(tf: &TerraformBin, provider: &ProviderUnderTest) -> Workdir {
+        let dir = tempfile::Builder::new().prefix("tfacc-").tempdir().expect("tempdir");
+        let mirror = dir.path().join("mirror");
+        let (ns, ty) = provider.source.split_once('/').expect("source is namespace/type");
+        let pkg = mirror.join(format!("registry.terraform.io/{ns}/{ty}/{}/linux_amd64", provider.version));
+        std::fs::create_dir_all(&pkg).unwrap();
+        let dest = pkg.join(format!("terraform-provider-{ty}_v{}", provider.version));
+        // A hard link is instant and leaves the build output untouched; a copy
+        // is the fallback across file systems.
+        if std::fs::hard_link(&provider.binary, &dest).is_err() {
+            std::fs::copy(&provider.binary, &dest).expect("copy provider into mirror");
+        }
+        let cli_config = dir.path().join("terraform.rc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/{}\"]\n  }}\n}}\n",
+                mirror.display(),
+                provider.source
+            ),
+        )
+        .unwrap();
+        std::fs::create_dir_all(dir.path().join("work")).unwrap();
+        let env = vec![
+            ("TF_CLI_CONFIG_FILE".to_string(), cli_config.display().to_string()),
+            ("TF_IN_AUTOMATION".into(), "1".into()),
+            ("TF_INPUT".into(), "0".into()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+        ];
+        eprintln!("[harness] terraform {} at {}", tf.version, tf.path.display());
+        Workdir { dir, tf: tf.clone(), provider: provider.clone(), env }
+    }
+
+    pub fn work(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn set_env(&mut self, k: &str, v: &str) {
+        self.env.retain(|(key, _)| key != k);
+        self.env.push((k.to_string(), v.to_string()));
+    }
+
+    /// Writes main.tf, with the required_providers block prepended.
+    pub fn config(&self, body: &str) {
+        let hcl = format!(
+            "terraform {{\n  required_providers {{\n    {} = {{\n      source  = \"{}\"\n      version = \"{}\"\n    }}\n  }}\n}}\n\n{body}\n",
+            self.provider.type_name(),
+            self.provider.source,
+            self.provider.version
+        );
+        std::fs::write(self.work().join("main.tf"), hcl).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(&self.tf.path);
+        c.args(args).current_dir(self.work()).stdin(Stdio::null());
+        // A developer's TF_LOG must not leak into assertions on output.
+        c.env_remove("TF_LOG").env_remove("TF_LOG_PROVIDER").env_remove("TF_REATTACH_PROVIDERS");
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let start = Instant::now();
+        let out: Output = self.command(args).output().expect("spawn terraform");
+        Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            status: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+
+    /// Runs and panics with the full output unless terraform succeeded.
+    pub fn must(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert!(r.ok(), "[terraform {}] {r}", self.tf.version);
+        r
+    }
+
+    pub fn init(&self) -> Run {
+        self.must(&["init", "-input=false", "-no-color"])
+    }
+
+    pub fn apply(&self) -> Run {
+        self.must(&["apply", "-auto-approve", "-input=false", "-no-color"])
+    }
+
+    pub fn destroy(&self) -> Run {
+        self.must(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 = no changes, 2 = changes, 1 = error.
+    pub fn plan(&self) -> Run {
+        self.run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"])
+    }
+
+    pub fn assert_plan_empty(&self) {
+        let r = self.plan();
+        assert_eq!(r.status, Some(0), "[terraform {}] expected an empty plan, got: {r}", self.tf.version);
+    }
+
+    /// Asserts the plan has changes and returns the rendered plan.
+    pub fn assert_plan_changes(&self) -> Run {
+        let r = self.plan();
+        assert_eq!(r.status, Some(2), "[terraform {}] expected changes in the plan, got: {r}", self.tf.version);
+        r
+    }
+
+    /// The plan as Terraform's JSON, for exact assertions on what changes.
+    pub fn plan_json(&self) -> serde_json::Value {
+        self.must(&["plan", "-input=false", "-no-color", "-out=tfplan"]);
+        let r = self.must(&["show", "-json", "tfplan"]);
+        serde_json::from_str(&r.stdout).expect("plan JSON")
+    }
+
+    pub fn import(&self, address: &str, id: &str) -> Run {
+        self.must(&["import", "-input=false", "-no-color", address, id])
+    }
+
+    pub fn show_json(&self) -> serde_json::Value {
+        let r = self.must(&["show", "-json"]);
+        serde_json::from_str(&r.stdout).expect("show -json output")
+    }
+
+    /// Resources in state, from `show -json` (root module only).
+    pub fn state_resources(&self) -> Vec<serde_json::Value> {
+        self.show_json()["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn state_resource(&self, address: &str) -> Option<serde_json::Value> {
+        self.state_resources().into_iter().find(|r| r["address"] == address)
+    }
+
+    /// `terraform state rm`, to prepare an import of an existing object.
+    pub fn state_rm(&self, address: &str) -> Run {
+        self.must(&["state", "rm", "-no-color", address])
+    }
+}
+
+/// Runs `f` once for each Terraform binary under test.
+pub fn for_each_terraform(provider: &ProviderUnderTest, mut f: impl FnMut(&mut Workdir)) {
+    for tf in terraform_bins() {
+        let mut w = Workdir::new(tf, provider);
+        eprintln!("[harness] ---- running with Terraform {} ----", tf.version);
+        f(&mut w);
+    }
+}
+
+/// Resource changes of a plan JSON, as (address, actions).
+pub fn planned_actions(plan: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    plan["resource_changes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|rc| {
+                    let actions = rc["change"]["actions"]
+                        .as_array()
+                        .map(|x| x.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                        .unwrap_or_default();
+                    (rc["address"].as_str().unwrap_or_default().to_string(), actions)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,195 @@
+//! Provider configuration: resolves the `provider "palette"` block and its
+//! environment fallbacks into settings, checking all it can offline.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use schemas::provider::{
+    check_endpoint, DEFAULT_ENDPOINT, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_MAX_WAIT,
+};
+use tfplugin::{AttrPath, Diagnostics, Value};
+
+/// A secret string: its Debug and Display never show the value, so it
+/// cannot reach a log line or an error by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct VcenterSettings {
+    pub server: String,
+    pub username: String,
+    pub password: Secret,
+    pub insecure: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub endpoint: String,
+    pub api_key: Secret,
+    pub project: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub insecure: bool,
+    pub max_retries: u32,
+    pub retry_max_wait: Duration,
+    pub request_timeout: Duration,
+    pub vcenter: Option<VcenterSettings>,
+}
+
+/// Resolves settings from configuration and environment (given as a
+/// function so tests need not touch the process environment).
+pub fn resolve(config: &Value, env: impl Fn(&str) -> Option<String>) -> Result<Settings, Diagnostics> {
+    let mut d = Diagnostics::new();
+    let s = |name: &str| config.get(name).as_str().map(str::to_string);
+    let from_env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+
+    let endpoint = s("endpoint").or_else(|| from_env("PALETTE_ENDPOINT")).unwrap_or_else(|| DEFAULT_ENDPOINT.into());
+    if let Err(e) = check_endpoint(&endpoint) {
+        d.error_at(AttrPath::attr("endpoint"), "Invalid Palette endpoint", e);
+    }
+    let api_key = s("api_key").or_else(|| from_env("PALETTE_API_KEY"));
+    if api_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
+        d.error_at(
+            AttrPath::attr("api_key"),
+            "Missing Palette API key",
+            "Set `api_key` in the provider block or the PALETTE_API_KEY environment variable. \
+             Create a key in Palette under Tenant Settings > API Keys.",
+        );
+    }
+    let ca_file = s("ca_file").map(PathBuf::from);
+    let insecure = config.get("insecure").as_bool().unwrap_or(false);
+    if insecure && ca_file.is_some() {
+        d.error_at(
+            AttrPath::attr("insecure"),
+            "Conflicting TLS settings",
+            "`insecure = true` skips certificate checks, which makes `ca_file` pointless. Set one of them.",
+        );
+    }
+    if let Some(path) = &ca_file {
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => {}
+            Ok(_) => d.error_at(
+                AttrPath::attr("ca_file"),
+                "Invalid CA file",
+                format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----).", path.display()),
+            ),
+            Err(e) => d.error_at(AttrPath::attr("ca_file"), "Cannot read CA file", format!("{}: {e}", path.display())),
+        }
+    }
+    let max_retries = config.get("max_retries").as_i64().unwrap_or(DEFAULT_MAX_RETRIES).clamp(0, 20) as u32;
+    let mut duration = |name: &str, default: &str| match tfplugin::duration::parse(&s(name).unwrap_or(default.into())) {
+        Ok(v) => v,
+        Err(e) => {
+            d.error_at(AttrPath::attr(name), "Invalid duration", e);
+            Duration::ZERO
+        }
+    };
+    let retry_max_wait = duration("retry_max_wait", DEFAULT_RETRY_MAX_WAIT);
+    let request_timeout = duration("request_timeout", DEFAULT_REQUEST_TIMEOUT);
+
+    let vcenter = match config.get("vcenter").as_elements().and_then(|e| e.first()) {
+        Some(vc) => {
+            let password = vc.get("password").as_str().map(str::to_string).or_else(|| from_env("VSPHERE_PASSWORD"));
+            Some(VcenterSettings {
+                server: vc.get("server").as_str().unwrap_or_default().to_string(),
+                username: vc.get("username").as_str().unwrap_or_default().to_string(),
+                password: Secret::new(password.unwrap_or_default()),
+                insecure: vc.get("insecure").as_bool().unwrap_or(false),
+            })
+        }
+        None => None,
+    };
+
+    let project = s("project").or_else(|| from_env("PALETTE_PROJECT"));
+    if d.has_errors() {
+        return Err(d);
+    }
+    Ok(Settings {
+        endpoint: endpoint.trim_end_matches('/').to_string(),
+        api_key: Secret::new(api_key.unwrap_or_default()),
+        project,
+        ca_file,
+        insecure,
+        max_retries,
+        retry_max_wait,
+        request_timeout,
+        vcenter,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::null_object(&schemas::provider::schema().ty());
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn environment_fills_what_config_leaves_out() {
+        let env = |k: &str| match k {
+            "PALETTE_API_KEY" => Some("k-123".to_string()),
+            "PALETTE_ENDPOINT" => Some("http://127.0.0.1:8080/".to_string()),
+            _ => None,
+        };
+        let s = resolve(&cfg(&[]), env).unwrap();
+        assert_eq!(s.endpoint, "http://127.0.0.1:8080");
+        assert_eq!(s.api_key.expose(), "k-123");
+        assert_eq!(s.max_retries, 5);
+        assert_eq!(s.request_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn missing_key_and_bad_endpoint_are_reported_with_paths() {
+        let e = resolve(&cfg(&[("endpoint", "ftp://x".into())]), no_env).unwrap_err();
+        let paths: Vec<String> = e.iter().filter_map(|d| d.attribute.as_ref().map(|p| p.to_string())).collect();
+        assert_eq!(paths, vec!["endpoint", "api_key"]);
+    }
+
+    #[test]
+    fn insecure_conflicts_with_ca_file() {
+        let e = resolve(
+            &cfg(&[("api_key", "k".into()), ("insecure", true.into()), ("ca_file", "/nonexistent".into())]),
+            no_env,
+        )
+        .unwrap_err();
+        assert!(e.iter().any(|d| d.summary == "Conflicting TLS settings"));
+        assert!(e.iter().any(|d| d.summary == "Cannot read CA file"));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = resolve(&cfg(&[("api_key", "super-secret-key".into())]), no_env).unwrap();
+        assert!(!format!("{s:?}").contains("super-secret-key"));
+    }
+}

@@ -1,0 +1,216 @@
+//! Renders registry-format Markdown (docs/index.md, docs/resources/*.md,
+//! docs/data-sources/*.md) from the schemas and the HCL under examples/.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use tfplugin::schema::{Attribute, Block, Nesting};
+use tfplugin::{Schema, Type};
+
+/// What kind of page to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Provider,
+    Resource,
+    DataSource,
+}
+
+/// One rendered page: its path under docs/ and its text.
+pub struct Page {
+    pub path: String,
+    pub text: String,
+}
+
+fn type_label(t: &Type) -> String {
+    match t {
+        Type::String => "String".into(),
+        Type::Number => "Number".into(),
+        Type::Bool => "Boolean".into(),
+        Type::Dynamic => "Dynamic".into(),
+        Type::List(e) => format!("List of {}", type_label(e)),
+        Type::Set(e) => format!("Set of {}", type_label(e)),
+        Type::Map(e) => format!("Map of {}", type_label(e)),
+        Type::Object(_) => "Object".into(),
+        Type::Tuple(_) => "Tuple".into(),
+    }
+}
+
+fn nesting_label(n: Nesting) -> &'static str {
+    match n {
+        Nesting::Single | Nesting::Group => "Block",
+        Nesting::List => "Block List",
+        Nesting::Set => "Block Set",
+        Nesting::Map => "Block Map",
+    }
+}
+
+fn attr_line(a: &Attribute, anchor_prefix: &str, out: &mut String, nested: &mut Vec<Nested>) {
+    let mut flags = vec![match &a.nested {
+        Some(n) => format!(
+            "{} Nested",
+            match n.nesting {
+                Nesting::Single | Nesting::Group => "Attributes",
+                Nesting::List => "Attributes List",
+                Nesting::Set => "Attributes Set",
+                Nesting::Map => "Attributes Map",
+            }
+        ),
+        None => type_label(&a.ty),
+    }];
+    if a.sensitive {
+        flags.push("Sensitive".into());
+    }
+    if a.deprecated.is_some() {
+        flags.push("Deprecated".into());
+    }
+    let mut desc = a.description.clone();
+    if let Some(d) = &a.default {
+        let shown = match d {
+            tfplugin::Value::String(s) => format!("{s:?}"),
+            tfplugin::Value::Number(n) => n.to_string(),
+            tfplugin::Value::Bool(b) => b.to_string(),
+            other => format!("{other:?}"),
+        };
+        if !desc.contains("Defaults to") {
+            let _ = write!(desc, " Defaults to `{shown}`.");
+        }
+    }
+    for v in &a.validators {
+        let _ = write!(desc, " Value {}.", v.description());
+    }
+    if a.plan_modifiers.iter().any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace)) {
+        desc.push_str(" Changing it replaces the resource.");
+    }
+    if let Some(why) = &a.deprecated {
+        let _ = write!(desc, " **Deprecated:** {why}");
+    }
+    let anchor = format!("{anchor_prefix}{}", a.name);
+    if let Some(n) = &a.nested {
+        let _ = writeln!(out, "- `{}` ({}) {} (see [below for nested schema](#nestedatt--{anchor}))", a.name, flags.join(", "), desc.trim());
+        nested.push(Nested { anchor: format!("nestedatt--{anchor}"), title: anchor.replace("--", "."), attrs: n.attributes.clone(), block: None });
+    } else {
+        let _ = writeln!(out, "- `{}` ({}) {}", a.name, flags.join(", "), desc.trim());
+    }
+}
+
+struct Nested {
+    anchor: String,
+    title: String,
+    attrs: Vec<Attribute>,
+    block: Option<Block>,
+}
+
+fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &str) {
+    let mut nested = Vec::new();
+    let groups: [(&str, Box<dyn Fn(&Attribute) -> bool>); 3] = [
+        ("Required", Box::new(|a: &Attribute| a.required)),
+        ("Optional", Box::new(|a: &Attribute| a.optional)),
+        ("Read-Only", Box::new(|a: &Attribute| a.computed && !a.optional && !a.required)),
+    ];
+    for (title, pred) in groups.iter() {
+        let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pred(a)).collect();
+        let blocks: Vec<_> = block
+            .blocks
+            .iter()
+            .filter(|b| match *title {
+                "Required" => b.min_items > 0,
+                "Optional" => b.min_items == 0,
+                _ => false,
+            })
+            .collect();
+        if attrs.is_empty() && blocks.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{heading} {title}\n");
+        let mut entries: Vec<(String, String)> = Vec::new();
+        for a in attrs {
+            let mut line = String::new();
+            attr_line(a, anchor_prefix, &mut line, &mut nested);
+            entries.push((a.name.clone(), line));
+        }
+        for b in blocks {
+            let anchor = format!("{anchor_prefix}{}", b.name);
+            let mut limits = String::new();
+            if b.max_items > 0 {
+                let _ = write!(limits, ", Max: {}", b.max_items);
+            }
+            if b.min_items > 0 {
+                let _ = write!(limits, ", Min: {}", b.min_items);
+            }
+            let mut desc = b.block.description.clone();
+            if b.plan_modifiers.iter().any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace)) {
+                desc.push_str(" Changing it replaces the resource.");
+            }
+            entries.push((
+                b.name.clone(),
+                format!(
+                    "- `{}` ({}{limits}) {} (see [below for nested schema](#nestedblock--{anchor}))\n",
+                    b.name,
+                    nesting_label(b.nesting),
+                    desc.trim()
+                ),
+            ));
+            nested.push(Nested {
+                anchor: format!("nestedblock--{anchor}"),
+                title: anchor.replace("--", "."),
+                attrs: Vec::new(),
+                block: Some(b.block.clone()),
+            });
+        }
+        entries.sort();
+        for (_, line) in entries {
+            out.push_str(&line.replace(" )", ")"));
+        }
+        out.push('\n');
+    }
+    for n in nested {
+        let _ = writeln!(out, "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n", n.anchor, n.title);
+        let prefix = format!("{}--", n.anchor.split_once("--").map(|x| x.1).unwrap_or_default());
+        match n.block {
+            Some(b) => render_block(&b, &prefix, out, "####"),
+            None => render_block(&Block { attributes: n.attrs, ..Block::default() }, &prefix, out, "####"),
+        }
+    }
+}
+
+fn read_example(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok().map(|s| s.trim_end().to_string())
+}
+
+/// Renders one page. `examples` is the examples/ folder.
+pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page {
+    let (path, subcategory, example, title) = match kind {
+        Kind::Provider => ("index.md".to_string(), "", examples.join("provider/provider.tf"), format!("{name} Provider")),
+        Kind::Resource => (
+            format!("resources/{}.md", name.trim_start_matches("palette_")),
+            "",
+            examples.join(format!("resources/{name}/resource.tf")),
+            format!("{name} (Resource)"),
+        ),
+        Kind::DataSource => (
+            format!("data-sources/{}.md", name.trim_start_matches("palette_")),
+            "",
+            examples.join(format!("data-sources/{name}/data-source.tf")),
+            format!("{name} (Data Source)"),
+        ),
+    };
+    let _ = subcategory;
+    let description = schema.block.description.trim().to_string();
+    let mut out = String::new();
+    let _ = writeln!(out, "---\npage_title: \"{title}\"\ndescription: |-\n  {}\n---\n", description.replace('\n', "\n  "));
+    let _ = writeln!(out, "# {title}\n\n{description}\n");
+    if let Some(ex) = read_example(&example) {
+        let _ = writeln!(out, "## Example Usage\n\n```terraform\n{ex}\n```\n");
+    }
+    let _ = writeln!(out, "## Schema\n");
+    render_block(&schema.block, "", &mut out, "###");
+    if kind == Kind::Resource {
+        if let Some(import) = read_example(&examples.join(format!("resources/{name}/import.sh"))) {
+            let _ = writeln!(out, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```\n");
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    Page { path, text: out }
+}

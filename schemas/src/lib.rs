@@ -1,0 +1,23 @@
+//! The schemas of the Palette provider: one definition per type, read both
+//! by the provider (validation, planning) and by the docs generator, so the
+//! registry docs can never disagree with what Terraform sees.
+
+pub mod docs;
+pub mod provider;
+
+use tfplugin::Schema;
+
+/// The provider's registry address.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/palette-community/palette";
+/// The provider's short name, the prefix of every type.
+pub const PROVIDER_NAME: &str = "palette";
+
+/// Every resource type with its schema. Resources arrive with later issues.
+pub fn resources() -> Vec<(&'static str, Schema)> {
+    Vec::new()
+}
+
+/// Every data source with its schema.
+pub fn data_sources() -> Vec<(&'static str, Schema)> {
+    Vec::new()
+}

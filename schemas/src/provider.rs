@@ -1,0 +1,107 @@
+//! The `provider "palette"` block.
+
+use tfplugin::validate::{check, IntBetween, NotBlank};
+use tfplugin::{Attribute, Block, NestedBlock, Nesting, Schema, Value};
+
+pub const DEFAULT_ENDPOINT: &str = "https://api.spectrocloud.com";
+pub const DEFAULT_MAX_RETRIES: i64 = 5;
+pub const DEFAULT_RETRY_MAX_WAIT: &str = "30s";
+pub const DEFAULT_REQUEST_TIMEOUT: &str = "60s";
+
+/// Checks an endpoint URL: http or https, a host, nothing after the path.
+pub fn check_endpoint(s: &str) -> Result<(), String> {
+    let u = url::Url::parse(s).map_err(|e| {
+        format!("{s:?} is not a URL ({e}); write the API's base URL, for example \"{DEFAULT_ENDPOINT}\"")
+    })?;
+    if !matches!(u.scheme(), "https" | "http") {
+        return Err(format!("{s:?} must use https:// (or http:// for a local lab), for example \"{DEFAULT_ENDPOINT}\""));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{s:?} has no host; write for example \"{DEFAULT_ENDPOINT}\""));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("{s:?} must not have a query or fragment; write only scheme, host and port"));
+    }
+    Ok(())
+}
+
+fn duration_attr(name: &str, default: &str, what: &str) -> Attribute {
+    Attribute::string(name)
+        .optional()
+        .description(format!("{what} A duration such as `30s` or `2m`. Defaults to `{default}`."))
+        .validator(check("must be a duration such as `30s`", |v: &Value| {
+            tfplugin::duration::parse(v.as_str().unwrap_or_default()).map(|_| ())
+        }))
+}
+
+pub fn vcenter_block() -> Block {
+    Block::new()
+        .description("Default vCenter connection, used where a resource has no `vcenter` block of its own.")
+        .attr(
+            Attribute::string("server")
+                .required()
+                .validator(NotBlank)
+                .description("vCenter host name or URL, such as `vcenter.dc1.example.com`."),
+        )
+        .attr(Attribute::string("username").required().validator(NotBlank).description("vCenter user name."))
+        .attr(
+            Attribute::string("password")
+                .required()
+                .sensitive()
+                .description("vCenter password. Never shown in plans or logs. Also read from `VSPHERE_PASSWORD`."),
+        )
+        .attr(Attribute::bool("insecure").optional().description("Skip verification of vCenter's TLS certificate."))
+}
+
+pub fn schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "The Palette provider manages Spectro Cloud Palette on VMware vSphere: private cloud gateways, \
+                 their IP pools, vSphere cloud accounts and VMware clusters.",
+            )
+            .attr(
+                Attribute::string("endpoint")
+                    .optional()
+                    .description(format!(
+                        "Base URL of the Palette API. Defaults to `PALETTE_ENDPOINT`, then `{DEFAULT_ENDPOINT}`."
+                    ))
+                    .validator(check("must be an http(s) URL", |v: &Value| check_endpoint(v.as_str().unwrap_or_default()))),
+            )
+            .attr(
+                Attribute::string("api_key")
+                    .optional()
+                    .sensitive()
+                    .description("Palette API key. Defaults to `PALETTE_API_KEY`. Never shown in plans or logs."),
+            )
+            .attr(
+                Attribute::string("project")
+                    .optional()
+                    .validator(NotBlank)
+                    .description(
+                        "Project name or uid that objects belong to. Defaults to `PALETTE_PROJECT`; \
+                         without either, objects are tenant-scoped.",
+                    ),
+            )
+            .attr(
+                Attribute::string("ca_file")
+                    .optional()
+                    .description("Path to a PEM file of CA certificates to trust for the Palette endpoint."),
+            )
+            .attr(Attribute::bool("insecure").optional().description(
+                "Skip TLS verification of the Palette endpoint. Only for labs; conflicts with `ca_file`.",
+            ))
+            .attr(
+                Attribute::number("max_retries")
+                    .optional()
+                    .validator(IntBetween(0, 20))
+                    .description(format!(
+                        "How many times a failed idempotent request (429, 5xx, connection errors) is retried. \
+                         Defaults to `{DEFAULT_MAX_RETRIES}`."
+                    )),
+            )
+            .attr(duration_attr("retry_max_wait", DEFAULT_RETRY_MAX_WAIT, "Longest wait between two retries."))
+            .attr(duration_attr("request_timeout", DEFAULT_REQUEST_TIMEOUT, "Time limit of one API request."))
+            .block(NestedBlock::new("vcenter", Nesting::List, vcenter_block()).max_items(1)),
+    )
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project on a fresh machine: installs what
+# it needs (Rust components, Terraform 1.0.3 beside the machine's terraform),
+# then formatting, lints, stale-docs check, unit, property and acceptance
+# tests (real terraform CLI, once per Terraform version found).
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain components"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+step "terraform binaries"
+current_tf="$(scripts/tools.sh terraform)"
+old_tf="$(scripts/tools.sh terraform-1.0.3)"
+"$current_tf" version | head -n 1
+"$old_tf" version | head -n 1
+export TF_ACC_TERRAFORM="$current_tf:$old_tf"
+if [ "$current_tf" = "$old_tf" ]; then export TF_ACC_TERRAFORM="$old_tf"; fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+step "generated docs are up to date"
+cargo run --quiet -p schemas --bin gen-docs -- --check
+
+step "cargo test (unit, property and acceptance tests)"
+mkdir -p target
+set +e
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.txt
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over all test binaries.
+awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "\n%d passed, %d failed, %d skipped\n", p, f, i }' \
+  target/test-output.txt
+exit "$status"

@@ -1,0 +1,174 @@
+//! What a provider implements: a provider, its resources and data sources.
+//! The server turns protocol calls into calls of these traits.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::codec::{self, JsonOptions};
+use crate::diag::{AttrPath, Diagnostic, Diagnostics};
+use crate::schema::Schema;
+use crate::value::Value;
+
+/// Per-call context. `cancel` fires when Terraform asks the provider to stop
+/// (Ctrl-C): long waits must select on it and return promptly with what is
+/// known so far.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub cancel: CancellationToken,
+}
+
+impl Ctx {
+    pub fn new(cancel: CancellationToken) -> Self {
+        Ctx { cancel }
+    }
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+    /// Sleeps unless cancelled first; returns false when cancelled.
+    pub async fn sleep(&self, d: std::time::Duration) -> bool {
+        tokio::select! {
+            _ = self.cancel.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+}
+
+#[async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// The provider's schema (the `provider "x" {}` block).
+    fn schema(&self) -> Schema;
+    fn resources(&self) -> Vec<Arc<dyn Resource>>;
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+
+    async fn validate_config(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    async fn configure(&self, config: &Value, ctx: &Ctx) -> Diagnostics;
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanRequest {
+    /// Null when creating.
+    pub prior: Value,
+    /// Null when destroying.
+    pub proposed: Value,
+    pub config: Value,
+    pub prior_private: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlanResponse {
+    pub state: Value,
+    pub requires_replace: Vec<AttrPath>,
+    pub private: Vec<u8>,
+    pub diags: Diagnostics,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApplyRequest {
+    pub prior: Value,
+    pub planned: Value,
+    pub config: Value,
+    pub planned_private: Vec<u8>,
+}
+
+/// Result of create and update. `state` is saved by Terraform even when
+/// `diags` has errors: a create that made a remote object must return it
+/// here, so that it is tracked (tainted) rather than orphaned.
+#[derive(Clone, Debug)]
+pub struct ApplyResult {
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diags: Diagnostics,
+}
+
+impl ApplyResult {
+    pub fn ok(state: Value) -> Self {
+        ApplyResult { state, private: Vec::new(), diags: Diagnostics::new() }
+    }
+    pub fn failed(state: Value, diags: impl Into<Diagnostics>) -> Self {
+        ApplyResult { state, private: Vec::new(), diags: diags.into() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ReadResult {
+    /// Null when the remote object is really gone (and only then).
+    pub state: Value,
+    pub private: Vec<u8>,
+    pub diags: Diagnostics,
+}
+
+impl ReadResult {
+    pub fn ok(state: Value, private: Vec<u8>) -> Self {
+        ReadResult { state, private, diags: Diagnostics::new() }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub state: Value,
+    pub private: Vec<u8>,
+}
+
+#[async_trait]
+pub trait Resource: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+
+    /// Checks across attributes, beyond each attribute's own validators.
+    async fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+
+    /// Refines the generic plan (see `plan::plan`), e.g. to compute values
+    /// known at plan time or to reject a change that cannot be applied.
+    async fn modify_plan(&self, _req: &PlanRequest, _resp: &mut PlanResponse) {}
+
+    async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult;
+    async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult;
+    /// Deletes the remote object; errors keep the resource in state.
+    async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics;
+    async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult;
+
+    async fn import(&self, id: &str, _ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import not supported",
+            format!("{} cannot be imported (asked to import {id:?}).", self.type_name()),
+        )
+        .into())
+    }
+
+    /// Turns stored state JSON of `version` into a value of the current
+    /// schema. The default reads the current version, dropping attributes the
+    /// schema no longer has; resources that bump their version override it.
+    async fn upgrade_state(&self, version: i64, raw: &serde_json::Value) -> Result<Value, Diagnostics> {
+        let schema = self.schema();
+        if version > schema.version {
+            return Err(Diagnostic::error(
+                "State written by a newer provider",
+                format!(
+                    "The state of this {} has schema version {version}, but this provider knows versions up to {}. Use a newer provider.",
+                    self.type_name(),
+                    schema.version
+                ),
+            )
+            .into());
+        }
+        codec::from_json(raw, &schema.ty(), JsonOptions { ignore_undefined_attributes: true })
+            .map_err(|e| Diagnostic::error("Cannot read stored state", e.to_string()).into())
+    }
+}
+
+#[async_trait]
+pub trait DataSource: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    async fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Returns the full object: configuration plus computed attributes.
+    async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics);
+}

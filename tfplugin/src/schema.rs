@@ -1,0 +1,299 @@
+//! Declarative schemas: what Terraform sees (attributes, blocks, flags,
+//! descriptions) plus what the generic planner and validator act on
+//! (defaults, plan modifiers, validators).
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::diag::{AttrPath, Diagnostics};
+use crate::value::{Type, Value};
+
+#[derive(Clone, Debug)]
+pub struct Schema {
+    /// State schema version; bump it and handle the old version in
+    /// `Resource::upgrade_state` when stored state changes shape.
+    pub version: i64,
+    pub block: Block,
+}
+
+impl Schema {
+    pub fn new(block: Block) -> Self {
+        Schema { version: 0, block }
+    }
+    pub fn version(mut self, v: i64) -> Self {
+        self.version = v;
+        self
+    }
+    pub fn ty(&self) -> Type {
+        self.block.ty()
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Block {
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+    /// Markdown.
+    pub description: String,
+    pub deprecated: bool,
+}
+
+impl Block {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = d.into();
+        self
+    }
+    pub fn attr(mut self, a: Attribute) -> Self {
+        self.attributes.push(a);
+        self
+    }
+    pub fn block(mut self, b: NestedBlock) -> Self {
+        self.blocks.push(b);
+        self
+    }
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+    pub fn nested_block(&self, name: &str) -> Option<&NestedBlock> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    pub fn ty(&self) -> Type {
+        let mut attrs: Vec<(String, Type)> = self.attributes.iter().map(|a| (a.name.clone(), a.ty())).collect();
+        attrs.extend(self.blocks.iter().map(|b| (b.name.clone(), b.ty())));
+        Type::object(attrs)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    /// A single block whose absence reads as an object of nulls, never null.
+    Group,
+    List,
+    Set,
+    Map,
+}
+
+impl Nesting {
+    fn wrap(self, t: Type) -> Type {
+        match self {
+            Nesting::Single | Nesting::Group => t,
+            Nesting::List => Type::list(t),
+            Nesting::Set => Type::set(t),
+            Nesting::Map => Type::map(t),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NestedBlock {
+    pub name: String,
+    pub nesting: Nesting,
+    pub block: Block,
+    pub min_items: i64,
+    pub max_items: i64,
+    pub plan_modifiers: Vec<PlanModifier>,
+}
+
+impl NestedBlock {
+    pub fn new(name: &str, nesting: Nesting, block: Block) -> Self {
+        NestedBlock { name: name.into(), nesting, block, min_items: 0, max_items: 0, plan_modifiers: Vec::new() }
+    }
+    pub fn min_items(mut self, n: i64) -> Self {
+        self.min_items = n;
+        self
+    }
+    pub fn max_items(mut self, n: i64) -> Self {
+        self.max_items = n;
+        self
+    }
+    pub fn requires_replace(mut self) -> Self {
+        self.plan_modifiers.push(PlanModifier::RequiresReplace);
+        self
+    }
+    pub fn ty(&self) -> Type {
+        self.nesting.wrap(self.block.ty())
+    }
+}
+
+/// Attributes nested inside an attribute (protocol 6's nested types).
+#[derive(Clone, Debug)]
+pub struct NestedAttributes {
+    pub nesting: Nesting,
+    pub attributes: Vec<Attribute>,
+}
+
+#[derive(Clone)]
+pub enum PlanModifier {
+    /// A change to this value replaces the resource.
+    RequiresReplace,
+    /// A change replaces the resource when the predicate, given the prior and
+    /// planned values, says so.
+    RequiresReplaceIf(Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>, &'static str),
+    /// A computed value that, once known, does not change on update: keep the
+    /// prior state's value instead of planning it as unknown.
+    UseStateForUnknown,
+}
+
+impl fmt::Debug for PlanModifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanModifier::RequiresReplace => f.write_str("RequiresReplace"),
+            PlanModifier::RequiresReplaceIf(_, why) => write!(f, "RequiresReplaceIf({why})"),
+            PlanModifier::UseStateForUnknown => f.write_str("UseStateForUnknown"),
+        }
+    }
+}
+
+/// A check of one configured value. Validators see only known, non-null
+/// values; unknowns are checked again at apply when they become known.
+pub trait Validator: Send + Sync {
+    /// Markdown sentence for docs, e.g. "must be one of `1`, `3`".
+    fn description(&self) -> String;
+    fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics);
+}
+
+#[derive(Clone)]
+pub struct Attribute {
+    pub name: String,
+    pub ty: Type,
+    pub nested: Option<NestedAttributes>,
+    pub description: String,
+    pub required: bool,
+    pub optional: bool,
+    pub computed: bool,
+    pub sensitive: bool,
+    pub deprecated: Option<String>,
+    pub default: Option<Value>,
+    pub plan_modifiers: Vec<PlanModifier>,
+    pub validators: Vec<Arc<dyn Validator>>,
+}
+
+impl fmt::Debug for Attribute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attribute")
+            .field("name", &self.name)
+            .field("ty", &self.ty)
+            .field("required", &self.required)
+            .field("optional", &self.optional)
+            .field("computed", &self.computed)
+            .field("sensitive", &self.sensitive)
+            .field("default", &self.default)
+            .field("plan_modifiers", &self.plan_modifiers)
+            .finish()
+    }
+}
+
+impl Attribute {
+    pub fn new(name: &str, ty: Type) -> Self {
+        Attribute {
+            name: name.into(),
+            ty,
+            nested: None,
+            description: String::new(),
+            required: false,
+            optional: false,
+            computed: false,
+            sensitive: false,
+            deprecated: None,
+            default: None,
+            plan_modifiers: Vec::new(),
+            validators: Vec::new(),
+        }
+    }
+    pub fn string(name: &str) -> Self {
+        Self::new(name, Type::String)
+    }
+    pub fn number(name: &str) -> Self {
+        Self::new(name, Type::Number)
+    }
+    pub fn bool(name: &str) -> Self {
+        Self::new(name, Type::Bool)
+    }
+    pub fn nested(name: &str, nesting: Nesting, attributes: Vec<Attribute>) -> Self {
+        let inner = Type::object(attributes.iter().map(|a| (a.name.clone(), a.ty())));
+        let mut a = Self::new(name, nesting.wrap(inner));
+        a.nested = Some(NestedAttributes { nesting, attributes });
+        a
+    }
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+    pub fn computed(mut self) -> Self {
+        self.computed = true;
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = d.into();
+        self
+    }
+    pub fn deprecated(mut self, why: impl Into<String>) -> Self {
+        self.deprecated = Some(why.into());
+        self
+    }
+    /// A default makes the attribute optional and computed: Terraform plans
+    /// the default where the configuration leaves the attribute out.
+    pub fn default(mut self, v: impl Into<Value>) -> Self {
+        self.default = Some(v.into());
+        self.optional = true;
+        self.computed = true;
+        self
+    }
+    pub fn requires_replace(mut self) -> Self {
+        self.plan_modifiers.push(PlanModifier::RequiresReplace);
+        self
+    }
+    pub fn requires_replace_if(
+        mut self,
+        why: &'static str,
+        f: impl Fn(&Value, &Value) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.plan_modifiers.push(PlanModifier::RequiresReplaceIf(Arc::new(f), why));
+        self
+    }
+    pub fn use_state_for_unknown(mut self) -> Self {
+        self.plan_modifiers.push(PlanModifier::UseStateForUnknown);
+        self
+    }
+    pub fn validator(mut self, v: impl Validator + 'static) -> Self {
+        self.validators.push(Arc::new(v));
+        self
+    }
+    pub fn ty(&self) -> Type {
+        self.ty.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn implied_type_covers_blocks_and_nested_attributes() {
+        let b = Block::new()
+            .attr(Attribute::string("id").computed())
+            .attr(Attribute::nested("n", Nesting::Set, vec![Attribute::bool("x").optional()]))
+            .block(NestedBlock::new("p", Nesting::List, Block::new().attr(Attribute::number("c").required())));
+        assert_eq!(
+            b.ty(),
+            Type::object([
+                ("id", Type::String),
+                ("n", Type::set(Type::object([("x", Type::Bool)]))),
+                ("p", Type::list(Type::object([("c", Type::Number)]))),
+            ])
+        );
+    }
+}

@@ -1,0 +1,566 @@
+//! The tfplugin6 gRPC service: decodes requests, calls the provider's
+//! traits, encodes responses. Anything the provider does not offer is
+//! answered with a diagnostic, never a transport error or a hang.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+
+use crate::codec::{self, JsonOptions};
+use crate::diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
+use crate::plan;
+use crate::proto::tfplugin6 as pb;
+use crate::provider::{ApplyRequest, Ctx, DataSource, PlanRequest, PlanResponse, Provider, Resource};
+use crate::schema::{Attribute, Block, Nesting, Schema};
+use crate::validate::validate_config;
+use crate::value::{Type, Value};
+
+pub struct ProviderService {
+    provider: Arc<dyn Provider>,
+    provider_schema: Schema,
+    resources: HashMap<String, (Arc<dyn Resource>, Schema)>,
+    data_sources: HashMap<String, (Arc<dyn DataSource>, Schema)>,
+    /// Replaced after each StopProvider so that a provider instance that
+    /// Terraform keeps using after a stop still works.
+    stop: Mutex<CancellationToken>,
+}
+
+impl ProviderService {
+    pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|r| {
+                let s = r.schema();
+                (r.type_name().to_string(), (r, s))
+            })
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| {
+                let s = d.schema();
+                (d.type_name().to_string(), (d, s))
+            })
+            .collect();
+        ProviderService {
+            provider_schema: provider.schema(),
+            provider,
+            resources,
+            data_sources,
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx::new(self.stop.lock().expect("stop token lock").child_token())
+    }
+
+    fn resource(&self, name: &str) -> Result<&(Arc<dyn Resource>, Schema), Diagnostics> {
+        self.resources.get(name).ok_or_else(|| {
+            Diagnostic::error("Unknown resource type", format!("This provider has no resource type {name:?}.")).into()
+        })
+    }
+
+    fn data_source(&self, name: &str) -> Result<&(Arc<dyn DataSource>, Schema), Diagnostics> {
+        self.data_sources.get(name).ok_or_else(|| {
+            Diagnostic::error("Unknown data source", format!("This provider has no data source {name:?}.")).into()
+        })
+    }
+
+    /// Answers the server's capabilities the same way in both metadata and
+    /// schema responses.
+    fn capabilities() -> pb::ServerCapabilities {
+        pb::ServerCapabilities { plan_destroy: true, get_provider_schema_optional: true, move_resource_state: false }
+    }
+}
+
+// ---------------------------------------------------------------- conversions
+
+pub(crate) fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diagnostics> {
+    let Some(dv) = dv else { return Ok(Value::Null) };
+    let r = if !dv.msgpack.is_empty() {
+        codec::from_msgpack(&dv.msgpack, ty)
+    } else if !dv.json.is_empty() {
+        serde_json::from_slice(&dv.json)
+            .map_err(|e| codec::CodecError::Json(e.to_string()))
+            .and_then(|j| codec::from_json(&j, ty, JsonOptions::default()))
+    } else {
+        return Ok(Value::Null);
+    };
+    r.map_err(|e| Diagnostic::error("Cannot decode value from Terraform", e.to_string()).into())
+}
+
+pub(crate) fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
+    codec::to_msgpack(v, ty)
+        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
+        .map_err(|e| Diagnostic::error("Provider produced a value that does not fit its schema", e.to_string()).into())
+}
+
+fn path_to_pb(p: &AttrPath) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: p
+            .0
+            .iter()
+            .map(|s| pb::attribute_path::Step {
+                selector: Some(match s {
+                    Step::Attr(a) => Selector::AttributeName(a.clone()),
+                    Step::Key(k) => Selector::ElementKeyString(k.clone()),
+                    Step::Index(i) => Selector::ElementKeyInt(*i),
+                }),
+            })
+            .collect(),
+    }
+}
+
+pub(crate) fn diags_to_pb(d: &Diagnostics) -> Vec<pb::Diagnostic> {
+    d.iter()
+        .map(|d| pb::Diagnostic {
+            severity: match d.severity {
+                Severity::Error => pb::diagnostic::Severity::Error as i32,
+                Severity::Warning => pb::diagnostic::Severity::Warning as i32,
+            },
+            summary: d.summary.clone(),
+            detail: d.detail.clone(),
+            attribute: d.attribute.as_ref().map(path_to_pb),
+            function_argument: None,
+        })
+        .collect()
+}
+
+fn nesting_block(n: Nesting) -> i32 {
+    use pb::schema::nested_block::NestingMode as M;
+    (match n {
+        Nesting::Single => M::Single,
+        Nesting::Group => M::Group,
+        Nesting::List => M::List,
+        Nesting::Set => M::Set,
+        Nesting::Map => M::Map,
+    }) as i32
+}
+
+fn nesting_object(n: Nesting) -> i32 {
+    use pb::schema::object::NestingMode as M;
+    (match n {
+        Nesting::Single | Nesting::Group => M::Single,
+        Nesting::List => M::List,
+        Nesting::Set => M::Set,
+        Nesting::Map => M::Map,
+    }) as i32
+}
+
+const MARKDOWN: i32 = pb::StringKind::Markdown as i32;
+
+fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
+    let description = match &a.deprecated {
+        Some(why) if a.description.is_empty() => format!("**Deprecated** {why}"),
+        Some(why) => format!("{} **Deprecated** {why}", a.description),
+        None => a.description.clone(),
+    };
+    pb::schema::Attribute {
+        name: a.name.clone(),
+        r#type: if a.nested.is_some() { Vec::new() } else { a.ty.to_json_bytes() },
+        nested_type: a.nested.as_ref().map(|n| pb::schema::Object {
+            attributes: n.attributes.iter().map(attr_to_pb).collect(),
+            nesting: nesting_object(n.nesting),
+            ..Default::default()
+        }),
+        description,
+        required: a.required,
+        optional: a.optional,
+        computed: a.computed,
+        sensitive: a.sensitive,
+        description_kind: MARKDOWN,
+        deprecated: a.deprecated.is_some(),
+        ..Default::default()
+    }
+}
+
+fn block_to_pb(b: &Block) -> pb::schema::Block {
+    pb::schema::Block {
+        version: 0,
+        attributes: b.attributes.iter().map(attr_to_pb).collect(),
+        block_types: b
+            .blocks
+            .iter()
+            .map(|nb| pb::schema::NestedBlock {
+                type_name: nb.name.clone(),
+                block: Some(block_to_pb(&nb.block)),
+                nesting: nesting_block(nb.nesting),
+                min_items: nb.min_items,
+                max_items: nb.max_items,
+            })
+            .collect(),
+        description: b.description.clone(),
+        description_kind: MARKDOWN,
+        deprecated: b.deprecated,
+    }
+}
+
+pub fn schema_to_pb(s: &Schema) -> pb::Schema {
+    pb::Schema { version: s.version, block: Some(block_to_pb(&s.block)) }
+}
+
+/// Runs `f`, turning decode failures (an `Err` of diagnostics) into the
+/// response's diagnostics.
+macro_rules! try_diags {
+    ($e:expr, $resp:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(d) => {
+                let d: Diagnostics = d;
+                return Ok(Response::new($resp(diags_to_pb(&d))));
+            }
+        }
+    };
+}
+
+#[tonic::async_trait]
+impl pb::provider_server::Provider for ProviderService {
+    async fn get_metadata(
+        &self,
+        _req: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(Self::capabilities()),
+            diagnostics: Vec::new(),
+            data_sources: self
+                .data_sources
+                .keys()
+                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() })
+                .collect(),
+            resources: self
+                .resources
+                .keys()
+                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() })
+                .collect(),
+            functions: Vec::new(),
+            ephemeral_resources: Vec::new(),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _req: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(schema_to_pb(&self.provider_schema)),
+            resource_schemas: self.resources.iter().map(|(k, (_, s))| (k.clone(), schema_to_pb(s))).collect(),
+            data_source_schemas: self.data_sources.iter().map(|(k, (_, s))| (k.clone(), schema_to_pb(s))).collect(),
+            diagnostics: Vec::new(),
+            provider_meta: None,
+            server_capabilities: Some(Self::capabilities()),
+            functions: Default::default(),
+            ephemeral_resource_schemas: Default::default(),
+            ..Default::default()
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+        let resp = |diagnostics| pb::validate_provider_config::Response { diagnostics };
+        let req = req.into_inner();
+        let config = try_diags!(decode(req.config.as_ref(), &self.provider_schema.ty()), resp);
+        let mut d = validate_config(&self.provider_schema.block, &config);
+        d.extend(self.provider.validate_config(&config).await);
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        let resp = |diagnostics| pb::validate_resource_config::Response { diagnostics };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let mut d = validate_config(&schema.block, &config);
+        d.extend(r.validate(&config).await);
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        let resp = |diagnostics| pb::validate_data_resource_config::Response { diagnostics };
+        let req = req.into_inner();
+        let (ds, schema) = try_diags!(self.data_source(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let mut d = validate_config(&schema.block, &config);
+        d.extend(ds.validate(&config).await);
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        let resp = |diagnostics| pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let raw = req.raw_state.unwrap_or_default();
+        let json: serde_json::Value = if !raw.json.is_empty() {
+            try_diags!(
+                serde_json::from_slice(&raw.json)
+                    .map_err(|e| Diagnostics::from(Diagnostic::error("Stored state is not valid JSON", e.to_string()))),
+                resp
+            )
+        } else {
+            try_diags!(
+                Err(Diagnostics::from(Diagnostic::error(
+                    "Unsupported state format",
+                    "This state was written in the flatmap format of Terraform 0.11, which this provider cannot read."
+                ))),
+                resp
+            )
+        };
+        let upgraded = try_diags!(r.upgrade_state(req.version, &json).await, resp);
+        let dv = try_diags!(encode(&upgraded, &schema.ty()), resp);
+        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: Some(dv), diagnostics: Vec::new() }))
+    }
+
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
+        let resp = |diagnostics| pb::configure_provider::Response { diagnostics };
+        let req = req.into_inner();
+        let config = try_diags!(decode(req.config.as_ref(), &self.provider_schema.ty()), resp);
+        tracing::debug!(terraform_version = %req.terraform_version, "configuring provider");
+        let d = self.provider.configure(&config, &self.ctx()).await;
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    async fn read_resource(
+        &self,
+        req: Request<pb::read_resource::Request>,
+    ) -> Result<Response<pb::read_resource::Response>, Status> {
+        let req = req.into_inner();
+        let resp = |diagnostics| pb::read_resource::Response {
+            new_state: req.current_state.clone(),
+            diagnostics,
+            private: req.private.clone(),
+            deferred: None,
+        };
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let ty = schema.ty();
+        let state = try_diags!(decode(req.current_state.as_ref(), &ty), resp);
+        let out = r.read(&state, &req.private, &self.ctx()).await;
+        let new_state = try_diags!(encode(&out.state, &ty), resp);
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: Some(new_state),
+            diagnostics: diags_to_pb(&out.diags),
+            private: out.private,
+            deferred: None,
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        let resp = |diagnostics| pb::plan_resource_change::Response { diagnostics, ..Default::default() };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let ty = schema.ty();
+        let preq = PlanRequest {
+            prior: try_diags!(decode(req.prior_state.as_ref(), &ty), resp),
+            proposed: try_diags!(decode(req.proposed_new_state.as_ref(), &ty), resp),
+            config: try_diags!(decode(req.config.as_ref(), &ty), resp),
+            prior_private: req.prior_private,
+        };
+        let generic = plan::plan(&schema.block, &preq.prior, &preq.proposed, &preq.config);
+        let mut presp = PlanResponse {
+            state: generic.state,
+            requires_replace: generic.requires_replace,
+            private: preq.prior_private.clone(),
+            diags: Diagnostics::new(),
+        };
+        if !preq.proposed.is_null() || !preq.prior.is_null() {
+            r.modify_plan(&preq, &mut presp).await;
+        }
+        let planned = try_diags!(encode(&presp.state, &ty), resp);
+        Ok(Response::new(pb::plan_resource_change::Response {
+            planned_state: Some(planned),
+            requires_replace: presp.requires_replace.iter().map(path_to_pb).collect(),
+            planned_private: presp.private,
+            diagnostics: diags_to_pb(&presp.diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        // On a failure before the provider ran, keep the prior state.
+        let resp = |diagnostics| pb::apply_resource_change::Response {
+            new_state: req.prior_state.clone(),
+            private: req.planned_private.clone(),
+            diagnostics,
+            ..Default::default()
+        };
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let ty = schema.ty();
+        let areq = ApplyRequest {
+            prior: try_diags!(decode(req.prior_state.as_ref(), &ty), resp),
+            planned: try_diags!(decode(req.planned_state.as_ref(), &ty), resp),
+            config: try_diags!(decode(req.config.as_ref(), &ty), resp),
+            planned_private: req.planned_private.clone(),
+        };
+        let ctx = self.ctx();
+        let (state, private, diags) = if areq.planned.is_null() {
+            let d = r.delete(&areq, &ctx).await;
+            // A failed delete leaves the object, and so the resource, in place.
+            let state = if d.has_errors() { areq.prior.clone() } else { Value::Null };
+            (state, Vec::new(), d)
+        } else if areq.prior.is_null() {
+            let out = r.create(&areq, &ctx).await;
+            (out.state, out.private, out.diags)
+        } else {
+            let out = r.update(&areq, &ctx).await;
+            (out.state, out.private, out.diags)
+        };
+        let new_state = try_diags!(encode(&state, &ty), resp);
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state: Some(new_state),
+            private,
+            diagnostics: diags_to_pb(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        let resp = |diagnostics| pb::import_resource_state::Response { diagnostics, ..Default::default() };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let imported = try_diags!(r.import(&req.id, &self.ctx()).await, resp);
+        let ty = schema.ty();
+        let mut out = Vec::new();
+        for i in imported {
+            out.push(pb::import_resource_state::ImportedResource {
+                type_name: req.type_name.clone(),
+                state: Some(try_diags!(encode(&i.state, &ty), resp)),
+                private: i.private,
+                ..Default::default()
+            });
+        }
+        Ok(Response::new(pb::import_resource_state::Response { imported_resources: out, ..Default::default() }))
+    }
+
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        let req = req.into_inner();
+        let d = Diagnostics::from(Diagnostic::error(
+            "Move not supported",
+            format!(
+                "Resources of type {:?} cannot be moved to {:?}: this provider does not convert state between resource types. Remove the `moved` block and import the object instead.",
+                req.source_type_name, req.target_type_name
+            ),
+        ));
+        Ok(Response::new(pb::move_resource_state::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+    }
+
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let resp = |diagnostics| pb::read_data_source::Response { diagnostics, ..Default::default() };
+        let req = req.into_inner();
+        let (ds, schema) = try_diags!(self.data_source(&req.type_name), resp);
+        let ty = schema.ty();
+        let config = try_diags!(decode(req.config.as_ref(), &ty), resp);
+        let (state, diags) = ds.read(&config, &self.ctx()).await;
+        if diags.has_errors() {
+            return Ok(Response::new(resp(diags_to_pb(&diags))));
+        }
+        let state = try_diags!(encode(&state, &ty), resp);
+        Ok(Response::new(pb::read_data_source::Response {
+            state: Some(state),
+            diagnostics: diags_to_pb(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_functions(
+        &self,
+        _req: Request<pb::get_functions::Request>,
+    ) -> Result<Response<pb::get_functions::Response>, Status> {
+        Ok(Response::new(pb::get_functions::Response::default()))
+    }
+
+    async fn call_function(
+        &self,
+        req: Request<pb::call_function::Request>,
+    ) -> Result<Response<pb::call_function::Response>, Status> {
+        let name = req.into_inner().name;
+        Ok(Response::new(pb::call_function::Response {
+            result: None,
+            error: Some(pb::FunctionError {
+                text: format!("This provider has no function {name:?}."),
+                function_argument: None,
+            }),
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        req: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        let d = no_ephemeral(&req.into_inner().type_name);
+        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_to_pb(&d) }))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        req: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        let d = no_ephemeral(&req.into_inner().type_name);
+        Ok(Response::new(pb::open_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        req: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        let d = no_ephemeral(&req.into_inner().type_name);
+        Ok(Response::new(pb::renew_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        req: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        let d = no_ephemeral(&req.into_inner().type_name);
+        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags_to_pb(&d) }))
+    }
+
+    async fn stop_provider(
+        &self,
+        _req: Request<pb::stop_provider::Request>,
+    ) -> Result<Response<pb::stop_provider::Response>, Status> {
+        let mut token = self.stop.lock().expect("stop token lock");
+        tracing::info!("Terraform asked the provider to stop: cancelling in-flight operations");
+        token.cancel();
+        *token = CancellationToken::new();
+        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+    }
+}
+
+fn no_ephemeral(name: &str) -> Diagnostics {
+    Diagnostic::error("Unknown ephemeral resource type", format!("This provider has no ephemeral resource type {name:?}."))
+        .into()
+}
