@@ -2,9 +2,16 @@
 //! needs no system protoc.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["tfplugin6.proto", "plugin/grpc_controller.proto", "plugin/grpc_stdio.proto"];
+    let files = [
+        "tfplugin6.proto",
+        "plugin/grpc_controller.proto",
+        "plugin/grpc_stdio.proto",
+    ];
     let fds = protox::compile(files, ["proto"])?;
-    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }

@@ -35,7 +35,10 @@ pub struct TerraformBin {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The Terraform binaries to test with, each with its version.
@@ -77,7 +80,11 @@ pub fn terraform_bins() -> &'static [TerraformBin] {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
 }
 
 /// Result of one terraform command.
@@ -123,10 +130,19 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new(tf: &TerraformBin, provider: &ProviderUnderTest) -> Workdir {
-        let dir = tempfile::Builder::new().prefix("tfacc-").tempdir().expect("tempdir");
+        let dir = tempfile::Builder::new()
+            .prefix("tfacc-")
+            .tempdir()
+            .expect("tempdir");
         let mirror = dir.path().join("mirror");
-        let (ns, ty) = provider.source.split_once('/').expect("source is namespace/type");
-        let pkg = mirror.join(format!("registry.terraform.io/{ns}/{ty}/{}/linux_amd64", provider.version));
+        let (ns, ty) = provider
+            .source
+            .split_once('/')
+            .expect("source is namespace/type");
+        let pkg = mirror.join(format!(
+            "registry.terraform.io/{ns}/{ty}/{}/linux_amd64",
+            provider.version
+        ));
         std::fs::create_dir_all(&pkg).unwrap();
         let dest = pkg.join(format!("terraform-provider-{ty}_v{}", provider.version));
         // A hard link is instant and leaves the build output untouched; a copy
@@ -146,13 +162,25 @@ impl Workdir {
         .unwrap();
         std::fs::create_dir_all(dir.path().join("work")).unwrap();
         let env = vec![
-            ("TF_CLI_CONFIG_FILE".to_string(), cli_config.display().to_string()),
+            (
+                "TF_CLI_CONFIG_FILE".to_string(),
+                cli_config.display().to_string(),
+            ),
             ("TF_IN_AUTOMATION".into(), "1".into()),
             ("TF_INPUT".into(), "0".into()),
             ("CHECKPOINT_DISABLE".into(), "1".into()),
         ];
-        eprintln!("[harness] terraform {} at {}", tf.version, tf.path.display());
-        Workdir { dir, tf: tf.clone(), provider: provider.clone(), env }
+        eprintln!(
+            "[harness] terraform {} at {}",
+            tf.version,
+            tf.path.display()
+        );
+        Workdir {
+            dir,
+            tf: tf.clone(),
+            provider: provider.clone(),
+            env,
+        }
     }
 
     pub fn work(&self) -> PathBuf {
@@ -179,7 +207,9 @@ impl Workdir {
         let mut c = Command::new(&self.tf.path);
         c.args(args).current_dir(self.work()).stdin(Stdio::null());
         // A developer's TF_LOG must not leak into assertions on output.
-        c.env_remove("TF_LOG").env_remove("TF_LOG_PROVIDER").env_remove("TF_REATTACH_PROVIDERS");
+        c.env_remove("TF_LOG")
+            .env_remove("TF_LOG_PROVIDER")
+            .env_remove("TF_REATTACH_PROVIDERS");
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -224,13 +254,23 @@ impl Workdir {
 
     pub fn assert_plan_empty(&self) {
         let r = self.plan();
-        assert_eq!(r.status, Some(0), "[terraform {}] expected an empty plan, got: {r}", self.tf.version);
+        assert_eq!(
+            r.status,
+            Some(0),
+            "[terraform {}] expected an empty plan, got: {r}",
+            self.tf.version
+        );
     }
 
     /// Asserts the plan has changes and returns the rendered plan.
     pub fn assert_plan_changes(&self) -> Run {
         let r = self.plan();
-        assert_eq!(r.status, Some(2), "[terraform {}] expected changes in the plan, got: {r}", self.tf.version);
+        assert_eq!(
+            r.status,
+            Some(2),
+            "[terraform {}] expected changes in the plan, got: {r}",
+            self.tf.version
+        );
         r
     }
 
@@ -252,11 +292,16 @@ impl Workdir {
 
     /// Resources in state, from `show -json` (root module only).
     pub fn state_resources(&self) -> Vec<serde_json::Value> {
-        self.show_json()["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default()
+        self.show_json()["values"]["root_module"]["resources"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn state_resource(&self, address: &str) -> Option<serde_json::Value> {
-        self.state_resources().into_iter().find(|r| r["address"] == address)
+        self.state_resources()
+            .into_iter()
+            .find(|r| r["address"] == address)
     }
 
     /// `terraform state rm`, to prepare an import of an existing object.
@@ -274,20 +319,63 @@ pub fn for_each_terraform(provider: &ProviderUnderTest, mut f: impl FnMut(&mut W
     }
 }
 
-/// Resource changes of a plan JSON, as (address, actions).
+/// Managed-resource changes of a plan JSON, as (address, actions); data
+/// source reads are left out.
 pub fn planned_actions(plan: &serde_json::Value) -> Vec<(String, Vec<String>)> {
     plan["resource_changes"]
         .as_array()
         .map(|a| {
             a.iter()
+                .filter(|rc| rc["mode"] == "managed")
                 .map(|rc| {
                     let actions = rc["change"]["actions"]
                         .as_array()
-                        .map(|x| x.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                        .map(|x| {
+                            x.iter()
+                                .filter_map(|s| s.as_str().map(String::from))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    (rc["address"].as_str().unwrap_or_default().to_string(), actions)
+                    (
+                        rc["address"].as_str().unwrap_or_default().to_string(),
+                        actions,
+                    )
                 })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Asserts that terraform's output has a diagnostic pointing at a line of
+/// `main.tf` that sets `attribute`, i.e. the provider gave an attribute path
+/// Terraform could resolve to the configuration.
+pub fn assert_diagnostic_at(w: &Workdir, output: &str, attribute: &str) {
+    let main_tf = std::fs::read_to_string(w.work().join("main.tf")).unwrap();
+    let lines: Vec<&str> = main_tf.lines().collect();
+    let hit = output.match_indices("on main.tf line ").any(|(i, m)| {
+        let rest = &output[i + m.len()..];
+        let n: usize = rest
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0);
+        n > 0
+            && lines
+                .get(n - 1)
+                .is_some_and(|l| l.trim_start().starts_with(attribute))
+    });
+    assert!(
+        hit,
+        "no diagnostic points at a line setting `{attribute}`:\n{output}\n--- main.tf\n{main_tf}"
+    );
+}
+
+/// The `change` object of one resource in a plan JSON.
+pub fn change_of<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_json::Value {
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|rc| rc["address"] == address))
+        .map(|rc| &rc["change"])
+        .unwrap_or_else(|| panic!("no change for {address} in plan"))
 }

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use acceptance_tests::{for_each_terraform, planned_actions, ProviderUnderTest, Workdir};
+use acceptance_tests::{
+    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, ProviderUnderTest,
+    Workdir,
+};
 
 fn tptest() -> ProviderUnderTest {
     ProviderUnderTest {
@@ -85,28 +88,41 @@ fn lifecycle_plan_apply_update_replace_drift_import_destroy() {
 
         // Plan for create: computed values unknown, the secret marked sensitive.
         let plan = w.plan_json();
-        assert_eq!(planned_actions(&plan), vec![("tptest_thing.a".to_string(), vec!["create".to_string()])]);
-        let rc = &plan["resource_changes"][0]["change"];
+        assert_eq!(
+            planned_actions(&plan),
+            vec![("tptest_thing.a".to_string(), vec!["create".to_string()])]
+        );
+        let rc = change_of(&plan, "tptest_thing.a");
         assert_eq!(rc["after_unknown"]["id"], true, "{rc}");
         assert_eq!(rc["after_unknown"]["disk"][0]["uuid"], true, "{rc}");
         assert_eq!(rc["after_sensitive"]["secret"], true, "{rc}");
         assert_eq!(rc["after"]["size"], 2);
 
         let applied = w.apply();
-        assert!(!applied.combined().contains(SECRET), "secret printed by apply");
+        assert!(
+            !applied.combined().contains(SECRET),
+            "secret printed by apply"
+        );
         assert_eq!(objects(w), vec!["thing-one.json"]);
         let out = w.show_json();
         assert_eq!(out["values"]["outputs"]["looked_up_size"]["value"], 2);
         let echo = &out["values"]["outputs"]["echo"]["value"];
         assert_eq!(echo["flag"], true);
-        assert_eq!(echo["numbers"][2].to_string(), "12345678901234567890", "number precision lost: {echo}");
+        assert_eq!(
+            echo["numbers"][2].to_string(),
+            "12345678901234567890",
+            "number precision lost: {echo}"
+        );
         w.assert_plan_empty();
 
         // In-place update: only size changes; stable computed values stay known.
         w.config(&thing_config(w, "one", 3, ""));
         let plan = w.plan_json();
-        assert_eq!(planned_actions(&plan), vec![("tptest_thing.a".to_string(), vec!["update".to_string()])]);
-        let rc = &plan["resource_changes"][0]["change"];
+        assert_eq!(
+            planned_actions(&plan),
+            vec![("tptest_thing.a".to_string(), vec!["update".to_string()])]
+        );
+        let rc = change_of(&plan, "tptest_thing.a");
         assert_eq!(rc["after"]["id"], "thing-one");
         assert_eq!(rc["after_unknown"]["revision"], true);
         w.apply();
@@ -117,28 +133,44 @@ fn lifecycle_plan_apply_update_replace_drift_import_destroy() {
         let plan = w.plan_json();
         assert_eq!(
             planned_actions(&plan),
-            vec![("tptest_thing.a".to_string(), vec!["delete".to_string(), "create".to_string()])]
+            vec![(
+                "tptest_thing.a".to_string(),
+                vec!["delete".to_string(), "create".to_string()]
+            )]
         );
-        assert_eq!(plan["resource_changes"][0]["change"]["replace_paths"], serde_json::json!([["name"]]));
+        assert_eq!(
+            change_of(&plan, "tptest_thing.a")["replace_paths"],
+            serde_json::json!([["name"]])
+        );
         w.apply();
         assert_eq!(objects(w), vec!["thing-two.json"]);
 
         // Drift: the object vanishes behind Terraform's back -> planned for creation, not an error.
         std::fs::remove_file(store_dir(w).join("thing-two.json")).unwrap();
         let plan = w.plan_json();
-        assert_eq!(planned_actions(&plan), vec![("tptest_thing.a".to_string(), vec!["create".to_string()])]);
+        assert_eq!(
+            planned_actions(&plan),
+            vec![("tptest_thing.a".to_string(), vec!["create".to_string()])]
+        );
         w.apply();
         w.assert_plan_empty();
 
         // Drift: a changed attribute shows as exactly that change.
         let path = store_dir(w).join("thing-two.json");
-        let mut obj: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut obj: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         obj["size"] = 7.into();
         std::fs::write(&path, obj.to_string()).unwrap();
         let plan = w.plan_json();
-        assert_eq!(planned_actions(&plan), vec![("tptest_thing.a".to_string(), vec!["update".to_string()])]);
-        let rc = &plan["resource_changes"][0]["change"];
-        assert_eq!((rc["before"]["size"].clone(), rc["after"]["size"].clone()), (7.into(), 3.into()));
+        assert_eq!(
+            planned_actions(&plan),
+            vec![("tptest_thing.a".to_string(), vec!["update".to_string()])]
+        );
+        let rc = change_of(&plan, "tptest_thing.a");
+        assert_eq!(
+            (rc["before"]["size"].clone(), rc["after"]["size"].clone()),
+            (7.into(), 3.into())
+        );
         w.apply();
 
         // Import: forget it, import it by id, then nothing to change.
@@ -164,14 +196,18 @@ fn bad_input_fails_at_plan_with_attribute_path() {
         let text = r.combined();
         assert!(text.contains("Value out of range"), "{text}");
         assert!(text.contains("from 1 to 10"), "{text}");
-        assert!(text.contains("size = 42"), "the diagnostic should point at the attribute: {text}");
+        assert_diagnostic_at(w, &text, "size");
         assert!(objects(w).is_empty());
 
         let cfg = thing_config(w, "bad", 1, "").replace(r#"mode = "fast""#, r#"mode = "slow""#);
         w.config(&cfg);
         let r = w.plan();
         assert_eq!(r.status, Some(1), "{r}");
-        assert!(r.combined().contains(r#"mode must be \"fast\" or \"safe\""#) || r.combined().contains("mode must be"), "{r}");
+        assert!(
+            r.combined()
+                .contains(r#"mode must be "fast" or "safe", not "slow""#),
+            "{r}"
+        );
     });
 }
 
@@ -183,7 +219,8 @@ fn state_written_by_schema_version_0_is_upgraded() {
         w.apply();
         // Rewrite state as schema version 0 wrote it: `name` was `title`.
         let state_path = w.work().join("terraform.tfstate");
-        let mut st: serde_json::Value = serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
+        let mut st: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state_path).unwrap()).unwrap();
         for r in st["resources"].as_array_mut().unwrap() {
             if r["type"] == "tptest_thing" {
                 let inst = &mut r["instances"][0];
@@ -218,24 +255,47 @@ fn interrupt_stops_the_provider_promptly_and_keeps_the_object_in_state() {
         let marker = store_dir(w).join("create-started");
         let deadline = Instant::now() + Duration::from_secs(60);
         while !marker.exists() {
+            if let Some(status) = child.try_wait().unwrap() {
+                let out = child.wait_with_output().unwrap();
+                panic!(
+                    "terraform exited {status} before the create started:\n{}\n{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
             assert!(Instant::now() < deadline, "create never started");
             std::thread::sleep(Duration::from_millis(50));
         }
         let sent = Instant::now();
-        let status = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let out = child.wait_with_output().unwrap();
         let took = sent.elapsed();
-        eprintln!("[harness] terraform {} exited {:?} {took:?} after SIGINT", w.tf.version, out.status.code());
+        eprintln!(
+            "[harness] terraform {} exited {:?} {took:?} after SIGINT",
+            w.tf.version,
+            out.status.code()
+        );
         // The provider waits 120 s unless cancelled; anything near that means
         // StopProvider never reached the create.
-        assert!(took < Duration::from_secs(20), "terraform took {took:?} to stop");
+        assert!(
+            took < Duration::from_secs(20),
+            "terraform took {took:?} to stop"
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("Interrupted") || stdout.contains("Interrupted"), "{stdout}\n{stderr}");
+        assert!(
+            stderr.contains("Interrupted") || stdout.contains("Interrupted"),
+            "{stdout}\n{stderr}"
+        );
 
         // The created object is in state (tainted), so nothing is orphaned.
-        let r = w.state_resource("tptest_thing.a").expect("interrupted create must stay in state");
+        let r = w
+            .state_resource("tptest_thing.a")
+            .expect("interrupted create must stay in state");
         assert_eq!(r["values"]["id"], "thing-slow");
         assert_eq!(r["tainted"], true, "{r}");
         assert_eq!(objects(w), vec!["thing-slow.json"]);
@@ -256,11 +316,23 @@ fn schema_json_shows_nested_types_and_sensitivity() {
         let thing = &ps["resource_schemas"]["tptest_thing"];
         assert_eq!(thing["version"], 1);
         assert_eq!(thing["block"]["attributes"]["secret"]["sensitive"], true);
-        assert_eq!(thing["block"]["attributes"]["tags"]["type"], serde_json::json!(["set", "string"]));
-        assert_eq!(thing["block"]["block_types"]["disk"]["nesting_mode"], "list");
+        assert_eq!(
+            thing["block"]["attributes"]["tags"]["type"],
+            serde_json::json!(["set", "string"])
+        );
+        assert_eq!(
+            thing["block"]["block_types"]["disk"]["nesting_mode"],
+            "list"
+        );
         // Nested attribute types are a protocol 6 feature.
-        assert_eq!(thing["block"]["attributes"]["options"]["nested_type"]["nesting_mode"], "single");
-        assert_eq!(ps["data_source_schemas"]["tptest_lookup"]["block"]["attributes"]["echo"]["type"], "dynamic");
+        assert_eq!(
+            thing["block"]["attributes"]["options"]["nested_type"]["nesting_mode"],
+            "single"
+        );
+        assert_eq!(
+            ps["data_source_schemas"]["tptest_lookup"]["block"]["attributes"]["echo"]["type"],
+            "dynamic"
+        );
     });
 }
 
@@ -276,6 +348,9 @@ fn running_the_binary_by_hand_explains_itself() {
     assert!(start.elapsed() < Duration::from_secs(10));
     assert!(!out.status.success());
     let msg = String::from_utf8_lossy(&out.stderr);
-    assert!(msg.contains("not meant to be run by hand") && msg.contains("--debug"), "{msg}");
+    assert!(
+        msg.contains("not meant to be run by hand") && msg.contains("--debug"),
+        "{msg}"
+    );
     assert!(Path::new(&bin).exists());
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use schemas::provider::{
-    check_endpoint, DEFAULT_ENDPOINT, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT, DEFAULT_RETRY_MAX_WAIT,
+    check_endpoint, DEFAULT_ENDPOINT, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_RETRY_MAX_WAIT,
 };
 use tfplugin::{AttrPath, Diagnostics, Value};
 
@@ -60,12 +61,17 @@ pub struct Settings {
 
 /// Resolves settings from configuration and environment (given as a
 /// function so tests need not touch the process environment).
-pub fn resolve(config: &Value, env: impl Fn(&str) -> Option<String>) -> Result<Settings, Diagnostics> {
+pub fn resolve(
+    config: &Value,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Settings, Diagnostics> {
     let mut d = Diagnostics::new();
     let s = |name: &str| config.get(name).as_str().map(str::to_string);
     let from_env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
 
-    let endpoint = s("endpoint").or_else(|| from_env("PALETTE_ENDPOINT")).unwrap_or_else(|| DEFAULT_ENDPOINT.into());
+    let endpoint = s("endpoint")
+        .or_else(|| from_env("PALETTE_ENDPOINT"))
+        .unwrap_or_else(|| DEFAULT_ENDPOINT.into());
     if let Err(e) = check_endpoint(&endpoint) {
         d.error_at(AttrPath::attr("endpoint"), "Invalid Palette endpoint", e);
     }
@@ -93,13 +99,26 @@ pub fn resolve(config: &Value, env: impl Fn(&str) -> Option<String>) -> Result<S
             Ok(_) => d.error_at(
                 AttrPath::attr("ca_file"),
                 "Invalid CA file",
-                format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----).", path.display()),
+                format!(
+                    "{} holds no PEM certificate (-----BEGIN CERTIFICATE-----).",
+                    path.display()
+                ),
             ),
-            Err(e) => d.error_at(AttrPath::attr("ca_file"), "Cannot read CA file", format!("{}: {e}", path.display())),
+            Err(e) => d.error_at(
+                AttrPath::attr("ca_file"),
+                "Cannot read CA file",
+                format!("{}: {e}", path.display()),
+            ),
         }
     }
-    let max_retries = config.get("max_retries").as_i64().unwrap_or(DEFAULT_MAX_RETRIES).clamp(0, 20) as u32;
-    let mut duration = |name: &str, default: &str| match tfplugin::duration::parse(&s(name).unwrap_or(default.into())) {
+    let max_retries = config
+        .get("max_retries")
+        .as_i64()
+        .unwrap_or(DEFAULT_MAX_RETRIES)
+        .clamp(0, 20) as u32;
+    let mut duration = |name: &str, default: &str| match tfplugin::duration::parse(
+        &s(name).unwrap_or(default.into()),
+    ) {
         Ok(v) => v,
         Err(e) => {
             d.error_at(AttrPath::attr(name), "Invalid duration", e);
@@ -111,7 +130,11 @@ pub fn resolve(config: &Value, env: impl Fn(&str) -> Option<String>) -> Result<S
 
     let vcenter = match config.get("vcenter").as_elements().and_then(|e| e.first()) {
         Some(vc) => {
-            let password = vc.get("password").as_str().map(str::to_string).or_else(|| from_env("VSPHERE_PASSWORD"));
+            let password = vc
+                .get("password")
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| from_env("VSPHERE_PASSWORD"));
             Some(VcenterSettings {
                 server: vc.get("server").as_str().unwrap_or_default().to_string(),
                 username: vc.get("username").as_str().unwrap_or_default().to_string(),
@@ -172,14 +195,21 @@ mod tests {
     #[test]
     fn missing_key_and_bad_endpoint_are_reported_with_paths() {
         let e = resolve(&cfg(&[("endpoint", "ftp://x".into())]), no_env).unwrap_err();
-        let paths: Vec<String> = e.iter().filter_map(|d| d.attribute.as_ref().map(|p| p.to_string())).collect();
+        let paths: Vec<String> = e
+            .iter()
+            .filter_map(|d| d.attribute.as_ref().map(|p| p.to_string()))
+            .collect();
         assert_eq!(paths, vec!["endpoint", "api_key"]);
     }
 
     #[test]
     fn insecure_conflicts_with_ca_file() {
         let e = resolve(
-            &cfg(&[("api_key", "k".into()), ("insecure", true.into()), ("ca_file", "/nonexistent".into())]),
+            &cfg(&[
+                ("api_key", "k".into()),
+                ("insecure", true.into()),
+                ("ca_file", "/nonexistent".into()),
+            ]),
             no_env,
         )
         .unwrap_err();

@@ -57,7 +57,9 @@ impl Provider for PaletteProvider {
 
 fn main() -> std::process::ExitCode {
     tfplugin::serve::main(
-        Arc::new(PaletteProvider { shared: Arc::new(Shared::default()) }),
+        Arc::new(PaletteProvider {
+            shared: Arc::new(Shared::default()),
+        }),
         tfplugin::serve::ServeOptions {
             address: schemas::PROVIDER_ADDRESS.into(),
             binary_name: "terraform-provider-palette".into(),

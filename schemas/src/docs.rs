@@ -78,7 +78,10 @@ fn attr_line(a: &Attribute, anchor_prefix: &str, out: &mut String, nested: &mut 
     for v in &a.validators {
         let _ = write!(desc, " Value {}.", v.description());
     }
-    if a.plan_modifiers.iter().any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace)) {
+    if a.plan_modifiers
+        .iter()
+        .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
+    {
         desc.push_str(" Changing it replaces the resource.");
     }
     if let Some(why) = &a.deprecated {
@@ -86,8 +89,19 @@ fn attr_line(a: &Attribute, anchor_prefix: &str, out: &mut String, nested: &mut 
     }
     let anchor = format!("{anchor_prefix}{}", a.name);
     if let Some(n) = &a.nested {
-        let _ = writeln!(out, "- `{}` ({}) {} (see [below for nested schema](#nestedatt--{anchor}))", a.name, flags.join(", "), desc.trim());
-        nested.push(Nested { anchor: format!("nestedatt--{anchor}"), title: anchor.replace("--", "."), attrs: n.attributes.clone(), block: None });
+        let _ = writeln!(
+            out,
+            "- `{}` ({}) {} (see [below for nested schema](#nestedatt--{anchor}))",
+            a.name,
+            flags.join(", "),
+            desc.trim()
+        );
+        nested.push(Nested {
+            anchor: format!("nestedatt--{anchor}"),
+            title: anchor.replace("--", "."),
+            attrs: n.attributes.clone(),
+            block: None,
+        });
     } else {
         let _ = writeln!(out, "- `{}` ({}) {}", a.name, flags.join(", "), desc.trim());
     }
@@ -105,7 +119,10 @@ fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &
     let groups: [(&str, Box<dyn Fn(&Attribute) -> bool>); 3] = [
         ("Required", Box::new(|a: &Attribute| a.required)),
         ("Optional", Box::new(|a: &Attribute| a.optional)),
-        ("Read-Only", Box::new(|a: &Attribute| a.computed && !a.optional && !a.required)),
+        (
+            "Read-Only",
+            Box::new(|a: &Attribute| a.computed && !a.optional && !a.required),
+        ),
     ];
     for (title, pred) in groups.iter() {
         let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pred(a)).collect();
@@ -138,7 +155,10 @@ fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &
                 let _ = write!(limits, ", Min: {}", b.min_items);
             }
             let mut desc = b.block.description.clone();
-            if b.plan_modifiers.iter().any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace)) {
+            if b.plan_modifiers
+                .iter()
+                .any(|m| matches!(m, tfplugin::schema::PlanModifier::RequiresReplace))
+            {
                 desc.push_str(" Changing it replaces the resource.");
             }
             entries.push((
@@ -164,23 +184,45 @@ fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &
         out.push('\n');
     }
     for n in nested {
-        let _ = writeln!(out, "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n", n.anchor, n.title);
-        let prefix = format!("{}--", n.anchor.split_once("--").map(|x| x.1).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n",
+            n.anchor, n.title
+        );
+        let prefix = format!(
+            "{}--",
+            n.anchor.split_once("--").map(|x| x.1).unwrap_or_default()
+        );
         match n.block {
             Some(b) => render_block(&b, &prefix, out, "####"),
-            None => render_block(&Block { attributes: n.attrs, ..Block::default() }, &prefix, out, "####"),
+            None => render_block(
+                &Block {
+                    attributes: n.attrs,
+                    ..Block::default()
+                },
+                &prefix,
+                out,
+                "####",
+            ),
         }
     }
 }
 
 fn read_example(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim_end().to_string())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim_end().to_string())
 }
 
 /// Renders one page. `examples` is the examples/ folder.
 pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page {
     let (path, subcategory, example, title) = match kind {
-        Kind::Provider => ("index.md".to_string(), "", examples.join("provider/provider.tf"), format!("{name} Provider")),
+        Kind::Provider => (
+            "index.md".to_string(),
+            "",
+            examples.join("provider/provider.tf"),
+            format!("{name} Provider"),
+        ),
         Kind::Resource => (
             format!("resources/{}.md", name.trim_start_matches("palette_")),
             "",
@@ -197,7 +239,11 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
     let _ = subcategory;
     let description = schema.block.description.trim().to_string();
     let mut out = String::new();
-    let _ = writeln!(out, "---\npage_title: \"{title}\"\ndescription: |-\n  {}\n---\n", description.replace('\n', "\n  "));
+    let _ = writeln!(
+        out,
+        "---\npage_title: \"{title}\"\ndescription: |-\n  {}\n---\n",
+        description.replace('\n', "\n  ")
+    );
     let _ = writeln!(out, "# {title}\n\n{description}\n");
     if let Some(ex) = read_example(&example) {
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{ex}\n```\n");

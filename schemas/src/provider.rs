@@ -17,10 +17,14 @@ pub fn check_endpoint(s: &str) -> Result<(), String> {
         return Err(format!("{s:?} must use https:// (or http:// for a local lab), for example \"{DEFAULT_ENDPOINT}\""));
     }
     if u.host_str().is_none_or(str::is_empty) {
-        return Err(format!("{s:?} has no host; write for example \"{DEFAULT_ENDPOINT}\""));
+        return Err(format!(
+            "{s:?} has no host; write for example \"{DEFAULT_ENDPOINT}\""
+        ));
     }
     if u.query().is_some() || u.fragment().is_some() {
-        return Err(format!("{s:?} must not have a query or fragment; write only scheme, host and port"));
+        return Err(format!(
+            "{s:?} must not have a query or fragment; write only scheme, host and port"
+        ));
     }
     Ok(())
 }
@@ -28,7 +32,9 @@ pub fn check_endpoint(s: &str) -> Result<(), String> {
 fn duration_attr(name: &str, default: &str, what: &str) -> Attribute {
     Attribute::string(name)
         .optional()
-        .description(format!("{what} A duration such as `30s` or `2m`. Defaults to `{default}`."))
+        .description(format!(
+            "{what} A duration such as `30s` or `2m`. Defaults to `{default}`."
+        ))
         .validator(check("must be a duration such as `30s`", |v: &Value| {
             tfplugin::duration::parse(v.as_str().unwrap_or_default()).map(|_| ())
         }))

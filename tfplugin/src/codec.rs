@@ -21,13 +21,25 @@ pub enum CodecError {
     #[error("json: {0}")]
     Json(String),
     #[error("at {path}: expected {expected}, found {found}")]
-    Mismatch { path: String, expected: String, found: String },
+    Mismatch {
+        path: String,
+        expected: String,
+        found: String,
+    },
 }
 
 fn mismatch(path: &str, expected: &Type, found: impl std::fmt::Debug) -> CodecError {
     let mut found = format!("{found:?}");
     found.truncate(80);
-    CodecError::Mismatch { path: if path.is_empty() { "(root)".into() } else { path.into() }, expected: expected.to_string(), found }
+    CodecError::Mismatch {
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.into()
+        },
+        expected: expected.to_string(),
+        found,
+    }
 }
 
 // ---------------------------------------------------------------- msgpack
@@ -72,12 +84,16 @@ fn encode_mp(v: &Value, ty: &Type, path: &str) -> Result<Mp, CodecError> {
         _ => {}
     }
     match (ty, v) {
-        (Type::Dynamic, Value::Dynamic(t, inner)) => {
-            Ok(Mp::Array(vec![Mp::Binary(t.to_json_bytes()), encode_mp(inner, t, path)?]))
-        }
+        (Type::Dynamic, Value::Dynamic(t, inner)) => Ok(Mp::Array(vec![
+            Mp::Binary(t.to_json_bytes()),
+            encode_mp(inner, t, path)?,
+        ])),
         (Type::Dynamic, other) => {
             let t = other.infer_type();
-            Ok(Mp::Array(vec![Mp::Binary(t.to_json_bytes()), encode_mp(other, &t, path)?]))
+            Ok(Mp::Array(vec![
+                Mp::Binary(t.to_json_bytes()),
+                encode_mp(other, &t, path)?,
+            ]))
         }
         (t, Value::Dynamic(_, inner)) => encode_mp(inner, t, path),
         (Type::String, Value::String(s)) => Ok(Mp::from(s.as_str())),
@@ -100,12 +116,21 @@ fn encode_mp(v: &Value, ty: &Type, path: &str) -> Result<Mp, CodecError> {
         )),
         (Type::Map(et), Value::Map(m)) => Ok(Mp::Map(
             m.iter()
-                .map(|(k, x)| Ok((Mp::from(k.as_str()), encode_mp(x, et, &format!("{path}[{k:?}]"))?)))
+                .map(|(k, x)| {
+                    Ok((
+                        Mp::from(k.as_str()),
+                        encode_mp(x, et, &format!("{path}[{k:?}]"))?,
+                    ))
+                })
                 .collect::<Result<_, CodecError>>()?,
         )),
         (Type::Object(attrs), Value::Object(m)) => {
             if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-                return Err(mismatch(&format!("{path}.{extra}"), ty, "attribute not in schema"));
+                return Err(mismatch(
+                    &format!("{path}.{extra}"),
+                    ty,
+                    "attribute not in schema",
+                ));
             }
             Ok(Mp::Map(
                 attrs
@@ -165,7 +190,10 @@ fn decode_mp(mp: &Mp, ty: &Type, path: &str) -> Result<Value, CodecError> {
             Some(s) => Ok(Value::String(s.to_string())),
             None => Err(mismatch(path, ty, mp)),
         },
-        Type::Bool => mp.as_bool().map(Value::Bool).ok_or_else(|| mismatch(path, ty, mp)),
+        Type::Bool => mp
+            .as_bool()
+            .map(Value::Bool)
+            .ok_or_else(|| mismatch(path, ty, mp)),
         Type::Number => {
             let n = match mp {
                 Mp::Integer(i) => {
@@ -188,10 +216,17 @@ fn decode_mp(mp: &Mp, ty: &Type, path: &str) -> Result<Value, CodecError> {
                 .enumerate()
                 .map(|(i, x)| decode_mp(x, et, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) { Value::List(vals) } else { Value::Set(vals) })
+            Ok(if matches!(ty, Type::List(_)) {
+                Value::List(vals)
+            } else {
+                Value::Set(vals)
+            })
         }
         Type::Tuple(ets) => {
-            let items = mp.as_array().filter(|a| a.len() == ets.len()).ok_or_else(|| mismatch(path, ty, mp))?;
+            let items = mp
+                .as_array()
+                .filter(|a| a.len() == ets.len())
+                .ok_or_else(|| mismatch(path, ty, mp))?;
             Ok(Value::Tuple(
                 items
                     .iter()
@@ -212,10 +247,13 @@ fn decode_mp(mp: &Mp, ty: &Type, path: &str) -> Result<Value, CodecError> {
         }
         Type::Object(attrs) => {
             let entries = mp.as_map().ok_or_else(|| mismatch(path, ty, mp))?;
-            let mut m: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+            let mut m: BTreeMap<String, Value> =
+                attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
             for (k, x) in entries {
                 let k = mp_str(k).ok_or_else(|| mismatch(path, ty, k))?;
-                let t = attrs.get(k).ok_or_else(|| mismatch(&join(path, k), ty, "unexpected attribute"))?;
+                let t = attrs
+                    .get(k)
+                    .ok_or_else(|| mismatch(&join(path, k), ty, "unexpected attribute"))?;
                 m.insert(k.to_string(), decode_mp(x, t, &join(path, k))?);
             }
             Ok(Value::Object(m))
@@ -229,7 +267,11 @@ pub fn to_json(v: &Value, ty: &Type) -> Result<serde_json::Value, CodecError> {
     use serde_json::Value as J;
     Ok(match (ty, v) {
         (_, Value::Null) => J::Null,
-        (_, Value::Unknown) => return Err(CodecError::Json("unknown values cannot be stored as JSON".into())),
+        (_, Value::Unknown) => {
+            return Err(CodecError::Json(
+                "unknown values cannot be stored as JSON".into(),
+            ))
+        }
         (Type::Dynamic, other) => {
             let (t, inner) = match other {
                 Value::Dynamic(t, inner) => (t.clone(), inner.as_ref()),
@@ -240,18 +282,29 @@ pub fn to_json(v: &Value, ty: &Type) -> Result<serde_json::Value, CodecError> {
         (t, Value::Dynamic(_, inner)) => to_json(inner, t)?,
         (Type::String, Value::String(s)) => J::String(s.clone()),
         (Type::Bool, Value::Bool(b)) => J::Bool(*b),
-        (Type::Number, Value::Number(n)) => {
-            J::Number(n.as_str().parse::<serde_json::Number>().map_err(|e| CodecError::Json(e.to_string()))?)
-        }
-        (Type::List(et), Value::List(items)) | (Type::Set(et), Value::Set(items)) => {
-            J::Array(items.iter().map(|x| to_json(x, et)).collect::<Result<_, _>>()?)
-        }
-        (Type::Tuple(ets), Value::Tuple(items)) if ets.len() == items.len() => {
-            J::Array(items.iter().zip(ets).map(|(x, t)| to_json(x, t)).collect::<Result<_, _>>()?)
-        }
-        (Type::Map(et), Value::Map(m)) => {
-            J::Object(m.iter().map(|(k, x)| Ok((k.clone(), to_json(x, et)?))).collect::<Result<_, CodecError>>()?)
-        }
+        (Type::Number, Value::Number(n)) => J::Number(
+            n.as_str()
+                .parse::<serde_json::Number>()
+                .map_err(|e| CodecError::Json(e.to_string()))?,
+        ),
+        (Type::List(et), Value::List(items)) | (Type::Set(et), Value::Set(items)) => J::Array(
+            items
+                .iter()
+                .map(|x| to_json(x, et))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Tuple(ets), Value::Tuple(items)) if ets.len() == items.len() => J::Array(
+            items
+                .iter()
+                .zip(ets)
+                .map(|(x, t)| to_json(x, t))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Map(et), Value::Map(m)) => J::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), to_json(x, et)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
         (Type::Object(attrs), Value::Object(m)) => J::Object(
             attrs
                 .iter()
@@ -274,7 +327,12 @@ pub fn from_json(j: &serde_json::Value, ty: &Type, opts: JsonOptions) -> Result<
     from_json_at(j, ty, opts, "")
 }
 
-fn from_json_at(j: &serde_json::Value, ty: &Type, opts: JsonOptions, path: &str) -> Result<Value, CodecError> {
+fn from_json_at(
+    j: &serde_json::Value,
+    ty: &Type,
+    opts: JsonOptions,
+    path: &str,
+) -> Result<Value, CodecError> {
     use serde_json::Value as J;
     if j.is_null() {
         return Ok(Value::Null);
@@ -282,10 +340,17 @@ fn from_json_at(j: &serde_json::Value, ty: &Type, opts: JsonOptions, path: &str)
     match ty {
         Type::Dynamic => {
             let o = j.as_object().ok_or_else(|| mismatch(path, ty, j))?;
-            let t = Type::from_json(o.get("type").ok_or_else(|| mismatch(path, ty, "missing type"))?)
-                .map_err(CodecError::Json)?;
+            let t = Type::from_json(
+                o.get("type")
+                    .ok_or_else(|| mismatch(path, ty, "missing type"))?,
+            )
+            .map_err(CodecError::Json)?;
             let inner = from_json_at(o.get("value").unwrap_or(&J::Null), &t, opts, path)?;
-            Ok(if inner.is_null() { inner } else { Value::Dynamic(t, Box::new(inner)) })
+            Ok(if inner.is_null() {
+                inner
+            } else {
+                Value::Dynamic(t, Box::new(inner))
+            })
         }
         // Terraform itself is lenient here (state written by hand, or by an
         // older SDK, sometimes quotes numbers and booleans).
@@ -301,7 +366,9 @@ fn from_json_at(j: &serde_json::Value, ty: &Type, opts: JsonOptions, path: &str)
                 J::String(s) => s.clone(),
                 _ => return Err(mismatch(path, ty, j)),
             };
-            Number::parse(&text).map(Value::Number).ok_or_else(|| mismatch(path, ty, j))
+            Number::parse(&text)
+                .map(Value::Number)
+                .ok_or_else(|| mismatch(path, ty, j))
         }
         Type::Bool => match j {
             J::Bool(b) => Ok(Value::Bool(*b)),
@@ -316,10 +383,17 @@ fn from_json_at(j: &serde_json::Value, ty: &Type, opts: JsonOptions, path: &str)
                 .enumerate()
                 .map(|(i, x)| from_json_at(x, et, opts, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) { Value::List(vals) } else { Value::Set(vals) })
+            Ok(if matches!(ty, Type::List(_)) {
+                Value::List(vals)
+            } else {
+                Value::Set(vals)
+            })
         }
         Type::Tuple(ets) => {
-            let a = j.as_array().filter(|a| a.len() == ets.len()).ok_or_else(|| mismatch(path, ty, j))?;
+            let a = j
+                .as_array()
+                .filter(|a| a.len() == ets.len())
+                .ok_or_else(|| mismatch(path, ty, j))?;
             Ok(Value::Tuple(
                 a.iter()
                     .zip(ets)
@@ -332,13 +406,19 @@ fn from_json_at(j: &serde_json::Value, ty: &Type, opts: JsonOptions, path: &str)
             let o = j.as_object().ok_or_else(|| mismatch(path, ty, j))?;
             Ok(Value::Map(
                 o.iter()
-                    .map(|(k, x)| Ok((k.clone(), from_json_at(x, et, opts, &format!("{path}[{k:?}]"))?)))
+                    .map(|(k, x)| {
+                        Ok((
+                            k.clone(),
+                            from_json_at(x, et, opts, &format!("{path}[{k:?}]"))?,
+                        ))
+                    })
                     .collect::<Result<_, CodecError>>()?,
             ))
         }
         Type::Object(attrs) => {
             let o = j.as_object().ok_or_else(|| mismatch(path, ty, j))?;
-            let mut m: BTreeMap<String, Value> = attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
+            let mut m: BTreeMap<String, Value> =
+                attrs.keys().map(|k| (k.clone(), Value::Null)).collect();
             for (k, x) in o {
                 match attrs.get(k) {
                     Some(t) => {
@@ -360,19 +440,33 @@ mod tests {
 
     #[test]
     fn unknown_is_fixext1_zero() {
-        assert_eq!(to_msgpack(&Value::Unknown, &Type::String).unwrap(), vec![0xd4, 0, 0]);
+        assert_eq!(
+            to_msgpack(&Value::Unknown, &Type::String).unwrap(),
+            vec![0xd4, 0, 0]
+        );
         // Terraform's refined unknowns (other extension codes, payloads) are unknown too.
-        assert_eq!(from_msgpack(&[0xd5, 12, 0x81, 0x01], &Type::String).unwrap(), Value::Unknown);
+        assert_eq!(
+            from_msgpack(&[0xd5, 12, 0x81, 0x01], &Type::String).unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]
     fn big_numbers_keep_every_digit() {
-        let n = Value::Number(Number::parse("123456789012345678901234567890.000000000000000001").unwrap());
+        let n = Value::Number(
+            Number::parse("123456789012345678901234567890.000000000000000001").unwrap(),
+        );
         let b = to_msgpack(&n, &Type::Number).unwrap();
         assert_eq!(from_msgpack(&b, &Type::Number).unwrap(), n);
         let j = to_json(&n, &Type::Number).unwrap();
-        assert_eq!(j.to_string(), "123456789012345678901234567890.000000000000000001");
-        assert_eq!(from_json(&j, &Type::Number, JsonOptions::default()).unwrap(), n);
+        assert_eq!(
+            j.to_string(),
+            "123456789012345678901234567890.000000000000000001"
+        );
+        assert_eq!(
+            from_json(&j, &Type::Number, JsonOptions::default()).unwrap(),
+            n
+        );
     }
 
     #[test]
@@ -386,22 +480,39 @@ mod tests {
     fn object_missing_attributes_decode_as_null_and_extra_fail() {
         let ty = Type::object([("a", Type::String), ("b", Type::Bool)]);
         let mut buf = Vec::new();
-        rmpv::encode::write_value(&mut buf, &Mp::Map(vec![(Mp::from("a"), Mp::from("x"))])).unwrap();
+        rmpv::encode::write_value(&mut buf, &Mp::Map(vec![(Mp::from("a"), Mp::from("x"))]))
+            .unwrap();
         let v = from_msgpack(&buf, &ty).unwrap();
-        assert_eq!(v, Value::object([("a", Value::from("x")), ("b", Value::Null)]));
+        assert_eq!(
+            v,
+            Value::object([("a", Value::from("x")), ("b", Value::Null)])
+        );
         let j = serde_json::json!({"a": "x", "gone": 1});
         assert!(from_json(&j, &ty, JsonOptions::default()).is_err());
-        let v2 = from_json(&j, &ty, JsonOptions { ignore_undefined_attributes: true }).unwrap();
+        let v2 = from_json(
+            &j,
+            &ty,
+            JsonOptions {
+                ignore_undefined_attributes: true,
+            },
+        )
+        .unwrap();
         assert_eq!(v2, v);
     }
 
     #[test]
     fn dynamic_carries_its_type() {
-        let v = Value::Dynamic(Type::list(Type::String), Box::new(Value::List(vec!["a".into()])));
+        let v = Value::Dynamic(
+            Type::list(Type::String),
+            Box::new(Value::List(vec!["a".into()])),
+        );
         let b = to_msgpack(&v, &Type::Dynamic).unwrap();
         assert_eq!(from_msgpack(&b, &Type::Dynamic).unwrap(), v);
         let j = to_json(&v, &Type::Dynamic).unwrap();
-        assert_eq!(j, serde_json::json!({"value": ["a"], "type": ["list", "string"]}));
+        assert_eq!(
+            j,
+            serde_json::json!({"value": ["a"], "type": ["list", "string"]})
+        );
     }
 
     #[test]
@@ -413,13 +524,19 @@ mod tests {
     }
 
     fn arb_type() -> impl Strategy<Value = Type> {
-        let leaf = prop_oneof![Just(Type::String), Just(Type::Number), Just(Type::Bool), Just(Type::Dynamic)];
+        let leaf = prop_oneof![
+            Just(Type::String),
+            Just(Type::Number),
+            Just(Type::Bool),
+            Just(Type::Dynamic)
+        ];
         leaf.prop_recursive(4, 24, 4, |inner| {
             prop_oneof![
                 inner.clone().prop_map(Type::list),
                 inner.clone().prop_map(Type::set),
                 inner.clone().prop_map(Type::map),
-                prop::collection::btree_map("[a-z_]{1,6}", inner.clone(), 0..4).prop_map(Type::Object),
+                prop::collection::btree_map("[a-z_]{1,6}", inner.clone(), 0..4)
+                    .prop_map(Type::Object),
                 prop::collection::vec(inner, 0..4).prop_map(Type::Tuple),
             ]
         })
@@ -442,22 +559,35 @@ mod tests {
             Type::String => ".{0,12}".prop_map(Value::String).boxed(),
             Type::Number => arb_number().prop_map(Value::Number).boxed(),
             Type::Bool => any::<bool>().prop_map(Value::Bool).boxed(),
-            Type::Dynamic => prop_oneof![Just(Type::String), Just(Type::Number), Just(Type::list(Type::Bool))]
-                .prop_flat_map(|t| {
-                    arb_value(t.clone()).prop_map(move |v| match v {
-                        Value::Null | Value::Unknown => v,
-                        v => Value::Dynamic(t.clone(), Box::new(v)),
-                    })
+            Type::Dynamic => prop_oneof![
+                Just(Type::String),
+                Just(Type::Number),
+                Just(Type::list(Type::Bool))
+            ]
+            .prop_flat_map(|t| {
+                arb_value(t.clone()).prop_map(move |v| match v {
+                    Value::Null | Value::Unknown => v,
+                    v => Value::Dynamic(t.clone(), Box::new(v)),
                 })
+            })
+            .boxed(),
+            Type::List(et) => prop::collection::vec(arb_value(*et), 0..4)
+                .prop_map(Value::List)
                 .boxed(),
-            Type::List(et) => prop::collection::vec(arb_value(*et), 0..4).prop_map(Value::List).boxed(),
-            Type::Set(et) => prop::collection::vec(arb_value(*et), 0..4).prop_map(Value::Set).boxed(),
-            Type::Map(et) => {
-                prop::collection::btree_map(".{0,5}", arb_value(*et), 0..4).prop_map(Value::Map).boxed()
-            }
+            Type::Set(et) => prop::collection::vec(arb_value(*et), 0..4)
+                .prop_map(Value::Set)
+                .boxed(),
+            Type::Map(et) => prop::collection::btree_map(".{0,5}", arb_value(*et), 0..4)
+                .prop_map(Value::Map)
+                .boxed(),
             Type::Object(attrs) => {
-                let strategies: Vec<_> = attrs.iter().map(|(k, t)| (Just(k.clone()), arb_value(t.clone()))).collect();
-                strategies.prop_map(|kv| Value::Object(kv.into_iter().collect())).boxed()
+                let strategies: Vec<_> = attrs
+                    .iter()
+                    .map(|(k, t)| (Just(k.clone()), arb_value(t.clone())))
+                    .collect();
+                strategies
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect()))
+                    .boxed()
             }
             Type::Tuple(ts) => {
                 let strategies: Vec<_> = ts.into_iter().map(arb_value).collect();
@@ -477,8 +607,16 @@ mod tests {
             Value::List(x) => Value::List(x.iter().map(strip_unknowns).collect()),
             Value::Set(x) => Value::Set(x.iter().map(strip_unknowns).collect()),
             Value::Tuple(x) => Value::Tuple(x.iter().map(strip_unknowns).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), strip_unknowns(x))).collect()),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), strip_unknowns(x))).collect()),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), strip_unknowns(x)))
+                    .collect(),
+            ),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), strip_unknowns(x)))
+                    .collect(),
+            ),
             Value::Dynamic(t, x) => match strip_unknowns(x) {
                 Value::Null => Value::Null,
                 y => Value::Dynamic(t.clone(), Box::new(y)),

@@ -72,10 +72,20 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), attribute: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: None,
+        }
     }
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), attribute: None }
+        Diagnostic {
+            severity: Severity::Warning,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: None,
+        }
     }
     pub fn at(mut self, path: AttrPath) -> Self {
         self.attribute = if path.is_root() { None } else { Some(path) };
@@ -114,7 +124,12 @@ impl Diagnostics {
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Diagnostic::error(summary, detail));
     }
-    pub fn error_at(&mut self, path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Diagnostic::error(summary, detail).at(path));
     }
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
@@ -155,7 +170,10 @@ mod tests {
 
     #[test]
     fn path_display_reads_like_hcl() {
-        let p = AttrPath::attr("machine_pool").then_index(1).then_attr("placement").then_key("k");
+        let p = AttrPath::attr("machine_pool")
+            .then_index(1)
+            .then_attr("placement")
+            .then_key("k");
         assert_eq!(p.to_string(), "machine_pool[1].placement[\"k\"]");
     }
 }

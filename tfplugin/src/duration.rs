@@ -11,18 +11,24 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         return Ok(Duration::ZERO);
     }
     if s.is_empty() {
-        return Err("a duration must not be empty; write for example \"30s\", \"10m\" or \"1h30m\"".into());
+        return Err(
+            "a duration must not be empty; write for example \"30s\", \"10m\" or \"1h30m\"".into(),
+        );
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
             return Err(bad(s));
         }
         let number: f64 = rest[..num_len].parse().map_err(|_| bad(s))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let secs_per_unit = match &rest[..unit_len] {
             "ms" => 0.001,
             "s" => 1.0,

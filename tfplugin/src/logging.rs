@@ -14,7 +14,10 @@ use tracing_subscriber::Layer;
 /// The level Terraform asked for: TF_LOG_PROVIDER, else TF_LOG. Unset or
 /// unrecognised means no logging at all, as with HashiCorp's SDKs.
 pub fn level_from_env() -> Option<Level> {
-    let raw = std::env::var("TF_LOG_PROVIDER").ok().filter(|s| !s.is_empty()).or_else(|| std::env::var("TF_LOG").ok())?;
+    let raw = std::env::var("TF_LOG_PROVIDER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("TF_LOG").ok())?;
     match raw.trim().to_ascii_uppercase().as_str() {
         "TRACE" | "JSON" => Some(Level::TRACE),
         "DEBUG" => Some(Level::DEBUG),
@@ -48,7 +51,10 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
             return;
         }
         let mut fields = serde_json::Map::new();
-        let mut visitor = JsonVisitor { fields: &mut fields, message: String::new() };
+        let mut visitor = JsonVisitor {
+            fields: &mut fields,
+            message: String::new(),
+        };
         event.record(&mut visitor);
         let message = std::mem::take(&mut visitor.message);
         let level = match *event.metadata().level() {
@@ -105,7 +111,9 @@ impl Visit for JsonVisitor<'_> {
 }
 
 fn rfc3339_now() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);

@@ -22,7 +22,10 @@ pub struct Planned {
 
 pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> Planned {
     if proposed.is_null() {
-        return Planned { state: Value::Null, requires_replace: Vec::new() };
+        return Planned {
+            state: Value::Null,
+            requires_replace: Vec::new(),
+        };
     }
     let mut state = proposed.clone();
     apply_defaults(block, config, &mut state);
@@ -32,9 +35,19 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
     }
     let mut requires_replace = Vec::new();
     if !prior.is_null() {
-        find_replacements(block, config, prior, &state, &AttrPath::root(), &mut requires_replace);
+        find_replacements(
+            block,
+            config,
+            prior,
+            &state,
+            &AttrPath::root(),
+            &mut requires_replace,
+        );
     }
-    Planned { state, requires_replace }
+    Planned {
+        state,
+        requires_replace,
+    }
 }
 
 /// Pairs each element of a nested collection in `planned` with the
@@ -45,7 +58,9 @@ fn paired<'a>(nesting: Nesting, other: &'a Value, idx: Elem<'_>) -> &'a Value {
     static NULL: Value = Value::Null;
     match (nesting, idx) {
         (Nesting::Single | Nesting::Group, _) => other,
-        (Nesting::List | Nesting::Set, Elem::Index(i)) => other.as_elements().and_then(|e| e.get(i)).unwrap_or(&NULL),
+        (Nesting::List | Nesting::Set, Elem::Index(i)) => {
+            other.as_elements().and_then(|e| e.get(i)).unwrap_or(&NULL)
+        }
         (Nesting::Map, Elem::Key(k)) => other.as_map().and_then(|m| m.get(k)).unwrap_or(&NULL),
         _ => &NULL,
     }
@@ -82,20 +97,26 @@ fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
     for nb in &block.blocks {
         let cfg = config.get(&nb.name);
         if let Some(child) = planned.as_map_mut().and_then(|m| m.get_mut(&nb.name)) {
-            each_mut(nb.nesting, child, |e, obj| apply_defaults(&nb.block, paired(nb.nesting, cfg, e), obj));
+            each_mut(nb.nesting, child, |e, obj| {
+                apply_defaults(&nb.block, paired(nb.nesting, cfg, e), obj)
+            });
         }
     }
 }
 
 fn apply_attr_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value) {
-    let Some(map) = planned.as_map_mut() else { return };
+    let Some(map) = planned.as_map_mut() else {
+        return;
+    };
     for a in attrs {
         let cfg = config.get(&a.name);
         if let (Some(d), true) = (&a.default, cfg.is_null()) {
             map.insert(a.name.clone(), d.clone());
         }
         if let (Some(n), Some(child)) = (&a.nested, map.get_mut(&a.name)) {
-            each_mut(n.nesting, child, |e, obj| apply_attr_defaults(&n.attributes, paired(n.nesting, cfg, e), obj));
+            each_mut(n.nesting, child, |e, obj| {
+                apply_attr_defaults(&n.attributes, paired(n.nesting, cfg, e), obj)
+            });
         }
     }
 }
@@ -107,7 +128,11 @@ fn mark_unknown(block: &Block, config: &Value, prior: &Value, planned: &mut Valu
         if let Some(child) = planned.as_map_mut().and_then(|m| m.get_mut(&nb.name)) {
             let prior_pairs = nb.nesting != Nesting::Set;
             each_mut(nb.nesting, child, |e, obj| {
-                let p = if prior_pairs { paired(nb.nesting, pri, e) } else { &Value::Null };
+                let p = if prior_pairs {
+                    paired(nb.nesting, pri, e)
+                } else {
+                    &Value::Null
+                };
                 mark_unknown(&nb.block, paired(nb.nesting, cfg, e), p, obj)
             });
         }
@@ -115,19 +140,32 @@ fn mark_unknown(block: &Block, config: &Value, prior: &Value, planned: &mut Valu
 }
 
 fn mark_attrs_unknown(attrs: &[Attribute], config: &Value, prior: &Value, planned: &mut Value) {
-    let Some(map) = planned.as_map_mut() else { return };
+    let Some(map) = planned.as_map_mut() else {
+        return;
+    };
     for a in attrs {
         let cfg = config.get(&a.name);
         let pri = prior.get(&a.name);
         if a.computed && cfg.is_null() && a.default.is_none() {
-            let keep = a.plan_modifiers.iter().any(|m| matches!(m, PlanModifier::UseStateForUnknown)) && !pri.is_null();
-            map.insert(a.name.clone(), if keep { pri.clone() } else { Value::Unknown });
+            let keep = a
+                .plan_modifiers
+                .iter()
+                .any(|m| matches!(m, PlanModifier::UseStateForUnknown))
+                && !pri.is_null();
+            map.insert(
+                a.name.clone(),
+                if keep { pri.clone() } else { Value::Unknown },
+            );
             continue;
         }
         if let (Some(n), Some(child)) = (&a.nested, map.get_mut(&a.name)) {
             let prior_pairs = n.nesting != Nesting::Set;
             each_mut(n.nesting, child, |e, obj| {
-                let p = if prior_pairs { paired(n.nesting, pri, e) } else { &Value::Null };
+                let p = if prior_pairs {
+                    paired(n.nesting, pri, e)
+                } else {
+                    &Value::Null
+                };
                 mark_attrs_unknown(&n.attributes, paired(n.nesting, cfg, e), p, obj)
             });
         }
@@ -154,7 +192,11 @@ fn find_replacements(
     out: &mut Vec<AttrPath>,
 ) {
     for a in &block.attributes {
-        let (cfg, pri, pla) = (config.get(&a.name), prior.get(&a.name), planned.get(&a.name));
+        let (cfg, pri, pla) = (
+            config.get(&a.name),
+            prior.get(&a.name),
+            planned.get(&a.name),
+        );
         // A computed value left to the remote side changes as a consequence
         // of other changes, which already decide about replacement.
         if a.computed && cfg.is_null() {
@@ -165,7 +207,11 @@ fn find_replacements(
         }
     }
     for nb in &block.blocks {
-        let (cfg, pri, pla) = (config.get(&nb.name), prior.get(&nb.name), planned.get(&nb.name));
+        let (cfg, pri, pla) = (
+            config.get(&nb.name),
+            prior.get(&nb.name),
+            planned.get(&nb.name),
+        );
         let p = path.then_attr(&nb.name);
         if replaces(&nb.plan_modifiers, pri, pla) {
             out.push(p);
@@ -191,7 +237,14 @@ fn find_replacements(
                 for (k, item) in m {
                     let pi = paired(Nesting::Map, pri, Elem::Key(k));
                     if !pi.is_null() {
-                        find_replacements(&nb.block, paired(Nesting::Map, cfg, Elem::Key(k)), pi, item, &p.then_key(k), out);
+                        find_replacements(
+                            &nb.block,
+                            paired(Nesting::Map, cfg, Elem::Key(k)),
+                            pi,
+                            item,
+                            &p.then_key(k),
+                            out,
+                        );
                     }
                 }
             }
@@ -221,7 +274,14 @@ mod tests {
             ))
     }
 
-    fn obj(name: &str, note: Option<&str>, size: Value, disks: Vec<(i64, Value)>, id: Value, status: Value) -> Value {
+    fn obj(
+        name: &str,
+        note: Option<&str>,
+        size: Value,
+        disks: Vec<(i64, Value)>,
+        id: Value,
+        status: Value,
+    ) -> Value {
         Value::object([
             ("id", id),
             ("name", Value::from(name)),
@@ -231,7 +291,10 @@ mod tests {
             (
                 "disk",
                 Value::List(
-                    disks.into_iter().map(|(gb, uuid)| Value::object([("gb", Value::int(gb)), ("uuid", uuid)])).collect(),
+                    disks
+                        .into_iter()
+                        .map(|(gb, uuid)| Value::object([("gb", Value::int(gb)), ("uuid", uuid)]))
+                        .collect(),
                 ),
             ),
         ])
@@ -239,17 +302,45 @@ mod tests {
 
     #[test]
     fn create_fills_defaults_and_unknowns() {
-        let cfg = obj("a", None, Value::Null, vec![(10, Value::Null)], Value::Null, Value::Null);
+        let cfg = obj(
+            "a",
+            None,
+            Value::Null,
+            vec![(10, Value::Null)],
+            Value::Null,
+            Value::Null,
+        );
         let p = plan(&block(), &Value::Null, &cfg, &cfg);
-        let want = obj("a", None, Value::int(1), vec![(10, Value::Unknown)], Value::Unknown, Value::Unknown);
+        let want = obj(
+            "a",
+            None,
+            Value::int(1),
+            vec![(10, Value::Unknown)],
+            Value::Unknown,
+            Value::Unknown,
+        );
         assert_eq!(p.state, want);
         assert!(p.requires_replace.is_empty());
     }
 
     #[test]
     fn no_change_plans_prior_state_exactly() {
-        let prior = obj("a", None, Value::int(1), vec![(10, "u1".into())], "id1".into(), "ok".into());
-        let cfg = obj("a", None, Value::Null, vec![(10, Value::Null)], Value::Null, Value::Null);
+        let prior = obj(
+            "a",
+            None,
+            Value::int(1),
+            vec![(10, "u1".into())],
+            "id1".into(),
+            "ok".into(),
+        );
+        let cfg = obj(
+            "a",
+            None,
+            Value::Null,
+            vec![(10, Value::Null)],
+            Value::Null,
+            Value::Null,
+        );
         // Terraform's proposed state keeps prior values for computed attributes.
         let p = plan(&block(), &prior, &prior, &cfg);
         assert_eq!(p.state, prior);
@@ -257,11 +348,39 @@ mod tests {
 
     #[test]
     fn update_keeps_stable_ids_and_unknowns_the_rest() {
-        let prior = obj("a", None, Value::int(1), vec![(10, "u1".into())], "id1".into(), "ok".into());
-        let cfg = obj("a", Some("hi"), Value::Null, vec![(10, Value::Null), (20, Value::Null)], Value::Null, Value::Null);
-        let proposed = obj("a", Some("hi"), Value::Null, vec![(10, "u1".into()), (20, Value::Null)], "id1".into(), "ok".into());
+        let prior = obj(
+            "a",
+            None,
+            Value::int(1),
+            vec![(10, "u1".into())],
+            "id1".into(),
+            "ok".into(),
+        );
+        let cfg = obj(
+            "a",
+            Some("hi"),
+            Value::Null,
+            vec![(10, Value::Null), (20, Value::Null)],
+            Value::Null,
+            Value::Null,
+        );
+        let proposed = obj(
+            "a",
+            Some("hi"),
+            Value::Null,
+            vec![(10, "u1".into()), (20, Value::Null)],
+            "id1".into(),
+            "ok".into(),
+        );
         let p = plan(&block(), &prior, &proposed, &cfg);
-        let want = obj("a", Some("hi"), Value::int(1), vec![(10, "u1".into()), (20, Value::Unknown)], "id1".into(), Value::Unknown);
+        let want = obj(
+            "a",
+            Some("hi"),
+            Value::int(1),
+            vec![(10, "u1".into()), (20, Value::Unknown)],
+            "id1".into(),
+            Value::Unknown,
+        );
         assert_eq!(p.state, want);
         assert!(p.requires_replace.is_empty());
     }
@@ -278,6 +397,9 @@ mod tests {
     #[test]
     fn destroy_plans_null() {
         let prior = obj("a", None, Value::int(1), vec![], "id1".into(), "ok".into());
-        assert_eq!(plan(&block(), &prior, &Value::Null, &Value::Null).state, Value::Null);
+        assert_eq!(
+            plan(&block(), &prior, &Value::Null, &Value::Null).state,
+            Value::Null
+        );
     }
 }

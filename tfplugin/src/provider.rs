@@ -86,10 +86,18 @@ pub struct ApplyResult {
 
 impl ApplyResult {
     pub fn ok(state: Value) -> Self {
-        ApplyResult { state, private: Vec::new(), diags: Diagnostics::new() }
+        ApplyResult {
+            state,
+            private: Vec::new(),
+            diags: Diagnostics::new(),
+        }
     }
     pub fn failed(state: Value, diags: impl Into<Diagnostics>) -> Self {
-        ApplyResult { state, private: Vec::new(), diags: diags.into() }
+        ApplyResult {
+            state,
+            private: Vec::new(),
+            diags: diags.into(),
+        }
     }
 }
 
@@ -103,7 +111,11 @@ pub struct ReadResult {
 
 impl ReadResult {
     pub fn ok(state: Value, private: Vec<u8>) -> Self {
-        ReadResult { state, private, diags: Diagnostics::new() }
+        ReadResult {
+            state,
+            private,
+            diags: Diagnostics::new(),
+        }
     }
 }
 
@@ -136,7 +148,10 @@ pub trait Resource: Send + Sync + 'static {
     async fn import(&self, id: &str, _ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
         Err(Diagnostic::error(
             "Import not supported",
-            format!("{} cannot be imported (asked to import {id:?}).", self.type_name()),
+            format!(
+                "{} cannot be imported (asked to import {id:?}).",
+                self.type_name()
+            ),
         )
         .into())
     }
@@ -144,7 +159,11 @@ pub trait Resource: Send + Sync + 'static {
     /// Turns stored state JSON of `version` into a value of the current
     /// schema. The default reads the current version, dropping attributes the
     /// schema no longer has; resources that bump their version override it.
-    async fn upgrade_state(&self, version: i64, raw: &serde_json::Value) -> Result<Value, Diagnostics> {
+    async fn upgrade_state(
+        &self,
+        version: i64,
+        raw: &serde_json::Value,
+    ) -> Result<Value, Diagnostics> {
         let schema = self.schema();
         if version > schema.version {
             return Err(Diagnostic::error(
@@ -157,8 +176,14 @@ pub trait Resource: Send + Sync + 'static {
             )
             .into());
         }
-        codec::from_json(raw, &schema.ty(), JsonOptions { ignore_undefined_attributes: true })
-            .map_err(|e| Diagnostic::error("Cannot read stored state", e.to_string()).into())
+        codec::from_json(
+            raw,
+            &schema.ty(),
+            JsonOptions {
+                ignore_undefined_attributes: true,
+            },
+        )
+        .map_err(|e| Diagnostic::error("Cannot read stored state", e.to_string()).into())
     }
 }
 

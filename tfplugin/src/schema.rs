@@ -62,7 +62,11 @@ impl Block {
     }
 
     pub fn ty(&self) -> Type {
-        let mut attrs: Vec<(String, Type)> = self.attributes.iter().map(|a| (a.name.clone(), a.ty())).collect();
+        let mut attrs: Vec<(String, Type)> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty()))
+            .collect();
         attrs.extend(self.blocks.iter().map(|b| (b.name.clone(), b.ty())));
         Type::object(attrs)
     }
@@ -101,7 +105,14 @@ pub struct NestedBlock {
 
 impl NestedBlock {
     pub fn new(name: &str, nesting: Nesting, block: Block) -> Self {
-        NestedBlock { name: name.into(), nesting, block, min_items: 0, max_items: 0, plan_modifiers: Vec::new() }
+        NestedBlock {
+            name: name.into(),
+            nesting,
+            block,
+            min_items: 0,
+            max_items: 0,
+            plan_modifiers: Vec::new(),
+        }
     }
     pub fn min_items(mut self, n: i64) -> Self {
         self.min_items = n;
@@ -133,7 +144,10 @@ pub enum PlanModifier {
     RequiresReplace,
     /// A change replaces the resource when the predicate, given the prior and
     /// planned values, says so.
-    RequiresReplaceIf(Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>, &'static str),
+    RequiresReplaceIf(
+        Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>,
+        &'static str,
+    ),
     /// A computed value that, once known, does not change on update: keep the
     /// prior state's value instead of planning it as unknown.
     UseStateForUnknown,
@@ -217,7 +231,10 @@ impl Attribute {
     pub fn nested(name: &str, nesting: Nesting, attributes: Vec<Attribute>) -> Self {
         let inner = Type::object(attributes.iter().map(|a| (a.name.clone(), a.ty())));
         let mut a = Self::new(name, nesting.wrap(inner));
-        a.nested = Some(NestedAttributes { nesting, attributes });
+        a.nested = Some(NestedAttributes {
+            nesting,
+            attributes,
+        });
         a
     }
     pub fn required(mut self) -> Self {
@@ -261,7 +278,8 @@ impl Attribute {
         why: &'static str,
         f: impl Fn(&Value, &Value) -> bool + Send + Sync + 'static,
     ) -> Self {
-        self.plan_modifiers.push(PlanModifier::RequiresReplaceIf(Arc::new(f), why));
+        self.plan_modifiers
+            .push(PlanModifier::RequiresReplaceIf(Arc::new(f), why));
         self
     }
     pub fn use_state_for_unknown(mut self) -> Self {
@@ -285,8 +303,16 @@ mod tests {
     fn implied_type_covers_blocks_and_nested_attributes() {
         let b = Block::new()
             .attr(Attribute::string("id").computed())
-            .attr(Attribute::nested("n", Nesting::Set, vec![Attribute::bool("x").optional()]))
-            .block(NestedBlock::new("p", Nesting::List, Block::new().attr(Attribute::number("c").required())));
+            .attr(Attribute::nested(
+                "n",
+                Nesting::Set,
+                vec![Attribute::bool("x").optional()],
+            ))
+            .block(NestedBlock::new(
+                "p",
+                Nesting::List,
+                Block::new().attr(Attribute::number("c").required()),
+            ));
         assert_eq!(
             b.ty(),
             Type::object([
@@ -294,6 +320,75 @@ mod tests {
                 ("n", Type::set(Type::object([("x", Type::Bool)]))),
                 ("p", Type::list(Type::object([("c", Type::Number)]))),
             ])
+        );
+    }
+}
+
+/// Problems Terraform would reject the schema for ("a bug in the provider"),
+/// found before Terraform sees it. Returns one message per problem.
+pub fn check_schema(schema: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    check_block(&schema.block, "", &mut out);
+    out
+}
+
+fn check_attrs(attrs: &[Attribute], at: &str, out: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    for a in attrs {
+        let path = format!("{at}{}", a.name);
+        if !seen.insert(a.name.as_str()) {
+            out.push(format!("{path}: defined twice"));
+        }
+        if !(a.required || a.optional || a.computed) {
+            out.push(format!("{path}: must be required, optional or computed"));
+        }
+        if a.required && (a.optional || a.computed) {
+            out.push(format!("{path}: required excludes optional and computed"));
+        }
+        if a.default.is_some() && a.required {
+            out.push(format!(
+                "{path}: a required attribute cannot have a default"
+            ));
+        }
+        if let Some(n) = &a.nested {
+            check_attrs(&n.attributes, &format!("{path}."), out);
+        }
+    }
+}
+
+fn check_block(block: &Block, at: &str, out: &mut Vec<String>) {
+    check_attrs(&block.attributes, at, out);
+    for b in &block.blocks {
+        let path = format!("{at}{}", b.name);
+        if block.attributes.iter().any(|a| a.name == b.name) {
+            out.push(format!("{path}: both an attribute and a block"));
+        }
+        check_block(&b.block, &format!("{path}."), out);
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    #[test]
+    fn finds_attributes_without_a_mode() {
+        let s = Schema::new(
+            Block::new().attr(Attribute::string("a")).attr(
+                Attribute::nested(
+                    "n",
+                    Nesting::Single,
+                    vec![Attribute::bool("x").required().computed()],
+                )
+                .optional(),
+            ),
+        );
+        assert_eq!(
+            check_schema(&s),
+            vec![
+                "a: must be required, optional or computed",
+                "n.x: required excludes optional and computed"
+            ]
         );
     }
 }

@@ -25,7 +25,8 @@ use crate::server::ProviderService;
 use crate::tls;
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 const CORE_PROTOCOL_VERSION: u32 = 1;
 pub const PROTOCOL_VERSION: u32 = 6;
 
@@ -55,8 +56,13 @@ pub enum ServeError {
 /// Entry point of a provider binary: parses `--debug`, then serves.
 pub fn main(provider: Arc<dyn Provider>, opts: ServeOptions) -> std::process::ExitCode {
     crate::logging::init("provider");
-    let debug = std::env::args().skip(1).any(|a| a == "--debug" || a == "-debug");
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let debug = std::env::args()
+        .skip(1)
+        .any(|a| a == "--debug" || a == "-debug");
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("{}: cannot start the async runtime: {e}", opts.binary_name);
@@ -96,7 +102,9 @@ pub fn check_environment(
         )));
     }
     let offered = get("PLUGIN_PROTOCOL_VERSIONS").unwrap_or_default();
-    let speaks6 = offered.split(',').any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION));
+    let speaks6 = offered
+        .split(',')
+        .any(|v| v.trim().parse::<u32>() == Ok(PROTOCOL_VERSION));
     if !speaks6 {
         return Err(ServeError::Protocol(format!(
             "Terraform offered plugin protocol versions {offered:?}, but {binary_name} speaks only protocol \
@@ -107,8 +115,13 @@ pub fn check_environment(
 }
 
 fn socket_path() -> PathBuf {
-    let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
     dir.join(format!("plugin-palette-{}-{nanos}", std::process::id()))
 }
 
@@ -143,7 +156,10 @@ async fn serve(provider: Arc<dyn Provider>, opts: &ServeOptions) -> Result<(), S
         .as_ref()
         .map(|m| base64::engine::general_purpose::STANDARD_NO_PAD.encode(&m.server_cert_der))
         .unwrap_or_default();
-    let line = format!("{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{}|grpc|{cert_field}\n", path.display());
+    let line = format!(
+        "{CORE_PROTOCOL_VERSION}|{PROTOCOL_VERSION}|unix|{}|grpc|{cert_field}\n",
+        path.display()
+    );
 
     let shutdown = CancellationToken::new();
     let incoming = accept_loop(listener, mtls.map(|m| m.config), shutdown.clone());
@@ -223,7 +239,9 @@ fn accept_loop(
                             Ok(s) => {
                                 let _ = tx.send(Ok(Conn::Tls(Box::new(s)))).await;
                             }
-                            Err(e) => tracing::warn!(error = %e, "TLS handshake with a client failed"),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "TLS handshake with a client failed")
+                            }
                         }
                     });
                 }
@@ -239,13 +257,21 @@ async fn run_grpc(
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
-    let controller = Controller { shutdown: shutdown.clone() };
-    let stdio = Stdio { shutdown: shutdown.clone() };
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
+    let controller = Controller {
+        shutdown: shutdown.clone(),
+    };
+    let stdio = Stdio {
+        shutdown: shutdown.clone(),
+    };
     let service = ProviderService::new(provider);
     tonic::transport::Server::builder()
         .add_service(health_service)
-        .add_service(goplugin::grpc_controller_server::GrpcControllerServer::new(controller))
+        .add_service(goplugin::grpc_controller_server::GrpcControllerServer::new(
+            controller,
+        ))
         .add_service(goplugin::grpc_stdio_server::GrpcStdioServer::new(stdio))
         .add_service(
             ProviderServer::new(service)
@@ -264,7 +290,10 @@ struct Controller {
 
 #[tonic::async_trait]
 impl goplugin::grpc_controller_server::GrpcController for Controller {
-    async fn shutdown(&self, _req: Request<goplugin::Empty>) -> Result<Response<goplugin::Empty>, Status> {
+    async fn shutdown(
+        &self,
+        _req: Request<goplugin::Empty>,
+    ) -> Result<Response<goplugin::Empty>, Status> {
         tracing::debug!("Terraform asked the provider to shut down");
         self.shutdown.cancel();
         Ok(Response::new(goplugin::Empty {}))
@@ -284,7 +313,10 @@ type StdioStream = Pin<Box<dyn futures::Stream<Item = Result<goplugin::StdioData
 impl goplugin::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = StdioStream;
 
-    async fn stream_stdio(&self, _req: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _req: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         let shutdown = self.shutdown.clone();
         let s = futures::stream::once(async move {
             shutdown.cancelled_owned().await;
@@ -309,7 +341,11 @@ impl Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -318,7 +354,11 @@ impl AsyncRead for Conn {
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -343,7 +383,12 @@ mod tests {
     use super::*;
 
     fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -354,11 +399,21 @@ mod tests {
 
     #[test]
     fn needs_protocol_6() {
-        let e = check_environment(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "4,5")]), "tp")
-            .unwrap_err();
+        let e = check_environment(
+            env(&[
+                (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+                ("PLUGIN_PROTOCOL_VERSIONS", "4,5"),
+            ]),
+            "tp",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("speaks only protocol 6"), "{e}");
         let ok = check_environment(
-            env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5,6"), ("PLUGIN_CLIENT_CERT", "x")]),
+            env(&[
+                (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
+                ("PLUGIN_PROTOCOL_VERSIONS", "5,6"),
+                ("PLUGIN_CLIENT_CERT", "x"),
+            ]),
             "tp",
         )
         .unwrap();
@@ -367,8 +422,11 @@ mod tests {
 
     #[test]
     fn reattach_line_names_the_socket() {
-        let j: serde_json::Value =
-            serde_json::from_str(&reattach_json("registry.terraform.io/a/b", Path::new("/tmp/s"))).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&reattach_json(
+            "registry.terraform.io/a/b",
+            Path::new("/tmp/s"),
+        ))
+        .unwrap();
         assert_eq!(j["registry.terraform.io/a/b"]["Addr"]["String"], "/tmp/s");
         assert_eq!(j["registry.terraform.io/a/b"]["ProtocolVersion"], 6);
     }

@@ -12,7 +12,9 @@ use crate::codec::{self, JsonOptions};
 use crate::diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
-use crate::provider::{ApplyRequest, Ctx, DataSource, PlanRequest, PlanResponse, Provider, Resource};
+use crate::provider::{
+    ApplyRequest, Ctx, DataSource, PlanRequest, PlanResponse, Provider, Resource,
+};
 use crate::schema::{Attribute, Block, Nesting, Schema};
 use crate::validate::validate_config;
 use crate::value::{Type, Value};
@@ -28,7 +30,11 @@ pub struct ProviderService {
 }
 
 impl ProviderService {
+    /// Builds the service. Panics on a schema Terraform would reject, so a
+    /// provider bug shows at start-up in tests rather than in users' plans.
     pub fn new(provider: Arc<dyn Provider>) -> Self {
+        let problems = Self::schema_problems(provider.as_ref());
+        assert!(problems.is_empty(), "invalid provider schema: {problems:?}");
         let resources = provider
             .resources()
             .into_iter()
@@ -54,26 +60,61 @@ impl ProviderService {
         }
     }
 
+    /// Every problem in the provider's schemas, as `type: problem` lines.
+    pub fn schema_problems(provider: &dyn Provider) -> Vec<String> {
+        let mut out: Vec<String> = crate::schema::check_schema(&provider.schema())
+            .into_iter()
+            .map(|p| format!("provider: {p}"))
+            .collect();
+        for r in provider.resources() {
+            out.extend(
+                crate::schema::check_schema(&r.schema())
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", r.type_name())),
+            );
+        }
+        for d in provider.data_sources() {
+            out.extend(
+                crate::schema::check_schema(&d.schema())
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", d.type_name())),
+            );
+        }
+        out
+    }
+
     fn ctx(&self) -> Ctx {
         Ctx::new(self.stop.lock().expect("stop token lock").child_token())
     }
 
     fn resource(&self, name: &str) -> Result<&(Arc<dyn Resource>, Schema), Diagnostics> {
         self.resources.get(name).ok_or_else(|| {
-            Diagnostic::error("Unknown resource type", format!("This provider has no resource type {name:?}.")).into()
+            Diagnostic::error(
+                "Unknown resource type",
+                format!("This provider has no resource type {name:?}."),
+            )
+            .into()
         })
     }
 
     fn data_source(&self, name: &str) -> Result<&(Arc<dyn DataSource>, Schema), Diagnostics> {
         self.data_sources.get(name).ok_or_else(|| {
-            Diagnostic::error("Unknown data source", format!("This provider has no data source {name:?}.")).into()
+            Diagnostic::error(
+                "Unknown data source",
+                format!("This provider has no data source {name:?}."),
+            )
+            .into()
         })
     }
 
     /// Answers the server's capabilities the same way in both metadata and
     /// schema responses.
     fn capabilities() -> pb::ServerCapabilities {
-        pb::ServerCapabilities { plan_destroy: true, get_provider_schema_optional: true, move_resource_state: false }
+        pb::ServerCapabilities {
+            plan_destroy: true,
+            get_provider_schema_optional: true,
+            move_resource_state: false,
+        }
     }
 }
 
@@ -95,8 +136,17 @@ pub(crate) fn decode(dv: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, 
 
 pub(crate) fn encode(v: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
     codec::to_msgpack(v, ty)
-        .map(|msgpack| pb::DynamicValue { msgpack, json: Vec::new() })
-        .map_err(|e| Diagnostic::error("Provider produced a value that does not fit its schema", e.to_string()).into())
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: Vec::new(),
+        })
+        .map_err(|e| {
+            Diagnostic::error(
+                "Provider produced a value that does not fit its schema",
+                e.to_string(),
+            )
+            .into()
+        })
 }
 
 fn path_to_pb(p: &AttrPath) -> pb::AttributePath {
@@ -162,7 +212,11 @@ fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
     };
     pb::schema::Attribute {
         name: a.name.clone(),
-        r#type: if a.nested.is_some() { Vec::new() } else { a.ty.to_json_bytes() },
+        r#type: if a.nested.is_some() {
+            Vec::new()
+        } else {
+            a.ty.to_json_bytes()
+        },
         nested_type: a.nested.as_ref().map(|n| pb::schema::Object {
             attributes: n.attributes.iter().map(attr_to_pb).collect(),
             nesting: nesting_object(n.nesting),
@@ -201,7 +255,10 @@ fn block_to_pb(b: &Block) -> pb::schema::Block {
 }
 
 pub fn schema_to_pb(s: &Schema) -> pb::Schema {
-    pb::Schema { version: s.version, block: Some(block_to_pb(&s.block)) }
+    pb::Schema {
+        version: s.version,
+        block: Some(block_to_pb(&s.block)),
+    }
 }
 
 /// Runs `f`, turning decode failures (an `Err` of diagnostics) into the
@@ -230,12 +287,16 @@ impl pb::provider_server::Provider for ProviderService {
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             resources: self
                 .resources
                 .keys()
-                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             functions: Vec::new(),
             ephemeral_resources: Vec::new(),
@@ -249,8 +310,16 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(schema_to_pb(&self.provider_schema)),
-            resource_schemas: self.resources.iter().map(|(k, (_, s))| (k.clone(), schema_to_pb(s))).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(k, (_, s))| (k.clone(), schema_to_pb(s))).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
+                .collect(),
             diagnostics: Vec::new(),
             provider_meta: None,
             server_capabilities: Some(Self::capabilities()),
@@ -266,7 +335,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let resp = |diagnostics| pb::validate_provider_config::Response { diagnostics };
         let req = req.into_inner();
-        let config = try_diags!(decode(req.config.as_ref(), &self.provider_schema.ty()), resp);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &self.provider_schema.ty()),
+            resp
+        );
         let mut d = validate_config(&self.provider_schema.block, &config);
         d.extend(self.provider.validate_config(&config).await);
         Ok(Response::new(resp(diags_to_pb(&d))))
@@ -302,14 +374,18 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
-        let resp = |diagnostics| pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics };
+        let resp = |diagnostics| pb::upgrade_resource_state::Response {
+            upgraded_state: None,
+            diagnostics,
+        };
         let req = req.into_inner();
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let raw = req.raw_state.unwrap_or_default();
         let json: serde_json::Value = if !raw.json.is_empty() {
             try_diags!(
-                serde_json::from_slice(&raw.json)
-                    .map_err(|e| Diagnostics::from(Diagnostic::error("Stored state is not valid JSON", e.to_string()))),
+                serde_json::from_slice(&raw.json).map_err(|e| Diagnostics::from(
+                    Diagnostic::error("Stored state is not valid JSON", e.to_string())
+                )),
                 resp
             )
         } else {
@@ -323,7 +399,10 @@ impl pb::provider_server::Provider for ProviderService {
         };
         let upgraded = try_diags!(r.upgrade_state(req.version, &json).await, resp);
         let dv = try_diags!(encode(&upgraded, &schema.ty()), resp);
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: Some(dv), diagnostics: Vec::new() }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: Some(dv),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn configure_provider(
@@ -332,7 +411,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let resp = |diagnostics| pb::configure_provider::Response { diagnostics };
         let req = req.into_inner();
-        let config = try_diags!(decode(req.config.as_ref(), &self.provider_schema.ty()), resp);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &self.provider_schema.ty()),
+            resp
+        );
         tracing::debug!(terraform_version = %req.terraform_version, "configuring provider");
         let d = self.provider.configure(&config, &self.ctx()).await;
         Ok(Response::new(resp(diags_to_pb(&d))))
@@ -366,7 +448,10 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
-        let resp = |diagnostics| pb::plan_resource_change::Response { diagnostics, ..Default::default() };
+        let resp = |diagnostics| pb::plan_resource_change::Response {
+            diagnostics,
+            ..Default::default()
+        };
         let req = req.into_inner();
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let ty = schema.ty();
@@ -420,7 +505,11 @@ impl pb::provider_server::Provider for ProviderService {
         let (state, private, diags) = if areq.planned.is_null() {
             let d = r.delete(&areq, &ctx).await;
             // A failed delete leaves the object, and so the resource, in place.
-            let state = if d.has_errors() { areq.prior.clone() } else { Value::Null };
+            let state = if d.has_errors() {
+                areq.prior.clone()
+            } else {
+                Value::Null
+            };
             (state, Vec::new(), d)
         } else if areq.prior.is_null() {
             let out = r.create(&areq, &ctx).await;
@@ -442,7 +531,10 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
-        let resp = |diagnostics| pb::import_resource_state::Response { diagnostics, ..Default::default() };
+        let resp = |diagnostics| pb::import_resource_state::Response {
+            diagnostics,
+            ..Default::default()
+        };
         let req = req.into_inner();
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let imported = try_diags!(r.import(&req.id, &self.ctx()).await, resp);
@@ -456,7 +548,10 @@ impl pb::provider_server::Provider for ProviderService {
                 ..Default::default()
             });
         }
-        Ok(Response::new(pb::import_resource_state::Response { imported_resources: out, ..Default::default() }))
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: out,
+            ..Default::default()
+        }))
     }
 
     async fn move_resource_state(
@@ -471,14 +566,20 @@ impl pb::provider_server::Provider for ProviderService {
                 req.source_type_name, req.target_type_name
             ),
         ));
-        Ok(Response::new(pb::move_resource_state::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+        Ok(Response::new(pb::move_resource_state::Response {
+            diagnostics: diags_to_pb(&d),
+            ..Default::default()
+        }))
     }
 
     async fn read_data_source(
         &self,
         req: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
-        let resp = |diagnostics| pb::read_data_source::Response { diagnostics, ..Default::default() };
+        let resp = |diagnostics| pb::read_data_source::Response {
+            diagnostics,
+            ..Default::default()
+        };
         let req = req.into_inner();
         let (ds, schema) = try_diags!(self.data_source(&req.type_name), resp);
         let ty = schema.ty();
@@ -521,7 +622,11 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
         let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::validate_ephemeral_resource_config::Response { diagnostics: diags_to_pb(&d) }))
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: diags_to_pb(&d),
+            },
+        ))
     }
 
     async fn open_ephemeral_resource(
@@ -529,7 +634,10 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
         let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::open_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&d),
+            ..Default::default()
+        }))
     }
 
     async fn renew_ephemeral_resource(
@@ -537,7 +645,10 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
         let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::renew_ephemeral_resource::Response { diagnostics: diags_to_pb(&d), ..Default::default() }))
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&d),
+            ..Default::default()
+        }))
     }
 
     async fn close_ephemeral_resource(
@@ -545,7 +656,9 @@ impl pb::provider_server::Provider for ProviderService {
         req: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::close_ephemeral_resource::Response { diagnostics: diags_to_pb(&d) }))
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&d),
+        }))
     }
 
     async fn stop_provider(
@@ -556,11 +669,16 @@ impl pb::provider_server::Provider for ProviderService {
         tracing::info!("Terraform asked the provider to stop: cancelling in-flight operations");
         token.cancel();
         *token = CancellationToken::new();
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }
 
 fn no_ephemeral(name: &str) -> Diagnostics {
-    Diagnostic::error("Unknown ephemeral resource type", format!("This provider has no ephemeral resource type {name:?}."))
-        .into()
+    Diagnostic::error(
+        "Unknown ephemeral resource type",
+        format!("This provider has no ephemeral resource type {name:?}."),
+    )
+    .into()
 }

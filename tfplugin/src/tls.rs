@@ -5,13 +5,20 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::{
+    verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
@@ -40,19 +47,32 @@ pub fn auto_mtls(client_cert_pem: &str) -> Result<AutoMtls, TlsSetupError> {
     // accepts any curve because it pins the certificate we announce.
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.distinguished_name.push(DnType::OrganizationName, "terraform-provider-palette");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "terraform-provider-palette");
     // Terraform's Go TLS stack uses our certificate as its root: mark it a CA
     // fit for signing, as go-plugin's own certificates are.
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages =
-        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let cert = params.self_signed(&key)?;
     let server_cert_der = cert.der().to_vec();
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = PinnedClientCert { expected: client, algorithms: provider.signature_verification_algorithms };
+    let verifier = PinnedClientCert {
+        expected: client,
+        algorithms: provider.signature_verification_algorithms,
+    };
     let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(verifier))
@@ -62,7 +82,10 @@ pub fn auto_mtls(client_cert_pem: &str) -> Result<AutoMtls, TlsSetupError> {
         )?;
     // gRPC clients (Go's since 1.67) insist on ALPN h2.
     config.alpn_protocols = vec![b"h2".to_vec()];
-    Ok(AutoMtls { config: Arc::new(config), server_cert_der })
+    Ok(AutoMtls {
+        config: Arc::new(config),
+        server_cert_der,
+    })
 }
 
 /// Accepts exactly the certificate Terraform gave us, with a valid
@@ -88,7 +111,9 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(TlsError::General("client certificate is not the one announced in PLUGIN_CLIENT_CERT".into()))
+            Err(TlsError::General(
+                "client certificate is not the one announced in PLUGIN_CLIENT_CERT".into(),
+            ))
         }
     }
 
@@ -127,7 +152,10 @@ mod tests {
 
     #[test]
     fn rejects_garbage_client_cert() {
-        assert!(matches!(auto_mtls("not a pem"), Err(TlsSetupError::ClientCert(_))));
+        assert!(matches!(
+            auto_mtls("not a pem"),
+            Err(TlsSetupError::ClientCert(_))
+        ));
     }
 
     #[test]
@@ -135,7 +163,10 @@ mod tests {
         // go-plugin's client certificates are ECDSA P-521: the verifier must
         // support that curve's signatures.
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-        let cert = CertificateParams::new(vec!["localhost".into()]).unwrap().self_signed(&key).unwrap();
+        let cert = CertificateParams::new(vec!["localhost".into()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
         let m = auto_mtls(&cert.pem()).unwrap();
         assert!(!m.server_cert_der.is_empty());
         let provider = rustls::crypto::aws_lc_rs::default_provider();

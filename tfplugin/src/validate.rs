@@ -25,7 +25,11 @@ impl Validator for OneOf {
     fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             if !self.0.iter().any(|x| x == s) {
-                diags.error_at(path.clone(), "Invalid value", format!("{s:?} is not valid here: {}.", self.description()));
+                diags.error_at(
+                    path.clone(),
+                    "Invalid value",
+                    format!("{s:?} is not valid here: {}.", self.description()),
+                );
             }
         }
     }
@@ -78,7 +82,11 @@ impl Validator for NotBlank {
     }
     fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
         if value.as_str().is_some_and(|s| s.trim().is_empty()) {
-            diags.error_at(path.clone(), "Empty value", "This attribute must not be empty.");
+            diags.error_at(
+                path.clone(),
+                "Empty value",
+                "This attribute must not be empty.",
+            );
         }
     }
 }
@@ -93,7 +101,10 @@ pub fn check<F>(description: impl Into<String>, check: F) -> FnValidator<F>
 where
     F: Fn(&Value) -> Result<(), String> + Send + Sync,
 {
-    FnValidator { description: description.into(), check }
+    FnValidator {
+        description: description.into(),
+        check,
+    }
 }
 
 impl<F> Validator for FnValidator<F>
@@ -111,7 +122,10 @@ where
 }
 
 fn list<T: Display>(xs: &[T]) -> String {
-    xs.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+    xs.iter()
+        .map(|x| format!("`{x}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn show(v: &Value) -> String {
@@ -137,11 +151,18 @@ fn walk_block(block: &Block, obj: &Value, path: &AttrPath, diags: &mut Diagnosti
     for nb in &block.blocks {
         let v = map.get(&nb.name).unwrap_or(&Value::Null);
         let p = path.then_attr(&nb.name);
-        for_each_element(nb.nesting, v, &p, |elem, ep| walk_block(&nb.block, elem, ep, diags));
+        for_each_element(nb.nesting, v, &p, |elem, ep| {
+            walk_block(&nb.block, elem, ep, diags)
+        });
     }
 }
 
-fn walk_attrs(attrs: &[Attribute], map: &BTreeMap<String, Value>, path: &AttrPath, diags: &mut Diagnostics) {
+fn walk_attrs(
+    attrs: &[Attribute],
+    map: &BTreeMap<String, Value>,
+    path: &AttrPath,
+    diags: &mut Diagnostics,
+) {
     for a in attrs {
         let v = map.get(&a.name).unwrap_or(&Value::Null);
         let p = path.then_attr(&a.name);
@@ -165,7 +186,12 @@ fn walk_attrs(attrs: &[Attribute], map: &BTreeMap<String, Value>, path: &AttrPat
 }
 
 /// Calls `f` for each known object of a nested block or nested attribute.
-pub(crate) fn for_each_element(nesting: Nesting, v: &Value, path: &AttrPath, mut f: impl FnMut(&Value, &AttrPath)) {
+pub(crate) fn for_each_element(
+    nesting: Nesting,
+    v: &Value,
+    path: &AttrPath,
+    mut f: impl FnMut(&Value, &AttrPath),
+) {
     match (nesting, v) {
         (_, Value::Null | Value::Unknown) => {}
         (Nesting::Single | Nesting::Group, obj) => f(obj, path),
@@ -193,7 +219,11 @@ mod tests {
         let block = Block::new().block(NestedBlock::new(
             "pool",
             Nesting::List,
-            Block::new().attr(Attribute::number("count").optional().validator(IntOneOf(vec![1, 3, 5]))),
+            Block::new().attr(
+                Attribute::number("count")
+                    .optional()
+                    .validator(IntOneOf(vec![1, 3, 5])),
+            ),
         ));
         let cfg = Value::object([(
             "pool",
@@ -205,7 +235,10 @@ mod tests {
         )]);
         let d = validate_config(&block, &cfg);
         assert_eq!(d.0.len(), 1, "{d}");
-        assert_eq!(d.0[0].attribute.as_ref().unwrap().to_string(), "pool[1].count");
+        assert_eq!(
+            d.0[0].attribute.as_ref().unwrap().to_string(),
+            "pool[1].count"
+        );
         assert!(d.0[0].detail.contains("`1`, `3`, `5`"));
     }
 }

@@ -53,8 +53,10 @@ impl Type {
             Type::Set(t) => json!(["set", t.to_json()]),
             Type::Map(t) => json!(["map", t.to_json()]),
             Type::Object(attrs) => {
-                let m: serde_json::Map<String, serde_json::Value> =
-                    attrs.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+                let m: serde_json::Map<String, serde_json::Value> = attrs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect();
                 json!(["object", m])
             }
             Type::Tuple(ts) => json!(["tuple", ts.iter().map(Type::to_json).collect::<Vec<_>>()]),
@@ -81,7 +83,9 @@ impl Type {
                     "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
                     "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
                     "object" => {
-                        let m = parts[1].as_object().ok_or("object attributes must be a map")?;
+                        let m = parts[1]
+                            .as_object()
+                            .ok_or("object attributes must be a map")?;
                         let mut attrs = BTreeMap::new();
                         for (k, t) in m {
                             attrs.insert(k.clone(), Type::from_json(t)?);
@@ -90,7 +94,9 @@ impl Type {
                     }
                     "tuple" => {
                         let a = parts[1].as_array().ok_or("tuple elements must be a list")?;
-                        Ok(Type::Tuple(a.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        Ok(Type::Tuple(
+                            a.iter().map(Type::from_json).collect::<Result<_, _>>()?,
+                        ))
                     }
                     other => Err(format!("unknown type kind {other:?}")),
                 }
@@ -190,7 +196,9 @@ fn canonical_decimal(s: &str) -> Option<String> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().all(|b| b.is_ascii_digit()) || !frac_part.bytes().all(|b| b.is_ascii_digit()) {
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     // Bound the exponent so a hostile literal cannot make us allocate gigabytes.
@@ -201,14 +209,27 @@ fn canonical_decimal(s: &str) -> Option<String> {
     // The decimal point sits after `point` digits of `digits`.
     let point = int_part.len() as i64 + exp;
     let (mut int_digits, mut frac_digits) = if point <= 0 {
-        (String::new(), format!("{}{}", "0".repeat((-point) as usize), digits))
+        (
+            String::new(),
+            format!("{}{}", "0".repeat((-point) as usize), digits),
+        )
     } else if point as usize >= digits.len() {
-        (format!("{}{}", digits, "0".repeat(point as usize - digits.len())), String::new())
+        (
+            format!("{}{}", digits, "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
     } else {
-        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
     };
     let trimmed = int_digits.trim_start_matches('0').to_string();
-    int_digits = if trimmed.is_empty() { "0".into() } else { trimmed };
+    int_digits = if trimmed.is_empty() {
+        "0".into()
+    } else {
+        trimmed
+    };
     while frac_digits.ends_with('0') {
         frac_digits.pop();
     }
@@ -272,7 +293,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             Value::Dynamic(_, v) => v.is_wholly_known(),
             _ => true,
@@ -353,7 +376,8 @@ impl Value {
                 }
                 let mut used = vec![false; b.len()];
                 a.iter().all(|x| {
-                    if let Some(i) = (0..b.len()).find(|&i| !used[i] && x.semantically_equal(&b[i])) {
+                    if let Some(i) = (0..b.len()).find(|&i| !used[i] && x.semantically_equal(&b[i]))
+                    {
                         used[i] = true;
                         true
                     } else {
@@ -366,7 +390,8 @@ impl Value {
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
                 a.len() == b.len()
-                    && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.semantically_equal(w)))
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.semantically_equal(w)))
             }
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.semantically_equal(b),
             _ => self == other,
@@ -377,7 +402,9 @@ impl Value {
     /// object type, as a starting point for building state.
     pub fn null_object(ty: &Type) -> Value {
         match ty {
-            Type::Object(attrs) => Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect()),
+            Type::Object(attrs) => {
+                Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect())
+            }
             _ => Value::Null,
         }
     }
@@ -392,8 +419,15 @@ impl Value {
             Value::Bool(_) => Type::Bool,
             Value::List(v) => Type::list(v.first().map(Value::infer_type).unwrap_or(Type::Dynamic)),
             Value::Set(v) => Type::set(v.first().map(Value::infer_type).unwrap_or(Type::Dynamic)),
-            Value::Map(m) => Type::map(m.values().next().map(Value::infer_type).unwrap_or(Type::Dynamic)),
-            Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), v.infer_type())).collect()),
+            Value::Map(m) => Type::map(
+                m.values()
+                    .next()
+                    .map(Value::infer_type)
+                    .unwrap_or(Type::Dynamic),
+            ),
+            Value::Object(m) => {
+                Type::Object(m.iter().map(|(k, v)| (k.clone(), v.infer_type())).collect())
+            }
             Value::Tuple(v) => Type::Tuple(v.iter().map(Value::infer_type).collect()),
             Value::Dynamic(t, _) => t.clone(),
         }
@@ -440,7 +474,10 @@ mod tests {
             ("1e3", "1000"),
             ("1.5E-3", "0.0015"),
             ("-12.345e1", "-123.45"),
-            ("123456789012345678901234567890", "123456789012345678901234567890"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
             ("0.000", "0"),
             (".5", "0.5"),
         ] {
@@ -459,7 +496,10 @@ mod tests {
             ("c", Type::map(Type::set(Type::Number))),
         ]);
         assert_eq!(Type::from_json_bytes(&t.to_json_bytes()).unwrap(), t);
-        assert_eq!(String::from_utf8(Type::list(Type::String).to_json_bytes()).unwrap(), r#"["list","string"]"#);
+        assert_eq!(
+            String::from_utf8(Type::list(Type::String).to_json_bytes()).unwrap(),
+            r#"["list","string"]"#
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tfplugin::validate::{check, IntBetween};
 use tfplugin::{
-    ApplyRequest, ApplyResult, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics, Imported, NestedBlock,
-    Nesting, Provider, ReadResult, Resource, Schema, Type, Value,
+    ApplyRequest, ApplyResult, Attribute, Block, Ctx, DataSource, Diagnostic, Diagnostics,
+    Imported, NestedBlock, Nesting, Provider, ReadResult, Resource, Schema, Type, Value,
 };
 
 #[derive(Default)]
@@ -26,7 +26,11 @@ struct Shared {
 
 impl Shared {
     fn dir(&self) -> Result<PathBuf, Diagnostics> {
-        self.dir.read().unwrap().clone().ok_or_else(|| Diagnostic::error("Provider not configured", "").into())
+        self.dir
+            .read()
+            .unwrap()
+            .clone()
+            .ok_or_else(|| Diagnostic::error("Provider not configured", "").into())
     }
 }
 
@@ -35,9 +39,13 @@ struct TestProvider(Arc<Shared>);
 #[async_trait]
 impl Provider for TestProvider {
     fn schema(&self) -> Schema {
-        Schema::new(Block::new().attr(
-            Attribute::string("dir").optional().description("Directory holding the test objects (or `TPTEST_DIR`)."),
-        ))
+        Schema::new(
+            Block::new().attr(
+                Attribute::string("dir")
+                    .optional()
+                    .description("Directory holding the test objects (or `TPTEST_DIR`)."),
+            ),
+        )
     }
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![Arc::new(Thing(self.0.clone()))]
@@ -46,7 +54,11 @@ impl Provider for TestProvider {
         vec![Arc::new(Lookup(self.0.clone()))]
     }
     async fn configure(&self, config: &Value, _ctx: &Ctx) -> Diagnostics {
-        let dir = config.get("dir").as_str().map(str::to_string).or_else(|| std::env::var("TPTEST_DIR").ok());
+        let dir = config
+            .get("dir")
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| std::env::var("TPTEST_DIR").ok());
         let mut d = Diagnostics::new();
         match dir {
             Some(dir) => {
@@ -66,27 +78,52 @@ struct Thing(Arc<Shared>);
 fn thing_block() -> Block {
     Block::new()
         .description("A test object stored as a JSON file.")
-        .attr(Attribute::string("id").computed().use_state_for_unknown().description("Object id."))
-        .attr(Attribute::string("name").required().requires_replace().description("Name; changing it replaces."))
-        .attr(Attribute::number("size").default(Value::int(1)).validator(IntBetween(1, 10)))
+        .attr(
+            Attribute::string("id")
+                .computed()
+                .use_state_for_unknown()
+                .description("Object id."),
+        )
+        .attr(
+            Attribute::string("name")
+                .required()
+                .requires_replace()
+                .description("Name; changing it replaces."),
+        )
+        .attr(
+            Attribute::number("size")
+                .default(Value::int(1))
+                .validator(IntBetween(1, 10)),
+        )
         .attr(Attribute::new("tags", Type::set(Type::String)).optional())
         .attr(Attribute::string("secret").optional().sensitive())
         .attr(Attribute::number("delay_ms").default(Value::int(0)))
-        .attr(Attribute::string("created_at").computed().use_state_for_unknown())
+        .attr(
+            Attribute::string("created_at")
+                .computed()
+                .use_state_for_unknown(),
+        )
         .attr(Attribute::number("revision").computed())
-        .attr(Attribute::nested(
-            "options",
-            Nesting::Single,
-            vec![
-                Attribute::string("mode").optional().validator(check("must be `fast` or `safe`", |v| {
-                    match v.as_str() {
-                        Some("fast" | "safe") => Ok(()),
-                        other => Err(format!("mode must be \"fast\" or \"safe\", not {other:?}")),
-                    }
-                })),
-                Attribute::bool("verbose").optional(),
-            ],
-        ))
+        .attr(
+            Attribute::nested(
+                "options",
+                Nesting::Single,
+                vec![
+                    Attribute::string("mode").optional().validator(check(
+                        "must be `fast` or `safe`",
+                        |v| match v.as_str() {
+                            Some("fast" | "safe") => Ok(()),
+                            Some(other) => {
+                                Err(format!("mode must be \"fast\" or \"safe\", not {other:?}"))
+                            }
+                            None => Err("mode must be a string".into()),
+                        },
+                    )),
+                    Attribute::bool("verbose").optional(),
+                ],
+            )
+            .optional(),
+        )
         .block(NestedBlock::new(
             "disk",
             Nesting::List,
@@ -108,8 +145,9 @@ fn ty() -> Type {
 fn load(dir: &Path, id: &str) -> Result<Option<Value>, Diagnostics> {
     match std::fs::read(path_for(dir, id)) {
         Ok(b) => {
-            let j: serde_json::Value = serde_json::from_slice(&b)
-                .map_err(|e| Diagnostics::from(Diagnostic::error("Corrupt object", e.to_string())))?;
+            let j: serde_json::Value = serde_json::from_slice(&b).map_err(|e| {
+                Diagnostics::from(Diagnostic::error("Corrupt object", e.to_string()))
+            })?;
             tfplugin::codec::from_json(&j, &ty(), Default::default())
                 .map(Some)
                 .map_err(|e| Diagnostic::error("Corrupt object", e.to_string()).into())
@@ -121,8 +159,10 @@ fn load(dir: &Path, id: &str) -> Result<Option<Value>, Diagnostics> {
 
 fn store(dir: &Path, v: &Value) -> Result<(), Diagnostics> {
     let id = v.get("id").as_str().unwrap_or_default().to_string();
-    let j = tfplugin::codec::to_json(v, &ty()).map_err(|e| Diagnostics::from(Diagnostic::error("Encode", e.to_string())))?;
-    std::fs::write(path_for(dir, &id), j.to_string()).map_err(|e| Diagnostic::error("Cannot write object", e.to_string()).into())
+    let j = tfplugin::codec::to_json(v, &ty())
+        .map_err(|e| Diagnostics::from(Diagnostic::error("Encode", e.to_string())))?;
+    std::fs::write(path_for(dir, &id), j.to_string())
+        .map_err(|e| Diagnostic::error("Cannot write object", e.to_string()).into())
 }
 
 /// Fills what the remote side computes.
@@ -163,7 +203,12 @@ impl Resource for Thing {
             Ok(d) => d,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
-        let name = req.planned.get("name").as_str().unwrap_or_default().to_string();
+        let name = req
+            .planned
+            .get("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let id = format!("thing-{name}");
         let state = resolve(&req.planned, &id, &Value::Null);
         // The object exists remotely from here on: every return below must
@@ -191,7 +236,10 @@ impl Resource for Thing {
         };
         let id = req.prior.get("id").as_str().unwrap_or_default().to_string();
         if !wait(&req.planned, ctx).await {
-            return ApplyResult::failed(req.prior.clone(), Diagnostic::error("Interrupted", "Update interrupted; nothing changed."));
+            return ApplyResult::failed(
+                req.prior.clone(),
+                Diagnostic::error("Interrupted", "Update interrupted; nothing changed."),
+            );
         }
         let state = resolve(&req.planned, &id, &req.prior);
         match store(&dir, &state) {
@@ -219,7 +267,13 @@ impl Resource for Thing {
     async fn read(&self, state: &Value, private: &[u8], _ctx: &Ctx) -> ReadResult {
         let dir = match self.0.dir() {
             Ok(d) => d,
-            Err(d) => return ReadResult { state: state.clone(), private: private.to_vec(), diags: d },
+            Err(d) => {
+                return ReadResult {
+                    state: state.clone(),
+                    private: private.to_vec(),
+                    diags: d,
+                }
+            }
         };
         let id = state.get("id").as_str().unwrap_or_default();
         match load(&dir, id) {
@@ -229,19 +283,34 @@ impl Resource for Thing {
                 ReadResult::ok(remote, private.to_vec())
             }
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
-            Err(d) => ReadResult { state: state.clone(), private: private.to_vec(), diags: d },
+            Err(d) => ReadResult {
+                state: state.clone(),
+                private: private.to_vec(),
+                diags: d,
+            },
         }
     }
 
     async fn import(&self, id: &str, _ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
         let dir = self.0.dir()?;
         match load(&dir, id)? {
-            Some(v) => Ok(vec![Imported { state: v, private: Vec::new() }]),
-            None => Err(Diagnostic::error("Cannot import", format!("No object with id {id:?} exists.")).into()),
+            Some(v) => Ok(vec![Imported {
+                state: v,
+                private: Vec::new(),
+            }]),
+            None => Err(Diagnostic::error(
+                "Cannot import",
+                format!("No object with id {id:?} exists."),
+            )
+            .into()),
         }
     }
 
-    async fn upgrade_state(&self, version: i64, raw: &serde_json::Value) -> Result<Value, Diagnostics> {
+    async fn upgrade_state(
+        &self,
+        version: i64,
+        raw: &serde_json::Value,
+    ) -> Result<Value, Diagnostics> {
         let mut raw = raw.clone();
         if version == 0 {
             if let Some(o) = raw.as_object_mut() {
@@ -250,8 +319,14 @@ impl Resource for Thing {
                 }
             }
         }
-        tfplugin::codec::from_json(&raw, &ty(), tfplugin::codec::JsonOptions { ignore_undefined_attributes: true })
-            .map_err(|e| Diagnostic::error("Cannot upgrade state", e.to_string()).into())
+        tfplugin::codec::from_json(
+            &raw,
+            &ty(),
+            tfplugin::codec::JsonOptions {
+                ignore_undefined_attributes: true,
+            },
+        )
+        .map_err(|e| Diagnostic::error("Cannot upgrade state", e.to_string()).into())
     }
 }
 
@@ -288,7 +363,10 @@ impl DataSource for Lookup {
                 out.set_attr("echo_out", config.get("echo").clone());
                 (out, Diagnostics::new())
             }
-            Ok(None) => (Value::Null, Diagnostic::error("Not found", format!("No object {id:?}.")).into()),
+            Ok(None) => (
+                Value::Null,
+                Diagnostic::error("Not found", format!("No object {id:?}.")).into(),
+            ),
             Err(d) => (Value::Null, d),
         }
     }

@@ -8,10 +8,18 @@ use schemas::docs::{render, Kind};
 
 fn main() -> ExitCode {
     let check = std::env::args().any(|a| a == "--check");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf();
     let examples = root.join("examples");
     let docs = root.join("docs");
-    let mut pages = vec![render(Kind::Provider, schemas::PROVIDER_NAME, &schemas::provider::schema(), &examples)];
+    let mut pages = vec![render(
+        Kind::Provider,
+        schemas::PROVIDER_NAME,
+        &schemas::provider::schema(),
+        &examples,
+    )];
     for (name, schema) in schemas::resources() {
         pages.push(render(Kind::Resource, name, &schema, &examples));
     }
@@ -27,7 +35,8 @@ fn main() -> ExitCode {
             if check {
                 stale.push(p.path.clone());
             } else {
-                std::fs::create_dir_all(path.parent().expect("docs subfolder")).expect("create docs folder");
+                std::fs::create_dir_all(path.parent().expect("docs subfolder"))
+                    .expect("create docs folder");
                 std::fs::write(&path, want).expect("write doc page");
                 println!("wrote docs/{}", p.path);
             }
