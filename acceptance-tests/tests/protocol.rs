@@ -1,6 +1,7 @@
 //! The protocol layer and the harness, proven with the real terraform CLI
 //! and the test-only provider `tptest`.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -30,17 +31,11 @@ provider "tptest" {{
   dir = "{dir}"
 }}
 
-variable "secret" {{
-  type      = string
-  sensitive = true
-  default   = "{SECRET}"
-}}
-
 resource "tptest_thing" "a" {{
   name    = "{name}"
   size    = {size}
   tags    = ["blue", "green"]
-  secret  = var.secret
+  secret  = "{SECRET}"
   options = {{ mode = "fast" }}
   {extra}
 
@@ -246,8 +241,11 @@ fn interrupt_stops_the_provider_promptly_and_keeps_the_object_in_state() {
     for_each_terraform(&tptest(), |w| {
         w.config(&thing_config(w, "slow", 1, "delay_ms = 120000"));
         w.init();
+        // Its own process group, so the signal reaches terraform, its wrapper
+        // process (Terraform 1.0) and the provider, as Ctrl-C in a terminal does.
         let mut child = w
             .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+            .process_group(0)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -268,7 +266,7 @@ fn interrupt_stops_the_provider_promptly_and_keeps_the_object_in_state() {
         }
         let sent = Instant::now();
         let status = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args(["-INT", "--", &format!("-{}", child.id())])
             .status()
             .unwrap();
         assert!(status.success());
