@@ -66,3 +66,109 @@ fn main() -> std::process::ExitCode {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::proto::tfplugin6 as pb;
+    use tfplugin::proto::tfplugin6::provider_server::Provider as _;
+    use tfplugin::server::ProviderService;
+
+    fn service() -> ProviderService {
+        ProviderService::new(Arc::new(PaletteProvider {
+            shared: Arc::new(Shared::default()),
+        }))
+    }
+
+    fn config(pairs: &[(&str, Value)]) -> pb::DynamicValue {
+        let ty = schemas::provider::schema().ty();
+        let mut v = Value::null_object(&ty);
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        pb::DynamicValue {
+            msgpack: tfplugin::codec::to_msgpack(&v, &ty).unwrap(),
+            json: Vec::new(),
+        }
+    }
+
+    fn paths(diags: &[pb::Diagnostic]) -> Vec<String> {
+        use pb::attribute_path::step::Selector;
+        diags
+            .iter()
+            .map(|d| {
+                d.attribute
+                    .as_ref()
+                    .and_then(|a| a.steps.first())
+                    .and_then(|s| match &s.selector {
+                        Some(Selector::AttributeName(n)) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn validation_over_the_wire_names_each_bad_attribute() {
+        let req = pb::validate_provider_config::Request {
+            config: Some(config(&[
+                ("endpoint", "ftp://palette.example.com".into()),
+                ("max_retries", Value::int(99)),
+                ("retry_max_wait", "soon".into()),
+                ("insecure", true.into()),
+                ("ca_file", "/etc/ssl/certs/ca-certificates.crt".into()),
+            ])),
+        };
+        let resp = service()
+            .validate_provider_config(tonic::Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut got = paths(&resp.diagnostics);
+        got.sort();
+        assert_eq!(
+            got,
+            vec!["endpoint", "insecure", "max_retries", "retry_max_wait"],
+            "{:?}",
+            resp.diagnostics
+        );
+        let details: String = resp.diagnostics.iter().map(|d| d.detail.clone()).collect();
+        assert!(
+            details.contains("https://api.spectrocloud.com"),
+            "a valid example is shown: {details}"
+        );
+    }
+
+    #[tokio::test]
+    async fn configure_without_key_fails_and_never_echoes_secrets() {
+        std::env::remove_var("PALETTE_API_KEY");
+        let req = pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(config(&[("endpoint", "http://127.0.0.1:1".into())])),
+            client_capabilities: None,
+        };
+        let resp = service()
+            .configure_provider(tonic::Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(paths(&resp.diagnostics), vec!["api_key"]);
+
+        let req = pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(config(&[
+                ("api_key", "very-secret-key".into()),
+                ("ca_file", "/nonexistent.pem".into()),
+            ])),
+            client_capabilities: None,
+        };
+        let resp = service()
+            .configure_provider(tonic::Request::new(req))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(paths(&resp.diagnostics), vec!["ca_file"]);
+        assert!(!format!("{:?}", resp.diagnostics).contains("very-secret-key"));
+    }
+}

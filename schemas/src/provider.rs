@@ -52,7 +52,7 @@ pub fn vcenter_block() -> Block {
         .attr(Attribute::string("username").required().validator(NotBlank).description("vCenter user name."))
         .attr(
             Attribute::string("password")
-                .required()
+                .optional()
                 .sensitive()
                 .description("vCenter password. Never shown in plans or logs. Also read from `VSPHERE_PASSWORD`."),
         )

@@ -1,0 +1,149 @@
+//! Start-up benchmark: median time from spawning a provider binary to its
+//! go-plugin handshake line, under the environment Terraform sets (magic
+//! cookie, protocol versions, AutoMTLS client certificate), for this
+//! provider and peers, interleaved run by run so machine noise hits all
+//! alike.
+//!
+//! usage: startup [--runs N] [--json FILE] NAME=BINARY [NAME=BINARY ...]
+//! The first binary is the subject; ratios are against it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+
+struct Subject {
+    name: String,
+    binary: String,
+    samples: Vec<Duration>,
+}
+
+fn client_cert_pem() -> String {
+    // Terraform's own client certificates are ECDSA P-521 self-signed CAs.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params.self_signed(&key).expect("cert").pem()
+}
+
+fn one_run(binary: &str, cert: &str) -> Result<Duration, String> {
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .env("TF_PLUGIN_MAGIC_COOKIE", COOKIE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
+        .env("PLUGIN_MIN_PORT", "10000")
+        .env("PLUGIN_MAX_PORT", "25000")
+        .env("PLUGIN_CLIENT_CERT", cert)
+        .env_remove("TF_LOG")
+        .env_remove("TF_LOG_PROVIDER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{binary}: {e}"))?;
+    let mut line = String::new();
+    let read = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+    let took = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    read.map_err(|e| format!("{binary}: reading handshake: {e}"))?;
+    let fields: Vec<&str> = line.trim_end().split('|').collect();
+    if fields.len() != 6 || fields[5].is_empty() {
+        return Err(format!(
+            "{binary}: not a handshake line with a certificate: {line:?}"
+        ));
+    }
+    Ok(took)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut runs = 30usize;
+    let mut json_out = None;
+    let mut subjects = Vec::new();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--json" => json_out = args.next(),
+            other => {
+                let (name, binary) = other.split_once('=').expect("NAME=BINARY");
+                subjects.push(Subject {
+                    name: name.into(),
+                    binary: binary.into(),
+                    samples: Vec::new(),
+                });
+            }
+        }
+    }
+    assert!(
+        !subjects.is_empty(),
+        "usage: startup [--runs N] [--json FILE] NAME=BINARY ..."
+    );
+    let cert = client_cert_pem();
+    for s in &subjects {
+        // Warm-up: page cache and dynamic loader, not counted.
+        if let Err(e) = one_run(&s.binary, &cert) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    }
+    for _ in 0..runs {
+        for s in subjects.iter_mut() {
+            match one_run(&s.binary, &cert) {
+                Ok(d) => s.samples.push(d),
+                Err(e) => {
+                    eprintln!("{e}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    println!("start-up to handshake line, AutoMTLS on, {runs} interleaved runs each");
+    println!(
+        "{:<12} {:>6} {:>10} {:>10} {:>10} {:>12}",
+        "provider", "runs", "median ms", "p90 ms", "min ms", "vs first"
+    );
+    let mut medians = Vec::new();
+    let mut json = Vec::new();
+    for s in subjects.iter_mut() {
+        s.samples.sort();
+        let median = percentile(&s.samples, 0.5);
+        medians.push(median);
+        let ratio = ms(median) / ms(medians[0]);
+        println!(
+            "{:<12} {:>6} {:>10.2} {:>10.2} {:>10.2} {:>11.2}x",
+            s.name,
+            s.samples.len(),
+            ms(median),
+            ms(percentile(&s.samples, 0.9)),
+            ms(s.samples[0]),
+            ratio
+        );
+        json.push(serde_json::json!({
+            "name": s.name, "binary": s.binary, "runs": s.samples.len(),
+            "median_ms": ms(median), "p90_ms": ms(percentile(&s.samples, 0.9)), "min_ms": ms(s.samples[0]),
+        }));
+    }
+    if subjects.len() > 1 {
+        println!(
+            "startup-ratio: {} median / {} median = {:.3} (target: at most 0.2)",
+            subjects[0].name,
+            subjects[1].name,
+            ms(medians[0]) / ms(medians[1])
+        );
+    }
+    if let Some(path) = json_out {
+        std::fs::write(path, serde_json::Value::Array(json).to_string())
+            .expect("write --json file");
+    }
+}
