@@ -116,13 +116,20 @@ struct Nested {
 
 fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &str) {
     let mut nested = Vec::new();
-    let groups: [(&str, Box<dyn Fn(&Attribute) -> bool>); 3] = [
-        ("Required", Box::new(|a: &Attribute| a.required)),
-        ("Optional", Box::new(|a: &Attribute| a.optional)),
-        (
-            "Read-Only",
-            Box::new(|a: &Attribute| a.computed && !a.optional && !a.required),
-        ),
+    fn required(a: &Attribute) -> bool {
+        a.required
+    }
+    fn optional(a: &Attribute) -> bool {
+        a.optional
+    }
+    fn read_only(a: &Attribute) -> bool {
+        a.computed && !a.optional && !a.required
+    }
+    type Group = (&'static str, fn(&Attribute) -> bool);
+    let groups: [Group; 3] = [
+        ("Required", required),
+        ("Optional", optional),
+        ("Read-Only", read_only),
     ];
     for (title, pred) in groups.iter() {
         let attrs: Vec<&Attribute> = block.attributes.iter().filter(|a| pred(a)).collect();

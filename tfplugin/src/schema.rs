@@ -138,16 +138,16 @@ pub struct NestedAttributes {
     pub attributes: Vec<Attribute>,
 }
 
+/// Decides from (prior, planned) whether a change forces replacement.
+pub type ReplacePredicate = Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>;
+
 #[derive(Clone)]
 pub enum PlanModifier {
     /// A change to this value replaces the resource.
     RequiresReplace,
     /// A change replaces the resource when the predicate, given the prior and
     /// planned values, says so.
-    RequiresReplaceIf(
-        Arc<dyn Fn(&Value, &Value) -> bool + Send + Sync>,
-        &'static str,
-    ),
+    RequiresReplaceIf(ReplacePredicate, &'static str),
     /// A computed value that, once known, does not change on update: keep the
     /// prior state's value instead of planning it as unknown.
     UseStateForUnknown,

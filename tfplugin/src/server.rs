@@ -300,7 +300,6 @@ impl pb::provider_server::Provider for ProviderService {
                 .collect(),
             functions: Vec::new(),
             ephemeral_resources: Vec::new(),
-            ..Default::default()
         }))
     }
 
@@ -325,7 +324,6 @@ impl pb::provider_server::Provider for ProviderService {
             server_capabilities: Some(Self::capabilities()),
             functions: Default::default(),
             ephemeral_resource_schemas: Default::default(),
-            ..Default::default()
         }))
     }
 
@@ -545,7 +543,6 @@ impl pb::provider_server::Provider for ProviderService {
                 type_name: req.type_name.clone(),
                 state: Some(try_diags!(encode(&i.state, &ty), resp)),
                 private: i.private,
-                ..Default::default()
             });
         }
         Ok(Response::new(pb::import_resource_state::Response {
