@@ -19,12 +19,47 @@ struct Subject {
     samples: Vec<Duration>,
 }
 
+/// A client certificate like Terraform's (ECDSA P-521, self-signed CA),
+/// made with the openssl CLI.
 fn client_cert_pem() -> String {
-    // Terraform's own client certificates are ECDSA P-521 self-signed CAs.
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("params");
-    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.self_signed(&key).expect("cert").pem()
+    let dir = std::env::temp_dir().join(format!("startup-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let key = dir.join("client.key");
+    let cert = dir.join("client.pem");
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:secp521r1",
+            "-nodes",
+            "-sha512",
+        ])
+        .args([
+            "-subj",
+            "/O=HashiCorp/CN=localhost",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-days",
+            "1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "openssl could not make a client certificate (apt-get install openssl)"
+    );
+    let pem = std::fs::read_to_string(&cert).expect("client cert");
+    let _ = std::fs::remove_dir_all(&dir);
+    pem
 }
 
 fn one_run(binary: &str, cert: &str) -> Result<Duration, String> {

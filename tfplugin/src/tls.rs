@@ -2,8 +2,14 @@
 //! certificate in PLUGIN_CLIENT_CERT; the plugin generates a key and a
 //! self-signed certificate for this run, serves TLS with it, accepts only
 //! Terraform's certificate, and announces its own in the handshake line.
+//!
+//! The crypto provider is ring, whose first use costs microseconds (aws-lc
+//! seeds its DRBG on first use, which cost ~40 ms per start here, most of
+//! the provider's start-up). ring cannot verify P-521, the curve of
+//! go-plugin's client certificates, so that one signature algorithm comes
+//! from RustCrypto's p521.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
@@ -14,7 +20,10 @@ use rustls::crypto::{
     verify_tls12_signature, verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms,
 };
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, InvalidSignature, PrivateKeyDer,
+    PrivatePkcs8KeyDer, SignatureVerificationAlgorithm, UnixTime,
+};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{
     DigitallySignedStruct, DistinguishedName, Error as TlsError, ServerConfig, SignatureScheme,
@@ -68,10 +77,10 @@ pub fn auto_mtls(client_cert_pem: &str) -> Result<AutoMtls, TlsSetupError> {
     let cert = params.self_signed(&key)?;
     let server_cert_der = cert.der().to_vec();
 
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = PinnedClientCert {
         expected: client,
-        algorithms: provider.signature_verification_algorithms,
+        algorithms: verification_algorithms(),
     };
     let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
@@ -143,7 +152,51 @@ impl ClientCertVerifier for PinnedClientCert {
 /// Installs the process-wide crypto provider once, so that any rustls user
 /// in the process (HTTP clients included) agrees on it.
 pub fn install_default_crypto_provider() {
-    let _ = CryptoProvider::install_default(rustls::crypto::aws_lc_rs::default_provider());
+    let _ = CryptoProvider::install_default(rustls::crypto::ring::default_provider());
+}
+
+/// ECDSA P-521 with SHA-512, verified by RustCrypto's p521.
+#[derive(Debug)]
+struct EcdsaP521Sha512;
+
+impl SignatureVerificationAlgorithm for EcdsaP521Sha512 {
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P521
+    }
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA512
+    }
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        use p521::ecdsa::signature::Verifier as _;
+        let key =
+            p521::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| InvalidSignature)?;
+        let sig = p521::ecdsa::Signature::from_der(signature).map_err(|_| InvalidSignature)?;
+        key.verify(message, &sig).map_err(|_| InvalidSignature)
+    }
+}
+
+/// ring's signature algorithms plus P-521, built once: rustls wants them
+/// `'static`.
+fn verification_algorithms() -> WebPkiSupportedAlgorithms {
+    static ALGS: OnceLock<WebPkiSupportedAlgorithms> = OnceLock::new();
+    *ALGS.get_or_init(|| {
+        static P521: EcdsaP521Sha512 = EcdsaP521Sha512;
+        static P521_ONLY: &[&dyn SignatureVerificationAlgorithm] = &[&P521];
+        let ring = rustls::crypto::ring::default_provider().signature_verification_algorithms;
+        let mut all: Vec<&'static dyn SignatureVerificationAlgorithm> = ring.all.to_vec();
+        all.push(&P521);
+        let mut mapping = ring.mapping.to_vec();
+        mapping.push((SignatureScheme::ECDSA_NISTP521_SHA512, P521_ONLY));
+        WebPkiSupportedAlgorithms {
+            all: Vec::leak(all),
+            mapping: Vec::leak(mapping),
+        }
+    })
 }
 
 #[cfg(test)]
@@ -158,21 +211,47 @@ mod tests {
         ));
     }
 
+    const CLIENT_P521: &str = include_str!("../testdata/client-p521.pem");
+
     #[test]
     fn builds_config_for_a_p521_client_certificate() {
-        // go-plugin's client certificates are ECDSA P-521: the verifier must
-        // support that curve's signatures.
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-        let cert = CertificateParams::new(vec!["localhost".into()])
+        let m = auto_mtls(CLIENT_P521).unwrap();
+        assert!(!m.server_cert_der.is_empty());
+        assert_eq!(m.config.alpn_protocols, vec![b"h2".to_vec()]);
+        assert!(verification_algorithms()
+            .supported_schemes()
+            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+    }
+
+    #[test]
+    fn verifies_a_p521_signature_made_by_openssl() {
+        let cert = CertificateDer::from_pem_slice(CLIENT_P521.as_bytes()).unwrap();
+        let ee = webpki::EndEntityCert::try_from(&cert).unwrap();
+        let msg = include_bytes!("../testdata/signed-message.txt");
+        let sig = include_bytes!("../testdata/signed-message.sig");
+        assert!(ee.verify_signature(&EcdsaP521Sha512, msg, sig).is_ok());
+        let mut tampered = msg.to_vec();
+        tampered[0] ^= 1;
+        assert!(ee
+            .verify_signature(&EcdsaP521Sha512, &tampered, sig)
+            .is_err());
+    }
+
+    #[test]
+    fn rejects_a_certificate_other_than_the_pinned_one() {
+        let v = PinnedClientCert {
+            expected: CertificateDer::from_pem_slice(CLIENT_P521.as_bytes()).unwrap(),
+            algorithms: verification_algorithms(),
+        };
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let other = CertificateParams::new(vec!["localhost".into()])
             .unwrap()
             .self_signed(&key)
             .unwrap();
-        let m = auto_mtls(&cert.pem()).unwrap();
-        assert!(!m.server_cert_der.is_empty());
-        let provider = rustls::crypto::aws_lc_rs::default_provider();
-        assert!(provider
-            .signature_verification_algorithms
-            .supported_schemes()
-            .contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
+        assert!(v
+            .verify_client_cert(other.der(), &[], UnixTime::now())
+            .is_err());
+        let pinned = CertificateDer::from_pem_slice(CLIENT_P521.as_bytes()).unwrap();
+        assert!(v.verify_client_cert(&pinned, &[], UnixTime::now()).is_ok());
     }
 }
