@@ -352,3 +352,72 @@ fn running_the_binary_by_hand_explains_itself() {
     );
     assert!(Path::new(&bin).exists());
 }
+
+#[test]
+fn debug_mode_lets_terraform_attach_to_a_running_provider() {
+    use std::io::BufRead as _;
+    for_each_terraform(&tptest(), |w| {
+        let mut provider = KillOnDrop(
+            std::process::Command::new(tptest().binary)
+                .arg("--debug")
+                .env("TPTEST_DIR", store_dir(w))
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let provider = &mut provider.0;
+        let mut reattach = None;
+        for line in std::io::BufReader::new(provider.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(v) = line.trim().strip_prefix("export TF_REATTACH_PROVIDERS='") {
+                reattach = Some(v.trim_end_matches('\'').to_string());
+                break;
+            }
+        }
+        let reattach = reattach.expect("debug mode prints TF_REATTACH_PROVIDERS");
+        let parsed: serde_json::Value = serde_json::from_str(&reattach).unwrap();
+        assert_eq!(
+            parsed["registry.terraform.io/testing/tptest"]["ProtocolVersion"],
+            6
+        );
+        w.set_env("TF_REATTACH_PROVIDERS", &reattach);
+        // No provider block: the debug process was configured from TPTEST_DIR.
+        // `options` is set because Terraform 1.0 crashes on a null nested attribute (docs/design.md).
+        w.config(
+            r#"resource "tptest_thing" "a" {
+  name    = "attached"
+  options = { mode = "safe" }
+}"#,
+        );
+        w.init();
+        w.apply();
+        assert_eq!(objects(w), vec!["thing-attached.json"]);
+        w.assert_plan_empty();
+        w.destroy();
+        // The provider outlives each terraform command, as debug mode should.
+        assert!(
+            provider.try_wait().unwrap().is_none(),
+            "debug provider exited early"
+        );
+        std::process::Command::new("sh")
+            .args(["-c", &format!("kill -INT {}", provider.id())])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while provider.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "debug provider ignored Ctrl-C");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+}
+
+/// Kills a helper process even when an assertion fails first.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
