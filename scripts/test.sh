@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project on a fresh machine: installs what
-# it needs (Rust components, Terraform 1.0.3 beside the machine's terraform),
+# it needs (Rust components, Terraform 1.0.3 beside the machine's terraform,
+# Go and govmomi from Debian to build vcsim),
 # then formatting, lints, stale-docs check, unit, property and acceptance
 # tests (real terraform CLI, once per Terraform version found).
 set -euo pipefail
@@ -19,6 +20,11 @@ old_tf="$(scripts/tools.sh terraform-1.0.3)"
 "$old_tf" version | head -n 1
 export TF_ACC_TERRAFORM="$current_tf:$old_tf"
 if [ "$current_tf" = "$old_tf" ]; then export TF_ACC_TERRAFORM="$old_tf"; fi
+
+step "vcsim (vCenter simulator, built from Debian's govmomi)"
+VCSIM_BIN="$(scripts/tools.sh vcsim)"
+export VCSIM_BIN
+echo "$VCSIM_BIN"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

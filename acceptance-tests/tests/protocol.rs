@@ -421,3 +421,24 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn trace_logs_reach_terraform_and_never_hold_the_secret() {
+    for_each_terraform(&tptest(), |w| {
+        w.config(&thing_config(w, "logged", 1, ""));
+        w.init();
+        w.set_env("TF_LOG", "trace");
+        let r = w.apply();
+        let log = r.combined();
+        assert!(
+            log.contains("configuring provider"),
+            "provider logs did not reach terraform"
+        );
+        assert!(
+            !log.contains(SECRET),
+            "the secret appears in the TF_LOG=trace output"
+        );
+        w.set_env("TF_LOG", "");
+        w.destroy();
+    });
+}

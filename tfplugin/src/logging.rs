@@ -41,13 +41,37 @@ struct HclogLayer {
     max: Level,
 }
 
+/// Transport crates log every frame at trace level; a user asking for
+/// provider traces wants the provider's decisions, so these stay at warn.
+const CHATTY: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tonic",
+    "tower",
+    "rustls",
+    "reqwest",
+    "mio",
+    "tokio",
+    "want",
+];
+
+fn level_for(target: &str, max: Level) -> Level {
+    let root = target.split("::").next().unwrap_or(target);
+    if CHATTY.contains(&root) {
+        max.min(Level::WARN)
+    } else {
+        max
+    }
+}
+
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, meta: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *meta.level() <= self.max
+        *meta.level() <= level_for(meta.target(), self.max)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        if *event.metadata().level() > self.max {
+        if *event.metadata().level() > level_for(event.metadata().target(), self.max) {
             return;
         }
         let mut fields = serde_json::Map::new();
@@ -144,6 +168,16 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_crates_stay_quiet() {
+        assert_eq!(
+            level_for("h2::codec::framed_write", Level::TRACE),
+            Level::WARN
+        );
+        assert_eq!(level_for("tfplugin::server", Level::TRACE), Level::TRACE);
+        assert_eq!(level_for("hyper_util::client", Level::ERROR), Level::ERROR);
+    }
 
     #[test]
     fn dates() {
