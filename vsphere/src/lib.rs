@@ -1,0 +1,1 @@
+//! vCenter client: SOAP through vim_rs, vAPI REST tagging through reqwest.
