@@ -140,35 +140,32 @@ mod tests {
         );
     }
 
+    async fn configure(pairs: &[(&str, Value)]) -> Vec<pb::Diagnostic> {
+        let req = pb::configure_provider::Request {
+            terraform_version: "1.11.4".into(),
+            config: Some(config(pairs)),
+            client_capabilities: None,
+        };
+        service()
+            .configure_provider(tonic::Request::new(req))
+            .await
+            .unwrap()
+            .into_inner()
+            .diagnostics
+    }
+
     #[tokio::test]
     async fn configure_without_key_fails_and_never_echoes_secrets() {
         std::env::remove_var("PALETTE_API_KEY");
-        let req = pb::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(config(&[("endpoint", "http://127.0.0.1:1".into())])),
-            client_capabilities: None,
-        };
-        let resp = service()
-            .configure_provider(tonic::Request::new(req))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(paths(&resp.diagnostics), vec!["api_key"]);
+        let diags = configure(&[("endpoint", "http://127.0.0.1:1".into())]).await;
+        assert_eq!(paths(&diags), vec!["api_key"]);
 
-        let req = pb::configure_provider::Request {
-            terraform_version: "1.11.4".into(),
-            config: Some(config(&[
-                ("api_key", "very-secret-key".into()),
-                ("ca_file", "/nonexistent.pem".into()),
-            ])),
-            client_capabilities: None,
-        };
-        let resp = service()
-            .configure_provider(tonic::Request::new(req))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(paths(&resp.diagnostics), vec!["ca_file"]);
-        assert!(!format!("{:?}", resp.diagnostics).contains("very-secret-key"));
+        let diags = configure(&[
+            ("api_key", "very-secret-key".into()),
+            ("ca_file", "/nonexistent.pem".into()),
+        ])
+        .await;
+        assert_eq!(paths(&diags), vec!["ca_file"]);
+        assert!(!format!("{diags:?}").contains("very-secret-key"));
     }
 }

@@ -146,6 +146,15 @@ fn encode_mp(v: &Value, ty: &Type, path: &str) -> Result<Mp, CodecError> {
     }
 }
 
+/// Wraps decoded elements as the list or set `ty` says they are.
+fn list_or_set(ty: &Type, vals: Vec<Value>) -> Value {
+    if matches!(ty, Type::List(_)) {
+        Value::List(vals)
+    } else {
+        Value::Set(vals)
+    }
+}
+
 fn join(path: &str, attr: &str) -> String {
     if path.is_empty() {
         attr.to_string()
@@ -216,11 +225,7 @@ fn decode_mp(mp: &Mp, ty: &Type, path: &str) -> Result<Value, CodecError> {
                 .enumerate()
                 .map(|(i, x)| decode_mp(x, et, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) {
-                Value::List(vals)
-            } else {
-                Value::Set(vals)
-            })
+            Ok(list_or_set(ty, vals))
         }
         Type::Tuple(ets) => {
             let items = mp
@@ -383,11 +388,7 @@ fn from_json_at(
                 .enumerate()
                 .map(|(i, x)| from_json_at(x, et, opts, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::List(_)) {
-                Value::List(vals)
-            } else {
-                Value::Set(vals)
-            })
+            Ok(list_or_set(ty, vals))
         }
         Type::Tuple(ets) => {
             let a = j
