@@ -11,6 +11,7 @@ pub mod provider;
 pub mod schema;
 pub mod serve;
 pub mod server;
+pub mod timeouts;
 pub mod tls;
 pub mod validate;
 pub mod value;
