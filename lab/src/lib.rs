@@ -1,0 +1,287 @@
+//! palette-lab: a local Palette API (the subset in
+//! ../shared/palette-api/operations.txt) for tests, demos and offline module
+//! development, with an admin API under /lab/ for keys, projects, faults and
+//! call counts.
+//!
+//! Built so far: server, Palette-style errors, ApiKey/ProjectUid auth,
+//! fault injection, call counting, identity endpoints. Gateways, pools,
+//! accounts, clusters and the vCenter side follow (issue 3).
+
+pub mod error;
+pub mod faults;
+pub mod ids;
+pub mod state;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::faults::{FaultKind, FaultRule};
+use crate::state::{Lab, Scope, Store};
+
+/// The whole HTTP surface: /v1 (authenticated, fault-injectable) and /lab.
+pub fn app(lab: Lab) -> Router {
+    let v1 = Router::new()
+        .route("/v1/users/info", get(users_info))
+        .route("/v1/projects/{uid}", get(project_get))
+        .layer(middleware::from_fn_with_state(lab.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(lab.clone(), inject_faults));
+    let admin = Router::new()
+        .route("/lab/keys", post(admin_new_key))
+        .route("/lab/projects", get(admin_projects))
+        .route(
+            "/lab/faults",
+            post(admin_add_fault)
+                .get(admin_list_faults)
+                .delete(admin_clear_faults),
+        )
+        .route("/lab/faults/{id}", delete(admin_remove_fault))
+        .route("/lab/calls", get(admin_calls).delete(admin_reset_calls));
+    v1.merge(admin)
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
+        .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
+        .with_state(lab)
+}
+
+/// A lab serving on a loopback port.
+pub struct RunningLab {
+    pub addr: SocketAddr,
+    pub lab: Lab,
+    /// A key created at start, printed for the user.
+    pub api_key: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl RunningLab {
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for RunningLab {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts a lab with a seeded tenant on `listen` (port 0 picks a free one).
+pub async fn start(listen: SocketAddr) -> std::io::Result<RunningLab> {
+    let mut store = Store::seeded();
+    let api_key = store.add_key("admin@palette-lab.local");
+    let lab = Lab::new(store);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let router = app(lab.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningLab {
+        addr,
+        lab,
+        api_key,
+        shutdown: Some(tx),
+    })
+}
+
+// ---------------------------------------------------------------- middleware
+
+async fn count_calls(State(lab): State<Lab>, req: Request, next: Next) -> Response {
+    let key = format!("{} {}", req.method(), req.uri().path());
+    *lab.calls
+        .lock()
+        .expect("calls lock")
+        .entry(key)
+        .or_default() += 1;
+    next.run(req).await
+}
+
+async fn inject_faults(State(lab): State<Lab>, req: Request, next: Next) -> Response {
+    let fault = lab
+        .faults
+        .lock()
+        .expect("faults lock")
+        .pick(req.method().as_str(), req.uri().path());
+    match fault {
+        None => next.run(req).await,
+        Some(FaultKind::Status {
+            status,
+            retry_after_secs,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut resp = ApiError::new(
+                status,
+                "InjectedFault",
+                format!("palette-lab injected a {} response", status.as_u16()),
+            )
+            .into_response();
+            if let Some(secs) = retry_after_secs {
+                resp.headers_mut()
+                    .insert("Retry-After", HeaderValue::from(secs));
+            }
+            resp
+        }
+        Some(FaultKind::Latency { millis }) => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            next.run(req).await
+        }
+        Some(FaultKind::Drop) => {
+            // A body that fails before its first byte makes the server close
+            // the connection without a complete response.
+            let failing = futures::stream::once(async {
+                Err::<axum::body::Bytes, std::io::Error>(std::io::Error::other(
+                    "palette-lab dropped the connection",
+                ))
+            });
+            Response::new(Body::from_stream(failing))
+        }
+        Some(FaultKind::NoAnswer) => {
+            let _done = next.run(req).await;
+            tokio::time::sleep(faults::NO_ANSWER_HOLD).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+    }
+}
+
+/// Checks `ApiKey` and resolves `ProjectUid` into a [`Scope`].
+async fn authenticate(State(lab): State<Lab>, mut req: Request, next: Next) -> Response {
+    let key = req
+        .headers()
+        .get("ApiKey")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let scope = {
+        let store = lab.store();
+        if key.is_empty() || !store.keys.contains_key(&key) {
+            return ApiError::unauthorized("a valid API key is required in the ApiKey header")
+                .into_response();
+        }
+        match req
+            .headers()
+            .get("ProjectUid")
+            .and_then(|v| v.to_str().ok())
+        {
+            None | Some("") => Scope::Tenant,
+            Some(uid) if store.project(uid).is_some() => Scope::Project(uid.to_string()),
+            Some(uid) => {
+                return ApiError::forbidden(format!("no access to project '{uid}'")).into_response()
+            }
+        }
+    };
+    req.extensions_mut().insert(scope);
+    req.extensions_mut().insert(KeyOf(key));
+    next.run(req).await
+}
+
+#[derive(Clone)]
+struct KeyOf(String);
+
+// ---------------------------------------------------------------- /v1
+
+async fn users_info(
+    State(lab): State<Lab>,
+    axum::Extension(KeyOf(key)): axum::Extension<KeyOf>,
+) -> Response {
+    let store = lab.store();
+    let user = store.keys.get(&key).cloned();
+    match user {
+        Some(u) => Json(
+            json!({"orgName": store.org_name, "tenantUid": store.tenant_uid, "userUid": u.uid}),
+        )
+        .into_response(),
+        None => ApiError::unauthorized("API key revoked").into_response(),
+    }
+}
+
+async fn project_get(State(lab): State<Lab>, Path(uid): Path<String>) -> Response {
+    let store = lab.store();
+    match store.project(&uid) {
+        Some(p) => Json(json!({
+            "metadata": {"uid": p.uid, "name": p.name},
+            "spec": {},
+            "status": {},
+        }))
+        .into_response(),
+        None => ApiError::not_found("project", &uid).into_response(),
+    }
+}
+
+// ---------------------------------------------------------------- /lab
+
+#[derive(serde::Deserialize)]
+struct NewKey {
+    #[serde(default)]
+    user: Option<String>,
+}
+
+async fn admin_new_key(State(lab): State<Lab>, body: Option<Json<NewKey>>) -> Response {
+    let user = body
+        .and_then(|Json(b)| b.user)
+        .unwrap_or_else(|| "user@palette-lab.local".into());
+    let key = lab.store().add_key(&user);
+    (StatusCode::CREATED, Json(json!({"apiKey": key}))).into_response()
+}
+
+async fn admin_projects(State(lab): State<Lab>) -> Response {
+    let store = lab.store();
+    let list: Vec<_> = store
+        .projects
+        .iter()
+        .map(|p| json!({"uid": p.uid, "name": p.name}))
+        .collect();
+    Json(json!({"tenantUid": store.tenant_uid, "projects": list})).into_response()
+}
+
+async fn admin_add_fault(State(lab): State<Lab>, Json(rule): Json<FaultRule>) -> Response {
+    let id = lab.faults.lock().expect("faults lock").add(rule);
+    (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
+}
+
+async fn admin_list_faults(State(lab): State<Lab>) -> Response {
+    let list: Vec<_> = lab
+        .faults
+        .lock()
+        .expect("faults lock")
+        .list()
+        .into_iter()
+        .map(|(id, r)| json!({"id": id, "rule": r}))
+        .collect();
+    Json(json!(list)).into_response()
+}
+
+async fn admin_clear_faults(State(lab): State<Lab>) -> StatusCode {
+    lab.faults.lock().expect("faults lock").clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn admin_remove_fault(State(lab): State<Lab>, Path(id): Path<u64>) -> Response {
+    if lab.faults.lock().expect("faults lock").remove(id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        ApiError::not_found("fault rule", &id.to_string()).into_response()
+    }
+}
+
+async fn admin_calls(State(lab): State<Lab>) -> Response {
+    Json(json!(*lab.calls.lock().expect("calls lock"))).into_response()
+}
+
+async fn admin_reset_calls(State(lab): State<Lab>) -> StatusCode {
+    lab.calls.lock().expect("calls lock").clear();
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,252 @@
+//! The lab over HTTP: auth, project scoping, Palette errors, faults, counts.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+async fn lab() -> (palette_lab::RunningLab, reqwest::Client) {
+    let _ =
+        rustls::crypto::CryptoProvider::install_default(rustls::crypto::ring::default_provider());
+    let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (
+        lab,
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    )
+}
+
+fn assert_palette_error(body: &Value, code: &str) {
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert_eq!(body["ref"].as_str().map(str::len), Some(24), "{body}");
+}
+
+#[tokio::test]
+async fn api_key_is_required_and_checked() {
+    let (lab, http) = lab().await;
+    let url = format!("{}/v1/users/info", lab.endpoint());
+    let r = http.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_palette_error(&r.json().await.unwrap(), "Unauthorized");
+    let r = http
+        .get(&url)
+        .header("ApiKey", "not-a-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let r = http
+        .get(&url)
+        .header("ApiKey", &lab.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let info: Value = r.json().await.unwrap();
+    assert_eq!(info["orgName"], "palette-lab");
+    assert_eq!(info["tenantUid"].as_str().map(str::len), Some(24));
+
+    // Keys made through the admin API work too.
+    let k: Value = http
+        .post(format!("{}/lab/keys", lab.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .get(&url)
+        .header("ApiKey", k["apiKey"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn project_header_scopes_requests() {
+    let (lab, http) = lab().await;
+    let projects: Value = http
+        .get(format!("{}/lab/projects", lab.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = projects["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["Default", "Production"]);
+    let uid = projects["projects"][0]["uid"].as_str().unwrap();
+
+    let r = http
+        .get(format!("{}/v1/projects/{uid}", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
+        .header("ProjectUid", uid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["metadata"]["name"], "Default");
+
+    let r = http
+        .get(format!("{}/v1/users/info", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
+        .header("ProjectUid", "000000000000000000000000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_palette_error(&r.json().await.unwrap(), "Forbidden");
+
+    let r = http
+        .get(format!(
+            "{}/v1/projects/000000000000000000000000",
+            lab.endpoint()
+        ))
+        .header("ApiKey", &lab.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_palette_error(&r.json().await.unwrap(), "ResourceNotFound");
+}
+
+async fn add_fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Value) {
+    let r = http
+        .post(format!("{}/lab/faults", lab.endpoint()))
+        .json(&rule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn faults_switch_on_and_expire() {
+    let (lab, http) = lab().await;
+    let url = format!("{}/v1/users/info", lab.endpoint());
+    add_fault(&lab, &http, json!({"path_prefix": "/v1/users", "kind": "status", "status": 429, "retry_after_secs": 3, "count": 2})).await;
+    for _ in 0..2 {
+        let r = http
+            .get(&url)
+            .header("ApiKey", &lab.api_key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429);
+        assert_eq!(r.headers()["Retry-After"], "3");
+    }
+    let r = http
+        .get(&url)
+        .header("ApiKey", &lab.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        200,
+        "the rule should have expired after two uses"
+    );
+
+    add_fault(
+        &lab,
+        &http,
+        json!({"path_prefix": "/v1/users", "kind": "drop", "count": 1}),
+    )
+    .await;
+    let r = http.get(&url).header("ApiKey", &lab.api_key).send().await;
+    let failed = match r {
+        Err(_) => true,
+        Ok(resp) => resp.bytes().await.is_err(),
+    };
+    assert!(
+        failed,
+        "a dropped connection must surface as a transport error"
+    );
+
+    add_fault(
+        &lab,
+        &http,
+        json!({"path_prefix": "/v1/users", "kind": "latency", "millis": 300, "count": 1}),
+    )
+    .await;
+    let start = Instant::now();
+    let r = http
+        .get(&url)
+        .header("ApiKey", &lab.api_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(start.elapsed() >= Duration::from_millis(300));
+
+    add_fault(
+        &lab,
+        &http,
+        json!({"path_prefix": "/v1/users", "kind": "no_answer", "count": 1}),
+    )
+    .await;
+    let r = http
+        .get(&url)
+        .header("ApiKey", &lab.api_key)
+        .timeout(Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(r.unwrap_err().is_timeout());
+
+    let r = http
+        .delete(format!("{}/lab/faults", lab.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test]
+async fn calls_are_counted_per_path() {
+    let (lab, http) = lab().await;
+    for _ in 0..3 {
+        http.get(format!("{}/v1/users/info", lab.endpoint()))
+            .header("ApiKey", &lab.api_key)
+            .send()
+            .await
+            .unwrap();
+    }
+    let calls: Value = http
+        .get(format!("{}/lab/calls", lab.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls["GET /v1/users/info"], 3);
+    http.delete(format!("{}/lab/calls", lab.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    let calls: Value = http
+        .get(format!("{}/lab/calls", lab.endpoint()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(calls.get("GET /v1/users/info"), None);
+}
