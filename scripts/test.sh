@@ -32,8 +32,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-step "generated docs are up to date"
+step "generated docs and API models are up to date"
 cargo run --quiet -p schemas --bin gen-docs -- --check
+python3 palette-api/generate.py --check
 
 step "cargo test (unit, property and acceptance tests)"
 mkdir -p target
