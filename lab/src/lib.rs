@@ -4,12 +4,14 @@
 //! call counts.
 //!
 //! Built so far: server, Palette-style errors, ApiKey/ProjectUid auth,
-//! fault injection, call counting, identity endpoints. Gateways, pools,
-//! accounts, clusters and the vCenter side follow (issue 3).
+//! fault injection, call counting, identity endpoints, Running gateways
+//! through the admin shortcut, and IP pools. The gateway install, accounts,
+//! clusters and the vCenter side follow (issue 3).
 
 pub mod error;
 pub mod faults;
 pub mod ids;
+pub mod pools;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -19,7 +21,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -32,11 +34,22 @@ pub fn app(lab: Lab) -> Router {
     let v1 = Router::new()
         .route("/v1/users/info", get(users_info))
         .route("/v1/projects/{uid}", get(project_get))
+        .route("/v1/overlords", get(pools::list_gateways))
+        .route("/v1/overlords/{uid}", get(pools::get_gateway))
+        .route(
+            "/v1/overlords/vsphere/{uid}/pools",
+            get(pools::list_pools).post(pools::create_pool),
+        )
+        .route(
+            "/v1/overlords/vsphere/{uid}/pools/{pool_uid}",
+            put(pools::update_pool).delete(pools::delete_pool),
+        )
         .layer(middleware::from_fn_with_state(lab.clone(), authenticate))
         .layer(middleware::from_fn_with_state(lab.clone(), inject_faults));
     let admin = Router::new()
         .route("/lab/keys", post(admin_new_key))
         .route("/lab/projects", get(admin_projects))
+        .route("/lab/gateways", post(pools::admin_new_gateway))
         .route(
             "/lab/faults",
             post(admin_add_fault)

@@ -27,6 +27,7 @@ pub struct Store {
     pub projects: Vec<Project>,
     /// API key -> the user it belongs to.
     pub keys: HashMap<String, User>,
+    pub gateways: Vec<crate::pools::Gateway>,
 }
 
 impl Store {
@@ -47,6 +48,7 @@ impl Store {
                 },
             ],
             keys: HashMap::new(),
+            gateways: Vec::new(),
         }
     }
 
