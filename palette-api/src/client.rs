@@ -47,7 +47,7 @@ impl fmt::Debug for Config {
 }
 
 /// Errors by cause. Only `NotFound` may make a resource leave state.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum Error {
     #[error("not found: {message}")]
     NotFound { message: String },

@@ -1,17 +1,15 @@
 //! terraform-provider-palette: Spectro Cloud Palette on VMware vSphere.
 
 mod config;
+mod ip_pool;
+mod shared;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::{Ctx, DataSource, Diagnostics, Provider, Resource, Schema, Value};
 
-/// What resources share once the provider is configured.
-#[derive(Default)]
-pub struct Shared {
-    pub settings: RwLock<Option<config::Settings>>,
-}
+use shared::Shared;
 
 struct PaletteProvider {
     shared: Arc<Shared>,
@@ -24,7 +22,9 @@ impl Provider for PaletteProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(ip_pool::IpPool {
+            shared: self.shared.clone(),
+        })]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
@@ -47,8 +47,10 @@ impl Provider for PaletteProvider {
         match config::resolve(config, |k| std::env::var(k).ok()) {
             Ok(settings) => {
                 tracing::debug!(endpoint = %settings.endpoint, project = ?settings.project, "provider configured");
-                *self.shared.settings.write().expect("settings lock") = Some(settings);
-                Diagnostics::new()
+                match self.shared.configure(settings) {
+                    Ok(()) => Diagnostics::new(),
+                    Err(d) => d,
+                }
             }
             Err(d) => d,
         }

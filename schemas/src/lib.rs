@@ -3,6 +3,7 @@
 //! registry docs can never disagree with what Terraform sees.
 
 pub mod docs;
+pub mod ip_pool;
 pub mod provider;
 
 use tfplugin::Schema;
@@ -12,9 +13,9 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/palette-community/pale
 /// The provider's short name, the prefix of every type.
 pub const PROVIDER_NAME: &str = "palette";
 
-/// Every resource type with its schema. Resources arrive with later issues.
+/// Every resource type with its schema.
 pub fn resources() -> Vec<(&'static str, Schema)> {
-    Vec::new()
+    vec![(ip_pool::TYPE_NAME, ip_pool::schema())]
 }
 
 /// Every data source with its schema.

@@ -1,0 +1,131 @@
+//! What resources share once the provider is configured: settings, the
+//! API client, and the per-operation cache of pool listings.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use palette_api::client::{Client, Config, Error as ApiError};
+use palette_api::models::{V1IpPoolEntity, V1IpPools};
+use tfplugin::{Ctx, Diagnostic, Diagnostics};
+use tokio::sync::OnceCell;
+
+use crate::config::Settings;
+
+/// The API has no single-pool GET, so a refresh of N pools would cost N
+/// listings of N pools. Listings are shared for a short while instead (one
+/// Terraform operation refreshes its pools within it), in flight included,
+/// and dropped on every write to that gateway.
+const POOL_LIST_TTL: Duration = Duration::from_secs(10);
+
+type PoolList = Arc<OnceCell<Result<Arc<Vec<V1IpPoolEntity>>, ApiError>>>;
+
+#[derive(Default)]
+pub struct Shared {
+    pub settings: RwLock<Option<Settings>>,
+    client: RwLock<Option<Arc<Client>>>,
+    pool_lists: Mutex<HashMap<String, (Instant, PoolList)>>,
+}
+
+impl Shared {
+    pub fn configure(&self, settings: Settings) -> Result<(), Diagnostics> {
+        let ca_pem = match &settings.ca_file {
+            Some(p) => Some(std::fs::read(p).map_err(|e| {
+                Diagnostics::from(Diagnostic::error(
+                    "Cannot read CA file",
+                    format!("{}: {e}", p.display()),
+                ))
+            })?),
+            None => None,
+        };
+        let client = Client::new(Config {
+            endpoint: settings.endpoint.clone(),
+            api_key: settings.api_key.expose().to_string(),
+            project_uid: settings.project.clone(),
+            ca_pem,
+            insecure: settings.insecure,
+            max_retries: settings.max_retries,
+            retry_max_wait: settings.retry_max_wait,
+            request_timeout: settings.request_timeout,
+        })
+        .map_err(|e| {
+            Diagnostics::from(Diagnostic::error(
+                "Cannot set up the Palette client",
+                e.to_string(),
+            ))
+        })?;
+        *self.client.write().expect("client lock") = Some(Arc::new(client));
+        *self.settings.write().expect("settings lock") = Some(settings);
+        Ok(())
+    }
+
+    pub fn client(&self) -> Result<Arc<Client>, Diagnostics> {
+        self.client.read().expect("client lock").clone().ok_or_else(|| {
+            Diagnostic::error(
+                "Provider not configured",
+                "The palette provider has no configuration yet; this happens when its settings depend on values \
+                 unknown until apply. Make endpoint and api_key known at plan time.",
+            )
+            .into()
+        })
+    }
+
+    /// The pools of a gateway, listed at most once per TTL.
+    pub async fn pools_of(
+        &self,
+        gateway: &str,
+        ctx: &Ctx,
+    ) -> Result<Arc<Vec<V1IpPoolEntity>>, ApiError> {
+        let client = self
+            .client()
+            .map_err(|_| ApiError::Setup("provider not configured".into()))?;
+        let cell = {
+            let mut map = self.pool_lists.lock().expect("pool cache lock");
+            let fresh = map
+                .get(gateway)
+                .filter(|(at, _)| at.elapsed() < POOL_LIST_TTL)
+                .map(|(_, c)| c.clone());
+            fresh.unwrap_or_else(|| {
+                let cell: PoolList = Arc::new(OnceCell::new());
+                map.insert(gateway.to_string(), (Instant::now(), cell.clone()));
+                cell
+            })
+        };
+        let path = format!("/v1/overlords/vsphere/{gateway}/pools");
+        let result = cell
+            .get_or_init(|| async {
+                let list: Result<V1IpPools, ApiError> = client.get(&path, &ctx.cancel).await;
+                list.map(|l| Arc::new(l.items.unwrap_or_default()))
+            })
+            .await
+            .clone();
+        if matches!(
+            result,
+            Err(ApiError::Cancelled) | Err(ApiError::Transport { .. })
+        ) {
+            // Do not let one interrupted listing answer for the others.
+            self.forget_pools(gateway);
+        }
+        result
+    }
+
+    pub fn forget_pools(&self, gateway: &str) {
+        self.pool_lists
+            .lock()
+            .expect("pool cache lock")
+            .remove(gateway);
+    }
+}
+
+/// A diagnostic for an API error that says what to do about it.
+pub fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
+    let hint = match e {
+        ApiError::Unauthorized { .. } => {
+            " Check the API key (api_key / PALETTE_API_KEY) and the project."
+        }
+        ApiError::Transport { .. } => " Check the endpoint and the network path to Palette.",
+        ApiError::Cancelled => " Terraform was interrupted; run apply again to continue.",
+        _ => "",
+    };
+    Diagnostic::error(summary, format!("{e}.{hint}")).into()
+}

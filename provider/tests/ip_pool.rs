@@ -1,0 +1,244 @@
+//! `palette_ip_pool` with the real terraform CLI against palette-lab:
+//! create, plan empty, update in place, replace, drift, deleted out of
+//! band, import, bad input at plan time, destroy leaves nothing.
+
+use std::time::Duration;
+
+use acceptance_tests::{
+    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, ProviderUnderTest,
+    Workdir,
+};
+use palette_api::client::{Client, Config};
+use palette_api::models::{V1IpPoolInputEntity, V1IpPools};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+fn palette() -> ProviderUnderTest {
+    ProviderUnderTest {
+        binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
+        source: "palette-community/palette".into(),
+        version: "0.1.0".into(),
+    }
+}
+
+/// A lab on its own runtime, for the synchronous terraform steps.
+struct Lab {
+    rt: tokio::runtime::Runtime,
+    lab: palette_lab::RunningLab,
+    client: Client,
+}
+
+impl Lab {
+    fn start() -> Lab {
+        let _ = rustls::crypto::CryptoProvider::install_default(
+            rustls::crypto::ring::default_provider(),
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = rt
+            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        let client = Client::new(Config {
+            endpoint: lab.endpoint(),
+            api_key: lab.api_key.clone(),
+            project_uid: None,
+            ca_pem: None,
+            insecure: false,
+            max_retries: 0,
+            retry_max_wait: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(10),
+        })
+        .unwrap();
+        Lab { rt, lab, client }
+    }
+
+    fn gateway(&self, name: &str) -> String {
+        let url = format!("{}/lab/gateways", self.lab.endpoint());
+        let r: Value = self.rt.block_on(async {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"name": name}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        r["uid"].as_str().unwrap().to_string()
+    }
+
+    fn pools(&self, gateway: &str) -> Vec<palette_api::models::V1IpPoolEntity> {
+        let path = format!("/v1/overlords/vsphere/{gateway}/pools");
+        let l: V1IpPools = self
+            .rt
+            .block_on(self.client.get(&path, &CancellationToken::new()))
+            .unwrap();
+        l.items.unwrap_or_default()
+    }
+
+    fn put(&self, gateway: &str, uid: &str, body: &V1IpPoolInputEntity) {
+        let path = format!("/v1/overlords/vsphere/{gateway}/pools/{uid}");
+        self.rt
+            .block_on(self.client.put(&path, body, &CancellationToken::new()))
+            .unwrap();
+    }
+
+    fn delete(&self, gateway: &str, uid: &str) {
+        let path = format!("/v1/overlords/vsphere/{gateway}/pools/{uid}");
+        self.rt
+            .block_on(self.client.delete(&path, &CancellationToken::new()))
+            .unwrap();
+    }
+}
+
+fn config(lab: &Lab, gateway: &str, end: &str, extra: &str) -> String {
+    format!(
+        r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+}}
+
+resource "palette_ip_pool" "nodes" {{
+  gateway_id  = "{gateway}"
+  name        = "dc1-nodes"
+  start       = "10.10.183.1"
+  end         = "{end}"
+  prefix      = 24
+  gateway     = "10.10.183.254"
+  nameservers = ["10.10.0.2"]
+  {extra}
+}}
+"#,
+        endpoint = lab.lab.endpoint()
+    )
+}
+
+fn setup(w: &mut Workdir, lab: &Lab) {
+    w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+}
+
+#[test]
+fn ip_pool_lifecycle_against_the_lab() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        w.config(&config(&lab, &gw, "10.10.183.10", ""));
+        w.init();
+
+        let plan = w.plan_json();
+        assert_eq!(
+            planned_actions(&plan),
+            vec![(
+                "palette_ip_pool.nodes".to_string(),
+                vec!["create".to_string()]
+            )]
+        );
+        w.apply();
+        let pools = lab.pools(&gw);
+        assert_eq!(pools.len(), 1);
+        let uid = pools[0].metadata.as_ref().unwrap().uid.clone().unwrap();
+        w.assert_plan_empty();
+
+        // In place.
+        w.config(&config(&lab, &gw, "10.10.183.20", ""));
+        let plan = w.plan_json();
+        assert_eq!(
+            planned_actions(&plan),
+            vec![(
+                "palette_ip_pool.nodes".to_string(),
+                vec!["update".to_string()]
+            )]
+        );
+        w.apply();
+        w.assert_plan_empty();
+        assert_eq!(
+            lab.pools(&gw)[0].metadata.as_ref().unwrap().uid.as_deref(),
+            Some(uid.as_str())
+        );
+
+        // Drift: the network gateway changed in Palette shows as exactly that.
+        let mut body = V1IpPoolInputEntity {
+            metadata: pools[0].metadata.clone(),
+            spec: Some(palette_api::models::V1IpPoolInputEntitySpec {
+                pool: lab.pools(&gw)[0].spec.clone().unwrap().pool,
+                restrict_to_single_cluster: Some(false),
+            }),
+        };
+        body.spec.as_mut().unwrap().pool.as_mut().unwrap().gateway = Some("10.10.183.253".into());
+        lab.put(&gw, &uid, &body);
+        let plan = w.plan_json();
+        let change = change_of(&plan, "palette_ip_pool.nodes");
+        assert_eq!(change["actions"], json!(["update"]));
+        assert_eq!(
+            (
+                change["before"]["gateway"].clone(),
+                change["after"]["gateway"].clone()
+            ),
+            (json!("10.10.183.253"), json!("10.10.183.254"))
+        );
+        w.apply();
+        w.assert_plan_empty();
+
+        // Deleted out of band: planned for creation, not an error.
+        lab.delete(&gw, &uid);
+        let plan = w.plan_json();
+        assert_eq!(
+            planned_actions(&plan),
+            vec![(
+                "palette_ip_pool.nodes".to_string(),
+                vec!["create".to_string()]
+            )]
+        );
+        w.apply();
+
+        // Import by readable names, then nothing to change.
+        w.state_rm("palette_ip_pool.nodes");
+        w.import("palette_ip_pool.nodes", "pcg-dc1/dc1-nodes");
+        w.assert_plan_empty();
+
+        // Moving to another gateway replaces, and says why.
+        let gw2 = lab.gateway("pcg-dc2");
+        w.config(&config(&lab, &gw2, "10.10.183.20", ""));
+        let plan = w.plan_json();
+        let change = change_of(&plan, "palette_ip_pool.nodes");
+        assert_eq!(change["actions"], json!(["delete", "create"]));
+        assert_eq!(change["replace_paths"], json!([["gateway_id"]]));
+        w.apply();
+        assert!(lab.pools(&gw).is_empty());
+        assert_eq!(lab.pools(&gw2).len(), 1);
+
+        w.destroy();
+        assert!(lab.pools(&gw2).is_empty(), "destroy left pools behind");
+    });
+}
+
+#[test]
+fn bad_pools_fail_at_plan_with_the_attribute() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        w.config(&config(&lab, &gw, "10.10.182.5", ""));
+        w.init();
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(r.combined().contains("comes before `start`"), "{r}");
+        assert_diagnostic_at(w, &r.combined(), "end");
+
+        w.config(&config(
+            &lab,
+            &gw,
+            "10.10.183.9",
+            r#"subnet = "10.10.183.0/24""#,
+        ));
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(r.combined().contains("not both"), "{r}");
+        assert!(lab.pools(&gw).is_empty());
+    });
+}

@@ -1,0 +1,66 @@
+//! `palette_ip_pool`: a static IP pool of a private cloud gateway.
+
+use tfplugin::validate::{check, IntBetween, NotBlank};
+use tfplugin::{Attribute, Block, Schema, Type, Value};
+
+pub const TYPE_NAME: &str = "palette_ip_pool";
+
+fn ip_attr(name: &str, what: &str) -> Attribute {
+    Attribute::string(name)
+        .optional()
+        .description(what)
+        .validator(check(
+            "must be an IP address such as `10.10.183.1`",
+            |v: &Value| match v.as_str().map(|s| s.trim().parse::<std::net::IpAddr>()) {
+                Some(Ok(_)) => Ok(()),
+                _ => Err(format!(
+                    "{:?} is not an IP address; write for example \"10.10.183.1\"",
+                    v.as_str().unwrap_or_default()
+                )),
+            },
+        ))
+}
+
+pub fn schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "A static IP pool of a private cloud gateway, from which Palette gives VMware cluster nodes \
+                 their addresses. Define it as a range (`start` and `end`) or as a `subnet`. Changes apply in \
+                 place; moving a pool to another gateway replaces it.",
+            )
+            .attr(Attribute::string("id").computed().use_state_for_unknown().description("Uid of the pool."))
+            .attr(
+                Attribute::string("gateway_id")
+                    .required()
+                    .requires_replace()
+                    .validator(NotBlank)
+                    .description("Uid of the private cloud gateway the pool belongs to."),
+            )
+            .attr(Attribute::string("name").required().validator(NotBlank).description("Name of the pool, unique per gateway."))
+            .attr(ip_attr("start", "First address of the range. Requires `end`; conflicts with `subnet`."))
+            .attr(ip_attr("end", "Last address of the range. Requires `start`; conflicts with `subnet`."))
+            .attr(
+                Attribute::string("subnet")
+                    .optional()
+                    .description("The pool as a CIDR, such as `10.10.184.0/24`; its host addresses are used. Conflicts with `start` and `end`."),
+            )
+            .attr(
+                Attribute::number("prefix")
+                    .required()
+                    .validator(IntBetween(1, 128))
+                    .description("Prefix length of the network, such as `24`."),
+            )
+            .attr(ip_attr("gateway", "The network's gateway address; must be inside the network."))
+            .attr(Attribute::new("nameservers", Type::list(Type::String)).optional().description("DNS server addresses."))
+            .attr(Attribute::new("search_domains", Type::list(Type::String)).optional().description("DNS search domains."))
+            .attr(
+                Attribute::bool("restrict_to_single_cluster")
+                    .default(false)
+                    .description("Whether only one cluster at a time may take addresses from the pool."),
+            )
+            .attr(Attribute::new("allotted_ips", Type::list(Type::String)).computed().description("Addresses given to cluster nodes."))
+            .attr(Attribute::new("associated_clusters", Type::list(Type::String)).computed().description("Uids of the clusters using the pool."))
+            .attr(Attribute::bool("in_use").computed().description("Whether any address of the pool is in use.")),
+    )
+}
