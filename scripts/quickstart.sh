@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# The main job: build the provider, install it into a local filesystem mirror,
-# and run Terraform on examples/quickstart.
+# The main job: start palette-lab on loopback, build the provider and install it
+# into a local filesystem mirror, `terraform apply` examples/quickstart against the
+# lab, print the outputs, and show that a second plan has no changes.
 #
-# Today the provider has its protocol core and configuration but no resources
-# yet, so this initialises and validates the quickstart and prints the steps
-# that follow once palette-lab and the resources land (see the issues).
+# What it creates grows with the provider (today: an IP pool on a gateway the lab
+# brings to Running; next: the gateway itself, a cloud account and a cluster).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 tf="$(scripts/tools.sh terraform)"
-echo "==> building terraform-provider-palette"
-cargo build --quiet -p terraform-provider-palette
+echo "==> building terraform-provider-palette and palette-lab"
+cargo build --quiet -p terraform-provider-palette -p palette-lab
 
 version="0.1.0"
 work="$repo/target/quickstart"
@@ -33,21 +33,34 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 
-echo "==> $("$tf" version | head -n 1): init and validate examples/quickstart"
-cd "$work/config"
-"$tf" init -input=false -no-color >/dev/null
-"$tf" validate -no-color
-"$tf" providers schema -json | python3 -c '
-import json, sys
-s = json.load(sys.stdin)["provider_schemas"]["registry.terraform.io/palette-community/palette"]
-print("provider attributes:", ", ".join(sorted(s["provider"]["block"]["attributes"])))
-print("resources:", ", ".join(sorted(s.get("resource_schemas", {}))) or "(none yet)")
-'
-cat <<'NEXT'
+echo "==> starting palette-lab"
+target/debug/palette-lab > "$work/lab.out" 2> "$work/lab.err" &
+lab_pid=$!
+trap 'kill "$lab_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q '^PALETTE_API_KEY=' "$work/lab.out" 2>/dev/null && break
+  sleep 0.1
+done
+endpoint="$(sed -n 's/^PALETTE_ENDPOINT=//p' "$work/lab.out")"
+api_key="$(sed -n 's/^PALETTE_API_KEY=//p' "$work/lab.out")"
+[ -n "$endpoint" ] && [ -n "$api_key" ] || { echo "palette-lab did not start:" >&2; cat "$work/lab.err" >&2; exit 1; }
+echo "    endpoint $endpoint"
+gateway_id="$(python3 - "$endpoint" <<'PY'
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1] + "/lab/gateways", data=json.dumps({"name": "pcg-dc1"}).encode(),
+                             headers={"Content-Type": "application/json"}, method="POST")
+print(json.load(urllib.request.urlopen(req))["uid"])
+PY
+)"
+echo "    gateway pcg-dc1 ($gateway_id) is Running"
 
-Next, once palette-lab and the resources land, this command will:
-  1. build vcsim (scripts/tools.sh vcsim) and start palette-lab on loopback (prints URL and API key);
-  2. terraform apply examples/quickstart: a private cloud gateway, an IP pool, a vSphere cloud account
-     and a cluster, against the lab and vcsim;
-  3. print the outputs and run terraform plan again to show no changes.
-NEXT
+export TF_VAR_palette_endpoint="$endpoint" TF_VAR_palette_api_key="$api_key" TF_VAR_gateway_id="$gateway_id"
+cd "$work/config"
+echo "==> $("$tf" version | head -n 1): init and apply examples/quickstart"
+"$tf" init -input=false -no-color >/dev/null
+"$tf" apply -auto-approve -input=false -no-color
+echo "==> outputs"
+"$tf" output -no-color
+echo "==> plan again: expecting no changes"
+"$tf" plan -input=false -no-color -detailed-exitcode
+echo "==> quickstart done: no changes after apply"
