@@ -71,6 +71,29 @@ impl Lab {
         r["uid"].as_str().unwrap().to_string()
     }
 
+    fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.lab.endpoint());
+        self.rt.block_on(async {
+            let mut req = reqwest::Client::new().request(method, url);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json().await.unwrap_or(Value::Null)
+        })
+    }
+
+    fn fault(&self, rule: Value) {
+        self.admin(reqwest::Method::POST, "/lab/faults", Some(rule));
+    }
+
+    fn calls(&self, key: &str) -> u64 {
+        self.admin(reqwest::Method::GET, "/lab/calls", None)[key]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
     fn pools(&self, gateway: &str) -> Vec<palette_api::models::V1IpPoolEntity> {
         let path = format!("/v1/overlords/vsphere/{gateway}/pools");
         let l: V1IpPools = self
@@ -239,6 +262,57 @@ fn bad_pools_fail_at_plan_with_the_attribute() {
         let r = w.plan();
         assert_eq!(r.status, Some(1), "{r}");
         assert!(r.combined().contains("not both"), "{r}");
+        assert!(lab.pools(&gw).is_empty());
+    });
+}
+
+#[test]
+fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        let pools_path = format!("/v1/overlords/vsphere/{gw}/pools");
+        // Short request timeout so an unanswered POST is noticed quickly.
+        let cfg = config(&lab, &gw, "10.10.183.10", "").replace(
+            &format!("endpoint = \"{}\"", lab.lab.endpoint()),
+            &format!(
+                "endpoint = \"{}\"\n  request_timeout = \"2s\"\n  retry_max_wait = \"1s\"",
+                lab.lab.endpoint()
+            ),
+        );
+        w.config(&cfg);
+        w.init();
+
+        // Throttled twice on create: retried after Retry-After, one pool.
+        lab.fault(json!({"method": "POST", "path_prefix": pools_path, "kind": "status", "status": 429, "retry_after_secs": 1, "count": 2}));
+        w.apply();
+        assert_eq!(lab.pools(&gw).len(), 1);
+        assert_eq!(lab.calls(&format!("POST {pools_path}")), 3);
+
+        // Server errors while refreshing: retried, and the plan stays empty.
+        lab.fault(json!({"method": "GET", "path_prefix": pools_path, "kind": "status", "status": 500, "count": 2}));
+        w.assert_plan_empty();
+
+        // A create that succeeds but never answers: adopted by name, not made twice.
+        w.destroy();
+        assert!(lab.pools(&gw).is_empty());
+        lab.fault(
+            json!({"method": "POST", "path_prefix": pools_path, "kind": "no_answer", "count": 1}),
+        );
+        w.apply();
+        assert_eq!(
+            lab.pools(&gw).len(),
+            1,
+            "the unanswered POST must not lead to a second pool"
+        );
+        w.assert_plan_empty();
+
+        // A dropped connection on delete: retried, nothing left.
+        lab.fault(
+            json!({"method": "DELETE", "path_prefix": pools_path, "kind": "drop", "count": 1}),
+        );
+        w.destroy();
         assert!(lab.pools(&gw).is_empty());
     });
 }
