@@ -316,3 +316,26 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
         assert!(lab.pools(&gw).is_empty());
     });
 }
+
+#[test]
+fn the_api_key_never_appears_in_trace_logs() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        w.config(&config(&lab, &gw, "10.10.183.10", ""));
+        w.init();
+        w.set_env("TF_LOG", "trace");
+        let applied = w.apply();
+        let destroyed = w.destroy();
+        let log = format!("{}{}", applied.combined(), destroyed.combined());
+        assert!(
+            log.contains("Palette API call"),
+            "provider debug logs did not reach terraform"
+        );
+        assert!(
+            !log.contains(&lab.lab.api_key),
+            "the API key appears in TF_LOG=trace output"
+        );
+    });
+}
