@@ -77,6 +77,22 @@ impl RunningLab {
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// A Palette API client for this lab with its start-up key, as tests
+    /// use it: `max_retries` retries at most 2 s apart, 5 s per request.
+    pub fn client(&self, max_retries: u32) -> palette_api::client::Client {
+        palette_api::client::Client::new(palette_api::client::Config {
+            endpoint: self.endpoint(),
+            api_key: self.api_key.clone(),
+            project_uid: None,
+            ca_pem: None,
+            insecure: false,
+            max_retries,
+            retry_max_wait: std::time::Duration::from_secs(2),
+            request_timeout: std::time::Duration::from_secs(5),
+        })
+        .expect("a client for a loopback lab")
+    }
 }
 
 impl Drop for RunningLab {

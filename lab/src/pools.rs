@@ -170,6 +170,19 @@ fn checked(body: &V1IpPoolInputEntity) -> Result<(String, V1Pool, PoolRange, boo
     ))
 }
 
+/// The gateway `uid` as seen from `scope`, for a change; 404 otherwise.
+fn gateway_mut<'a>(
+    store: &'a mut crate::state::Store,
+    uid: &str,
+    scope: &Scope,
+) -> Result<&'a mut Gateway, ApiError> {
+    store
+        .gateways
+        .iter_mut()
+        .find(|g| g.uid == uid && visible(g, scope))
+        .ok_or_else(|| ApiError::not_found("private cloud gateway", uid))
+}
+
 fn overlapping<'a>(g: &'a Gateway, range: &PoolRange, except: Option<&str>) -> Option<&'a Pool> {
     g.pools
         .iter()
@@ -187,12 +200,9 @@ pub async fn create_pool(
         Err(e) => return e.into_response(),
     };
     let mut store = lab.store();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| g.uid == uid && visible(g, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     if g.pools.iter().any(|p| p.name == name) {
         return ApiError::conflict(format!(
@@ -238,12 +248,9 @@ pub async fn update_pool(
         Err(e) => return e.into_response(),
     };
     let mut store = lab.store();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| g.uid == uid && visible(g, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     if let Some(other) = overlapping(g, &range, Some(&pool_uid)) {
         return ApiError::bad_request(format!(
@@ -278,12 +285,9 @@ pub async fn delete_pool(
     Path((uid, pool_uid)): Path<(String, String)>,
 ) -> Response {
     let mut store = lab.store();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| g.uid == uid && visible(g, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     let Some(i) = g.pools.iter().position(|p| p.uid == pool_uid) else {
         return ApiError::not_found("IP pool", &pool_uid).into_response();

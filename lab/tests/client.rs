@@ -13,17 +13,7 @@ async fn setup(max_retries: u32) -> (palette_lab::RunningLab, Client, reqwest::C
     let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let client = Client::new(Config {
-        endpoint: lab.endpoint(),
-        api_key: lab.api_key.clone(),
-        project_uid: None,
-        ca_pem: None,
-        insecure: false,
-        max_retries,
-        retry_max_wait: Duration::from_secs(2),
-        request_timeout: Duration::from_secs(5),
-    })
-    .unwrap();
+    let client = lab.client(max_retries);
     (lab, client, reqwest::Client::new())
 }
 

@@ -1,9 +1,7 @@
 //! IP pools over HTTP through the typed client: create, list, update,
 //! delete, validation (400), duplicates (409), overlap, project isolation.
 
-use std::time::Duration;
-
-use palette_api::client::{Client, Config, Error};
+use palette_api::client::{Client, Error};
 use palette_api::models::{
     V1IpPoolInputEntity, V1IpPoolInputEntitySpec, V1IpPools, V1ObjectMeta, V1Pool, V1Uid,
 };
@@ -22,17 +20,7 @@ async fn env() -> Env {
     let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
-    let client = Client::new(Config {
-        endpoint: lab.endpoint(),
-        api_key: lab.api_key.clone(),
-        project_uid: None,
-        ca_pem: None,
-        insecure: false,
-        max_retries: 0,
-        retry_max_wait: Duration::from_secs(1),
-        request_timeout: Duration::from_secs(5),
-    })
-    .unwrap();
+    let client = lab.client(0);
     Env {
         lab,
         client,

@@ -2,13 +2,11 @@
 //! create, plan empty, update in place, replace, drift, deleted out of
 //! band, import, bad input at plan time, destroy leaves nothing.
 
-use std::time::Duration;
-
 use acceptance_tests::{
     assert_diagnostic_at, change_of, for_each_terraform, planned_actions, ProviderUnderTest,
     Workdir,
 };
-use palette_api::client::{Client, Config};
+use palette_api::client::Client;
 use palette_api::models::{V1IpPoolInputEntity, V1IpPools};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -41,17 +39,7 @@ impl Lab {
         let lab = rt
             .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
             .unwrap();
-        let client = Client::new(Config {
-            endpoint: lab.endpoint(),
-            api_key: lab.api_key.clone(),
-            project_uid: None,
-            ca_pem: None,
-            insecure: false,
-            max_retries: 0,
-            retry_max_wait: Duration::from_secs(1),
-            request_timeout: Duration::from_secs(10),
-        })
-        .unwrap();
+        let client = lab.client(0);
         Lab { rt, lab, client }
     }
 
