@@ -327,3 +327,44 @@ fn the_api_key_never_appears_in_trace_logs() {
         );
     });
 }
+
+#[test]
+fn refreshing_many_pools_lists_the_gateway_once() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        w.config(&format!(
+            r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+}}
+
+resource "palette_ip_pool" "many" {{
+  count      = 5
+  gateway_id = "{gw}"
+  name       = "pool-${{count.index}}"
+  start      = "10.20.${{count.index}}.1"
+  end        = "10.20.${{count.index}}.50"
+  prefix     = 24
+}}
+"#,
+            endpoint = lab.lab.endpoint()
+        ));
+        w.init();
+        w.apply();
+        assert_eq!(lab.pools(&gw).len(), 5);
+        lab.admin(reqwest::Method::DELETE, "/lab/calls", None);
+        w.assert_plan_empty();
+        let listings = lab.calls(&format!("GET /v1/overlords/vsphere/{gw}/pools"));
+        eprintln!(
+            "[harness] terraform {}: 5 pools refreshed with {listings} listing(s)",
+            w.tf.version
+        );
+        assert_eq!(
+            listings, 1,
+            "each refresh of a pool listed the gateway again"
+        );
+        w.destroy();
+    });
+}
