@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use palette_api::models::{
     V1IpPoolEntity, V1IpPoolEntitySpec, V1IpPoolInputEntity, V1IpPoolStatus, V1IpPools,
-    V1ObjectMeta, V1OverloadStatus, V1Overlord, V1Overlords, V1Pool, V1Uid,
+    V1ObjectMeta, V1OverloadStatus, V1Overlord, V1Overlords, V1Pool, V1SpectroClusterHealthStatus,
+    V1Uid,
 };
 use palette_api::pool::{self, PoolInput, PoolRange};
 
@@ -49,6 +50,17 @@ impl Gateway {
             }),
             status: Some(V1OverloadStatus {
                 state: Some(self.state.clone()),
+                health: Some(V1SpectroClusterHealthStatus {
+                    state: Some(
+                        if self.state == "Running" {
+                            "Healthy"
+                        } else {
+                            "Unknown"
+                        }
+                        .into(),
+                    ),
+                    ..Default::default()
+                }),
                 is_active: Some(true),
                 is_ready: Some(self.state == "Running"),
                 ..Default::default()

@@ -1,6 +1,7 @@
 //! terraform-provider-palette: Spectro Cloud Palette on VMware vSphere.
 
 mod config;
+mod gateway_data;
 mod ip_pool;
 mod shared;
 
@@ -28,7 +29,9 @@ impl Provider for PaletteProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        Vec::new()
+        vec![Arc::new(gateway_data::GatewayData {
+            shared: self.shared.clone(),
+        })]
     }
 
     async fn validate_config(&self, config: &Value) -> Diagnostics {

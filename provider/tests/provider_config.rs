@@ -1,7 +1,6 @@
-//! The provider block through the real terraform CLI. Terraform validates
-//! and configures a provider only when a resource or data source uses it,
-//! so the checks of bad settings run in-process (src/main.rs) until the
-//! first data source lands.
+//! The provider block through the real terraform CLI: its schema. Errors in
+//! the block, which Terraform reports only when something uses the provider,
+//! are tested with a data source in gateway_data.rs.
 
 use acceptance_tests::{for_each_terraform, ProviderUnderTest};
 

@@ -3,6 +3,7 @@
 //! registry docs can never disagree with what Terraform sees.
 
 pub mod docs;
+pub mod gateway_data;
 pub mod ip_pool;
 pub mod provider;
 
@@ -20,5 +21,5 @@ pub fn resources() -> Vec<(&'static str, Schema)> {
 
 /// Every data source with its schema.
 pub fn data_sources() -> Vec<(&'static str, Schema)> {
-    Vec::new()
+    vec![(gateway_data::TYPE_NAME, gateway_data::schema())]
 }

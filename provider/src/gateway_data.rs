@@ -1,0 +1,136 @@
+//! `data "palette_private_cloud_gateway"`: read a gateway by name or uid.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use palette_api::models::{V1Overlord, V1Overlords};
+use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Value};
+
+use crate::shared::{api_diag, Shared};
+
+pub struct GatewayData {
+    pub shared: Arc<Shared>,
+}
+
+fn state_from(g: &V1Overlord) -> Value {
+    let meta = g.metadata.clone().unwrap_or_default();
+    let spec = g.spec.clone().unwrap_or_default();
+    let status = g.status.clone().unwrap_or_default();
+    Value::object([
+        ("id", Value::from(meta.uid)),
+        ("name", Value::from(meta.name)),
+        ("state", Value::from(status.state)),
+        ("health", Value::from(status.health.and_then(|h| h.state))),
+        ("ready", Value::Bool(status.is_ready.unwrap_or(false))),
+        ("address", Value::from(spec.ip_address)),
+        ("cloud_account_id", Value::from(spec.cloud_account_uid)),
+    ])
+}
+
+#[async_trait]
+impl DataSource for GatewayData {
+    fn type_name(&self) -> &'static str {
+        schemas::gateway_data::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::gateway_data::schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        let (id, name) = (config.get("id"), config.get("name"));
+        if id.is_null() && name.is_null() {
+            d.error(
+                "Missing gateway",
+                "Set `name` (for example \"pcg-dc1\") or `id` to say which gateway to read.",
+            );
+        } else if !id.is_null() && !name.is_null() {
+            d.error_at(
+                AttrPath::attr("name"),
+                "Conflicting lookup",
+                "Set `name` or `id`, not both.",
+            );
+        }
+        d
+    }
+
+    async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
+        let client = match self.shared.client() {
+            Ok(c) => c,
+            Err(d) => return (Value::Null, d),
+        };
+        if let Some(uid) = config.get("id").as_str() {
+            return match client
+                .get::<V1Overlord>(&format!("/v1/overlords/{uid}"), &ctx.cancel)
+                .await
+            {
+                Ok(g) => (state_from(&g), Diagnostics::new()),
+                Err(e) if e.is_not_found() => (
+                    Value::Null,
+                    Diagnostic::error(
+                        "Gateway not found",
+                        format!("No private cloud gateway has uid {uid:?}."),
+                    )
+                    .at(AttrPath::attr("id"))
+                    .into(),
+                ),
+                Err(e) => (Value::Null, api_diag("Cannot read the gateway", &e)),
+            };
+        }
+        let name = config.get("name").as_str().unwrap_or_default().to_string();
+        let list = match client
+            .get::<V1Overlords>("/v1/overlords", &ctx.cancel)
+            .await
+        {
+            Ok(l) => l.items.unwrap_or_default(),
+            Err(e) => return (Value::Null, api_diag("Cannot list gateways", &e)),
+        };
+        let matches: Vec<&V1Overlord> = list
+            .iter()
+            .filter(|g| g.metadata.as_ref().and_then(|m| m.name.as_deref()) == Some(name.as_str()))
+            .collect();
+        match matches.as_slice() {
+            [g] => (state_from(g), Diagnostics::new()),
+            [] => {
+                let known: Vec<String> = list
+                    .iter()
+                    .filter_map(|g| g.metadata.as_ref().and_then(|m| m.name.clone()))
+                    .collect();
+                let detail = if known.is_empty() {
+                    format!("No private cloud gateway is named {name:?}, and none is visible with this API key and project.")
+                } else {
+                    format!(
+                        "No private cloud gateway is named {name:?}. Visible gateways: {}.",
+                        known.join(", ")
+                    )
+                };
+                (
+                    Value::Null,
+                    Diagnostic::error("Gateway not found", detail)
+                        .at(AttrPath::attr("name"))
+                        .into(),
+                )
+            }
+            many => {
+                let uids: Vec<String> = many
+                    .iter()
+                    .filter_map(|g| g.metadata.as_ref().and_then(|m| m.uid.clone()))
+                    .collect();
+                (
+                    Value::Null,
+                    Diagnostic::error(
+                        "Ambiguous gateway name",
+                        format!(
+                            "{} gateways are named {name:?} ({}); look it up by `id`.",
+                            many.len(),
+                            uids.join(", ")
+                        ),
+                    )
+                    .at(AttrPath::attr("name"))
+                    .into(),
+                )
+            }
+        }
+    }
+}

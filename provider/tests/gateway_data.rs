@@ -1,0 +1,126 @@
+//! `data "palette_private_cloud_gateway"` and provider-block errors, with
+//! the real terraform CLI against palette-lab.
+
+use acceptance_tests::{for_each_terraform, ProviderUnderTest};
+use serde_json::{json, Value};
+
+fn palette() -> ProviderUnderTest {
+    ProviderUnderTest {
+        binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
+        source: "palette-community/palette".into(),
+        version: "0.1.0".into(),
+    }
+}
+
+struct Lab {
+    rt: tokio::runtime::Runtime,
+    lab: palette_lab::RunningLab,
+}
+
+impl Lab {
+    fn start() -> Lab {
+        let _ = rustls::crypto::CryptoProvider::install_default(
+            rustls::crypto::ring::default_provider(),
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = rt
+            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        Lab { rt, lab }
+    }
+
+    fn gateway(&self, name: &str) -> String {
+        let url = format!("{}/lab/gateways", self.lab.endpoint());
+        let r: Value = self.rt.block_on(async {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"name": name}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        r["uid"].as_str().unwrap().to_string()
+    }
+}
+
+#[test]
+fn gateway_by_name_and_by_id() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        let uid = lab.gateway("pcg-dc1");
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        w.config(&format!(
+            r#"
+provider "palette" {{
+  endpoint = "{}"
+}}
+data "palette_private_cloud_gateway" "by_name" {{
+  name = "pcg-dc1"
+}}
+data "palette_private_cloud_gateway" "by_id" {{
+  id = data.palette_private_cloud_gateway.by_name.id
+}}
+output "state" {{ value = data.palette_private_cloud_gateway.by_id.state }}
+output "health" {{ value = data.palette_private_cloud_gateway.by_name.health }}
+output "id" {{ value = data.palette_private_cloud_gateway.by_id.id }}
+"#,
+            lab.lab.endpoint()
+        ));
+        w.init();
+        w.apply();
+        let out = w.show_json();
+        assert_eq!(out["values"]["outputs"]["state"]["value"], "Running");
+        assert_eq!(out["values"]["outputs"]["health"]["value"], "Healthy");
+        assert_eq!(out["values"]["outputs"]["id"]["value"], uid.as_str());
+
+        w.config(&format!(
+            "provider \"palette\" {{\n  endpoint = \"{}\"\n}}\ndata \"palette_private_cloud_gateway\" \"x\" {{\n  name = \"pcg-nope\"\n}}\n",
+            lab.lab.endpoint()
+        ));
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(r.combined().contains("Visible gateways: pcg-dc1"), "{r}");
+    });
+}
+
+#[test]
+fn provider_block_errors_show_at_plan_with_paths() {
+    for_each_terraform(&palette(), |w| {
+        w.config(
+            r#"
+provider "palette" {
+  endpoint    = "ftp://palette.example.com"
+  max_retries = 99
+}
+data "palette_private_cloud_gateway" "x" {
+  name = "pcg-dc1"
+}
+"#,
+        );
+        w.init();
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        let out = r.combined();
+        assert!(out.contains("must use https://"), "{out}");
+        assert!(out.contains("from 0 to 20"), "{out}");
+        acceptance_tests::assert_diagnostic_at(w, &out, "endpoint");
+        acceptance_tests::assert_diagnostic_at(w, &out, "max_retries");
+
+        // Valid settings but no key anywhere: a clear error naming both ways to give one.
+        w.config("provider \"palette\" {\n  endpoint = \"http://127.0.0.1:9\"\n}\ndata \"palette_private_cloud_gateway\" \"x\" {\n  name = \"pcg-dc1\"\n}\n");
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(
+            r.combined().contains("Missing Palette API key")
+                && r.combined().contains("PALETTE_API_KEY"),
+            "{r}"
+        );
+    });
+}
