@@ -386,6 +386,63 @@ impl Resource for IpPool {
     }
 }
 
+/// `data "palette_ip_pool"`: a pool found by gateway and name.
+pub struct IpPoolData {
+    pub shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl tfplugin::DataSource for IpPoolData {
+    fn type_name(&self) -> &'static str {
+        schemas::ip_pool::DATA_TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::ip_pool::data_schema()
+    }
+
+    async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
+        let gateway = config
+            .get("gateway_id")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = config.get("name").as_str().unwrap_or_default().to_string();
+        match self.shared.pools_of(&gateway, ctx).await {
+            Ok(list) => match list.iter().find(|e| name_of(e) == Some(name.as_str())) {
+                Some(e) => (state_from(e, &gateway, &Value::Null), Diagnostics::new()),
+                None => {
+                    let known: Vec<&str> = list.iter().filter_map(name_of).collect();
+                    let detail = format!(
+                        "Gateway {gateway} has no IP pool named {name:?}; it has: {}.",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    );
+                    (
+                        Value::Null,
+                        Diagnostic::error("IP pool not found", detail)
+                            .at(AttrPath::attr("name"))
+                            .into(),
+                    )
+                }
+            },
+            Err(e) if e.is_not_found() => (
+                Value::Null,
+                Diagnostic::error(
+                    "Gateway not found",
+                    format!("No private cloud gateway has uid {gateway:?}."),
+                )
+                .at(AttrPath::attr("gateway_id"))
+                .into(),
+            ),
+            Err(e) => (Value::Null, api_diag("Cannot list IP pools", &e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,9 +29,14 @@ impl Provider for PaletteProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(gateway_data::GatewayData {
-            shared: self.shared.clone(),
-        })]
+        vec![
+            Arc::new(gateway_data::GatewayData {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(ip_pool::IpPoolData {
+                shared: self.shared.clone(),
+            }),
+        ]
     }
 
     async fn validate_config(&self, config: &Value) -> Diagnostics {

@@ -368,3 +368,33 @@ resource "palette_ip_pool" "many" {{
         w.destroy();
     });
 }
+
+#[test]
+fn data_source_reads_a_pool_by_gateway_and_name() {
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        let cfg = config(&lab, &gw, "10.10.183.10", "")
+            + &format!(
+                r#"
+data "palette_ip_pool" "read" {{
+  gateway_id = "{gw}"
+  name       = palette_ip_pool.nodes.name
+}}
+output "read_end" {{ value = data.palette_ip_pool.read.end }}
+output "read_id_matches" {{ value = data.palette_ip_pool.read.id == palette_ip_pool.nodes.id }}
+"#
+            );
+        w.config(&cfg);
+        w.init();
+        w.apply();
+        let out = w.show_json();
+        assert_eq!(
+            out["values"]["outputs"]["read_end"]["value"],
+            "10.10.183.10"
+        );
+        assert_eq!(out["values"]["outputs"]["read_id_matches"]["value"], true);
+        w.destroy();
+    });
+}

@@ -64,3 +64,25 @@ pub fn schema() -> Schema {
             .attr(Attribute::bool("in_use").computed().description("Whether any address of the pool is in use.")),
     )
 }
+
+pub const DATA_TYPE_NAME: &str = "palette_ip_pool";
+
+/// The data source: the resource's attributes, all read from Palette, with
+/// the pool found by `gateway_id` and `name`.
+pub fn data_schema() -> Schema {
+    let mut block = schema().block;
+    block.description =
+        "An IP pool of a private cloud gateway, looked up by gateway and name.".into();
+    for a in &mut block.attributes {
+        let lookup = a.name == "gateway_id" || a.name == "name";
+        a.plan_modifiers.clear();
+        a.default = None;
+        a.required = lookup;
+        a.optional = false;
+        a.computed = !lookup;
+        if !lookup {
+            a.validators.clear();
+        }
+    }
+    Schema::new(block)
+}

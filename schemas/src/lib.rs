@@ -21,5 +21,8 @@ pub fn resources() -> Vec<(&'static str, Schema)> {
 
 /// Every data source with its schema.
 pub fn data_sources() -> Vec<(&'static str, Schema)> {
-    vec![(gateway_data::TYPE_NAME, gateway_data::schema())]
+    vec![
+        (gateway_data::TYPE_NAME, gateway_data::schema()),
+        (ip_pool::DATA_TYPE_NAME, ip_pool::data_schema()),
+    ]
 }
