@@ -9,6 +9,7 @@ Inline object schemas become types named after their parent and field (V1IpPoolE
 
     palette-api/generate.py          rewrite src/models.rs
     palette-api/generate.py --check  exit 1 when src/models.rs is stale
+    palette-api/generate.py --dump-spec  print the spec the models come from (subset + extra operations)
 """
 
 import json
@@ -20,6 +21,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE.parent.parent / "shared" / "palette-api" / "palette-api-subset.json"
+FULL_SPEC = SPEC.with_name("palette-apis-spec-4.8.json")
+# Operations this project needs beyond ../shared/palette-api/operations.txt, taken from the full spec
+# with every definition they reach, so nothing here is invented either.
+EXTRA_OPS = HERE / "operations-extra.txt"
 OUT = HERE / "src" / "models.rs"
 
 RUST_KEYWORDS = set(
@@ -136,8 +141,55 @@ def rustfmt(code):
     return subprocess.run(args, input=code, capture_output=True, text=True, check=True).stdout
 
 
+def refs(node):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                yield v.split("/")[-1]
+            else:
+                yield from refs(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from refs(v)
+
+
+def spec():
+    """The shared subset plus the operations of operations-extra.txt."""
+    out = json.loads(SPEC.read_text())
+    wanted = [l.split("#")[0].strip() for l in EXTRA_OPS.read_text().splitlines()] if EXTRA_OPS.exists() else []
+    wanted = [w for w in wanted if w]
+    if not wanted:
+        return out
+    full = json.loads(FULL_SPEC.read_text())
+    found, todo = set(), []
+    for path, item in full["paths"].items():
+        for method, op in item.items():
+            if method != "parameters" and op.get("operationId") in wanted:
+                out["paths"].setdefault(path, {})[method] = op
+                if "parameters" in item:
+                    out["paths"][path]["parameters"] = item["parameters"]
+                found.add(op["operationId"])
+                todo.extend(refs(op))
+                todo.extend(refs(item.get("parameters", [])))
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        sys.exit("operations-extra.txt names operations the spec lacks: " + ", ".join(missing))
+    while todo:
+        name = todo.pop()
+        if name in out["definitions"]:
+            continue
+        out["definitions"][name] = full["definitions"][name]
+        todo.extend(refs(full["definitions"][name]))
+    out["definitions"] = dict(sorted(out["definitions"].items()))
+    return out
+
+
 def main():
-    code = rustfmt(Gen(json.loads(SPEC.read_text())).run())
+    if "--dump-spec" in sys.argv[1:]:
+        json.dump(spec(), sys.stdout, indent=1)
+        print()
+        return 0
+    code = rustfmt(Gen(spec()).run())
     if "--check" in sys.argv[1:]:
         if not OUT.exists() or OUT.read_text() != code:
             print("palette-api/src/models.rs is stale: run palette-api/generate.py and commit it", file=sys.stderr)

@@ -5,13 +5,16 @@
 //!
 //! Built so far: server, Palette-style errors, ApiKey/ProjectUid auth,
 //! fault injection, call counting, identity endpoints, Running gateways
-//! through the admin shortcut, and IP pools. The gateway install, accounts,
+//! through the admin shortcut, IP pools, vSphere cloud accounts checked
+//! against vCenter, seeded cluster profiles and the project listing. The gateway install, accounts,
 //! clusters and the vCenter side follow (issue 3).
 
+pub mod accounts;
 pub mod error;
 pub mod faults;
 pub mod ids;
 pub mod pools;
+pub mod profiles;
 pub mod state;
 
 use std::net::SocketAddr;
@@ -34,6 +37,26 @@ pub fn app(lab: Lab) -> Router {
     let v1 = Router::new()
         .route("/v1/users/info", get(users_info))
         .route("/v1/projects/{uid}", get(project_get))
+        .route("/v1/dashboard/projects", post(profiles::projects_summary))
+        .route(
+            "/v1/dashboard/clusterprofiles",
+            post(profiles::filter_summary),
+        )
+        .route("/v1/clusterprofiles/{uid}", get(profiles::get))
+        .route(
+            "/v1/cloudaccounts/vsphere",
+            get(accounts::list).post(accounts::create),
+        )
+        .route(
+            "/v1/cloudaccounts/vsphere/{uid}",
+            get(accounts::get)
+                .put(accounts::update)
+                .delete(accounts::delete),
+        )
+        .route(
+            "/v1/overlords/vsphere/{uid}/account/validate",
+            post(accounts::validate),
+        )
         .route("/v1/overlords", get(pools::list_gateways))
         .route("/v1/overlords/{uid}", get(pools::get_gateway))
         .route(
@@ -105,6 +128,8 @@ impl Drop for RunningLab {
 
 /// Starts a lab with a seeded tenant on `listen` (port 0 picks a free one).
 pub async fn start(listen: SocketAddr) -> std::io::Result<RunningLab> {
+    // The lab logs in to vCenter over rustls; ring is the process's provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut store = Store::seeded();
     let api_key = store.add_key("admin@palette-lab.local");
     let lab = Lab::new(store);

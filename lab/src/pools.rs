@@ -94,7 +94,7 @@ impl Pool {
 
 /// Finds a gateway visible from `scope`: a project sees its own and the
 /// tenant's gateways, the tenant only its own.
-fn visible(g: &Gateway, scope: &Scope) -> bool {
+pub(crate) fn visible(g: &Gateway, scope: &Scope) -> bool {
     g.scope == Scope::Tenant || &g.scope == scope
 }
 

@@ -28,6 +28,8 @@ pub struct Store {
     /// API key -> the user it belongs to.
     pub keys: HashMap<String, User>,
     pub gateways: Vec<crate::pools::Gateway>,
+    pub accounts: Vec<crate::accounts::Account>,
+    pub profiles: Vec<crate::profiles::Profile>,
 }
 
 impl Store {
@@ -49,6 +51,8 @@ impl Store {
             ],
             keys: HashMap::new(),
             gateways: Vec::new(),
+            accounts: Vec::new(),
+            profiles: crate::profiles::seeded(),
         }
     }
 

@@ -1138,6 +1138,20 @@ pub struct V1ClusterTemplateRef {
     pub uid: Option<String>,
 }
 
+/// Cluster usage summary
+// spec: v1ClusterUsageSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ClusterUsageSummary {
+    #[serde(rename = "cpuCores", default, skip_serializing_if = "Option::is_none")]
+    pub cpu_cores: Option<f64>,
+    #[serde(rename = "isAlloy", default, skip_serializing_if = "Option::is_none")]
+    pub is_alloy: Option<bool>,
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
 /// Compute metrics
 // spec: v1ComputeMetrics
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2501,6 +2515,27 @@ pub struct V1ProjectCleanUpStatus {
     pub state: Option<String>,
 }
 
+/// One of: `name`, `creationTimestamp`, `lastModifiedTimestamp`.
+// spec: v1ProjectFilterSortFields
+pub type V1ProjectFilterSortFields = String;
+
+// spec: v1ProjectFilterSortSpec
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectFilterSortSpec {
+    #[serde(rename = "field", default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<V1ProjectFilterSortFields>,
+    #[serde(rename = "order", default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<V1SortOrder>,
+}
+
+/// Project filter spec
+// spec: v1ProjectFilterSpec
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectFilterSpec {
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<V1FilterString>,
+}
+
 // spec: v1ProjectMeta
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1ProjectMeta {
@@ -2546,6 +2581,17 @@ pub struct V1ProjectSpec {
     pub users: Option<Vec<V1UserRoleMap>>,
 }
 
+// spec: v1ProjectSpecSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectSpecSummary {
+    #[serde(rename = "logoUrl", default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(rename = "teams", default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<Vec<V1UidSummary>>,
+    #[serde(rename = "users", default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<V1UidSummary>>,
+}
+
 /// Project status
 // spec: v1ProjectStatus
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2562,6 +2608,79 @@ pub struct V1ProjectStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub is_disabled: Option<bool>,
+}
+
+/// Project status summary
+// spec: v1ProjectStatusSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectStatusSummary {
+    #[serde(
+        rename = "clustersHealth",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub clusters_health: Option<V1SpectroClustersHealth>,
+    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<V1ProjectStatus>,
+    #[serde(rename = "usage", default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<V1ProjectUsageSummary>,
+}
+
+/// Project summary
+// spec: v1ProjectSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectSummary {
+    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<V1ObjectMeta>,
+    /// Project spec summary
+    #[serde(
+        rename = "specSummary",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spec_summary: Option<V1ProjectSpecSummary>,
+    /// Project status summary
+    #[serde(rename = "status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<V1ProjectStatusSummary>,
+}
+
+/// Project usage summary
+// spec: v1ProjectUsageSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectUsageSummary {
+    #[serde(
+        rename = "alloyCpuCores",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub alloy_cpu_cores: Option<f64>,
+    #[serde(rename = "clusters", default, skip_serializing_if = "Option::is_none")]
+    pub clusters: Option<Vec<V1ClusterUsageSummary>>,
+    #[serde(
+        rename = "pureCpuCores",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub pure_cpu_cores: Option<f64>,
+}
+
+/// Project filter summary spec
+// spec: v1ProjectsFilterSpec
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectsFilterSpec {
+    #[serde(rename = "filter", default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<V1ProjectFilterSpec>,
+    #[serde(rename = "sort", default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Vec<V1ProjectFilterSortSpec>>,
+}
+
+// spec: v1ProjectsSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ProjectsSummary {
+    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<V1ProjectSummary>>,
+    #[serde(rename = "listmeta", default, skip_serializing_if = "Option::is_none")]
+    pub listmeta: Option<V1ListMetaData>,
 }
 
 /// Object for which the resource is related
@@ -3298,6 +3417,20 @@ pub struct V1SpectroClusterVariable {
     pub value: Option<String>,
 }
 
+/// Spectro Clusters health data
+// spec: v1SpectroClustersHealth
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1SpectroClustersHealth {
+    #[serde(rename = "errored", default, skip_serializing_if = "Option::is_none")]
+    pub errored: Option<i32>,
+    #[serde(rename = "healthy", default, skip_serializing_if = "Option::is_none")]
+    pub healthy: Option<i32>,
+    #[serde(rename = "running", default, skip_serializing_if = "Option::is_none")]
+    pub running: Option<i32>,
+    #[serde(rename = "unhealthy", default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy: Option<i32>,
+}
+
 // spec: v1SpectroClustersSummary
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1SpectroClustersSummary {
@@ -3399,6 +3532,15 @@ pub type V1Time = String;
 // spec: v1Uid
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1Uid {
+    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+// spec: v1UidSummary
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1UidSummary {
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
 }

@@ -1,1 +1,14 @@
-//! vCenter client: SOAP through vim_rs, vAPI REST tagging through reqwest.
+//! vCenter client for the provider and palette-lab: SOAP through vim_rs.
+//!
+//! Errors are typed by cause so callers can act on them: a wrong password is
+//! [`Error::InvalidLogin`], a missing inventory object is [`Error::NotFound`]
+//! (the only error that may make a caller forget an object), and everything
+//! else says which server failed and how. Passwords are never part of an
+//! error or a log line.
+
+pub mod error;
+pub mod session;
+pub mod vcsim;
+
+pub use error::Error;
+pub use session::{normalize_server, About, Session, Target};

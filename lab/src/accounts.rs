@@ -1,0 +1,370 @@
+//! vSphere cloud accounts (`/v1/cloudaccounts/vsphere`) and the gateway's
+//! account check (`/v1/overlords/vsphere/{uid}/account/validate`).
+//!
+//! As in Palette, an account is bound to a private cloud gateway through the
+//! `overlordUid` annotation, its credentials are checked against vCenter
+//! before they are stored (the lab logs in, as the gateway would), and the
+//! password is never returned.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use palette_api::models::{
+    V1CloudAccountStatus, V1ObjectMeta, V1Uid, V1VsphereAccount, V1VsphereAccounts,
+    V1VsphereCloudAccount,
+};
+
+use crate::error::ApiError;
+use crate::ids;
+use crate::state::{Lab, Scope};
+
+/// The annotation Palette binds a vSphere account to its gateway with.
+pub const OVERLORD_ANNOTATION: &str = "overlordUid";
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub uid: String,
+    pub name: String,
+    pub scope: Scope,
+    pub gateway_uid: String,
+    /// Password included: the lab keeps it to hand to clusters, never out.
+    pub spec: V1VsphereCloudAccount,
+    pub created: String,
+}
+
+impl Account {
+    fn to_api(&self) -> V1VsphereAccount {
+        let mut annotations = std::collections::BTreeMap::new();
+        annotations.insert(OVERLORD_ANNOTATION.to_string(), self.gateway_uid.clone());
+        annotations.insert(
+            "scope".to_string(),
+            match self.scope {
+                Scope::Tenant => "tenant",
+                Scope::Project(_) => "project",
+            }
+            .to_string(),
+        );
+        V1VsphereAccount {
+            api_version: Some("v1".into()),
+            kind: Some("CloudAccount".into()),
+            metadata: Some(V1ObjectMeta {
+                name: Some(self.name.clone()),
+                uid: Some(self.uid.clone()),
+                annotations: Some(annotations),
+                creation_timestamp: Some(self.created.clone()),
+                ..Default::default()
+            }),
+            spec: Some(V1VsphereCloudAccount {
+                password: None,
+                ..self.spec.clone()
+            }),
+            status: Some(V1CloudAccountStatus {
+                state: Some("Running".into()),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// Tenant accounts are shared with every project; a project's own are
+/// invisible elsewhere.
+fn visible(a: &Account, scope: &Scope) -> bool {
+    a.scope == Scope::Tenant || &a.scope == scope
+}
+
+pub(crate) fn now() -> String {
+    // RFC 3339 in UTC without a date crate: seconds since the epoch are
+    // enough for ordering, and the field is display-only.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Logs in to the account's vCenter as the gateway would; a wrong password
+/// or an unreachable server is a 400 that says which.
+pub async fn check_credentials(spec: &V1VsphereCloudAccount) -> Result<(), ApiError> {
+    let server = spec.vcenter_server.clone().unwrap_or_default();
+    let user = spec.username.clone().unwrap_or_default();
+    let password = spec.password.clone().unwrap_or_default();
+    if server.trim().is_empty() {
+        return Err(ApiError::bad_request("spec.vcenterServer is required"));
+    }
+    if user.is_empty() || password.is_empty() {
+        return Err(ApiError::bad_request(
+            "spec.username and spec.password are required",
+        ));
+    }
+    let target = vsphere::Target::parse(&server, spec.insecure.unwrap_or(false))
+        .map_err(|e| ApiError::bad_request(format!("spec.vcenterServer: {e}")))?;
+    match vsphere::Session::login(&target, &user, &password).await {
+        Ok(s) => {
+            let _ = s.logout().await;
+            Ok(())
+        }
+        Err(vsphere::Error::InvalidLogin { .. }) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "CloudAccountValidationFailed",
+            format!(
+                "vCenter {} rejected the user name or password for '{user}'",
+                target.server
+            ),
+        )),
+        Err(e) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "CloudAccountValidationFailed",
+            format!("the gateway cannot validate the account: {e}"),
+        )),
+    }
+}
+
+/// Name, gateway and spec of a request body, or a 400 naming the field.
+fn parts(body: &V1VsphereAccount) -> Result<(String, String, V1VsphereCloudAccount), ApiError> {
+    let meta = body.metadata.clone().unwrap_or_default();
+    let name = meta
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("metadata.name is required"))?;
+    let gateway = meta
+        .annotations
+        .unwrap_or_default()
+        .get(OVERLORD_ANNOTATION)
+        .cloned()
+        .filter(|g| !g.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "metadata.annotations.{OVERLORD_ANNOTATION} is required: the private cloud gateway that reaches this vCenter"
+            ))
+        })?;
+    let spec = body
+        .spec
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("spec is required"))?;
+    Ok((name, gateway, spec))
+}
+
+/// The gateway must exist in scope and be Running to reach vCenter.
+fn check_gateway(lab: &Lab, uid: &str, scope: &Scope) -> Result<(), ApiError> {
+    let store = lab.store();
+    let g = store
+        .gateways
+        .iter()
+        .find(|g| g.uid == uid && crate::pools::visible(g, scope))
+        .ok_or_else(|| ApiError::bad_request(format!("private cloud gateway '{uid}' not found")))?;
+    if g.state != "Running" {
+        return Err(ApiError::bad_request(format!(
+            "private cloud gateway '{}' is {}, not Running: it cannot reach vCenter yet",
+            g.name, g.state
+        )));
+    }
+    Ok(())
+}
+
+pub async fn list(State(lab): State<Lab>, Extension(scope): Extension<Scope>) -> Response {
+    let store = lab.store();
+    let items: Vec<_> = store
+        .accounts
+        .iter()
+        .filter(|a| visible(a, &scope))
+        .map(Account::to_api)
+        .collect();
+    Json(V1VsphereAccounts {
+        listmeta: Some(palette_api::models::V1ListMetaData {
+            count: Some(items.len() as i64),
+            ..Default::default()
+        }),
+        items: Some(items),
+    })
+    .into_response()
+}
+
+pub async fn get(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+) -> Response {
+    let store = lab.store();
+    match store
+        .accounts
+        .iter()
+        .find(|a| a.uid == uid && visible(a, &scope))
+    {
+        Some(a) => Json(a.to_api()).into_response(),
+        None => ApiError::not_found("cloud account", &uid).into_response(),
+    }
+}
+
+pub async fn create(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Json(body): Json<V1VsphereAccount>,
+) -> Response {
+    let (name, gateway, spec) = match parts(&body) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = check_gateway(&lab, &gateway, &scope) {
+        return e.into_response();
+    }
+    if let Err(e) = check_credentials(&spec).await {
+        return e.into_response();
+    }
+    let mut store = lab.store();
+    if store
+        .accounts
+        .iter()
+        .any(|a| a.name == name && a.scope == scope)
+    {
+        return ApiError::conflict(format!(
+            "a vSphere cloud account named '{name}' already exists"
+        ))
+        .into_response();
+    }
+    let uid = ids::new_uid();
+    store.accounts.push(Account {
+        uid: uid.clone(),
+        name,
+        scope,
+        gateway_uid: gateway,
+        spec,
+        created: now(),
+    });
+    (StatusCode::CREATED, Json(V1Uid { uid: Some(uid) })).into_response()
+}
+
+pub async fn update(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1VsphereAccount>,
+) -> Response {
+    let (name, gateway, spec) = match parts(&body) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    {
+        let store = lab.store();
+        let Some(a) = store
+            .accounts
+            .iter()
+            .find(|a| a.uid == uid && a.scope == scope)
+        else {
+            return ApiError::not_found("cloud account", &uid).into_response();
+        };
+        if a.gateway_uid != gateway {
+            return ApiError::bad_request(format!(
+                "metadata.annotations.{OVERLORD_ANNOTATION} cannot change: the account belongs to gateway '{}'",
+                a.gateway_uid
+            ))
+            .into_response();
+        }
+        if store
+            .accounts
+            .iter()
+            .any(|o| o.name == name && o.scope == scope && o.uid != uid)
+        {
+            return ApiError::conflict(format!(
+                "a vSphere cloud account named '{name}' already exists"
+            ))
+            .into_response();
+        }
+    }
+    if let Err(e) = check_credentials(&spec).await {
+        return e.into_response();
+    }
+    let mut store = lab.store();
+    match store
+        .accounts
+        .iter_mut()
+        .find(|a| a.uid == uid && a.scope == scope)
+    {
+        Some(a) => {
+            a.name = name;
+            a.spec = spec;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => ApiError::not_found("cloud account", &uid).into_response(),
+    }
+}
+
+pub async fn delete(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+) -> Response {
+    let mut store = lab.store();
+    match store
+        .accounts
+        .iter()
+        .position(|a| a.uid == uid && a.scope == scope)
+    {
+        Some(i) => {
+            store.accounts.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => ApiError::not_found("cloud account", &uid).into_response(),
+    }
+}
+
+/// `POST /v1/overlords/vsphere/{uid}/account/validate` with `{"account": {...}}`.
+#[derive(serde::Deserialize)]
+pub struct ValidateBody {
+    #[serde(default)]
+    pub account: Option<V1VsphereCloudAccount>,
+}
+
+pub async fn validate(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(gateway): Path<String>,
+    Json(body): Json<ValidateBody>,
+) -> Response {
+    if let Err(e) = check_gateway(&lab, &gateway, &scope) {
+        return match e.status {
+            StatusCode::BAD_REQUEST if e.message.contains("not found") => {
+                ApiError::not_found("private cloud gateway", &gateway).into_response()
+            }
+            _ => e.into_response(),
+        };
+    }
+    let Some(account) = body.account else {
+        return ApiError::bad_request("account is required").into_response();
+    };
+    match check_credentials(&account).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(20_819), (2027, 1, 1));
+        assert_eq!(super::civil_from_days(11_016), (2000, 2, 29));
+    }
+}

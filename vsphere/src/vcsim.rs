@@ -1,0 +1,98 @@
+//! Runs the project's vcsim build (scripts/tools.sh vcsim) for tests, the
+//! lab and demos: one simulator per [`Vcsim`], killed when it is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running simulator and the credentials it accepts (and no others).
+pub struct Vcsim {
+    child: Child,
+    /// `host:port`.
+    pub server: String,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Vcsim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vcsim")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The vcsim binary: `$VCSIM_BIN`, else `.tools/vcsim/vcsim` in the workspace.
+pub fn binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("VCSIM_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/vcsim/vcsim");
+    if local.exists() {
+        return Ok(local);
+    }
+    Err("vcsim is not built: run scripts/tools.sh vcsim, or set VCSIM_BIN".into())
+}
+
+impl Vcsim {
+    /// Starts vcsim on a free loopback port with the default inventory
+    /// (DC0, clusters DC0_C0 and DC0_C1, LocalDS_0, "VM Network") and
+    /// strict credentials `user` / `password`. `extra` adds vcsim flags.
+    pub fn start(user: &str, password: &str, extra: &[&str]) -> Result<Vcsim, String> {
+        let bin = binary()?;
+        let mut child = Command::new(&bin)
+            .args(["-username", user, "-password", password])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let first = lines.next();
+            let _ = tx.send(first);
+            // Keep draining so vcsim never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Some(Ok(l))) => l,
+            other => {
+                let _ = child.kill();
+                return Err(format!("vcsim did not report ready: {other:?}"));
+            }
+        };
+        let url = line
+            .strip_prefix("VCSIM_URL=")
+            .ok_or_else(|| format!("unexpected vcsim output {line:?}"))?;
+        let server = url
+            .trim_start_matches("https://")
+            .rsplit_once('@')
+            .map(|(_, h)| h)
+            .unwrap_or_default()
+            .trim_end_matches("/sdk")
+            .to_string();
+        Ok(Vcsim {
+            child,
+            server,
+            user: user.into(),
+            password: password.into(),
+        })
+    }
+
+    /// The SOAP URL, as users write it in configuration.
+    pub fn url(&self) -> String {
+        format!("https://{}/sdk", self.server)
+    }
+}
+
+impl Drop for Vcsim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
