@@ -1,5 +1,7 @@
 //! terraform-provider-palette: Spectro Cloud Palette on VMware vSphere.
 
+mod cloud_account;
+mod cluster_profile_data;
 mod config;
 mod gateway_data;
 mod ip_pool;
@@ -23,13 +25,24 @@ impl Provider for PaletteProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(ip_pool::IpPool {
-            shared: self.shared.clone(),
-        })]
+        vec![
+            Arc::new(cloud_account::CloudAccount {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(ip_pool::IpPool {
+                shared: self.shared.clone(),
+            }),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![
+            Arc::new(cloud_account::CloudAccountData {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(cluster_profile_data::ClusterProfileData {
+                shared: self.shared.clone(),
+            }),
             Arc::new(gateway_data::GatewayData {
                 shared: self.shared.clone(),
             }),
@@ -51,11 +64,14 @@ impl Provider for PaletteProvider {
         d
     }
 
-    async fn configure(&self, config: &Value, _ctx: &Ctx) -> Diagnostics {
+    async fn configure(&self, config: &Value, ctx: &Ctx) -> Diagnostics {
         match config::resolve(config, |k| std::env::var(k).ok()) {
             Ok(settings) => {
                 tracing::debug!(endpoint = %settings.endpoint, project = ?settings.project, "provider configured");
-                match self.shared.configure(settings) {
+                if let Err(d) = self.shared.configure(settings) {
+                    return d;
+                }
+                match self.shared.resolve_project(ctx).await {
                     Ok(()) => Diagnostics::new(),
                     Err(d) => d,
                 }

@@ -6,7 +6,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use palette_api::client::{Client, Config, Error as ApiError};
-use palette_api::models::{V1IpPoolEntity, V1IpPools};
+use palette_api::models::{
+    V1FilterString, V1IpPoolEntity, V1IpPools, V1ProjectFilterSpec, V1ProjectsFilterSpec,
+    V1ProjectsSummary,
+};
 use tfplugin::{Ctx, Diagnostic, Diagnostics};
 use tokio::sync::OnceCell;
 
@@ -56,6 +59,81 @@ impl Shared {
         })?;
         *self.client.write().expect("client lock") = Some(Arc::new(client));
         *self.settings.write().expect("settings lock") = Some(settings);
+        Ok(())
+    }
+
+    /// Turns a project given by name into its uid (one listing, at
+    /// configure). A 24-hex-digit value is taken as a uid without a call.
+    pub async fn resolve_project(&self, ctx: &Ctx) -> Result<(), Diagnostics> {
+        let project = self
+            .settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .and_then(|s| s.project.clone());
+        let Some(project) = project else {
+            return Ok(());
+        };
+        if is_uid(&project) {
+            return Ok(());
+        }
+        let client = self.client()?;
+        let tenant = client.with_project(None);
+        let filter = V1ProjectsFilterSpec {
+            filter: Some(V1ProjectFilterSpec {
+                name: Some(V1FilterString {
+                    eq: Some(project.clone()),
+                    ..Default::default()
+                }),
+            }),
+            sort: None,
+        };
+        let found: V1ProjectsSummary = tenant
+            .post("/v1/dashboard/projects", &filter, &ctx.cancel)
+            .await
+            .map_err(|e| {
+                let mut d = api_diag(&format!("Cannot look up project {project:?}"), &e);
+                for x in &mut d.0 {
+                    x.attribute = Some(tfplugin::AttrPath::attr("project"));
+                }
+                d
+            })?;
+        let uids: Vec<String> = found
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.metadata)
+            .filter(|m| m.name.as_deref() == Some(project.as_str()))
+            .filter_map(|m| m.uid)
+            .collect();
+        let uid = match uids.as_slice() {
+            [one] => one.clone(),
+            [] => {
+                return Err(Diagnostic::error(
+                    "Project not found",
+                    format!(
+                        "No project is named {project:?} for this API key. Use the name shown in Palette's \
+                         project selector (for example \"Default\") or the project's uid."
+                    ),
+                )
+                .at(tfplugin::AttrPath::attr("project"))
+                .into())
+            }
+            _ => {
+                return Err(Diagnostic::error(
+                    "Ambiguous project name",
+                    format!("{} projects are named {project:?}; use the project's uid.", uids.len()),
+                )
+                .at(tfplugin::AttrPath::attr("project"))
+                .into())
+            }
+        };
+        tracing::debug!(project = %project, uid = %uid, "project resolved");
+        let scoped = Arc::new(client.with_project(Some(uid.clone())));
+        *self.client.write().expect("client lock") = Some(scoped);
+        if let Some(s) = self.settings.write().expect("settings lock").as_mut() {
+            s.project = Some(uid);
+        }
         Ok(())
     }
 
@@ -128,4 +206,11 @@ pub fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
         _ => "",
     };
     Diagnostic::error(summary, format!("{e}.{hint}")).into()
+}
+
+/// Palette uids are 24 lowercase hex digits.
+fn is_uid(s: &str) -> bool {
+    s.len() == 24
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }

@@ -1,54 +1,10 @@
 //! `data "palette_private_cloud_gateway"` and provider-block errors, with
 //! the real terraform CLI against palette-lab.
 
-use acceptance_tests::{for_each_terraform, ProviderUnderTest};
-use serde_json::{json, Value};
+mod common;
 
-fn palette() -> ProviderUnderTest {
-    ProviderUnderTest {
-        binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
-        source: "palette-community/palette".into(),
-        version: "0.1.0".into(),
-    }
-}
-
-struct Lab {
-    rt: tokio::runtime::Runtime,
-    lab: palette_lab::RunningLab,
-}
-
-impl Lab {
-    fn start() -> Lab {
-        let _ = rustls::crypto::CryptoProvider::install_default(
-            rustls::crypto::ring::default_provider(),
-        );
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let lab = rt
-            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
-            .unwrap();
-        Lab { rt, lab }
-    }
-
-    fn gateway(&self, name: &str) -> String {
-        let url = format!("{}/lab/gateways", self.lab.endpoint());
-        let r: Value = self.rt.block_on(async {
-            reqwest::Client::new()
-                .post(url)
-                .json(&json!({"name": name}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
-        r["uid"].as_str().unwrap().to_string()
-    }
-}
+use acceptance_tests::for_each_terraform;
+use common::{palette, Lab};
 
 #[test]
 fn gateway_by_name_and_by_id() {

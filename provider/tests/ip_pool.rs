@@ -2,108 +2,24 @@
 //! create, plan empty, update in place, replace, drift, deleted out of
 //! band, import, bad input at plan time, destroy leaves nothing.
 
+mod common;
+
 use acceptance_tests::{
-    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, ProviderUnderTest,
-    Workdir,
+    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, Workdir,
 };
-use palette_api::client::Client;
+use common::{palette, Lab};
 use palette_api::models::{V1IpPoolInputEntity, V1IpPools};
-use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
+use serde_json::json;
 
-fn palette() -> ProviderUnderTest {
-    ProviderUnderTest {
-        binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
-        source: "palette-community/palette".into(),
-        version: "0.1.0".into(),
-    }
+fn pools_of(lab: &Lab, gateway: &str) -> Vec<palette_api::models::V1IpPoolEntity> {
+    let l: V1IpPools = lab
+        .get(None, &format!("/v1/overlords/vsphere/{gateway}/pools"))
+        .unwrap();
+    l.items.unwrap_or_default()
 }
 
-/// A lab on its own runtime, for the synchronous terraform steps.
-struct Lab {
-    rt: tokio::runtime::Runtime,
-    lab: palette_lab::RunningLab,
-    client: Client,
-}
-
-impl Lab {
-    fn start() -> Lab {
-        let _ = rustls::crypto::CryptoProvider::install_default(
-            rustls::crypto::ring::default_provider(),
-        );
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let lab = rt
-            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
-            .unwrap();
-        let client = lab.client(0);
-        Lab { rt, lab, client }
-    }
-
-    fn gateway(&self, name: &str) -> String {
-        let url = format!("{}/lab/gateways", self.lab.endpoint());
-        let r: Value = self.rt.block_on(async {
-            reqwest::Client::new()
-                .post(url)
-                .json(&json!({"name": name}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap()
-        });
-        r["uid"].as_str().unwrap().to_string()
-    }
-
-    fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.lab.endpoint());
-        self.rt.block_on(async {
-            let mut req = reqwest::Client::new().request(method, url);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let r = req.send().await.unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
-            r.json().await.unwrap_or(Value::Null)
-        })
-    }
-
-    fn fault(&self, rule: Value) {
-        self.admin(reqwest::Method::POST, "/lab/faults", Some(rule));
-    }
-
-    fn calls(&self, key: &str) -> u64 {
-        self.admin(reqwest::Method::GET, "/lab/calls", None)[key]
-            .as_u64()
-            .unwrap_or(0)
-    }
-
-    fn pools(&self, gateway: &str) -> Vec<palette_api::models::V1IpPoolEntity> {
-        let path = format!("/v1/overlords/vsphere/{gateway}/pools");
-        let l: V1IpPools = self
-            .rt
-            .block_on(self.client.get(&path, &CancellationToken::new()))
-            .unwrap();
-        l.items.unwrap_or_default()
-    }
-
-    fn put(&self, gateway: &str, uid: &str, body: &V1IpPoolInputEntity) {
-        let path = format!("/v1/overlords/vsphere/{gateway}/pools/{uid}");
-        self.rt
-            .block_on(self.client.put(&path, body, &CancellationToken::new()))
-            .unwrap();
-    }
-
-    fn delete(&self, gateway: &str, uid: &str) {
-        let path = format!("/v1/overlords/vsphere/{gateway}/pools/{uid}");
-        self.rt
-            .block_on(self.client.delete(&path, &CancellationToken::new()))
-            .unwrap();
-    }
+fn pool_path(gateway: &str, uid: &str) -> String {
+    format!("/v1/overlords/vsphere/{gateway}/pools/{uid}")
 }
 
 fn config(lab: &Lab, gateway: &str, end: &str, extra: &str) -> String {
@@ -150,7 +66,7 @@ fn ip_pool_lifecycle_against_the_lab() {
             )]
         );
         w.apply();
-        let pools = lab.pools(&gw);
+        let pools = pools_of(&lab, &gw);
         assert_eq!(pools.len(), 1);
         let uid = pools[0].metadata.as_ref().unwrap().uid.clone().unwrap();
         w.assert_plan_empty();
@@ -168,7 +84,12 @@ fn ip_pool_lifecycle_against_the_lab() {
         w.apply();
         w.assert_plan_empty();
         assert_eq!(
-            lab.pools(&gw)[0].metadata.as_ref().unwrap().uid.as_deref(),
+            pools_of(&lab, &gw)[0]
+                .metadata
+                .as_ref()
+                .unwrap()
+                .uid
+                .as_deref(),
             Some(uid.as_str())
         );
 
@@ -176,12 +97,12 @@ fn ip_pool_lifecycle_against_the_lab() {
         let mut body = V1IpPoolInputEntity {
             metadata: pools[0].metadata.clone(),
             spec: Some(palette_api::models::V1IpPoolInputEntitySpec {
-                pool: lab.pools(&gw)[0].spec.clone().unwrap().pool,
+                pool: pools_of(&lab, &gw)[0].spec.clone().unwrap().pool,
                 restrict_to_single_cluster: Some(false),
             }),
         };
         body.spec.as_mut().unwrap().pool.as_mut().unwrap().gateway = Some("10.10.183.253".into());
-        lab.put(&gw, &uid, &body);
+        lab.put(None, &pool_path(&gw, &uid), &body);
         let plan = w.plan_json();
         let change = change_of(&plan, "palette_ip_pool.nodes");
         assert_eq!(change["actions"], json!(["update"]));
@@ -196,7 +117,7 @@ fn ip_pool_lifecycle_against_the_lab() {
         w.assert_plan_empty();
 
         // Deleted out of band: planned for creation, not an error.
-        lab.delete(&gw, &uid);
+        lab.delete(None, &pool_path(&gw, &uid));
         let plan = w.plan_json();
         assert_eq!(
             planned_actions(&plan),
@@ -220,11 +141,11 @@ fn ip_pool_lifecycle_against_the_lab() {
         assert_eq!(change["actions"], json!(["delete", "create"]));
         assert_eq!(change["replace_paths"], json!([["gateway_id"]]));
         w.apply();
-        assert!(lab.pools(&gw).is_empty());
-        assert_eq!(lab.pools(&gw2).len(), 1);
+        assert!(pools_of(&lab, &gw).is_empty());
+        assert_eq!(pools_of(&lab, &gw2).len(), 1);
 
         w.destroy();
-        assert!(lab.pools(&gw2).is_empty(), "destroy left pools behind");
+        assert!(pools_of(&lab, &gw2).is_empty(), "destroy left pools behind");
     });
 }
 
@@ -250,7 +171,7 @@ fn bad_pools_fail_at_plan_with_the_attribute() {
         let r = w.plan();
         assert_eq!(r.status, Some(1), "{r}");
         assert!(r.combined().contains("not both"), "{r}");
-        assert!(lab.pools(&gw).is_empty());
+        assert!(pools_of(&lab, &gw).is_empty());
     });
 }
 
@@ -275,7 +196,7 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
         // Throttled twice on create: retried after Retry-After, one pool.
         lab.fault(json!({"method": "POST", "path_prefix": pools_path, "kind": "status", "status": 429, "retry_after_secs": 1, "count": 2}));
         w.apply();
-        assert_eq!(lab.pools(&gw).len(), 1);
+        assert_eq!(pools_of(&lab, &gw).len(), 1);
         assert_eq!(lab.calls(&format!("POST {pools_path}")), 3);
 
         // Server errors while refreshing: retried, and the plan stays empty.
@@ -284,13 +205,13 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
 
         // A create that succeeds but never answers: adopted by name, not made twice.
         w.destroy();
-        assert!(lab.pools(&gw).is_empty());
+        assert!(pools_of(&lab, &gw).is_empty());
         lab.fault(
             json!({"method": "POST", "path_prefix": pools_path, "kind": "no_answer", "count": 1}),
         );
         w.apply();
         assert_eq!(
-            lab.pools(&gw).len(),
+            pools_of(&lab, &gw).len(),
             1,
             "the unanswered POST must not lead to a second pool"
         );
@@ -301,7 +222,7 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
             json!({"method": "DELETE", "path_prefix": pools_path, "kind": "drop", "count": 1}),
         );
         w.destroy();
-        assert!(lab.pools(&gw).is_empty());
+        assert!(pools_of(&lab, &gw).is_empty());
     });
 }
 
@@ -353,8 +274,8 @@ resource "palette_ip_pool" "many" {{
         ));
         w.init();
         w.apply();
-        assert_eq!(lab.pools(&gw).len(), 5);
-        lab.admin(reqwest::Method::DELETE, "/lab/calls", None);
+        assert_eq!(pools_of(&lab, &gw).len(), 5);
+        lab.reset_calls();
         w.assert_plan_empty();
         let listings = lab.calls(&format!("GET /v1/overlords/vsphere/{gw}/pools"));
         eprintln!(

@@ -1,0 +1,527 @@
+//! `palette_cloud_account_vsphere` and its data source: schema use,
+//! plan-time checks, CRUD with lookup-by-name after an ambiguous POST,
+//! import by uid or name, drift.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use palette_api::client::{Client, Error as ApiError};
+use palette_api::models::{
+    V1ObjectMeta, V1Uid, V1VsphereAccount, V1VsphereAccounts, V1VsphereCloudAccount,
+};
+use tfplugin::{
+    ApplyRequest, ApplyResult, AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Imported,
+    PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
+};
+
+use crate::shared::{api_diag, Shared};
+
+/// The annotation that binds a vSphere account to its gateway in Palette.
+const OVERLORD_ANNOTATION: &str = "overlordUid";
+const ACCOUNTS: &str = "/v1/cloudaccounts/vsphere";
+
+pub struct CloudAccount {
+    pub shared: Arc<Shared>,
+}
+
+/// The client for an account's context: the provider's project, or the
+/// tenant (no ProjectUid header).
+fn scoped(shared: &Shared, context: Option<&str>) -> Result<Arc<Client>, Diagnostics> {
+    let client = shared.client()?;
+    Ok(match context {
+        Some("tenant") => Arc::new(client.with_project(None)),
+        _ => client,
+    })
+}
+
+fn body(v: &Value) -> V1VsphereAccount {
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        OVERLORD_ANNOTATION.to_string(),
+        v.get("gateway_id").as_str().unwrap_or_default().to_string(),
+    );
+    let server = v.get("vcenter_server").as_str().unwrap_or_default();
+    V1VsphereAccount {
+        metadata: Some(V1ObjectMeta {
+            name: v.get("name").as_str().map(str::to_string),
+            annotations: Some(annotations),
+            ..Default::default()
+        }),
+        spec: Some(V1VsphereCloudAccount {
+            // Palette wants the bare host; users may paste a URL.
+            vcenter_server: Some(
+                vsphere::normalize_server(server).unwrap_or_else(|_| server.to_string()),
+            ),
+            username: v.get("username").as_str().map(str::to_string),
+            password: v.get("password").as_str().map(str::to_string),
+            insecure: v.get("insecure").as_bool(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The prior spelling of the server when it names the same server as
+/// Palette's, so `https://vc/` in configuration never drifts against `vc`.
+fn server_value(api: Option<String>, prior: &Value) -> Value {
+    let api = api.unwrap_or_default();
+    match prior.as_str() {
+        Some(p) if vsphere::normalize_server(p).ok() == vsphere::normalize_server(&api).ok() => {
+            Value::from(p)
+        }
+        _ => Value::from(api),
+    }
+}
+
+fn uid_of(a: &V1VsphereAccount) -> Option<&str> {
+    a.metadata.as_ref().and_then(|m| m.uid.as_deref())
+}
+
+fn name_of(a: &V1VsphereAccount) -> Option<&str> {
+    a.metadata.as_ref().and_then(|m| m.name.as_deref())
+}
+
+/// State from Palette's account; the password (never returned) comes from
+/// `prior`, and is null after an import.
+fn state_from(a: &V1VsphereAccount, context: &str, prior: &Value, with_password: bool) -> Value {
+    let meta = a.metadata.clone().unwrap_or_default();
+    let spec = a.spec.clone().unwrap_or_default();
+    let gateway = meta
+        .annotations
+        .unwrap_or_default()
+        .get(OVERLORD_ANNOTATION)
+        .cloned();
+    let mut fields = vec![
+        ("id", Value::from(meta.uid)),
+        ("name", Value::from(meta.name)),
+        ("gateway_id", Value::from(gateway)),
+        ("context", Value::from(context)),
+        (
+            "vcenter_server",
+            server_value(spec.vcenter_server, prior.get("vcenter_server")),
+        ),
+        ("username", Value::from(spec.username)),
+        ("insecure", Value::Bool(spec.insecure.unwrap_or(false))),
+    ];
+    if with_password {
+        fields.push(("password", prior.get("password").clone()));
+    }
+    Value::object(fields)
+}
+
+/// The context an account read from Palette is in, from its annotations.
+fn context_of(a: &V1VsphereAccount, asked: &str) -> String {
+    a.metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|an| an.get("scope"))
+        .cloned()
+        .filter(|s| s == "tenant" || s == "project")
+        .unwrap_or_else(|| asked.to_string())
+}
+
+async fn get(client: &Client, uid: &str, ctx: &Ctx) -> Result<Option<V1VsphereAccount>, ApiError> {
+    match client.get(&format!("{ACCOUNTS}/{uid}"), &ctx.cancel).await {
+        Ok(a) => Ok(Some(a)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn find_by_name(
+    client: &Client,
+    name: &str,
+    ctx: &Ctx,
+) -> Result<Vec<V1VsphereAccount>, ApiError> {
+    let list: V1VsphereAccounts = client.get(ACCOUNTS, &ctx.cancel).await?;
+    Ok(list
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| name_of(a) == Some(name))
+        .collect())
+}
+
+fn context(v: &Value) -> String {
+    v.get("context").as_str().unwrap_or("project").to_string()
+}
+
+#[async_trait]
+impl Resource for CloudAccount {
+    fn type_name(&self) -> &'static str {
+        schemas::cloud_account::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::cloud_account::schema()
+    }
+
+    async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
+        if req.proposed.is_null() {
+            return;
+        }
+        // A project account needs a project: say so now, not after a POST
+        // that would silently create it at tenant level.
+        let has_project = self
+            .shared
+            .settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .map(|s| s.project.is_some());
+        if req.config.get("context").as_str().unwrap_or("project") == "project"
+            && has_project == Some(false)
+        {
+            resp.diags.error_at(
+                AttrPath::attr("context"),
+                "No project for a project account",
+                "`context = \"project\"` (the default) needs the provider's `project` (or PALETTE_PROJECT), \
+                 for example project = \"Default\". Set it, or set context = \"tenant\" to share the account \
+                 with every project.",
+            );
+        }
+    }
+
+    async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let ctxt = context(&req.planned);
+        let client = match scoped(&self.shared, Some(&ctxt)) {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
+        let name = req
+            .planned
+            .get("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let created: Result<V1Uid, ApiError> = client
+            .post(ACCOUNTS, &body(&req.planned), &ctx.cancel)
+            .await;
+        let uid = match created {
+            Ok(u) => u.uid.unwrap_or_default(),
+            Err(ApiError::Ambiguous { message }) => {
+                tracing::warn!(%message, "account creation outcome unknown; looking it up by name");
+                match find_by_name(&client, &name, ctx).await {
+                    Ok(found) => match found.first().and_then(uid_of) {
+                        Some(uid) => uid.to_string(),
+                        None => {
+                            return ApplyResult::failed(
+                                Value::Null,
+                                Diagnostic::error(
+                                    "Cloud account not created",
+                                    format!("The request to create {name:?} got no answer ({message}), and no such account exists; it is safe to apply again."),
+                                ),
+                            )
+                        }
+                    },
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            api_diag("Cannot confirm the cloud account's creation", &e),
+                        )
+                    }
+                }
+            }
+            Err(e) => {
+                let d = match &e {
+                    ApiError::Validation { .. } => Diagnostic::error(
+                        "Palette refused the vSphere account",
+                        format!("{e}. Check vcenter_server, username and password (and insecure for a self-signed vCenter certificate)."),
+                    )
+                    .into(),
+                    _ => api_diag("Cannot create vSphere cloud account", &e),
+                };
+                return ApplyResult::failed(Value::Null, d);
+            }
+        };
+        // From here on the account exists: it goes into state whatever fails.
+        let mut fallback = req.planned.clone();
+        fallback.set_attr("id", uid.as_str().into());
+        match get(&client, &uid, ctx).await {
+            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &req.planned, true)),
+            Ok(None) => ApplyResult::failed(
+                fallback,
+                Diagnostic::error(
+                    "Cloud account created, but not found",
+                    format!("Account {uid} ({name}) was created but cannot be read back."),
+                ),
+            ),
+            Err(e) => ApplyResult::failed(
+                fallback,
+                api_diag(
+                    &format!("Cloud account {uid} created, but reading it back failed"),
+                    &e,
+                ),
+            ),
+        }
+    }
+
+    async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let ctxt = context(&req.prior);
+        let client = match scoped(&self.shared, Some(&ctxt)) {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(req.prior.clone(), d),
+        };
+        let uid = req.prior.get("id").as_str().unwrap_or_default().to_string();
+        if let Err(e) = client
+            .put(
+                &format!("{ACCOUNTS}/{uid}"),
+                &body(&req.planned),
+                &ctx.cancel,
+            )
+            .await
+        {
+            return ApplyResult::failed(
+                req.prior.clone(),
+                api_diag("Cannot update vSphere cloud account", &e),
+            );
+        }
+        match get(&client, &uid, ctx).await {
+            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &req.planned, true)),
+            Ok(None) => ApplyResult::failed(
+                req.prior.clone(),
+                Diagnostic::error(
+                    "Cloud account vanished",
+                    format!("Account {uid} was updated but no longer exists."),
+                ),
+            ),
+            Err(e) => ApplyResult::failed(
+                req.planned.clone(),
+                api_diag("Cloud account updated, but reading it back failed", &e),
+            ),
+        }
+    }
+
+    async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
+        let client = match scoped(&self.shared, Some(&context(&req.prior))) {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let uid = req.prior.get("id").as_str().unwrap_or_default();
+        match client
+            .delete(&format!("{ACCOUNTS}/{uid}"), &ctx.cancel)
+            .await
+        {
+            Ok(()) => Diagnostics::new(),
+            Err(e) if e.is_not_found() => Diagnostics::new(),
+            Err(e) => api_diag("Cannot delete vSphere cloud account", &e),
+        }
+    }
+
+    async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
+        let ctxt = context(state);
+        let client = match scoped(&self.shared, Some(&ctxt)) {
+            Ok(c) => c,
+            Err(d) => {
+                return ReadResult {
+                    state: state.clone(),
+                    private: private.to_vec(),
+                    diags: d,
+                }
+            }
+        };
+        let uid = state.get("id").as_str().unwrap_or_default();
+        match get(&client, uid, ctx).await {
+            Ok(Some(a)) => ReadResult::ok(state_from(&a, &ctxt, state, true), private.to_vec()),
+            // Only a real "not found" removes the account from state.
+            Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
+            Err(e) => ReadResult {
+                state: state.clone(),
+                private: private.to_vec(),
+                diags: api_diag("Cannot read vSphere cloud account", &e),
+            },
+        }
+    }
+
+    /// `UID`, `NAME`, or `tenant/NAME` / `project/NAME`.
+    async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+        let (asked, key) = match id.split_once('/') {
+            Some((c @ ("tenant" | "project"), rest)) => (Some(c), rest),
+            _ => (None, id),
+        };
+        let contexts: Vec<&str> = match asked {
+            Some(c) => vec![c],
+            None => vec!["project", "tenant"],
+        };
+        for c in contexts {
+            if c == "project"
+                && self
+                    .shared
+                    .settings
+                    .read()
+                    .expect("settings lock")
+                    .as_ref()
+                    .is_some_and(|s| s.project.is_none())
+            {
+                continue;
+            }
+            let client = scoped(&self.shared, Some(c))?;
+            let by_uid = get(&client, key, ctx)
+                .await
+                .map_err(|e| api_diag("Cannot read vSphere cloud account", &e))?;
+            let found = match by_uid {
+                Some(a) => Some(a),
+                None => find_by_name(&client, key, ctx)
+                    .await
+                    .map_err(|e| api_diag("Cannot list vSphere cloud accounts", &e))?
+                    .into_iter()
+                    .next(),
+            };
+            if let Some(a) = found {
+                let ctxt = context_of(&a, c);
+                return Ok(vec![Imported {
+                    state: state_from(&a, &ctxt, &Value::Null, true),
+                    private: Vec::new(),
+                }]);
+            }
+        }
+        Err(Diagnostic::error(
+            "vSphere cloud account not found",
+            format!(
+                "No account matches {id:?}. Import with the account's uid, its name, or tenant/NAME for a \
+                 tenant account (for example \"tenant/vsphere-dc1\")."
+            ),
+        )
+        .into())
+    }
+}
+
+/// `data "palette_cloud_account_vsphere"`.
+pub struct CloudAccountData {
+    pub shared: Arc<Shared>,
+}
+
+#[async_trait]
+impl DataSource for CloudAccountData {
+    fn type_name(&self) -> &'static str {
+        schemas::cloud_account::DATA_TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::cloud_account::data_schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        let (id, name) = (config.get("id"), config.get("name"));
+        if id.is_null() && name.is_null() {
+            d.error(
+                "Missing account",
+                "Set `name` (for example \"vsphere-dc1\") or `id` to say which account to read.",
+            );
+        } else if !id.is_null() && !name.is_null() && !id.is_unknown() && !name.is_unknown() {
+            d.error_at(
+                AttrPath::attr("name"),
+                "Conflicting lookup",
+                "Set `name` or `id`, not both.",
+            );
+        }
+        d
+    }
+
+    async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
+        let ctxt = context(config);
+        let client = match scoped(&self.shared, Some(&ctxt)) {
+            Ok(c) => c,
+            Err(d) => return (Value::Null, d),
+        };
+        let found = if let Some(uid) = config.get("id").as_str() {
+            get(&client, uid, ctx)
+                .await
+                .map(|a| a.into_iter().collect::<Vec<_>>())
+        } else {
+            let name = config.get("name").as_str().unwrap_or_default();
+            find_by_name(&client, name, ctx).await
+        };
+        match found {
+            Ok(list) if list.len() == 1 => (
+                state_from(&list[0], &ctxt, &Value::Null, false),
+                Diagnostics::new(),
+            ),
+            Ok(list) if list.is_empty() => (
+                Value::Null,
+                Diagnostic::error(
+                    "vSphere cloud account not found",
+                    format!("No {ctxt} account matches the given name or id."),
+                )
+                .at(AttrPath::attr(if config.get("id").is_null() {
+                    "name"
+                } else {
+                    "id"
+                }))
+                .into(),
+            ),
+            Ok(list) => (
+                Value::Null,
+                Diagnostic::error(
+                    "Ambiguous account name",
+                    format!("{} accounts share this name; use `id`.", list.len()),
+                )
+                .at(AttrPath::attr("name"))
+                .into(),
+            ),
+            Err(e) => (
+                Value::Null,
+                api_diag("Cannot read vSphere cloud account", &e),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_spelling_follows_the_configuration_when_it_names_the_same_server() {
+        let prior = Value::from("https://VC.example.com/");
+        assert_eq!(server_value(Some("vc.example.com".into()), &prior), prior);
+        assert_eq!(
+            server_value(Some("vc2.example.com".into()), &prior),
+            Value::from("vc2.example.com")
+        );
+        assert_eq!(
+            server_value(Some("vc.example.com".into()), &Value::Null),
+            Value::from("vc.example.com")
+        );
+    }
+
+    #[test]
+    fn the_body_carries_the_gateway_and_a_bare_host() {
+        let mut v = Value::null_object(&schemas::cloud_account::schema().ty());
+        v.set_attr("name", "dc1".into());
+        v.set_attr("gateway_id", "g1".into());
+        v.set_attr("vcenter_server", "https://vc.example.com:8443/sdk".into());
+        v.set_attr("username", "u".into());
+        v.set_attr("password", "p".into());
+        v.set_attr("insecure", true.into());
+        let b = body(&v);
+        assert_eq!(
+            b.metadata.unwrap().annotations.unwrap()[OVERLORD_ANNOTATION],
+            "g1"
+        );
+        let spec = b.spec.unwrap();
+        assert_eq!(spec.vcenter_server.as_deref(), Some("vc.example.com:8443"));
+        assert_eq!(spec.insecure, Some(true));
+        // And what Palette sends back becomes the same state, password from config.
+        let api = V1VsphereAccount {
+            metadata: Some(V1ObjectMeta {
+                uid: Some("a1".into()),
+                name: Some("dc1".into()),
+                annotations: Some(BTreeMap::from([(
+                    OVERLORD_ANNOTATION.to_string(),
+                    "g1".to_string(),
+                )])),
+                ..Default::default()
+            }),
+            spec: Some(V1VsphereCloudAccount {
+                password: None,
+                ..spec
+            }),
+            ..Default::default()
+        };
+        v.set_attr("id", "a1".into());
+        v.set_attr("context", "project".into());
+        assert_eq!(state_from(&api, "project", &v, true), v);
+    }
+}

@@ -1,0 +1,121 @@
+//! What the provider's acceptance tests share: the provider under test and
+//! a palette-lab on its own runtime, driven synchronously between terraform
+//! steps, with its admin API (gateways, faults, call counts).
+#![allow(dead_code)] // each test binary uses its own part
+
+use acceptance_tests::ProviderUnderTest;
+use palette_api::client::Client;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+pub fn palette() -> ProviderUnderTest {
+    ProviderUnderTest {
+        binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
+        source: "palette-community/palette".into(),
+        version: "0.1.0".into(),
+    }
+}
+
+pub struct Lab {
+    pub rt: tokio::runtime::Runtime,
+    pub lab: palette_lab::RunningLab,
+    /// Tenant-scoped client with the lab's key, no retries.
+    pub client: Client,
+}
+
+impl Lab {
+    pub fn start() -> Lab {
+        let _ = rustls::crypto::CryptoProvider::install_default(
+            rustls::crypto::ring::default_provider(),
+        );
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let lab = rt
+            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        let client = lab.client(0);
+        Lab { rt, lab, client }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.lab.endpoint()
+    }
+
+    /// A Running gateway through the lab's shortcut; its uid.
+    pub fn gateway(&self, name: &str) -> String {
+        self.admin(
+            reqwest::Method::POST,
+            "/lab/gateways",
+            Some(json!({ "name": name })),
+        )["uid"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.lab.endpoint());
+        self.rt.block_on(async {
+            let mut req = reqwest::Client::new().request(method, url);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let r = req.send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json().await.unwrap_or(Value::Null)
+        })
+    }
+
+    pub fn fault(&self, rule: Value) {
+        self.admin(reqwest::Method::POST, "/lab/faults", Some(rule));
+    }
+
+    pub fn calls(&self, key: &str) -> u64 {
+        self.admin(reqwest::Method::GET, "/lab/calls", None)[key]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub fn reset_calls(&self) {
+        self.admin(reqwest::Method::DELETE, "/lab/calls", None);
+    }
+
+    /// Uid of a seeded project by name.
+    pub fn project(&self, name: &str) -> String {
+        let v = self.admin(reqwest::Method::GET, "/lab/projects", None);
+        v["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["uid"].as_str())
+            .unwrap()
+            .to_string()
+    }
+
+    pub fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        project: Option<&str>,
+        path: &str,
+    ) -> Result<T, palette_api::client::Error> {
+        let c = self.client.with_project(project.map(str::to_string));
+        self.rt.block_on(c.get(path, &CancellationToken::new()))
+    }
+
+    pub fn put<B: serde::Serialize>(&self, project: Option<&str>, path: &str, body: &B) {
+        let c = self.client.with_project(project.map(str::to_string));
+        self.rt
+            .block_on(c.put(path, body, &CancellationToken::new()))
+            .unwrap();
+    }
+
+    pub fn delete(&self, project: Option<&str>, path: &str) {
+        let c = self.client.with_project(project.map(str::to_string));
+        self.rt
+            .block_on(c.delete(path, &CancellationToken::new()))
+            .unwrap();
+    }
+}
