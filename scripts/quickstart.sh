@@ -3,13 +3,16 @@
 # into a local filesystem mirror, `terraform apply` examples/quickstart against the
 # lab, print the outputs, and show that a second plan has no changes.
 #
-# What it creates grows with the provider (today: an IP pool on a gateway the lab
-# brings to Running; next: the gateway itself, a cloud account and a cluster).
+# What it creates grows with the provider (today: an IP pool and a vSphere cloud
+# account, checked against the lab's vcsim, on a gateway the lab brings to
+# Running; next: the gateway itself and a cluster).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
 tf="$(scripts/tools.sh terraform)"
+VCSIM_BIN="$(scripts/tools.sh vcsim)"
+export VCSIM_BIN
 echo "==> building terraform-provider-palette and palette-lab"
 cargo build --quiet -p terraform-provider-palette -p palette-lab
 
@@ -33,18 +36,21 @@ provider_installation {
 RC
 export TF_CLI_CONFIG_FILE="$work/terraform.rc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 
-echo "==> starting palette-lab"
+echo "==> starting palette-lab (with vcsim)"
 target/debug/palette-lab > "$work/lab.out" 2> "$work/lab.err" &
 lab_pid=$!
 trap 'kill "$lab_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  grep -q '^PALETTE_API_KEY=' "$work/lab.out" 2>/dev/null && break
+for _ in $(seq 1 300); do
+  grep -q '^VCENTER_PASSWORD=' "$work/lab.out" 2>/dev/null && break
   sleep 0.1
 done
 endpoint="$(sed -n 's/^PALETTE_ENDPOINT=//p' "$work/lab.out")"
 api_key="$(sed -n 's/^PALETTE_API_KEY=//p' "$work/lab.out")"
+vc_server="$(sed -n 's/^VCENTER_SERVER=//p' "$work/lab.out")"
+vc_user="$(sed -n 's/^VCENTER_USER=//p' "$work/lab.out")"
+vc_password="$(sed -n 's/^VCENTER_PASSWORD=//p' "$work/lab.out")"
 [ -n "$endpoint" ] && [ -n "$api_key" ] || { echo "palette-lab did not start:" >&2; cat "$work/lab.err" >&2; exit 1; }
-echo "    endpoint $endpoint"
+echo "    Palette API $endpoint, vCenter (vcsim) $vc_server"
 gateway_id="$(python3 - "$endpoint" <<'PY'
 import json, sys, urllib.request
 req = urllib.request.Request(sys.argv[1] + "/lab/gateways", data=json.dumps({"name": "pcg-dc1"}).encode(),
@@ -55,6 +61,8 @@ PY
 echo "    gateway pcg-dc1 ($gateway_id) is Running"
 
 export TF_VAR_palette_endpoint="$endpoint" TF_VAR_palette_api_key="$api_key" TF_VAR_gateway_id="$gateway_id"
+export TF_VAR_vcenter_server="$vc_server" TF_VAR_vcenter_user="$vc_user" TF_VAR_vcenter_password="$vc_password"
+export TF_VAR_vcenter_insecure=true
 cd "$work/config"
 echo "==> $("$tf" version | head -n 1): init and apply examples/quickstart"
 "$tf" init -input=false -no-color >/dev/null

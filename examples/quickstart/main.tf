@@ -1,5 +1,6 @@
 # Quickstart: one data center on Palette + vSphere. It grows with the provider;
-# ../../../shared/ux/quickstart.tf is the target. Today: an IP pool on a gateway.
+# ../../../shared/ux/quickstart.tf is the target. Today: an IP pool and a vSphere
+# cloud account on a gateway, and the cluster profile a cluster will be built from.
 terraform {
   required_version = ">= 1.0"
   required_providers {
@@ -24,9 +25,31 @@ variable "gateway_id" {
   description = "Uid of a Running private cloud gateway (the lab makes one; the gateway resource comes next)."
 }
 
+variable "vcenter_server" {
+  type        = string
+  description = "vCenter address: host, host:port or https URL."
+}
+
+variable "vcenter_user" {
+  type    = string
+  default = "administrator@vsphere.local"
+}
+
+variable "vcenter_password" {
+  type      = string
+  sensitive = true
+}
+
+variable "vcenter_insecure" {
+  type        = bool
+  default     = false
+  description = "Skip vCenter certificate checks (self-signed vCenters such as the lab's vcsim)."
+}
+
 provider "palette" {
   endpoint = var.palette_endpoint
   api_key  = var.palette_api_key
+  project  = "Default"
 }
 
 resource "palette_ip_pool" "workloads" {
@@ -37,6 +60,27 @@ resource "palette_ip_pool" "workloads" {
   gateway                    = "10.10.184.1"
   nameservers                = ["10.10.0.2"]
   restrict_to_single_cluster = false
+}
+
+resource "palette_cloud_account_vsphere" "dc1" {
+  name           = "vsphere-dc1"
+  gateway_id     = var.gateway_id
+  vcenter_server = var.vcenter_server
+  username       = var.vcenter_user
+  password       = var.vcenter_password
+  insecure       = var.vcenter_insecure
+}
+
+data "palette_cluster_profile" "infra" {
+  name = "vsphere-ubuntu-k8s"
+}
+
+output "account_id" {
+  value = palette_cloud_account_vsphere.dc1.id
+}
+
+output "cluster_profile" {
+  value = "${data.palette_cluster_profile.infra.name} ${data.palette_cluster_profile.infra.version} (${data.palette_cluster_profile.infra.id})"
 }
 
 output "pool_id" {
