@@ -1,0 +1,136 @@
+//! `import` blocks with `terraform plan -generate-config-out` (Terraform 1.5
+//! and later): objects made by hand in Palette become configuration that
+//! plans clean (the pool), or clean but for the one secret Palette never
+//! returns (the account's password, which the user fills in).
+
+mod common;
+
+use acceptance_tests::{change_of, for_each_terraform};
+use common::{palette, Lab};
+use serde_json::json;
+use vsphere::vcsim::Vcsim;
+
+fn supports_import_blocks(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (1, 5)
+}
+
+#[test]
+fn generated_configuration_plans_clean() {
+    let sim = Vcsim::start("svc@vsphere.local", "Gen-Pa55word", &[]).expect("vcsim");
+    let mut ran = 0;
+    for_each_terraform(&palette(), |w| {
+        if !supports_import_blocks(&w.tf.version) {
+            eprintln!(
+                "[harness] terraform {}: no import blocks before 1.5; skipped",
+                w.tf.version
+            );
+            return;
+        }
+        ran += 1;
+        let lab = Lab::start();
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let default = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        // Made by hand, as in the console.
+        let pool = json!({
+            "metadata": {"name": "by-hand"},
+            "spec": {"pool": {"start": "10.1.0.10", "end": "10.1.0.20", "prefix": 24,
+                               "gateway": "10.1.0.1", "nameserver": {"addresses": ["10.1.0.2"]}},
+                     "restrictToSingleCluster": true}
+        });
+        let account = json!({
+            "metadata": {"name": "vsphere-by-hand", "annotations": {"overlordUid": gw}},
+            "spec": {"vcenterServer": sim.server, "username": sim.user, "password": sim.password, "insecure": true}
+        });
+        lab.rt.block_on(async {
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let _: serde_json::Value = lab
+                .client
+                .post(&format!("/v1/overlords/vsphere/{gw}/pools"), &pool, &cancel)
+                .await
+                .unwrap();
+            let _: serde_json::Value = lab
+                .client
+                .with_project(Some(default.clone()))
+                .post("/v1/cloudaccounts/vsphere", &account, &cancel)
+                .await
+                .unwrap();
+        });
+        let provider = format!(
+            "provider \"palette\" {{\n  endpoint = \"{}\"\n  project  = \"Default\"\n}}\n",
+            lab.endpoint()
+        );
+        w.config(&format!(
+            "{provider}
+import {{
+  to = palette_ip_pool.by_hand
+  id = \"pcg-dc1/by-hand\"
+}}
+import {{
+  to = palette_cloud_account_vsphere.by_hand
+  id = \"vsphere-by-hand\"
+}}
+"
+        ));
+        w.init();
+        let r = w.run(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = std::fs::read_to_string(w.work().join("generated.tf"))
+            .unwrap_or_else(|_| panic!("no generated.tf: {r}"));
+        assert!(
+            generated.contains("resource \"palette_ip_pool\" \"by_hand\""),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("restrict_to_single_cluster = true"),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("password       = null # sensitive"),
+            "{generated}"
+        );
+        // The user supplies the secret Palette cannot return.
+        let filled = generated.replace(
+            "password       = null # sensitive",
+            &format!("password       = \"{}\"", sim.password),
+        );
+        std::fs::write(w.work().join("generated.tf"), filled).unwrap();
+
+        let plan = w.plan_json();
+        let pool_change = change_of(&plan, "palette_ip_pool.by_hand");
+        assert_eq!(pool_change["actions"], json!(["no-op"]), "{pool_change}");
+        assert!(pool_change["importing"].is_object(), "{pool_change}");
+        let acct = change_of(&plan, "palette_cloud_account_vsphere.by_hand");
+        assert_eq!(acct["actions"], json!(["update"]), "{acct}");
+        let (before, after) = (
+            acct["before"].as_object().unwrap(),
+            acct["after"].as_object().unwrap(),
+        );
+        let differing: Vec<&String> = after
+            .keys()
+            .filter(|k| before.get(*k) != after.get(*k))
+            .collect();
+        assert_eq!(
+            differing,
+            vec!["password"],
+            "only the password is set after import"
+        );
+
+        w.apply();
+        w.assert_plan_empty();
+        w.destroy();
+    });
+    assert!(
+        ran > 0
+            || acceptance_tests::terraform_bins()
+                .iter()
+                .all(|t| !supports_import_blocks(&t.version)),
+        "no Terraform >= 1.5 ran"
+    );
+}
