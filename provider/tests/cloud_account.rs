@@ -262,6 +262,20 @@ fn account_faults_end_with_true_state_and_no_duplicates() {
         lab.fault(json!({"method": "GET", "path_prefix": path, "kind": "status", "status": 503, "count": 2}));
         w.assert_plan_empty();
 
+        // Slow but within the request timeout: waited for, not retried.
+        lab.reset_calls();
+        lab.fault(json!({"method": "GET", "path_prefix": path, "kind": "latency", "millis": 1500, "count": 1}));
+        w.assert_plan_empty();
+        let gets: u64 = lab
+            .admin(reqwest::Method::GET, "/lab/calls", None)
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.starts_with(&format!("GET {path}/")))
+            .map(|(_, v)| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(gets, 1, "a slow answer must not be retried");
+
         w.destroy();
         lab.fault(json!({"method": "POST", "path_prefix": path, "kind": "no_answer", "count": 1}));
         w.apply();

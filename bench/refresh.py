@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Refresh benchmark: palette_ip_pool against the Go null provider.
+
+For N pools on one gateway of palette-lab (N = 10, 100, 1000 by default), applies them once
+(untimed), then times `terraform plan` (which refreshes every pool) and counts the Palette API
+calls the plan made, from the lab's call counter. Then does the same for 1000 null_resource of
+the Go null provider 2.1.2, which refreshes without any API at all: the peer for the target
+"refreshing 1000 pools is no slower than the null provider's plan of 1000 resources".
+
+    bench/refresh.py [--sizes 10,100,1000] [--runs 3] [--null 1000]
+                     [--provider BIN] [--lab BIN] [--terraform BIN] [--null-provider BIN]
+
+Binaries default to target/release builds (build them with
+`cargo build --release -p terraform-provider-palette -p palette-lab`), `scripts/tools.sh
+terraform` and `scripts/tools.sh null-provider`. Prints one row per case with the median and
+minimum plan time over --runs plans, API calls per plan, and calls per pool.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERSION = "0.1.0"
+
+
+def tool(name):
+    return subprocess.run([os.path.join(REPO, "scripts", "tools.sh"), name], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def mirror(root, source, version, binary, filename):
+    d = os.path.join(root, "registry.terraform.io", source, version, "linux_amd64")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(binary, os.path.join(d, filename))
+
+
+class Lab:
+    def __init__(self, binary, work):
+        self.out = open(os.path.join(work, "lab.out"), "w+")
+        self.proc = subprocess.Popen([binary, "--no-vcsim"], stdout=self.out, stderr=subprocess.DEVNULL)
+        for _ in range(200):
+            self.out.seek(0)
+            text = self.out.read()
+            if "PALETTE_API_KEY=" in text:
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("palette-lab did not start")
+        vals = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+        self.endpoint, self.key = vals["PALETTE_ENDPOINT"], vals["PALETTE_API_KEY"]
+
+    def admin(self, method, path, body=None):
+        req = urllib.request.Request(self.endpoint + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def calls(self):
+        return sum(self.admin("GET", "/lab/calls").values())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def terraform(tf, work, env, *args):
+    r = subprocess.run([tf, *args, "-input=false", "-no-color"], cwd=work, env=env,
+                       capture_output=True, text=True)
+    if r.returncode not in (0, 2):
+        raise SystemExit(f"terraform {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+    return r
+
+
+def timed_plans(tf, work, env, runs, between=None):
+    samples, calls = [], []
+    for _ in range(runs):
+        if between:
+            between("reset")
+        t = time.perf_counter()
+        r = terraform(tf, work, env, "plan", "-detailed-exitcode")
+        samples.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise SystemExit(f"plan not empty:\n{r.stdout}")
+        if between:
+            calls.append(between("count"))
+    return samples, calls
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10,100,1000")
+    ap.add_argument("--null", type=int, default=1000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--provider", default=os.path.join(REPO, "target/release/terraform-provider-palette"))
+    ap.add_argument("--lab", default=os.path.join(REPO, "target/release/palette-lab"))
+    ap.add_argument("--terraform")
+    ap.add_argument("--null-provider")
+    ap.add_argument("--json")
+    a = ap.parse_args()
+    tf = a.terraform or tool("terraform")
+    null_bin = a.null_provider or tool("null-provider")
+    for b in (a.provider, a.lab):
+        if not os.access(b, os.X_OK):
+            raise SystemExit(f"{b} is missing: cargo build --release -p terraform-provider-palette -p palette-lab")
+    version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+
+    work_root = tempfile.mkdtemp(prefix="palette-refresh-bench-")
+    mirror_dir = os.path.join(work_root, "mirror")
+    mirror(mirror_dir, "palette-community/palette", VERSION, a.provider, f"terraform-provider-palette_v{VERSION}")
+    mirror(mirror_dir, "hashicorp/null", "2.1.2", null_bin, "terraform-provider-null_v2.1.2_x4")
+    rc = os.path.join(work_root, "terraform.rc")
+    with open(rc, "w") as f:
+        f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror_dir}"\n  }}\n}}\n')
+    env = dict(os.environ, TF_CLI_CONFIG_FILE=rc, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    for k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER"):
+        env.pop(k, None)
+
+    rows = []
+    for n in [int(s) for s in a.sizes.split(",") if s]:
+        work = os.path.join(work_root, f"pools-{n}")
+        os.makedirs(work)
+        lab = Lab(a.lab, work)
+        try:
+            gw = lab.admin("POST", "/lab/gateways", {"name": "pcg-bench"})["uid"]
+            with open(os.path.join(work, "main.tf"), "w") as f:
+                f.write(f'''terraform {{
+  required_providers {{
+    palette = {{ source = "palette-community/palette" }}
+  }}
+}}
+provider "palette" {{
+  endpoint = "{lab.endpoint}"
+}}
+resource "palette_ip_pool" "p" {{
+  count      = {n}
+  gateway_id = "{gw}"
+  name       = "pool-${{count.index}}"
+  start      = "10.${{floor(count.index / 250)}}.${{count.index % 250}}.1"
+  end        = "10.${{floor(count.index / 250)}}.${{count.index % 250}}.10"
+  prefix     = 24
+}}
+''')
+            penv = dict(env, PALETTE_API_KEY=lab.key)
+            terraform(tf, work, penv, "init")
+            t = time.perf_counter()
+            terraform(tf, work, penv, "apply", "-auto-approve")
+            apply_s = time.perf_counter() - t
+
+            def between(what):
+                if what == "reset":
+                    lab.admin("DELETE", "/lab/calls")
+                    return None
+                return lab.calls()
+
+            samples, calls = timed_plans(tf, work, penv, a.runs, between)
+            rows.append({"case": f"palette_ip_pool x{n}", "n": n, "samples_s": samples,
+                         "calls": calls, "apply_s": apply_s})
+        finally:
+            lab.stop()
+
+    if a.null:
+        work = os.path.join(work_root, f"null-{a.null}")
+        os.makedirs(work)
+        with open(os.path.join(work, "main.tf"), "w") as f:
+            f.write(f'''terraform {{
+  required_providers {{
+    null = {{ source = "hashicorp/null", version = "2.1.2" }}
+  }}
+}}
+resource "null_resource" "r" {{
+  count = {a.null}
+}}
+''')
+        terraform(tf, work, env, "init")
+        t = time.perf_counter()
+        terraform(tf, work, env, "apply", "-auto-approve")
+        apply_s = time.perf_counter() - t
+        samples, _ = timed_plans(tf, work, env, a.runs)
+        rows.append({"case": f"null_resource x{a.null} (Go null 2.1.2)", "n": a.null,
+                     "samples_s": samples, "calls": [], "apply_s": apply_s})
+
+    print(f"\n{version}, {a.runs} plan(s) per case, each refreshing every resource\n")
+    print(f"{'case':38} {'plan median s':>13} {'min s':>7} {'API calls/plan':>15} {'calls/resource':>15} {'apply s':>8}")
+    for r in rows:
+        med = statistics.median(r["samples_s"])
+        calls = statistics.median(r["calls"]) if r["calls"] else None
+        per = f"{calls / r['n']:.3f}" if calls is not None else "-"
+        print(f"{r['case']:38} {med:13.2f} {min(r['samples_s']):7.2f} "
+              f"{(f'{calls:.0f}' if calls is not None else '-'):>15} {per:>15} {r['apply_s']:8.1f}")
+    pools = [r for r in rows if r["case"].startswith("palette_ip_pool")]
+    null = [r for r in rows if r["case"].startswith("null_resource")]
+    if pools and null:
+        big = max(pools, key=lambda r: r["n"])
+        ratio = statistics.median(big["samples_s"]) / statistics.median(null[0]["samples_s"])
+        print(f"\nrefresh-ratio: palette_ip_pool x{big['n']} plan / null_resource x{null[0]['n']} plan = {ratio:.2f} "
+              f"(target <= 1.0)")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"terraform": version, "rows": rows}, f, indent=1)
+    shutil.rmtree(work_root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
