@@ -9,6 +9,7 @@
 pub mod error;
 pub mod session;
 pub mod vcsim;
+pub mod vm;
 
 pub use error::Error;
 pub use session::{normalize_server, About, Session, Target};

@@ -1,0 +1,385 @@
+//! Inventory lookups by path and the VM operations the lab and the provider
+//! need: create (with extraConfig keys), power on/off, destroy, read.
+//!
+//! Paths are vCenter inventory paths as govc writes them: `DC0/host/DC0_C0`,
+//! `DC0/datastore/LocalDS_0`, `DC0/network/VM Network`, `DC0/vm/folder/vm`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use vim_rs::core::client::VimClient;
+use vim_rs::mo;
+use vim_rs::types::boxed_types::ValueElements;
+use vim_rs::types::enums::{
+    TaskInfoStateEnum, VirtualDeviceConfigSpecOperationEnum, VirtualMachinePowerStateEnum,
+};
+use vim_rs::types::structs::{
+    ManagedObjectReference, OptionValue, VirtualDevice, VirtualDeviceConfigSpec,
+    VirtualDeviceDeviceBackingInfo, VirtualEthernetCard, VirtualEthernetCardNetworkBackingInfo,
+    VirtualMachineConfigSpec, VirtualMachineFileInfo, VirtualVmxnet, VirtualVmxnet3,
+};
+use vim_rs::types::vim_any::VimAny;
+
+use crate::error::Error;
+use crate::session::Session;
+
+/// Where a VM goes. Names, not paths: the datacenter's folders are implied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    pub datacenter: String,
+    /// A compute cluster (or standalone host) name.
+    pub compute_cluster: String,
+    pub datastore: String,
+    pub network: String,
+    /// Resource pool path below the cluster's root pool; empty or
+    /// `Resources` means the root pool.
+    pub resource_pool: String,
+    /// VM folder path below the datacenter's `vm` folder; empty means the
+    /// folder itself. Missing folders are created.
+    pub folder: String,
+}
+
+/// A placement resolved to managed objects.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub datacenter: ManagedObjectReference,
+    pub datastore_name: String,
+    pub network: ManagedObjectReference,
+    pub network_name: String,
+    pub pool: ManagedObjectReference,
+    pub folder: ManagedObjectReference,
+    /// Inventory path of the folder, for VM paths in messages.
+    pub folder_path: String,
+}
+
+/// A VM to create.
+#[derive(Clone, Debug, Default)]
+pub struct VmSpec {
+    pub name: String,
+    pub cpus: i32,
+    pub memory_mb: i64,
+    pub annotation: Option<String>,
+    /// `extraConfig` keys, such as `guestinfo.*`.
+    pub extra_config: BTreeMap<String, String>,
+}
+
+/// What a VM looks like from vCenter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmInfo {
+    pub moref: String,
+    pub name: String,
+    pub powered_on: bool,
+    pub annotation: Option<String>,
+    pub extra_config: BTreeMap<String, String>,
+}
+
+fn parent_path(path: &str) -> &str {
+    path.rsplit_once('/').map(|(p, _)| p).unwrap_or("")
+}
+
+impl Session {
+    fn handle(&self) -> Arc<dyn VimClient> {
+        self.vim().clone()
+    }
+
+    fn err(&self, e: vim_rs::core::client::Error) -> Error {
+        Error::from_vim(self.server(), "", e)
+    }
+
+    /// The object at an inventory path, or [`Error::NotFound`] naming it.
+    pub async fn find(
+        &self,
+        kind: &'static str,
+        path: &str,
+    ) -> Result<ManagedObjectReference, Error> {
+        let si = self
+            .vim()
+            .service_content()
+            .search_index
+            .clone()
+            .ok_or_else(|| Error::Protocol {
+                server: self.server().into(),
+                message: "no SearchIndex".into(),
+            })?;
+        let index = mo::SearchIndex::new(self.handle(), &si.value);
+        match index
+            .find_by_inventory_path(path)
+            .await
+            .map_err(|e| self.err(e))?
+        {
+            Some(m) => Ok(m),
+            None => Err(Error::NotFound {
+                kind,
+                path: path.to_string(),
+                hint: parent_hint(path),
+            }),
+        }
+    }
+
+    /// Resolves every part of a placement, creating missing VM folders.
+    /// The first missing part is the error, named with its full path.
+    pub async fn resolve(&self, p: &Placement) -> Result<Resolved, Error> {
+        let dc = &p.datacenter;
+        let datacenter = self.find("datacenter", dc).await?;
+        let cluster_path = format!("{dc}/host/{}", p.compute_cluster);
+        self.find("compute cluster", &cluster_path).await?;
+        self.find("datastore", &format!("{dc}/datastore/{}", p.datastore))
+            .await?;
+        let network = self
+            .find("network", &format!("{dc}/network/{}", p.network))
+            .await?;
+        let rp = p.resource_pool.trim_matches('/');
+        let pool_path = match rp {
+            "" | "Resources" => format!("{cluster_path}/Resources"),
+            other => format!(
+                "{cluster_path}/Resources/{}",
+                other.trim_start_matches("Resources/")
+            ),
+        };
+        let pool = self.find("resource pool", &pool_path).await?;
+        let (folder, folder_path) = self.ensure_folder(dc, &p.folder).await?;
+        Ok(Resolved {
+            datacenter,
+            datastore_name: p.datastore.clone(),
+            network,
+            network_name: p.network.clone(),
+            pool,
+            folder,
+            folder_path,
+        })
+    }
+
+    /// The VM folder `DC/vm/PATH`, created level by level where missing.
+    pub async fn ensure_folder(
+        &self,
+        datacenter: &str,
+        path: &str,
+    ) -> Result<(ManagedObjectReference, String), Error> {
+        let mut current_path = format!("{datacenter}/vm");
+        let mut current = self.find("VM folder", &current_path).await?;
+        for part in path.split('/').filter(|s| !s.is_empty()) {
+            let next_path = format!("{current_path}/{part}");
+            current = match self.find("VM folder", &next_path).await {
+                Ok(f) => f,
+                Err(Error::NotFound { .. }) => mo::Folder::new(self.handle(), &current.value)
+                    .create_folder(part)
+                    .await
+                    .map_err(|e| self.err(e))?,
+                Err(e) => return Err(e),
+            };
+            current_path = next_path;
+        }
+        Ok((current, current_path))
+    }
+
+    /// Waits for a task to end; its fault becomes the error.
+    pub async fn wait_task(&self, task: &ManagedObjectReference) -> Result<(), Error> {
+        let t = mo::Task::new(self.handle(), &task.value);
+        loop {
+            let info = t.info().await.map_err(|e| self.err(e))?;
+            match info.state {
+                TaskInfoStateEnum::Success => return Ok(()),
+                TaskInfoStateEnum::Error => {
+                    let fault = info.error.map(Arc::new);
+                    return Err(match fault {
+                        Some(f) => Error::from_vim(
+                            self.server(),
+                            "",
+                            vim_rs::core::client::Error::MethodFault(f),
+                        ),
+                        None => Error::Fault {
+                            server: self.server().into(),
+                            fault: "TaskFailed".into(),
+                            detail: info.name,
+                        },
+                    });
+                }
+                _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    /// Creates a VM with one vmxnet3 NIC on the placement's network, powered
+    /// off. Returns its managed object id.
+    pub async fn create_vm(&self, spec: &VmSpec, at: &Resolved) -> Result<String, Error> {
+        let nic = VirtualVmxnet3 {
+            virtual_vmxnet_: VirtualVmxnet {
+                virtual_ethernet_card_: VirtualEthernetCard {
+                    virtual_device_: VirtualDevice {
+                        key: -1,
+                        backing: Some(Box::new(VirtualEthernetCardNetworkBackingInfo {
+                            virtual_device_device_backing_info_: VirtualDeviceDeviceBackingInfo {
+                                device_name: at.network_name.clone(),
+                                ..Default::default()
+                            },
+                            network: Some(at.network.clone()),
+                            ..Default::default()
+                        })),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            },
+            ..Default::default()
+        };
+        let extra: Vec<Box<dyn vim_rs::types::traits::OptionValueTrait>> = spec
+            .extra_config
+            .iter()
+            .map(|(k, v)| {
+                Box::new(OptionValue {
+                    key: k.clone(),
+                    value: Some(VimAny::Value(ValueElements::PrimitiveString(v.clone()))),
+                }) as Box<dyn vim_rs::types::traits::OptionValueTrait>
+            })
+            .collect();
+        let config = VirtualMachineConfigSpec {
+            name: Some(spec.name.clone()),
+            num_cp_us: Some(spec.cpus.max(1)),
+            memory_mb: Some(spec.memory_mb.max(128)),
+            annotation: spec.annotation.clone(),
+            guest_id: Some("ubuntu64Guest".into()),
+            files: Some(VirtualMachineFileInfo {
+                vm_path_name: Some(format!("[{}]", at.datastore_name)),
+                ..Default::default()
+            }),
+            device_change: Some(vec![Box::new(VirtualDeviceConfigSpec {
+                operation: Some(VirtualDeviceConfigSpecOperationEnum::Add),
+                device: Box::new(nic),
+                ..Default::default()
+            })]),
+            extra_config: (!extra.is_empty()).then_some(extra),
+            ..Default::default()
+        };
+        let folder = mo::Folder::new(self.handle(), &at.folder.value);
+        let task = folder
+            .create_vm_task(&config, &at.pool, None)
+            .await
+            .map_err(|e| self.err(e))?;
+        self.wait_task(&task).await?;
+        let path = format!("{}/{}", at.folder_path, spec.name);
+        Ok(self.find("virtual machine", &path).await?.value)
+    }
+
+    pub async fn power_on(&self, vm: &str) -> Result<(), Error> {
+        if self.vm_info(vm).await?.powered_on {
+            return Ok(());
+        }
+        let task = mo::VirtualMachine::new(self.handle(), vm)
+            .power_on_vm_task(None)
+            .await
+            .map_err(|e| self.err(e))?;
+        self.wait_task(&task).await
+    }
+
+    pub async fn power_off(&self, vm: &str) -> Result<(), Error> {
+        if !self.vm_info(vm).await?.powered_on {
+            return Ok(());
+        }
+        let task = mo::VirtualMachine::new(self.handle(), vm)
+            .power_off_vm_task()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.wait_task(&task).await
+    }
+
+    /// Powers the VM off if needed and destroys it.
+    pub async fn destroy_vm(&self, vm: &str) -> Result<(), Error> {
+        self.power_off(vm).await?;
+        let task = mo::VirtualMachine::new(self.handle(), vm)
+            .destroy_task()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.wait_task(&task).await
+    }
+
+    /// Name, power state, annotation and extraConfig of a VM; a VM that is
+    /// gone is [`Error::NotFound`].
+    pub async fn vm_info(&self, vm: &str) -> Result<VmInfo, Error> {
+        let m = mo::VirtualMachine::new(self.handle(), vm);
+        let gone = |e: vim_rs::core::client::Error| match &e {
+            vim_rs::core::client::Error::MethodFault(f)
+                if f.type_
+                    == Some(vim_rs::types::struct_enum::StructType::ManagedObjectNotFound) =>
+            {
+                Error::NotFound {
+                    kind: "virtual machine",
+                    path: vm.to_string(),
+                    hint: None,
+                }
+            }
+            _ => self.err(e),
+        };
+        let moref = ManagedObjectReference {
+            r#type: vim_rs::types::enums::MoTypesEnum::VirtualMachine,
+            value: vm.to_string(),
+        };
+        // The whole `runtime` object does not decode from vcsim (it omits
+        // fields vim_rs requires); the one field needed does, everywhere.
+        let power: VirtualMachinePowerStateEnum = self
+            .vim()
+            .fetch_property(moref, "runtime.powerState")
+            .await
+            .map_err(gone)?;
+        let config = m.config().await.map_err(gone)?;
+        let mut extra = BTreeMap::new();
+        let mut name = String::new();
+        let mut annotation = None;
+        if let Some(c) = config {
+            name = c.name.clone();
+            annotation = c.annotation.clone().filter(|a| !a.is_empty());
+            for o in c.extra_config.unwrap_or_default() {
+                if let Some(VimAny::Value(ValueElements::PrimitiveString(s))) = &o.value {
+                    extra.insert(o.key.clone(), s.clone());
+                }
+            }
+        }
+        Ok(VmInfo {
+            moref: vm.to_string(),
+            name,
+            powered_on: power == VirtualMachinePowerStateEnum::PoweredOn,
+            annotation,
+            extra_config: extra,
+        })
+    }
+
+    /// Every VM in the inventory (a container view on the root folder).
+    pub async fn list_vms(&self) -> Result<Vec<VmInfo>, Error> {
+        let content = self.vim().service_content();
+        let vm_mgr = content
+            .view_manager
+            .clone()
+            .ok_or_else(|| Error::Protocol {
+                server: self.server().into(),
+                message: "no ViewManager".into(),
+            })?;
+        let views = mo::ViewManager::new(self.handle(), &vm_mgr.value);
+        let view = views
+            .create_container_view(
+                &content.root_folder,
+                Some(&["VirtualMachine".to_string()]),
+                true,
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        let cv = mo::ContainerView::new(self.handle(), &view.value);
+        let refs = cv.view().await.map_err(|e| self.err(e));
+        let _ = cv.destroy_view().await;
+        let mut out = Vec::new();
+        for r in refs?.unwrap_or_default() {
+            match self.vm_info(&r.value).await {
+                Ok(i) => out.push(i),
+                // Deleted while we listed: not part of the answer.
+                Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What to check when a path is not found: its parent, which may be wrong too.
+fn parent_hint(path: &str) -> Option<String> {
+    let parent = parent_path(path);
+    (!parent.is_empty()).then(|| format!("check that {parent:?} exists and holds it"))
+}
