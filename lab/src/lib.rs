@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod error;
 pub mod faults;
+pub mod gateways;
 pub mod ids;
 pub mod pools;
 pub mod profiles;
@@ -58,7 +59,26 @@ pub fn app(lab: Lab) -> Router {
             post(accounts::validate),
         )
         .route("/v1/overlords", get(pools::list_gateways))
-        .route("/v1/overlords/{uid}", get(pools::get_gateway))
+        .route(
+            "/v1/overlords/{uid}",
+            get(pools::get_gateway).delete(gateways::delete),
+        )
+        .route("/v1/overlords/pairing/code", get(gateways::pairing_code))
+        .route("/v1/overlords/vsphere/ova", get(gateways::ova_location))
+        .route("/v1/overlords/{uid}/reset", put(gateways::reset))
+        .route(
+            "/v1/overlords/{uid}/metadata",
+            put(gateways::metadata_update),
+        )
+        .route(
+            "/v1/overlords/vsphere/{uid}/account",
+            post(gateways::account_create).put(gateways::account_update),
+        )
+        .route(
+            "/v1/overlords/vsphere/{uid}/cloudconfig",
+            post(gateways::cloud_config_create).put(gateways::cloud_config_update),
+        )
+        .route("/v1/events/components/{kind}/{uid}", get(gateways::events))
         .route(
             "/v1/overlords/vsphere/{uid}/pools",
             get(pools::list_pools).post(pools::create_pool),
@@ -73,6 +93,9 @@ pub fn app(lab: Lab) -> Router {
         .route("/lab/keys", post(admin_new_key))
         .route("/lab/projects", get(admin_projects))
         .route("/lab/gateways", post(pools::admin_new_gateway))
+        .route("/lab/clusters", post(admin_new_cluster))
+        .route("/lab/clusters/{uid}", delete(admin_delete_cluster))
+        .route(gateways::OVA_PATH, get(gateways::ova_file))
         .route(
             "/lab/faults",
             post(admin_add_fault)
@@ -126,15 +149,30 @@ impl Drop for RunningLab {
     }
 }
 
-/// Starts a lab with a seeded tenant on `listen` (port 0 picks a free one).
+/// Starts a lab with a seeded tenant on `listen` (port 0 picks a free one),
+/// without a vCenter of its own and in real time.
 pub async fn start(listen: SocketAddr) -> std::io::Result<RunningLab> {
+    start_with(listen, state::Options::default()).await
+}
+
+/// Starts a lab with options: a vCenter to watch for installers and to
+/// create gateway VMs in, and a time scale for lifecycle delays.
+pub async fn start_with(
+    listen: SocketAddr,
+    options: state::Options,
+) -> std::io::Result<RunningLab> {
     // The lab logs in to vCenter over rustls; ring is the process's provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut store = Store::seeded();
     let api_key = store.add_key("admin@palette-lab.local");
-    let lab = Lab::new(store);
+    let vcenter = options.vcenter.clone();
+    let lab = Lab::with_options(store, options);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let _ = lab.base_url.set(format!("http://{addr}"));
+    if let Some(vc) = vcenter {
+        gateways::spawn_watcher(lab.clone(), vc);
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(lab.clone());
     tokio::spawn(async move {
@@ -289,6 +327,38 @@ async fn admin_new_key(State(lab): State<Lab>, body: Option<Json<NewKey>>) -> Re
         .unwrap_or_else(|| "user@palette-lab.local".into());
     let key = lab.store().add_key(&user);
     (StatusCode::CREATED, Json(json!({"apiKey": key}))).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct NewCluster {
+    name: String,
+    account_uid: String,
+}
+
+/// Lab shortcut: a cluster record on an account, so that gateway deletion
+/// can be refused while "clusters" use it before the cluster API exists.
+async fn admin_new_cluster(State(lab): State<Lab>, Json(body): Json<NewCluster>) -> Response {
+    let mut store = lab.store();
+    if !store.accounts.iter().any(|a| a.uid == body.account_uid) {
+        return ApiError::not_found("cloud account", &body.account_uid).into_response();
+    }
+    let uid = ids::new_uid();
+    store.clusters.push(state::ClusterRef {
+        uid: uid.clone(),
+        name: body.name,
+        account_uid: body.account_uid,
+    });
+    (StatusCode::CREATED, Json(json!({"uid": uid}))).into_response()
+}
+
+async fn admin_delete_cluster(State(lab): State<Lab>, Path(uid): Path<String>) -> Response {
+    let mut store = lab.store();
+    let before = store.clusters.len();
+    store.clusters.retain(|c| c.uid != uid);
+    if store.clusters.len() == before {
+        return ApiError::not_found("cluster", &uid).into_response();
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn admin_projects(State(lab): State<Lab>) -> Response {

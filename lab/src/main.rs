@@ -2,19 +2,22 @@
 
 use std::net::SocketAddr;
 
-const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim]\n\n\
+const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\n\
 Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim; VCSIM_BIN\n\
 overrides) and a local Palette API on loopback, and prints how to reach both:\n\
   PALETTE_ENDPOINT=http://127.0.0.1:PORT\n\
   PALETTE_API_KEY=...\n\
   VCENTER_SERVER=127.0.0.1:PORT   VCENTER_USER=...   VCENTER_PASSWORD=...\n\
 --no-vcsim serves the Palette API alone (accounts then need a vCenter you name).\n\
+--time-scale multiplies the gateway's lifecycle delays (registration 5 min, provisioning\n\
+8 min): 0.01 makes a demo take seconds.\n\
 Admin API (lab only): POST /lab/keys, GET /lab/projects, /lab/faults, /lab/calls.";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("default address");
     let mut with_vcsim = true;
+    let mut time_scale = 1.0f64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -26,6 +29,13 @@ async fn main() -> std::process::ExitCode {
                 }
             },
             "--no-vcsim" => with_vcsim = false,
+            "--time-scale" => match args.next().and_then(|v| v.parse::<f64>().ok()) {
+                Some(f) if f >= 0.0 && f.is_finite() => time_scale = f,
+                _ => {
+                    eprintln!("--time-scale needs a factor such as 0.01\n\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return std::process::ExitCode::SUCCESS;
@@ -49,7 +59,16 @@ async fn main() -> std::process::ExitCode {
     } else {
         None
     };
-    let lab = match palette_lab::start(listen).await {
+    let vcenter = sim.as_ref().map(|s| palette_lab::state::VcenterAccess {
+        target: vsphere::Target::parse(&s.server, true).expect("vcsim's address"),
+        user: s.user.clone(),
+        password: s.password.clone(),
+    });
+    let options = palette_lab::state::Options {
+        vcenter,
+        time_scale,
+    };
+    let lab = match palette_lab::start_with(listen, options).await {
         Ok(lab) => lab,
         Err(e) => {
             eprintln!("palette-lab: cannot listen on {listen}: {e}");

@@ -19,13 +19,28 @@ use crate::error::ApiError;
 use crate::ids;
 use crate::state::{Lab, Scope};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Gateway {
     pub uid: String,
     pub name: String,
     pub scope: Scope,
     pub state: String,
     pub pools: Vec<Pool>,
+    /// The installer side: the pairing code it registered with and the
+    /// installer VM (managed object id) it came from.
+    pub pairing_code: Option<String>,
+    pub installer_vm: Option<String>,
+    /// The gateway's own vSphere account (uid, spec with password).
+    pub account: Option<(String, palette_api::models::V1VsphereCloudAccount)>,
+    pub cloud_config: Option<palette_api::models::V1OverlordVsphereCloudConfig>,
+    /// Managed object ids of the gateway's VMs in vCenter.
+    pub vms: Vec<String>,
+    pub ip_address: Option<String>,
+    pub cluster_uid: String,
+    pub created: String,
+    /// Bumped on every lifecycle change so a stale background step can
+    /// tell that it no longer applies.
+    pub generation: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -40,12 +55,20 @@ pub struct Pool {
 }
 
 impl Gateway {
-    fn to_api(&self) -> V1Overlord {
+    pub(crate) fn to_api(&self) -> V1Overlord {
         V1Overlord {
             kind: Some("Overlord".into()),
             metadata: Some(V1ObjectMeta {
                 name: Some(self.name.clone()),
                 uid: Some(self.uid.clone()),
+                creation_timestamp: (!self.created.is_empty()).then(|| self.created.clone()),
+                ..Default::default()
+            }),
+            spec: Some(palette_api::models::V1OverloadSpec {
+                cloud_account_uid: self.account.as_ref().map(|(u, _)| u.clone()),
+                ip_address: self.ip_address.clone(),
+                spectro_cluster_uid: (!self.cluster_uid.is_empty())
+                    .then(|| self.cluster_uid.clone()),
                 ..Default::default()
             }),
             status: Some(V1OverloadStatus {
@@ -65,7 +88,6 @@ impl Gateway {
                 is_ready: Some(self.state == "Running"),
                 ..Default::default()
             }),
-            ..Default::default()
         }
     }
 }
@@ -98,12 +120,23 @@ pub(crate) fn visible(g: &Gateway, scope: &Scope) -> bool {
     g.scope == Scope::Tenant || &g.scope == scope
 }
 
-pub async fn list_gateways(State(lab): State<Lab>, Extension(scope): Extension<Scope>) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+pub async fn list_gateways(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Response {
     let store = lab.store();
     let items = store
         .gateways
         .iter()
         .filter(|g| visible(g, &scope))
+        .filter(|g| q.name.as_deref().is_none_or(|n| n == g.name))
         .map(Gateway::to_api)
         .collect();
     Json(V1Overlords { items: Some(items) }).into_response()
@@ -340,7 +373,9 @@ pub async fn admin_new_gateway(State(lab): State<Lab>, Json(body): Json<NewGatew
         name: body.name,
         scope,
         state: "Running".into(),
-        pools: Vec::new(),
+        cluster_uid: ids::new_uid(),
+        created: crate::accounts::now(),
+        ..Default::default()
     });
     (StatusCode::CREATED, Json(serde_json::json!({"uid": uid}))).into_response()
 }

@@ -30,6 +30,42 @@ pub struct Store {
     pub gateways: Vec<crate::pools::Gateway>,
     pub accounts: Vec<crate::accounts::Account>,
     pub profiles: Vec<crate::profiles::Profile>,
+    /// Pairing codes issued, with the scope they pair into and the gateway
+    /// that used them.
+    pub pairing_codes: Vec<PairingCode>,
+    /// Events per object, as the console's Events tab shows them.
+    pub events: Vec<LabEvent>,
+    /// Clusters as far as gateways need them: which account each uses.
+    /// Made through `/lab/clusters` until the cluster API lands.
+    pub clusters: Vec<ClusterRef>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterRef {
+    pub uid: String,
+    pub name: String,
+    pub account_uid: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairingCode {
+    pub code: String,
+    pub scope: Scope,
+    pub used_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabEvent {
+    pub uid: String,
+    /// The object's kind as in `/v1/events/components/{objectKind}/{objectUid}`.
+    pub kind: String,
+    pub object_uid: String,
+    pub object_name: String,
+    pub reason: String,
+    pub message: String,
+    /// `Normal`, `Warning` or `Error`.
+    pub severity: String,
+    pub time: String,
 }
 
 impl Store {
@@ -53,11 +89,47 @@ impl Store {
             gateways: Vec::new(),
             accounts: Vec::new(),
             profiles: crate::profiles::seeded(),
+            pairing_codes: Vec::new(),
+            events: Vec::new(),
+            clusters: Vec::new(),
         }
     }
 
     pub fn project(&self, uid: &str) -> Option<&Project> {
         self.projects.iter().find(|p| p.uid == uid)
+    }
+
+    /// Names of the clusters built on a cloud account.
+    pub fn clusters_using_account(&self, account_uid: &str) -> Vec<String> {
+        self.clusters
+            .iter()
+            .filter(|c| c.account_uid == account_uid)
+            .map(|c| c.name.clone())
+            .collect()
+    }
+
+    /// Records an event on an object.
+    pub fn event(
+        &mut self,
+        kind: &str,
+        uid: &str,
+        name: &str,
+        severity: &str,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
+        let message = message.into();
+        tracing::info!(kind, uid, name, reason, %message, "event");
+        self.events.push(LabEvent {
+            uid: ids::new_uid(),
+            kind: kind.into(),
+            object_uid: uid.into(),
+            object_name: name.into(),
+            reason: reason.into(),
+            message,
+            severity: severity.into(),
+            time: crate::accounts::now(),
+        });
     }
 
     pub fn add_key(&mut self, user_name: &str) -> String {
@@ -73,6 +145,33 @@ impl Store {
     }
 }
 
+/// How the lab reaches "its" vCenter: the one the gateways it emulates
+/// work in (vcsim, or a vCenter given at start).
+#[derive(Clone, Debug)]
+pub struct VcenterAccess {
+    pub target: vsphere::Target,
+    pub user: String,
+    pub password: String,
+}
+
+/// Start-up options.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub vcenter: Option<VcenterAccess>,
+    /// Multiplies every lifecycle delay (registration, provisioning):
+    /// 1.0 is real time, 0.001 turns minutes into a fraction of a second.
+    pub time_scale: f64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            vcenter: None,
+            time_scale: 1.0,
+        }
+    }
+}
+
 /// Shared by every request handler.
 #[derive(Clone)]
 pub struct Lab {
@@ -80,15 +179,33 @@ pub struct Lab {
     pub faults: Arc<Mutex<Faults>>,
     /// Calls per "METHOD /path", for tests that count API calls.
     pub calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    pub options: Arc<Options>,
+    /// `http://127.0.0.1:PORT`, known once the lab listens.
+    pub base_url: Arc<std::sync::OnceLock<String>>,
 }
 
 impl Lab {
     pub fn new(store: Store) -> Lab {
+        Self::with_options(store, Options::default())
+    }
+
+    pub fn with_options(store: Store, options: Options) -> Lab {
         Lab {
             store: Arc::new(Mutex::new(store)),
             faults: Arc::new(Mutex::new(Faults::default())),
             calls: Arc::new(Mutex::new(BTreeMap::new())),
+            options: Arc::new(options),
+            base_url: Arc::new(std::sync::OnceLock::new()),
         }
+    }
+
+    /// A lifecycle delay at the lab's time scale.
+    pub fn scaled(&self, real: std::time::Duration) -> std::time::Duration {
+        real.mul_f64(self.options.time_scale.max(0.0))
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url.get().cloned().unwrap_or_default()
     }
 
     pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
@@ -98,8 +215,9 @@ impl Lab {
 
 /// The scope a request acts in: the tenant, or one project (header
 /// `ProjectUid`). Objects of one project are invisible from another.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Scope {
+    #[default]
     Tenant,
     Project(String),
 }

@@ -1,0 +1,989 @@
+//! The private cloud gateway's life, as the reference document tells it:
+//! pairing code and installer OVA from Palette; an installer VM powered on
+//! in vCenter registers the gateway (the lab watches vCenter for it, as a
+//! real installer phones home); account and cloud config move it Pending ->
+//! Provisioning -> Running while the lab creates its VMs in vCenter; resize,
+//! reset, rename, delete; events for every step.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use palette_api::models::{
+    V1DeletedMsg, V1Event, V1EventSource, V1Events, V1ObjectMeta, V1ObjectMetaInputEntitySchema,
+    V1ObjectReference, V1OverloadVsphereOva, V1OverlordVsphereAccountCreate,
+    V1OverlordVsphereAccountEntity, V1OverlordVsphereCloudConfig, V1PairingCode, V1Uid,
+    V1UpdatedMsg,
+};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::ids;
+use crate::pools::{visible, Gateway};
+use crate::state::{Lab, PairingCode, Scope, VcenterAccess};
+
+/// OVF property keys of the lab's installer OVA (assets/palette-installer.ovf).
+pub mod keys {
+    pub const NAME: &str = "installer.name";
+    pub const CONSOLE_ENDPOINT: &str = "installer.console_endpoint";
+    pub const PAIRING_CODE: &str = "installer.pairing_code";
+    pub const SSH_PUBLIC_KEY: &str = "installer.ssh_public_key";
+    pub const POD_CIDR: &str = "installer.pod_cidr";
+    pub const SERVICE_CIDR: &str = "installer.service_cidr";
+    pub const HTTP_PROXY: &str = "installer.http_proxy";
+    pub const HTTPS_PROXY: &str = "installer.https_proxy";
+    pub const NO_PROXY: &str = "installer.no_proxy";
+}
+
+/// The document's figures: an installer registers within five to ten
+/// minutes; a gateway provisions in eight to ten.
+pub const REGISTRATION_DELAY: Duration = Duration::from_secs(5 * 60);
+pub const PROVISIONING_DELAY: Duration = Duration::from_secs(8 * 60);
+
+pub const OVA_PATH: &str = "/lab/installer/palette-gateway-installer.ova";
+const OVF: &str = include_str!("../assets/palette-installer.ovf");
+const KIND: &str = "overlord";
+
+fn is_gateway(g: &Gateway, uid: &str, scope: &Scope) -> bool {
+    g.uid == uid && visible(g, scope)
+}
+
+// ---------------------------------------------------------------- pairing and OVA
+
+#[derive(Deserialize)]
+pub struct PairingQuery {
+    #[serde(rename = "cloudType", default)]
+    cloud_type: Option<String>,
+}
+
+/// `GET /v1/overlords/pairing/code?cloudType=vsphere`.
+pub async fn pairing_code(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Query(q): Query<PairingQuery>,
+) -> Response {
+    match q.cloud_type.as_deref() {
+        Some("vsphere") => {}
+        other => {
+            return ApiError::bad_request(format!(
+                "cloudType {other:?} is not supported here; use cloudType=vsphere"
+            ))
+            .into_response()
+        }
+    }
+    // Six characters, as the console shows them; no 0/O or 1/I to misread.
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let raw = ids::new_uid();
+    let code: String = raw
+        .as_bytes()
+        .chunks(2)
+        .take(6)
+        .map(|pair| {
+            let n = u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("0"), 16).unwrap_or(0);
+            ALPHABET[n as usize % ALPHABET.len()] as char
+        })
+        .collect();
+    lab.store().pairing_codes.push(PairingCode {
+        code: code.clone(),
+        scope,
+        used_by: None,
+    });
+    Json(V1PairingCode {
+        pairing_code: Some(code),
+    })
+    .into_response()
+}
+
+/// `GET /v1/overlords/vsphere/ova`: the lab serves its own installer.
+pub async fn ova_location(State(lab): State<Lab>) -> Response {
+    Json(V1OverloadVsphereOva {
+        location: Some(format!("{}{OVA_PATH}", lab.base_url())),
+    })
+    .into_response()
+}
+
+/// The OVA: a tar with the descriptor first, then its disk.
+pub fn ova_bytes() -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_cksum();
+        builder
+            .append_data(&mut h, name, data)
+            .expect("writing to memory");
+    };
+    add("palette-installer.ovf", OVF.as_bytes());
+    // A placeholder disk: vcsim stores what is uploaded without reading it.
+    add("palette-installer-disk1.vmdk", &[0u8; 65536]);
+    builder.into_inner().expect("writing to memory")
+}
+
+pub async fn ova_file() -> Response {
+    ([(header::CONTENT_TYPE, "application/x-tar")], ova_bytes()).into_response()
+}
+
+// ---------------------------------------------------------------- events
+
+/// `GET /v1/events/components/{objectKind}/{objectUid}`.
+pub async fn events(State(lab): State<Lab>, Path((kind, uid)): Path<(String, String)>) -> Response {
+    let store = lab.store();
+    let items: Vec<V1Event> = store
+        .events
+        .iter()
+        .filter(|e| e.kind == kind && e.object_uid == uid)
+        .map(|e| V1Event {
+            metadata: Some(V1ObjectMeta {
+                uid: Some(e.uid.clone()),
+                creation_timestamp: Some(e.time.clone()),
+                ..Default::default()
+            }),
+            involved_object: Some(V1ObjectReference {
+                kind: Some(e.kind.clone()),
+                name: Some(e.object_name.clone()),
+                uid: Some(e.object_uid.clone()),
+            }),
+            message: Some(e.message.clone()),
+            reason: Some(e.reason.clone()),
+            severity: Some(e.severity.clone()),
+            source: Some(V1EventSource {
+                component: Some("palette-lab".into()),
+                host: None,
+            }),
+            related_object: None,
+        })
+        .collect();
+    Json(V1Events {
+        listmeta: Some(palette_api::models::V1ListMetaData {
+            count: Some(items.len() as i64),
+            ..Default::default()
+        }),
+        items: Some(items),
+    })
+    .into_response()
+}
+
+// ---------------------------------------------------------------- the watcher
+
+/// What an installer VM carries, read from its OVF properties.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InstallerProps {
+    pub name: String,
+    pub console_endpoint: String,
+    pub pairing_code: String,
+}
+
+impl InstallerProps {
+    /// vCenter keeps OVF properties in `vAppConfig`; vcsim puts them in
+    /// `extraConfig`. The lab reads the latter (vcsim is its vCenter).
+    pub fn from_vm(vm: &vsphere::vm::VmInfo) -> Option<InstallerProps> {
+        let get = |k: &str| vm.extra_config.get(k).cloned().unwrap_or_default();
+        let code = get(keys::PAIRING_CODE);
+        (!code.is_empty()).then(|| InstallerProps {
+            name: get(keys::NAME),
+            console_endpoint: get(keys::CONSOLE_ENDPOINT),
+            pairing_code: code,
+        })
+    }
+}
+
+/// Why an installer cannot register, as its cloud-init log would say.
+fn registration_problem(lab: &Lab, p: &InstallerProps) -> Option<(String, String)> {
+    if p.console_endpoint.ends_with('/') {
+        return Some((
+            "ConsoleEndpointInvalid".into(),
+            format!(
+                "installer {:?}: console endpoint {:?} has a trailing slash; the installer cannot reach \
+                 Palette. Power off and delete the installer VM and deploy it again with the endpoint \
+                 without the slash.",
+                p.name, p.console_endpoint
+            ),
+        ));
+    }
+    let base = lab.base_url();
+    if !base.is_empty() && p.console_endpoint != base {
+        return Some((
+            "ConsoleEndpointUnreachable".into(),
+            format!(
+                "installer {:?}: console endpoint {:?} is not this Palette ({base}); the installer cannot \
+                 register there",
+                p.name, p.console_endpoint
+            ),
+        ));
+    }
+    if p.name.trim().is_empty() {
+        return Some((
+            "InstallerNameMissing".into(),
+            "installer: the Installer Name property is empty".into(),
+        ));
+    }
+    let store = lab.store();
+    match store
+        .pairing_codes
+        .iter()
+        .find(|c| c.code == p.pairing_code)
+    {
+        None => Some((
+            "PairingFailed".into(),
+            format!(
+                "installer {:?}: pairing code {:?} was not issued by this Palette",
+                p.name, p.pairing_code
+            ),
+        )),
+        Some(c) if c.used_by.is_some() => Some((
+            "PairingFailed".into(),
+            format!(
+                "installer {:?}: pairing code {:?} was already used by another gateway",
+                p.name, p.pairing_code
+            ),
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Registers the gateway an installer VM announces.
+fn register(lab: &Lab, vm: &str, p: &InstallerProps) -> Option<String> {
+    let mut store = lab.store();
+    let i = store
+        .pairing_codes
+        .iter()
+        .position(|c| c.code == p.pairing_code && c.used_by.is_none())?;
+    let uid = ids::new_uid();
+    store.pairing_codes[i].used_by = Some(uid.clone());
+    let scope = store.pairing_codes[i].scope.clone();
+    store.gateways.push(Gateway {
+        uid: uid.clone(),
+        name: p.name.clone(),
+        scope,
+        state: "Pending".into(),
+        pairing_code: Some(p.pairing_code.clone()),
+        installer_vm: Some(vm.to_string()),
+        cluster_uid: ids::new_uid(),
+        created: crate::accounts::now(),
+        ..Default::default()
+    });
+    store.event(
+        KIND,
+        &uid,
+        &p.name,
+        "Normal",
+        "Registered",
+        format!("gateway {:?} registered from installer VM {vm}; waiting for its vSphere account and cloud config", p.name),
+    );
+    Some(uid)
+}
+
+/// Polls vCenter for powered-on installer VMs, as the installers would
+/// phone home: a good one registers after [`REGISTRATION_DELAY`] (scaled);
+/// a bad one never does, and an event on its pairing code says why.
+pub fn spawn_watcher(lab: Lab, vc: VcenterAccess) {
+    tokio::spawn(async move {
+        let tick = lab
+            .scaled(Duration::from_secs(2))
+            .clamp(Duration::from_millis(100), Duration::from_secs(2));
+        let mut session: Option<vsphere::Session> = None;
+        let mut handled: HashSet<String> = HashSet::new();
+        loop {
+            tokio::time::sleep(tick).await;
+            if session.is_none() {
+                match vsphere::Session::login(&vc.target, &vc.user, &vc.password).await {
+                    Ok(s) => session = Some(s),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lab watcher cannot log in to vCenter");
+                        continue;
+                    }
+                }
+            }
+            let Some(s) = &session else { continue };
+            let vms = match s.list_vms().await {
+                Ok(v) => v,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lab watcher cannot list VMs; logging in again");
+                    session = None;
+                    continue;
+                }
+            };
+            for vm in vms {
+                if !vm.powered_on || handled.contains(&vm.moref) {
+                    continue;
+                }
+                let Some(props) = InstallerProps::from_vm(&vm) else {
+                    continue;
+                };
+                handled.insert(vm.moref.clone());
+                if let Some((reason, message)) = registration_problem(&lab, &props) {
+                    lab.store().event(
+                        "pairingcode",
+                        &props.pairing_code,
+                        &props.name,
+                        "Error",
+                        &reason,
+                        message,
+                    );
+                    continue;
+                }
+                let lab = lab.clone();
+                let vc = vc.clone();
+                let delay = lab.scaled(REGISTRATION_DELAY);
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    // Powered off or deleted meanwhile: the installer never phoned home.
+                    let still_on =
+                        match vsphere::Session::login(&vc.target, &vc.user, &vc.password).await {
+                            Ok(s) => {
+                                let on = s
+                                    .vm_info(&vm.moref)
+                                    .await
+                                    .map(|i| i.powered_on)
+                                    .unwrap_or(false);
+                                let _ = s.logout().await;
+                                on
+                            }
+                            Err(_) => false,
+                        };
+                    if still_on && registration_problem(&lab, &props).is_none() {
+                        register(&lab, &vm.moref, &props);
+                    }
+                });
+            }
+        }
+    });
+}
+
+// ---------------------------------------------------------------- account and cloud config
+
+/// `POST /v1/overlords/vsphere/{uid}/account`.
+pub async fn account_create(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1OverlordVsphereAccountCreate>,
+) -> Response {
+    let Some(account) = body.account else {
+        return ApiError::bad_request("account is required").into_response();
+    };
+    {
+        let store = lab.store();
+        match store.gateways.iter().find(|g| is_gateway(g, &uid, &scope)) {
+            None => return ApiError::not_found("private cloud gateway", &uid).into_response(),
+            Some(g) if g.account.is_some() => {
+                return ApiError::conflict(format!(
+                    "gateway '{}' already has its vSphere account; update it with PUT",
+                    g.name
+                ))
+                .into_response()
+            }
+            Some(_) => {}
+        }
+    }
+    if let Err(e) = crate::accounts::check_credentials(&account).await {
+        return e.into_response();
+    }
+    let mut store = lab.store();
+    let account_uid = ids::new_uid();
+    let Some(g) = store
+        .gateways
+        .iter_mut()
+        .find(|g| is_gateway(g, &uid, &scope))
+    else {
+        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    };
+    g.account = Some((account_uid.clone(), account));
+    let name = g.name.clone();
+    store.event(
+        KIND,
+        &uid,
+        &name,
+        "Normal",
+        "AccountSet",
+        "vSphere account validated and saved",
+    );
+    (
+        StatusCode::CREATED,
+        Json(V1Uid {
+            uid: Some(account_uid),
+        }),
+    )
+        .into_response()
+}
+
+/// `PUT /v1/overlords/vsphere/{uid}/account`.
+pub async fn account_update(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1OverlordVsphereAccountEntity>,
+) -> Response {
+    let Some(account) = body.account else {
+        return ApiError::bad_request("account is required").into_response();
+    };
+    if let Err(e) = crate::accounts::check_credentials(&account).await {
+        return e.into_response();
+    }
+    let mut store = lab.store();
+    let Some(g) = store
+        .gateways
+        .iter_mut()
+        .find(|g| is_gateway(g, &uid, &scope))
+    else {
+        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    };
+    let account_uid = g
+        .account
+        .as_ref()
+        .map(|(u, _)| u.clone())
+        .unwrap_or_else(ids::new_uid);
+    g.account = Some((account_uid, account));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A cloud config's placement, checked for the fields the lab needs.
+fn placement_of(
+    cfg: &V1OverlordVsphereCloudConfig,
+) -> Result<(vsphere::vm::Placement, Option<String>), ApiError> {
+    let cc = cfg
+        .cluster_config
+        .clone()
+        .ok_or_else(|| ApiError::bad_request("clusterConfig is required"))?;
+    let p = cc
+        .placements
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::bad_request("clusterConfig.placements needs one placement"))?;
+    let need = |v: Option<String>, f: &str| {
+        v.filter(|s| !s.is_empty()).ok_or_else(|| {
+            ApiError::bad_request(format!("clusterConfig.placements[0].{f} is required"))
+        })
+    };
+    let network = p.network.clone().unwrap_or_default();
+    let pool = network.parent_pool_uid.clone().filter(|s| !s.is_empty());
+    if cc.static_ip.unwrap_or(false) && pool.is_none() {
+        return Err(ApiError::bad_request(
+            "clusterConfig.staticIp needs placements[0].network.parentPoolUid: the IP pool of the gateway's nodes",
+        ));
+    }
+    Ok((
+        vsphere::vm::Placement {
+            datacenter: need(p.datacenter, "datacenter")?,
+            compute_cluster: need(p.cluster, "cluster")?,
+            datastore: need(p.datastore, "datastore")?,
+            network: need(network.network_name, "network.networkName")?,
+            resource_pool: p.resource_pool.unwrap_or_default(),
+            folder: p.folder.unwrap_or_default(),
+        },
+        pool,
+    ))
+}
+
+fn size_of(cfg: &V1OverlordVsphereCloudConfig) -> Result<i32, ApiError> {
+    match cfg.size.unwrap_or(1) {
+        s @ (1 | 3) => Ok(s),
+        other => Err(ApiError::bad_request(format!(
+            "size {other} is not supported: a gateway has 1 or 3 nodes"
+        ))),
+    }
+}
+
+/// `POST /v1/overlords/vsphere/{uid}/cloudconfig`: starts provisioning.
+pub async fn cloud_config_create(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1OverlordVsphereCloudConfig>,
+) -> Response {
+    let (placement, pool) = match placement_of(&body) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let size = match size_of(&body) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let (account, generation) = {
+        let mut store = lab.store();
+        let Some(g) = store
+            .gateways
+            .iter_mut()
+            .find(|g| is_gateway(g, &uid, &scope))
+        else {
+            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        };
+        let Some((_, account)) = g.account.clone() else {
+            return ApiError::bad_request(format!(
+                "gateway '{}' has no vSphere account yet: POST /v1/overlords/vsphere/{uid}/account first",
+                g.name
+            ))
+            .into_response();
+        };
+        if g.cloud_config.is_some() {
+            return ApiError::conflict(format!(
+                "gateway '{}' already has a cloud config; change it with PUT",
+                g.name
+            ))
+            .into_response();
+        }
+        if let Some(p) = &pool {
+            if !g.pools.iter().any(|x| &x.uid == p) {
+                return ApiError::bad_request(format!(
+                    "IP pool '{p}' is not a pool of gateway '{}'",
+                    g.name
+                ))
+                .into_response();
+            }
+        }
+        g.cloud_config = Some(body.clone());
+        g.state = "Provisioning".into();
+        g.generation += 1;
+        let (name, generation) = (g.name.clone(), g.generation);
+        store.event(
+            KIND,
+            &uid,
+            &name,
+            "Normal",
+            "Provisioning",
+            format!(
+                "provisioning {size} node(s) in {}/{}",
+                placement.datacenter, placement.compute_cluster
+            ),
+        );
+        (account, generation)
+    };
+    spawn_provisioning(lab, uid.clone(), account, placement, pool, size, generation);
+    (
+        StatusCode::CREATED,
+        Json(V1Uid {
+            uid: Some(ids::new_uid()),
+        }),
+    )
+        .into_response()
+}
+
+/// `PUT /v1/overlords/vsphere/{uid}/cloudconfig`: resize 1 -> 3 and
+/// settings; 3 -> 1 is refused, as in Palette.
+pub async fn cloud_config_update(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1OverlordVsphereCloudConfig>,
+) -> Response {
+    let (placement, pool) = match placement_of(&body) {
+        Ok(x) => x,
+        Err(e) => return e.into_response(),
+    };
+    let size = match size_of(&body) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let (account, generation, grow) = {
+        let mut store = lab.store();
+        let Some(g) = store
+            .gateways
+            .iter_mut()
+            .find(|g| is_gateway(g, &uid, &scope))
+        else {
+            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        };
+        let Some(prior) = g.cloud_config.clone() else {
+            return ApiError::bad_request("the gateway has no cloud config yet: POST it first")
+                .into_response();
+        };
+        let old = prior.size.unwrap_or(1);
+        if size < old {
+            return ApiError::bad_request(format!(
+                "a gateway cannot shrink from {old} to {size} nodes"
+            ))
+            .into_response();
+        }
+        let Some((_, account)) = g.account.clone() else {
+            return ApiError::bad_request("the gateway has no vSphere account").into_response();
+        };
+        g.cloud_config = Some(body.clone());
+        let grow = (size - old).max(0);
+        if grow > 0 {
+            g.state = "Provisioning".into();
+            g.generation += 1;
+        }
+        let (name, generation) = (g.name.clone(), g.generation);
+        if grow > 0 {
+            store.event(
+                KIND,
+                &uid,
+                &name,
+                "Normal",
+                "Resizing",
+                format!("adding {grow} node(s)"),
+            );
+        }
+        (account, generation, grow)
+    };
+    if grow > 0 {
+        spawn_provisioning(lab, uid, account, placement, pool, grow, generation);
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Creates `count` gateway VMs, then after the (scaled) provisioning delay
+/// marks the gateway Running, unless a reset or delete came in between.
+fn spawn_provisioning(
+    lab: Lab,
+    uid: String,
+    account: palette_api::models::V1VsphereCloudAccount,
+    placement: vsphere::vm::Placement,
+    pool: Option<String>,
+    count: i32,
+    generation: u64,
+) {
+    tokio::spawn(async move {
+        let current = |lab: &Lab| {
+            lab.store()
+                .gateways
+                .iter()
+                .find(|g| g.uid == uid)
+                .map(|g| (g.generation == generation, g.name.clone(), g.vms.len()))
+        };
+        let fail = |lab: &Lab, reason: &str, message: String| {
+            let mut store = lab.store();
+            let name = store
+                .gateways
+                .iter_mut()
+                .find(|g| g.uid == uid && g.generation == generation)
+                .map(|g| {
+                    g.state = "Failed".into();
+                    g.name.clone()
+                });
+            if let Some(name) = name {
+                store.event(KIND, &uid, &name, "Error", reason, message);
+            }
+        };
+        let target = match vsphere::Target::parse(
+            account.vcenter_server.as_deref().unwrap_or_default(),
+            account.insecure.unwrap_or(false),
+        ) {
+            Ok(t) => t,
+            Err(e) => return fail(&lab, "ProvisioningFailed", e.to_string()),
+        };
+        let session = match vsphere::Session::login(
+            &target,
+            account.username.as_deref().unwrap_or_default(),
+            account.password.as_deref().unwrap_or_default(),
+        )
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => {
+                return fail(
+                    &lab,
+                    "ProvisioningFailed",
+                    format!("cannot log in to vCenter: {e}"),
+                )
+            }
+        };
+        let at = match session.resolve(&placement).await {
+            Ok(a) => a,
+            Err(e) => return fail(&lab, "PlacementInvalid", e.to_string()),
+        };
+        for _ in 0..count {
+            let Some((true, name, existing)) = current(&lab) else {
+                return;
+            };
+            let vm_name = format!("{name}-node-{existing}");
+            // Static IP: the next free address of the nodes' pool.
+            let ip = match &pool {
+                Some(p) => {
+                    let mut store = lab.store();
+                    let Some(g) = store.gateways.iter_mut().find(|g| g.uid == uid) else {
+                        return;
+                    };
+                    let Some(pl) = g.pools.iter_mut().find(|x| &x.uid == p) else {
+                        drop(store);
+                        return fail(
+                            &lab,
+                            "IpPoolMissing",
+                            format!("IP pool {p} no longer exists"),
+                        );
+                    };
+                    let gw_ip = pl.spec.gateway.as_deref().and_then(|s| s.parse().ok());
+                    match pl.range.allocate(&pl.allotted, gw_ip) {
+                        Some(ip) => {
+                            pl.allotted.insert(ip);
+                            pl.clusters.insert(g.cluster_uid.clone());
+                            Some(ip.to_string())
+                        }
+                        None => {
+                            let pool_name = pl.name.clone();
+                            drop(store);
+                            return fail(
+                                &lab,
+                                "IpPoolExhausted",
+                                format!(
+                                    "IP pool '{pool_name}' has no free address for node {vm_name}"
+                                ),
+                            );
+                        }
+                    }
+                }
+                None => None,
+            };
+            let mut extra = std::collections::BTreeMap::new();
+            extra.insert("guestinfo.palette.gateway".to_string(), uid.clone());
+            if let Some(ip) = &ip {
+                extra.insert("guestinfo.palette.ip".to_string(), ip.clone());
+            }
+            let spec = vsphere::vm::VmSpec {
+                name: vm_name.clone(),
+                cpus: 4,
+                memory_mb: 8192,
+                annotation: Some(format!("Palette private cloud gateway {name} ({uid})")),
+                extra_config: extra,
+            };
+            let vm = match session.create_vm(&spec, &at).await {
+                Ok(vm) => vm,
+                Err(e) => {
+                    return fail(
+                        &lab,
+                        "VmCreateFailed",
+                        format!("cannot create {vm_name}: {e}"),
+                    )
+                }
+            };
+            if let Err(e) = session.power_on(&vm).await {
+                return fail(
+                    &lab,
+                    "VmPowerOnFailed",
+                    format!("cannot power on {vm_name}: {e}"),
+                );
+            }
+            let mut store = lab.store();
+            if let Some(g) = store.gateways.iter_mut().find(|g| g.uid == uid) {
+                g.vms.push(vm.clone());
+                if g.ip_address.is_none() {
+                    g.ip_address = ip.clone().or_else(|| Some("10.0.0.10".into()));
+                }
+            }
+            store.event(
+                KIND,
+                &uid,
+                &name,
+                "Normal",
+                "NodeCreated",
+                format!("VM {}/{vm_name} created and powered on", at.folder_path),
+            );
+        }
+        let _ = session.logout().await;
+        tokio::time::sleep(lab.scaled(PROVISIONING_DELAY)).await;
+        let mut store = lab.store();
+        let done = store
+            .gateways
+            .iter_mut()
+            .find(|g| g.uid == uid && g.generation == generation)
+            .map(|g| {
+                g.state = "Running".into();
+                g.name.clone()
+            });
+        if let Some(name) = done {
+            store.event(
+                KIND,
+                &uid,
+                &name,
+                "Normal",
+                "Running",
+                "gateway is Running and healthy",
+            );
+        }
+    });
+}
+
+// ---------------------------------------------------------------- metadata, reset, delete
+
+/// `PUT /v1/overlords/{uid}/metadata`: rename.
+pub async fn metadata_update(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Json(body): Json<V1ObjectMetaInputEntitySchema>,
+) -> Response {
+    let name = body
+        .metadata
+        .and_then(|m| m.name)
+        .filter(|n| !n.trim().is_empty());
+    let Some(name) = name else {
+        return ApiError::bad_request("metadata.name is required").into_response();
+    };
+    let mut store = lab.store();
+    let Some(g) = store
+        .gateways
+        .iter_mut()
+        .find(|g| is_gateway(g, &uid, &scope))
+    else {
+        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    };
+    let old = std::mem::replace(&mut g.name, name.clone());
+    store.event(
+        KIND,
+        &uid,
+        &name,
+        "Normal",
+        "Renamed",
+        format!("renamed from {old:?}"),
+    );
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Removes the gateway's VMs from vCenter with its own account.
+async fn delete_vms(
+    account: Option<palette_api::models::V1VsphereCloudAccount>,
+    vms: Vec<String>,
+) -> Result<(), String> {
+    if vms.is_empty() {
+        return Ok(());
+    }
+    let Some(account) = account else {
+        return Err("the gateway has VMs but no vSphere account".into());
+    };
+    let target = vsphere::Target::parse(
+        account.vcenter_server.as_deref().unwrap_or_default(),
+        account.insecure.unwrap_or(false),
+    )
+    .map_err(|e| e.to_string())?;
+    let s = vsphere::Session::login(
+        &target,
+        account.username.as_deref().unwrap_or_default(),
+        account.password.as_deref().unwrap_or_default(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    for vm in vms {
+        match s.destroy_vm(&vm).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let _ = s.logout().await;
+    Ok(())
+}
+
+/// `PUT /v1/overlords/{uid}/reset`: back to Pending, nodes removed, so the
+/// gateway can be configured again (the console's Reset button).
+pub async fn reset(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+) -> Response {
+    let (account, vms) = {
+        let mut store = lab.store();
+        let Some(g) = store
+            .gateways
+            .iter_mut()
+            .find(|g| is_gateway(g, &uid, &scope))
+        else {
+            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        };
+        g.generation += 1;
+        g.state = "Pending".into();
+        g.cloud_config = None;
+        g.ip_address = None;
+        let vms = std::mem::take(&mut g.vms);
+        let cluster = g.cluster_uid.clone();
+        for p in &mut g.pools {
+            if p.clusters.remove(&cluster) {
+                p.allotted.clear();
+            }
+        }
+        let (name, account) = (g.name.clone(), g.account.clone().map(|(_, a)| a));
+        store.event(
+            KIND,
+            &uid,
+            &name,
+            "Warning",
+            "Reset",
+            "gateway reset to Pending; its nodes are removed",
+        );
+        (account, vms)
+    };
+    if let Err(e) = delete_vms(account, vms).await {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ResetFailed", e).into_response();
+    }
+    Json(V1UpdatedMsg {
+        msg: Some("gateway reset".into()),
+    })
+    .into_response()
+}
+
+/// `DELETE /v1/overlords/{uid}`: refused while clusters use the gateway;
+/// otherwise its VMs leave vCenter and the gateway leaves Palette. The
+/// installer VM is the installer's owner's to remove.
+pub async fn delete(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+) -> Response {
+    let (account, vms) = {
+        let store = lab.store();
+        let Some(g) = store.gateways.iter().find(|g| is_gateway(g, &uid, &scope)) else {
+            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        };
+        let users: Vec<String> = store
+            .accounts
+            .iter()
+            .filter(|a| a.gateway_uid == uid)
+            .flat_map(|a| store.clusters_using_account(&a.uid))
+            .collect();
+        if !users.is_empty() {
+            return ApiError::conflict(format!(
+                "gateway '{}' is used by cluster(s) {}; delete them first",
+                g.name,
+                users.join(", ")
+            ))
+            .into_response();
+        }
+        (g.account.clone().map(|(_, a)| a), g.vms.clone())
+    };
+    if let Err(e) = delete_vms(account, vms).await {
+        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "DeleteFailed", e).into_response();
+    }
+    let mut store = lab.store();
+    let name = store
+        .gateways
+        .iter()
+        .find(|g| g.uid == uid)
+        .map(|g| g.name.clone())
+        .unwrap_or_default();
+    store.gateways.retain(|g| g.uid != uid);
+    store.event(KIND, &uid, &name, "Normal", "Deleted", "gateway deleted");
+    Json(V1DeletedMsg {
+        msg: Some("gateway deleted".into()),
+    })
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ova_is_a_tar_with_the_descriptor_first() {
+        let bytes = super::ova_bytes();
+        let mut a = tar::Archive::new(bytes.as_slice());
+        let names: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            vec!["palette-installer.ovf", "palette-installer-disk1.vmdk"]
+        );
+        for key in [
+            super::keys::NAME,
+            super::keys::PAIRING_CODE,
+            super::keys::CONSOLE_ENDPOINT,
+        ] {
+            assert!(super::OVF.contains(&format!("ovf:key=\"{key}\"")), "{key}");
+        }
+    }
+}
