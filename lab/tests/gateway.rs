@@ -1,5 +1,6 @@
 //! The gateway's whole life over HTTP (no provider), at time scale 0.001,
-//! checked in vCenter (vcsim) through the vsphere crate, not the lab's word.
+//! from a real OVA import into vcsim, checked in vCenter through the
+//! vsphere crate, not the lab's word.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use palette_lab::gateways::keys;
 use palette_lab::state::{Options, VcenterAccess};
 use serde_json::{json, Value};
 use vsphere::vcsim::Vcsim;
-use vsphere::vm::{Placement, VmSpec};
+use vsphere::vm::Placement;
 
 struct Env {
     lab: palette_lab::RunningLab,
@@ -67,9 +68,18 @@ impl Env {
             .unwrap()
     }
 
-    /// An installer VM as vcsim makes it from the OVA: the OVF properties
-    /// land in extraConfig. Powered on.
+    /// An installer VM deployed the documented way: the OVA from the
+    /// location Palette gives, imported into vCenter with its properties,
+    /// then powered on.
     async fn installer(&self, vm_name: &str, props: &[(&str, &str)]) -> String {
+        let (_, ova) = self.call("GET", "/v1/overlords/vsphere/ova", None).await;
+        let location = ova["location"].as_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("installer.ova");
+        vsphere::ovf::download(&self.http, &location, &path)
+            .await
+            .unwrap();
+        let ova = vsphere::ovf::Ova::open(&path).unwrap();
         let s = self.session().await;
         let at = s
             .resolve(&Placement {
@@ -82,23 +92,11 @@ impl Env {
             })
             .await
             .unwrap();
-        let extra: BTreeMap<String, String> = props
+        let values: BTreeMap<String, String> = props
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let vm = s
-            .create_vm(
-                &VmSpec {
-                    name: vm_name.into(),
-                    cpus: 2,
-                    memory_mb: 4096,
-                    annotation: None,
-                    extra_config: extra,
-                },
-                &at,
-            )
-            .await
-            .unwrap();
+        let vm = s.import_ova(&ova, vm_name, &at, &values).await.unwrap();
         s.power_on(&vm).await.unwrap();
         vm
     }

@@ -7,6 +7,7 @@
 //! error or a log line.
 
 pub mod error;
+pub mod ovf;
 pub mod session;
 pub mod vcsim;
 pub mod vm;

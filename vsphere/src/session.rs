@@ -60,6 +60,9 @@ pub fn normalize_server(address: &str) -> Result<String, Error> {
 pub struct Session {
     client: Arc<Client>,
     server: String,
+    /// The same HTTP client vim_rs uses (TLS settings included), for
+    /// transfers outside SOAP such as NFC uploads.
+    http: reqwest::Client,
 }
 
 impl std::fmt::Debug for Session {
@@ -103,7 +106,7 @@ impl Session {
             server: target.server.clone(),
             message: e.to_string(),
         })?;
-        let client = ClientBuilder::new(&target.server, http)
+        let client = ClientBuilder::new(&target.server, http.clone())
             .basic_authn(user, password)
             .app_details(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
             .transport(TransportMode::Soap)
@@ -114,11 +117,16 @@ impl Session {
         Ok(Session {
             client,
             server: target.server.clone(),
+            http,
         })
     }
 
     pub fn server(&self) -> &str {
         &self.server
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn about(&self) -> About {

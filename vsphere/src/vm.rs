@@ -44,6 +44,7 @@ pub struct Placement {
 #[derive(Clone, Debug)]
 pub struct Resolved {
     pub datacenter: ManagedObjectReference,
+    pub datastore: ManagedObjectReference,
     pub datastore_name: String,
     pub network: ManagedObjectReference,
     pub network_name: String,
@@ -124,7 +125,8 @@ impl Session {
         let datacenter = self.find("datacenter", dc).await?;
         let cluster_path = format!("{dc}/host/{}", p.compute_cluster);
         self.find("compute cluster", &cluster_path).await?;
-        self.find("datastore", &format!("{dc}/datastore/{}", p.datastore))
+        let datastore = self
+            .find("datastore", &format!("{dc}/datastore/{}", p.datastore))
             .await?;
         let network = self
             .find("network", &format!("{dc}/network/{}", p.network))
@@ -141,6 +143,7 @@ impl Session {
         let (folder, folder_path) = self.ensure_folder(dc, &p.folder).await?;
         Ok(Resolved {
             datacenter,
+            datastore,
             datastore_name: p.datastore.clone(),
             network,
             network_name: p.network.clone(),

@@ -101,3 +101,81 @@ async fn missing_placement_parts_are_named() {
         }
     ));
 }
+
+/// A real OVA (the lab's installer) imported into vcsim: properties land
+/// where vcsim keeps them (extraConfig), the disk goes through the NFC lease.
+#[tokio::test]
+async fn an_ova_imports_with_its_properties() {
+    let sim = Vcsim::start("u@vsphere.local", "p4ss", &[]).unwrap();
+    let s = session(&sim).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("installer.ova");
+    std::fs::write(&path, ova()).unwrap();
+    let ova = vsphere::ovf::Ova::open(&path).unwrap();
+    assert!(ova.descriptor.contains("ProductSection"));
+    assert_eq!(ova.files.len(), 1);
+    let at = s.resolve(&placement("palette/installers")).await.unwrap();
+    let props = BTreeMap::from([
+        ("installer.name".to_string(), "pcg-dc1".to_string()),
+        ("installer.pairing_code".to_string(), "ABC234".to_string()),
+    ]);
+    let vm = s
+        .import_ova(&ova, "pcg-dc1-installer", &at, &props)
+        .await
+        .unwrap();
+    let info = s.vm_info(&vm).await.unwrap();
+    assert_eq!(info.name, "pcg-dc1-installer");
+    assert_eq!(
+        info.extra_config
+            .get("installer.pairing_code")
+            .map(String::as_str),
+        Some("ABC234")
+    );
+    s.find(
+        "virtual machine",
+        "DC0/vm/palette/installers/pcg-dc1-installer",
+    )
+    .await
+    .unwrap();
+    s.power_on(&vm).await.unwrap();
+    s.destroy_vm(&vm).await.unwrap();
+}
+
+/// A small OVA built like the lab's: descriptor, then one disk file.
+fn ova() -> Vec<u8> {
+    let ovf = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+  xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+  xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <References><File ovf:id="file1" ovf:href="disk1.vmdk" ovf:size="4096"/></References>
+  <DiskSection><Info>disks</Info><Disk ovf:capacity="1" ovf:capacityAllocationUnits="byte * 2^30" ovf:diskId="vmdisk1" ovf:fileRef="file1"/></DiskSection>
+  <NetworkSection><Info>nets</Info><Network ovf:name="VM Network"><Description>n</Description></Network></NetworkSection>
+  <VirtualSystem ovf:id="t">
+    <Info>test</Info>
+    <ProductSection><Info>p</Info>
+      <Property ovf:key="installer.name" ovf:type="string" ovf:value=""/>
+      <Property ovf:key="installer.pairing_code" ovf:type="string" ovf:value=""/>
+    </ProductSection>
+    <VirtualHardwareSection><Info>hw</Info>
+      <System><vssd:InstanceID>0</vssd:InstanceID><vssd:VirtualSystemType>vmx-13</vssd:VirtualSystemType></System>
+      <Item><rasd:InstanceID>1</rasd:InstanceID><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>2</rasd:VirtualQuantity></Item>
+      <Item><rasd:InstanceID>2</rasd:InstanceID><rasd:ResourceType>4</rasd:ResourceType><rasd:VirtualQuantity>2048</rasd:VirtualQuantity></Item>
+      <Item><rasd:InstanceID>3</rasd:InstanceID><rasd:ResourceSubType>lsilogic</rasd:ResourceSubType><rasd:ResourceType>6</rasd:ResourceType></Item>
+      <Item><rasd:HostResource>ovf:/disk/vmdisk1</rasd:HostResource><rasd:InstanceID>4</rasd:InstanceID><rasd:Parent>3</rasd:Parent><rasd:ResourceType>17</rasd:ResourceType></Item>
+      <Item><rasd:Connection>VM Network</rasd:Connection><rasd:InstanceID>5</rasd:InstanceID><rasd:ResourceSubType>VmxNet3</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>
+    </VirtualHardwareSection>
+  </VirtualSystem>
+</Envelope>"#;
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [
+        ("t.ovf", ovf.as_bytes().to_vec()),
+        ("disk1.vmdk", vec![7u8; 4096]),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data.as_slice()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
