@@ -554,7 +554,15 @@ pub async fn cloud_config_create(
         );
         (account, generation)
     };
-    spawn_provisioning(lab, uid.clone(), account, placement, pool, size, generation);
+    spawn_provisioning(
+        lab,
+        uid.clone(),
+        account,
+        placement,
+        pool,
+        size as usize,
+        generation,
+    );
     (
         StatusCode::CREATED,
         Json(V1Uid {
@@ -580,7 +588,7 @@ pub async fn cloud_config_update(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let (account, generation, grow) = {
+    let (account, generation) = {
         let mut store = lab.store();
         let Some(g) = store
             .gateways
@@ -604,39 +612,40 @@ pub async fn cloud_config_update(
             return ApiError::bad_request("the gateway has no vSphere account").into_response();
         };
         g.cloud_config = Some(body.clone());
-        let grow = (size - old).max(0);
-        if grow > 0 {
-            g.state = "Provisioning".into();
-            g.generation += 1;
-        }
+        g.state = "Provisioning".into();
+        g.generation += 1;
         let (name, generation) = (g.name.clone(), g.generation);
-        if grow > 0 {
-            store.event(
-                KIND,
-                &uid,
-                &name,
-                "Normal",
-                "Resizing",
-                format!("adding {grow} node(s)"),
-            );
-        }
-        (account, generation, grow)
+        let what = if size > old {
+            format!("growing from {old} to {size} nodes")
+        } else {
+            format!("applying the cloud config to {size} node(s)")
+        };
+        store.event(KIND, &uid, &name, "Normal", "Resizing", what);
+        (account, generation)
     };
-    if grow > 0 {
-        spawn_provisioning(lab, uid, account, placement, pool, grow, generation);
-    }
+    spawn_provisioning(
+        lab,
+        uid,
+        account,
+        placement,
+        pool,
+        size as usize,
+        generation,
+    );
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Creates `count` gateway VMs, then after the (scaled) provisioning delay
-/// marks the gateway Running, unless a reset or delete came in between.
+/// Brings the gateway to `size` healthy VMs, as Palette heals its nodes:
+/// VMs deleted in vCenter are forgotten, powered-off ones powered on,
+/// missing ones created. Then, after the (scaled) provisioning delay, the
+/// gateway is Running, unless a reset or delete came in between.
 fn spawn_provisioning(
     lab: Lab,
     uid: String,
     account: palette_api::models::V1VsphereCloudAccount,
     placement: vsphere::vm::Placement,
     pool: Option<String>,
-    count: i32,
+    size: usize,
     generation: u64,
 ) {
     tokio::spawn(async move {
@@ -688,11 +697,57 @@ fn spawn_provisioning(
             Ok(a) => a,
             Err(e) => return fail(&lab, "PlacementInvalid", e.to_string()),
         };
-        for _ in 0..count {
-            let Some((true, name, existing)) = current(&lab) else {
+        let known: Vec<String> = lab
+            .store()
+            .gateways
+            .iter()
+            .find(|g| g.uid == uid)
+            .map(|g| g.vms.clone())
+            .unwrap_or_default();
+        let mut live = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for vm in known {
+            match session.vm_info(&vm).await {
+                Ok(info) => {
+                    if !info.powered_on {
+                        let _ = session.power_on(&vm).await;
+                    }
+                    names.insert(info.name);
+                    live.push(vm);
+                }
+                Err(e) if e.is_not_found() => {
+                    let mut store = lab.store();
+                    let name = store
+                        .gateways
+                        .iter()
+                        .find(|g| g.uid == uid)
+                        .map(|g| g.name.clone())
+                        .unwrap_or_default();
+                    store.event(
+                        KIND,
+                        &uid,
+                        &name,
+                        "Warning",
+                        "NodeMissing",
+                        format!("node VM {vm} is gone from vCenter; replacing it"),
+                    );
+                }
+                Err(_) => live.push(vm),
+            }
+        }
+        let missing = size.saturating_sub(live.len());
+        if let Some(g) = lab.store().gateways.iter_mut().find(|g| g.uid == uid) {
+            g.vms = live;
+        }
+        for _ in 0..missing {
+            let Some((true, name, _)) = current(&lab) else {
                 return;
             };
-            let vm_name = format!("{name}-node-{existing}");
+            let vm_name = (0..)
+                .map(|i| format!("{name}-node-{i}"))
+                .find(|n| !names.contains(n))
+                .expect("an unused name");
+            names.insert(vm_name.clone());
             // Static IP: the next free address of the nodes' pool.
             let ip = match &pool {
                 Some(p) => {

@@ -3,6 +3,7 @@
 mod cloud_account;
 mod cluster_profile_data;
 mod config;
+mod gateway;
 mod gateway_data;
 mod ip_pool;
 mod shared;
@@ -27,6 +28,9 @@ impl Provider for PaletteProvider {
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![
             Arc::new(cloud_account::CloudAccount {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(gateway::Gateway {
                 shared: self.shared.clone(),
             }),
             Arc::new(ip_pool::IpPool {

@@ -5,6 +5,7 @@
 pub mod cloud_account;
 pub mod cluster_profile_data;
 pub mod docs;
+pub mod gateway;
 pub mod gateway_data;
 pub mod ip_pool;
 pub mod provider;
@@ -20,6 +21,7 @@ pub const PROVIDER_NAME: &str = "palette";
 pub fn resources() -> Vec<(&'static str, Schema)> {
     vec![
         (cloud_account::TYPE_NAME, cloud_account::schema()),
+        (gateway::TYPE_NAME, gateway::schema()),
         (ip_pool::TYPE_NAME, ip_pool::schema()),
     ]
 }

@@ -54,6 +54,9 @@ const CHATTY: &[&str] = &[
     "mio",
     "tokio",
     "want",
+    // vSphere's SOAP client logs whole request bodies at trace, Login's
+    // password included.
+    "vim_rs",
 ];
 
 fn level_for(target: &str, max: Level) -> Level {

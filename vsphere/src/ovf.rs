@@ -279,6 +279,38 @@ impl Session {
     }
 }
 
+/// `(key, label)` of every property an OVF descriptor declares, so a
+/// caller can set properties by the labels people read in the wizard.
+pub fn property_labels(descriptor: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = descriptor;
+    while let Some(i) = rest.find("<Property ") {
+        rest = &rest[i + 10..];
+        let tag_end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..tag_end];
+        let Some(k) = tag.find("ovf:key=\"") else {
+            continue;
+        };
+        let key_start = &tag[k + 9..];
+        let Some(q) = key_start.find('"') else {
+            continue;
+        };
+        let key = key_start[..q].to_string();
+        let mut label = String::new();
+        if !tag.ends_with('/') {
+            let body_end = rest.find("</Property>").unwrap_or(rest.len());
+            let body = &rest[..body_end];
+            if let (Some(a), Some(b)) = (body.find("<Label>"), body.find("</Label>")) {
+                if a + 7 <= b {
+                    label = body[a + 7..b].trim().to_string();
+                }
+            }
+        }
+        out.push((key, label));
+    }
+    out
+}
+
 /// The logical network names an OVF descriptor declares.
 fn ovf_networks(descriptor: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -298,6 +330,20 @@ fn ovf_networks(descriptor: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn property_labels_pair_keys_with_what_people_read() {
+        let d = r#"<ProductSection><Property ovf:key="a.b" ovf:type="string"><Label>Pairing Code</Label></Property>
+                   <Property ovf:key="c" ovf:type="string"/><Property ovf:key="d"><Label> Pod CIDR </Label></Property>"#;
+        assert_eq!(
+            super::property_labels(d),
+            vec![
+                ("a.b".to_string(), "Pairing Code".to_string()),
+                ("c".to_string(), String::new()),
+                ("d".to_string(), "Pod CIDR".to_string())
+            ]
+        );
+    }
+
     #[test]
     fn networks_come_from_the_network_section() {
         let d = r#"<NetworkSection><Network ovf:name="VM Network"><Description/></Network>

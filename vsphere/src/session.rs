@@ -63,6 +63,26 @@ pub struct Session {
     /// The same HTTP client vim_rs uses (TLS settings included), for
     /// transfers outside SOAP such as NFC uploads.
     http: reqwest::Client,
+    closed: bool,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        // vim_rs logs out in its destructor by blocking on the runtime, and
+        // that blocks forever when the runtime is shutting down (a lab
+        // stopping, a provider exiting). Log out in the background instead,
+        // and keep one reference so that destructor never runs.
+        std::mem::forget(self.client.clone());
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let client = self.client.clone();
+            handle.spawn(async move {
+                let _ = client.close().await;
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -118,6 +138,7 @@ impl Session {
             client,
             server: target.server.clone(),
             http,
+            closed: false,
         })
     }
 
@@ -143,11 +164,11 @@ impl Session {
         &self.client
     }
 
-    pub async fn logout(self) -> Result<(), Error> {
-        self.client
-            .close()
-            .await
-            .map_err(|e| Error::from_vim(&self.server, "", e))
+    pub async fn logout(mut self) -> Result<(), Error> {
+        let r = self.client.close().await;
+        // close() is idempotent and marks the session ended either way.
+        self.closed = true;
+        r.map_err(|e| Error::from_vim(&self.server, "", e))
     }
 }
 

@@ -25,6 +25,23 @@ pub struct Lab {
 
 impl Lab {
     pub fn start() -> Lab {
+        Self::start_with(palette_lab::state::Options::default())
+    }
+
+    /// A lab that works in `sim` (watches it for installers, creates gateway
+    /// VMs there) at time scale 0.001: minutes of lifecycle in milliseconds.
+    pub fn with_vcsim(sim: &vsphere::vcsim::Vcsim) -> Lab {
+        Self::start_with(palette_lab::state::Options {
+            vcenter: Some(palette_lab::state::VcenterAccess {
+                target: vsphere::Target::parse(&sim.server, true).unwrap(),
+                user: sim.user.clone(),
+                password: sim.password.clone(),
+            }),
+            time_scale: 0.001,
+        })
+    }
+
+    pub fn start_with(options: palette_lab::state::Options) -> Lab {
         let _ = rustls::crypto::CryptoProvider::install_default(
             rustls::crypto::ring::default_provider(),
         );
@@ -34,7 +51,10 @@ impl Lab {
             .build()
             .unwrap();
         let lab = rt
-            .block_on(palette_lab::start("127.0.0.1:0".parse().unwrap()))
+            .block_on(palette_lab::start_with(
+                "127.0.0.1:0".parse().unwrap(),
+                options,
+            ))
             .unwrap();
         let client = lab.client(0);
         Lab { rt, lab, client }

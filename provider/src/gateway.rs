@@ -1,0 +1,1372 @@
+//! `palette_private_cloud_gateway`: the reference document's install
+//! procedure as one resource. Planning checks what can be known before
+//! apply; create walks the steps and puts the gateway (or, before it
+//! registers, the installer VM) into state the moment it exists, so a
+//! failure or Ctrl-C later leaves a tainted resource, never an orphan.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use palette_api::client::{Client, Error as ApiError};
+use palette_api::models::{
+    V1Events, V1IpPoolInputEntity, V1IpPoolInputEntitySpec, V1Nameserver, V1ObjectMeta,
+    V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1OverloadVsphereOva, V1Overlord,
+    V1OverlordVsphereAccountCreate, V1OverlordVsphereAccountEntity, V1OverlordVsphereCloudConfig,
+    V1Overlords, V1PairingCode, V1Pool, V1Uid, V1VsphereCloudAccount, V1VsphereNetworkConfigEntity,
+    V1VsphereOverlordClusterConfigEntity, V1VspherePlacementConfigEntity,
+};
+use tfplugin::{
+    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, PlanRequest,
+    PlanResponse, ReadResult, Resource, Schema, Value,
+};
+use vsphere::vm::Placement;
+
+use crate::shared::{api_diag, Shared};
+
+pub struct Gateway {
+    pub shared: Arc<Shared>,
+}
+
+/// vCenter credentials for the gateway: its own block, else the provider's.
+#[derive(Clone)]
+struct VcAccess {
+    server: String,
+    user: String,
+    password: String,
+    insecure: bool,
+}
+
+impl std::fmt::Debug for VcAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VcAccess")
+            .field("server", &self.server)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VcAccess {
+    async fn login(&self) -> Result<vsphere::Session, vsphere::Error> {
+        let target = vsphere::Target::parse(&self.server, self.insecure)?;
+        vsphere::Session::login(&target, &self.user, &self.password).await
+    }
+
+    fn account(&self) -> V1VsphereCloudAccount {
+        V1VsphereCloudAccount {
+            vcenter_server: Some(
+                vsphere::normalize_server(&self.server).unwrap_or_else(|_| self.server.clone()),
+            ),
+            username: Some(self.user.clone()),
+            password: Some(self.password.clone()),
+            insecure: Some(self.insecure),
+        }
+    }
+}
+
+fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    v.get(block)
+        .as_elements()
+        .and_then(|e| e.first())
+        .unwrap_or(&NULL)
+}
+
+fn s(v: &Value, k: &str) -> String {
+    v.get(k).as_str().unwrap_or_default().to_string()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_elements()
+        .map(|e| {
+            e.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn placement_of(b: &Value) -> Placement {
+    Placement {
+        datacenter: s(b, "datacenter"),
+        compute_cluster: s(b, "compute_cluster"),
+        datastore: s(b, "datastore"),
+        network: s(b, "network"),
+        resource_pool: s(b, "resource_pool"),
+        folder: s(b, "folder"),
+    }
+}
+
+fn path(parts: &[(&str, Option<usize>)]) -> AttrPath {
+    let mut p = AttrPath::root();
+    for (name, idx) in parts {
+        p = p.then_attr(name);
+        if let Some(i) = idx {
+            p = p.then_index(*i);
+        }
+    }
+    p
+}
+
+/// The network of the gateway's nodes, when static IPs define it.
+fn node_network(pool: &Value) -> Option<ipnet::IpNet> {
+    if pool.is_null() {
+        return None;
+    }
+    let prefix = pool.get("prefix").as_i64()? as u8;
+    if let Some(subnet) = pool.get("subnet").as_str() {
+        return subnet.parse::<ipnet::IpNet>().ok().map(|n| n.trunc());
+    }
+    let start: std::net::IpAddr = pool.get("start").as_str()?.parse().ok()?;
+    ipnet::IpNet::new(start, prefix).ok().map(|n| n.trunc())
+}
+
+/// Plan-time checks that need no API: CIDRs, the nodes' pool.
+fn check_networks(config: &Value, d: &mut Diagnostics) {
+    let inst = first(config, "installer");
+    let pool = first(config, "static_ip_pool");
+    let parse =
+        |k: &str| -> Option<ipnet::IpNet> { inst.get(k).as_str().and_then(|s| s.parse().ok()) };
+    let pod = parse("pod_cidr").or_else(|| schemas::gateway::DEFAULT_POD_CIDR.parse().ok());
+    let svc = parse("service_cidr").or_else(|| schemas::gateway::DEFAULT_SERVICE_CIDR.parse().ok());
+    let overlap =
+        |a: &ipnet::IpNet, b: &ipnet::IpNet| a.contains(&b.network()) || b.contains(&a.network());
+    if let (Some(p), Some(s)) = (&pod, &svc) {
+        if overlap(p, s) {
+            d.error_at(
+                path(&[("installer", Some(0)), ("service_cidr", None)]),
+                "Overlapping gateway networks",
+                format!("service_cidr {s} overlaps pod_cidr {p}; choose ranges apart, such as pod 192.168.0.0/16 and services 10.96.0.0/12."),
+            );
+        }
+    }
+    if !inst.is_null() && !pool.is_null() {
+        let unknown = ["start", "end", "subnet", "prefix", "gateway"]
+            .iter()
+            .any(|f| pool.get(f).is_unknown());
+        if !unknown {
+            let input = palette_api::pool::PoolInput {
+                start: pool.get("start").as_str(),
+                end: pool.get("end").as_str(),
+                subnet: pool.get("subnet").as_str(),
+                prefix: pool.get("prefix").as_i64(),
+                gateway: pool.get("gateway").as_str(),
+            };
+            if let Err(problems) = palette_api::pool::check(&input) {
+                for p in problems {
+                    d.error_at(
+                        path(&[("static_ip_pool", Some(0)), (p.field, None)]),
+                        "Invalid static IP pool",
+                        p.message,
+                    );
+                }
+            } else if let Some(net) = node_network(pool) {
+                for (k, cidr) in [("pod_cidr", &pod), ("service_cidr", &svc)] {
+                    if let Some(c) = cidr {
+                        if overlap(c, &net) {
+                            d.error_at(
+                                path(&[("installer", Some(0)), (k, None)]),
+                                "Overlapping gateway networks",
+                                format!("{k} {c} overlaps the nodes' network {net} (static_ip_pool); pick a range the nodes do not use."),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The console URL an installer registers with, from the API endpoint.
+fn default_console(endpoint: &str) -> String {
+    let e = endpoint.trim_end_matches('/');
+    match url::Url::parse(e)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
+        Some(h) if h == "api.spectrocloud.com" => "https://console.spectrocloud.com".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// What a reviewer and the next step need from Palette's gateway object.
+fn observed(mut state: Value, g: &V1Overlord) -> Value {
+    let meta = g.metadata.clone().unwrap_or_default();
+    let spec = g.spec.clone().unwrap_or_default();
+    let status = g.status.clone().unwrap_or_default();
+    state.set_attr("id", Value::from(meta.uid));
+    state.set_attr("name", Value::from(meta.name));
+    state.set_attr("state", Value::from(status.state));
+    state.set_attr("health", Value::from(status.health.and_then(|h| h.state)));
+    state.set_attr("ip_address", Value::from(spec.ip_address));
+    state.set_attr("cloud_account_id", Value::from(spec.cloud_account_uid));
+    state
+}
+
+/// Computed attributes not yet known become null, so a partial state is
+/// valid to save.
+fn settle(mut state: Value) -> Value {
+    for k in [
+        "id",
+        "state",
+        "health",
+        "ip_address",
+        "cloud_account_id",
+        "ip_pool_id",
+        "installer_vm_id",
+        "installer_vm_path",
+    ] {
+        if state.get(k).is_unknown() {
+            state.set_attr(k, Value::Null);
+        }
+    }
+    if state.get("nodes").is_unknown() {
+        state.set_attr("nodes", Value::List(Vec::new()));
+    }
+    state
+}
+
+fn nodes_value(nodes: &[vsphere::vm::VmInfo]) -> Value {
+    Value::List(
+        nodes
+            .iter()
+            .map(|n| {
+                Value::object([
+                    ("name", Value::from(n.name.clone())),
+                    ("vm_id", Value::from(n.moref.clone())),
+                    ("powered_on", Value::Bool(n.powered_on)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// The document's troubleshooting, for a gateway that did not register.
+fn registration_help(
+    name: &str,
+    endpoint: &str,
+    code: &str,
+    vm_path: &str,
+    events: &[String],
+) -> String {
+    let mut s = format!(
+        "Gateway {name:?} did not register in time. The installer VM is {vm_path}; it is kept (and in \
+         state, tainted) so you can look. As the reference document's troubleshooting says, check:\n\
+         - the console endpoint {endpoint:?} is right and has no trailing slash;\n\
+         - the pairing code {code} was typed by this provider, so it is right unless it expired;\n\
+         - the installer VM reaches the endpoint (outbound HTTPS, or the proxy settings);\n\
+         - over SSH (installer.ssh_public_key), /var/log/cloud-init-output.log on the installer VM.\n\
+         The next apply replaces the installer."
+    );
+    if !events.is_empty() {
+        s.push_str("\nPalette's events for this installer:\n");
+        for e in events {
+            s.push_str(&format!("- {e}\n"));
+        }
+    }
+    s
+}
+
+async fn events(client: &Client, kind: &str, uid: &str, ctx: &Ctx) -> Vec<String> {
+    match client
+        .get::<V1Events>(&format!("/v1/events/components/{kind}/{uid}"), &ctx.cancel)
+        .await
+    {
+        Ok(e) => e
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .rev()
+            .take(10)
+            .rev()
+            .map(|e| {
+                format!(
+                    "{} {}: {}",
+                    e.severity.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.message.unwrap_or_default()
+                )
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+impl Gateway {
+    fn vcenter(&self, v: &Value) -> Option<VcAccess> {
+        let b = first(v, "vcenter");
+        if !b.is_null() {
+            return Some(VcAccess {
+                server: s(b, "server"),
+                user: s(b, "username"),
+                password: s(b, "password"),
+                insecure: b.get("insecure").as_bool().unwrap_or(false),
+            });
+        }
+        let settings = self.shared.settings.read().expect("settings lock");
+        settings.as_ref()?.vcenter.as_ref().map(|vc| VcAccess {
+            server: vc.server.clone(),
+            user: vc.username.clone(),
+            password: vc.password.expose().to_string(),
+            insecure: vc.insecure,
+        })
+    }
+
+    async fn get(
+        &self,
+        client: &Client,
+        uid: &str,
+        ctx: &Ctx,
+    ) -> Result<Option<V1Overlord>, ApiError> {
+        match client
+            .get(&format!("/v1/overlords/{uid}"), &ctx.cancel)
+            .await
+        {
+            Ok(g) => Ok(Some(g)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Polls until the gateway is Running (Ok), Failed (Err with events) or
+    /// the deadline passes.
+    async fn wait_running(
+        &self,
+        client: &Client,
+        uid: &str,
+        deadline: Instant,
+        ctx: &Ctx,
+    ) -> Result<V1Overlord, Diagnostics> {
+        let mut last_state = String::new();
+        loop {
+            let g = self
+                .get(client, uid, ctx)
+                .await
+                .map_err(|e| api_diag("Cannot read the gateway while it provisions", &e))?
+                .ok_or_else(|| {
+                    Diagnostics::from(Diagnostic::error(
+                        "Gateway vanished",
+                        format!("Gateway {uid} disappeared from Palette while provisioning."),
+                    ))
+                })?;
+            let state = g
+                .status
+                .as_ref()
+                .and_then(|s| s.state.clone())
+                .unwrap_or_default();
+            if state != last_state {
+                tracing::info!(gateway = uid, state = %state, "gateway state");
+                last_state = state.clone();
+            }
+            match state.as_str() {
+                "Running" => return Ok(g),
+                "Failed" | "Error" => {
+                    let ev = events(client, "overlord", uid, ctx).await;
+                    return Err(Diagnostic::error(
+                        "Gateway provisioning failed",
+                        format!(
+                            "Gateway {uid} is {state}. Its latest events:\n{}\nThe gateway is in state \
+                             (tainted): the next apply replaces it, or destroy removes it.",
+                            ev.iter().map(|e| format!("- {e}")).collect::<Vec<_>>().join("\n")
+                        ),
+                    )
+                    .into());
+                }
+                _ => {}
+            }
+            if Instant::now() >= deadline {
+                let ev = events(client, "overlord", uid, ctx).await;
+                return Err(Diagnostic::error(
+                    "Gateway provisioning timed out",
+                    format!(
+                        "Gateway {uid} is still {state} after the time limit (timeouts). Latest events:\n{}",
+                        ev.iter().map(|e| format!("- {e}")).collect::<Vec<_>>().join("\n")
+                    ),
+                )
+                .into());
+            }
+            if !ctx.sleep(Duration::from_millis(poll_ms(deadline))).await {
+                return Err(Diagnostic::error(
+                    "Interrupted",
+                    format!("Terraform was interrupted while gateway {uid} provisions; it is in state (tainted)."),
+                )
+                .into());
+            }
+        }
+    }
+
+    /// The gateway's node VMs: the ones recorded in state that still exist,
+    /// plus any VM named after the gateway (`NAME-...`) not yet recorded.
+    async fn nodes(
+        &self,
+        vc: &vsphere::Session,
+        name: &str,
+        prior: &Value,
+        installer_vm: Option<&str>,
+        discover: bool,
+    ) -> Result<Vec<vsphere::vm::VmInfo>, vsphere::Error> {
+        let mut out = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for n in prior.as_elements().unwrap_or(&[]) {
+            let Some(id) = n.get("vm_id").as_str() else {
+                continue;
+            };
+            match vc.vm_info(id).await {
+                Ok(i) => {
+                    seen.insert(i.moref.clone());
+                    out.push(i);
+                }
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if discover {
+            let prefix = format!("{name}-");
+            for vm in vc.list_vms().await? {
+                if vm.name.starts_with(&prefix)
+                    && Some(vm.moref.as_str()) != installer_vm
+                    && !seen.contains(&vm.moref)
+                {
+                    out.push(vm);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    fn cloud_config(&self, v: &Value, pool_uid: Option<&str>) -> V1OverlordVsphereCloudConfig {
+        let p = first(v, "placement");
+        let ssh = strings(v.get("ssh_keys"));
+        let ntp = strings(v.get("ntp_servers"));
+        V1OverlordVsphereCloudConfig {
+            size: v.get("node_count").as_i64().map(|n| n as i32),
+            cluster_config: Some(V1VsphereOverlordClusterConfigEntity {
+                ntp_servers: Some(ntp),
+                ssh_keys: Some(ssh),
+                static_ip: Some(pool_uid.is_some()),
+                placements: Some(vec![V1VspherePlacementConfigEntity {
+                    cluster: Some(s(p, "compute_cluster")),
+                    datacenter: Some(s(p, "datacenter")),
+                    datastore: Some(s(p, "datastore")),
+                    folder: Some(s(p, "folder")),
+                    resource_pool: Some(s(p, "resource_pool")),
+                    network: Some(V1VsphereNetworkConfigEntity {
+                        network_name: Some(s(p, "network")),
+                        parent_pool_uid: pool_uid.map(str::to_string),
+                        static_ip: Some(pool_uid.is_some()),
+                    }),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Installer OVF property values, keyed by the OVA's own property keys,
+    /// found through their labels (the names the reference document uses).
+    fn installer_properties(
+        &self,
+        descriptor: &str,
+        v: &Value,
+        code: &str,
+    ) -> BTreeMap<String, String> {
+        let inst = first(v, "installer");
+        let proxy = first(inst, "proxy");
+        let mut wanted: Vec<(&str, String)> = vec![
+            ("installer name", s(v, "name")),
+            ("console endpoint", s(inst, "console_endpoint")),
+            ("pairing code", code.to_string()),
+            ("ssh public keys", s(inst, "ssh_public_key")),
+            ("pod cidr", s(inst, "pod_cidr")),
+            ("service cluster ip range", s(inst, "service_cidr")),
+        ];
+        if !proxy.is_null() {
+            wanted.push(("http proxy", s(proxy, "http_proxy")));
+            wanted.push(("https proxy", s(proxy, "https_proxy")));
+            wanted.push(("no proxy", strings(proxy.get("no_proxy")).join(",")));
+        }
+        let labels = vsphere::ovf::property_labels(descriptor);
+        let mut out = BTreeMap::new();
+        for (label, value) in wanted {
+            if value.is_empty() {
+                continue;
+            }
+            if let Some((key, _)) = labels.iter().find(|(_, l)| l.eq_ignore_ascii_case(label)) {
+                out.insert(key.clone(), value);
+            } else {
+                tracing::warn!(
+                    label,
+                    "the installer OVA declares no such property; not set"
+                );
+            }
+        }
+        out
+    }
+}
+
+fn poll_ms(deadline: Instant) -> u64 {
+    // Poll quickly against a fast lab, calmly against a real Palette.
+    let left = deadline.saturating_duration_since(Instant::now());
+    (left.as_millis() as u64 / 100).clamp(100, 5000)
+}
+
+#[async_trait]
+impl Resource for Gateway {
+    fn type_name(&self) -> &'static str {
+        schemas::gateway::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::gateway::schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        check_networks(config, &mut d);
+        d
+    }
+
+    async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
+        if req.proposed.is_null() {
+            return;
+        }
+        // Console endpoint defaults to the provider's Palette.
+        let cfg_console = first(&req.config, "installer")
+            .get("console_endpoint")
+            .clone();
+        if cfg_console.is_null() {
+            let prior_console = first(&req.prior, "installer")
+                .get("console_endpoint")
+                .clone();
+            let endpoint = self
+                .shared
+                .settings
+                .read()
+                .expect("settings lock")
+                .as_ref()
+                .map(|s| s.endpoint.clone());
+            let value = if !prior_console.is_null() {
+                prior_console
+            } else if let Some(e) = endpoint {
+                Value::from(default_console(&e))
+            } else {
+                Value::Unknown
+            };
+            if let Some(Value::List(items)) =
+                resp.state.as_map_mut().and_then(|m| m.get_mut("installer"))
+            {
+                if let Some(obj) = items.first_mut() {
+                    obj.set_attr("console_endpoint", value);
+                }
+            }
+            resp.requires_replace
+                .retain(|p| p.to_string() != "installer[0].console_endpoint");
+        }
+        // After an import the state lacks what Palette cannot return
+        // (installer, placement, pool, vCenter): the configuration supplies
+        // them, recorded by an update that calls no API. Never a replacement.
+        if imported(&req.prior) {
+            resp.requires_replace.clear();
+        }
+        // Palette cannot shrink a gateway.
+        if let (Some(before), Some(after)) = (
+            req.prior.get("node_count").as_i64(),
+            resp.state.get("node_count").as_i64(),
+        ) {
+            if after < before && !req.prior.get("id").is_null() {
+                resp.diags.error_at(
+                    AttrPath::attr("node_count"),
+                    "A gateway cannot shrink",
+                    format!(
+                        "node_count {before} -> {after}: Palette grows a gateway from 1 to 3 nodes but cannot \
+                         shrink it. Keep {before}, or replace the gateway on purpose with \
+                         `terraform apply -replace=<address>` after setting {after}."
+                    ),
+                );
+            }
+        }
+        if self.vcenter(&req.config).is_none() && first(&req.config, "vcenter").is_null() {
+            resp.diags.error_at(
+                AttrPath::attr("name"),
+                "No vCenter for the gateway",
+                "Give the gateway a `vcenter { server, username, password }` block, or the provider a \
+                 `vcenter` block to default to.",
+            );
+        }
+    }
+
+    async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let planned = &req.planned;
+        let mut state = settle(planned.clone());
+        let client = match self.shared.client() {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
+        let Some(vc) = self.vcenter(planned) else {
+            return ApplyResult::failed(
+                Value::Null,
+                Diagnostic::error("No vCenter", "The gateway needs a vcenter block."),
+            );
+        };
+        let name = s(planned, "name");
+        let deadline = Instant::now()
+            + tfplugin::timeouts::get(planned, "create", schemas::gateway::DEFAULT_CREATE);
+
+        // 1. Pairing code and installer OVA location.
+        let code: V1PairingCode = match client
+            .get("/v1/overlords/pairing/code?cloudType=vsphere", &ctx.cancel)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                return ApplyResult::failed(Value::Null, api_diag("Cannot get a pairing code", &e))
+            }
+        };
+        let code = code.pairing_code.unwrap_or_default();
+        let ova: V1OverloadVsphereOva =
+            match client.get("/v1/overlords/vsphere/ova", &ctx.cancel).await {
+                Ok(o) => o,
+                Err(e) => {
+                    return ApplyResult::failed(
+                        Value::Null,
+                        api_diag("Cannot get the installer OVA location", &e),
+                    )
+                }
+            };
+        let location = ova.location.unwrap_or_default();
+        // Gateways already carrying the name, so registration is told apart.
+        let existing: std::collections::BTreeSet<String> = match client
+            .get::<V1Overlords>(
+                &format!("/v1/overlords?name={}", url_escape(&name)),
+                &ctx.cancel,
+            )
+            .await
+        {
+            Ok(l) => l
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|g| g.metadata.and_then(|m| m.uid))
+                .collect(),
+            Err(e) => {
+                return ApplyResult::failed(Value::Null, api_diag("Cannot list gateways", &e))
+            }
+        };
+
+        // 2. The installer into vCenter, powered on.
+        let session = match vc.login().await {
+            Ok(s) => s,
+            Err(e) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error("Cannot log in to vCenter", e.to_string())
+                        .at(AttrPath::attr("vcenter")),
+                )
+            }
+        };
+        let inst = first(planned, "installer");
+        let gw_placement = placement_of(first(planned, "placement"));
+        // Check the gateway's placement before anything exists, naming what is missing.
+        for (block, p) in [
+            ("installer", placement_of(inst)),
+            ("placement", gw_placement.clone()),
+        ] {
+            if let Err(e) = check_placement(&session, &p).await {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error("vCenter placement not found", e.to_string())
+                        .at(path(&[(block, Some(0))])),
+                );
+            }
+        }
+        let at = match session.resolve(&placement_of(inst)).await {
+            Ok(a) => a,
+            Err(e) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error("Installer placement", e.to_string()),
+                )
+            }
+        };
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error("No temporary directory", e.to_string()),
+                )
+            }
+        };
+        let ova_path = dir.path().join("installer.ova");
+        if let Err(e) = vsphere::ovf::download(session.http(), &location, &ova_path).await {
+            return ApplyResult::failed(
+                Value::Null,
+                Diagnostic::error("Cannot download the installer OVA", e.to_string()),
+            );
+        }
+        let ova = match vsphere::ovf::Ova::open(&ova_path) {
+            Ok(o) => o,
+            Err(e) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error("The installer OVA is unreadable", e.to_string()),
+                )
+            }
+        };
+        let props = self.installer_properties(&ova.descriptor, planned, &code);
+        let vm_name = format!("{name}-installer");
+        let vm_path = format!("{}/{vm_name}", at.folder_path);
+        let installer = match session.import_ova(&ova, &vm_name, &at, &props).await {
+            Ok(vm) => vm,
+            Err(e) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error(
+                        "Cannot deploy the installer OVA",
+                        format!("{e} (VM {vm_path})"),
+                    ),
+                )
+            }
+        };
+        drop(dir);
+        state.set_attr("installer_vm_id", Value::from(installer.clone()));
+        state.set_attr("installer_vm_path", Value::from(vm_path.clone()));
+        if let Err(e) = session.power_on(&installer).await {
+            return ApplyResult::failed(
+                state,
+                Diagnostic::error(
+                    "Cannot power on the installer VM",
+                    format!("{e} (VM {vm_path})"),
+                ),
+            );
+        }
+        tracing::info!(installer = %vm_path, "installer VM deployed and powered on; waiting for registration");
+
+        // 3. Registration.
+        let reg_timeout = planned
+            .get("registration_timeout")
+            .as_str()
+            .and_then(|s| tfplugin::duration::parse(s).ok())
+            .unwrap_or(Duration::from_secs(600));
+        let reg_deadline = (Instant::now() + reg_timeout).min(deadline);
+        let query = format!("/v1/overlords?name={}", url_escape(&name));
+        let uid = loop {
+            match client.get::<V1Overlords>(&query, &ctx.cancel).await {
+                Ok(list) => {
+                    // A gateway of that name that was not there before we deployed.
+                    let hit = list.items.unwrap_or_default().into_iter().find_map(|g| {
+                        let m = g.metadata?;
+                        (m.name.as_deref() == Some(name.as_str())
+                            && m.uid.as_ref().is_some_and(|u| !existing.contains(u)))
+                        .then_some(m.uid)
+                        .flatten()
+                    });
+                    if let Some(g) = hit {
+                        break g;
+                    }
+                }
+                Err(ApiError::Cancelled) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing gateways while waiting for registration")
+                }
+            }
+            if Instant::now() >= reg_deadline {
+                let ev = events(&client, "pairingcode", &code, ctx).await;
+                return ApplyResult::failed(
+                    state,
+                    Diagnostic::error(
+                        "The gateway did not register",
+                        registration_help(
+                            &name,
+                            &s(inst, "console_endpoint"),
+                            &code,
+                            &vm_path,
+                            &ev,
+                        ),
+                    ),
+                );
+            }
+            if !ctx
+                .sleep(Duration::from_millis(poll_ms(reg_deadline)))
+                .await
+            {
+                return ApplyResult::failed(
+                    state,
+                    Diagnostic::error("Interrupted", format!("Interrupted while waiting for registration; installer VM {vm_path} is in state (tainted).")),
+                );
+            }
+        };
+        state.set_attr("id", Value::from(uid.clone()));
+        tracing::info!(gateway = %uid, "gateway registered");
+
+        // 4. Account, nodes' pool, cloud config.
+        let body = V1OverlordVsphereAccountCreate {
+            account: Some(vc.account()),
+            name: Some(name.clone()),
+            share_with_projects: None,
+        };
+        match client
+            .post::<_, V1Uid>(
+                &format!("/v1/overlords/vsphere/{uid}/account"),
+                &body,
+                &ctx.cancel,
+            )
+            .await
+        {
+            Ok(u) => state.set_attr("cloud_account_id", Value::from(u.uid)),
+            Err(e) => {
+                return ApplyResult::failed(
+                    state,
+                    api_diag("Cannot give the gateway its vSphere account", &e),
+                )
+            }
+        }
+        let pool = first(planned, "static_ip_pool").clone();
+        let mut pool_uid = None;
+        if !pool.is_null() {
+            let ns = strings(pool.get("nameservers"));
+            let body = V1IpPoolInputEntity {
+                metadata: Some(V1ObjectMeta {
+                    name: Some(s(&pool, "name")),
+                    ..Default::default()
+                }),
+                spec: Some(V1IpPoolInputEntitySpec {
+                    pool: Some(V1Pool {
+                        start: pool.get("start").as_str().map(str::to_string),
+                        end: pool.get("end").as_str().map(str::to_string),
+                        subnet: pool.get("subnet").as_str().map(str::to_string),
+                        prefix: pool.get("prefix").as_i64().map(|p| p as i32),
+                        gateway: pool.get("gateway").as_str().map(str::to_string),
+                        nameserver: (!ns.is_empty()).then_some(V1Nameserver {
+                            addresses: Some(ns),
+                            search: None,
+                        }),
+                    }),
+                    restrict_to_single_cluster: pool.get("restrict_to_single_cluster").as_bool(),
+                }),
+            };
+            match client
+                .post::<_, V1Uid>(
+                    &format!("/v1/overlords/vsphere/{uid}/pools"),
+                    &body,
+                    &ctx.cancel,
+                )
+                .await
+            {
+                Ok(u) => {
+                    pool_uid = u.uid.clone();
+                    state.set_attr("ip_pool_id", Value::from(u.uid));
+                }
+                Err(e) => {
+                    return ApplyResult::failed(
+                        state,
+                        api_diag("Cannot create the nodes' IP pool", &e),
+                    )
+                }
+            }
+        }
+        if let Err(e) = client
+            .post::<_, serde_json::Value>(
+                &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
+                &self.cloud_config(planned, pool_uid.as_deref()),
+                &ctx.cancel,
+            )
+            .await
+        {
+            return ApplyResult::failed(
+                state,
+                api_diag("Cannot give the gateway its cloud config", &e),
+            );
+        }
+
+        // 5. Provisioning.
+        let g = match self.wait_running(&client, &uid, deadline, ctx).await {
+            Ok(g) => g,
+            Err(d) => return ApplyResult::failed(state, d),
+        };
+        state = observed(state, &g);
+
+        // 6. The installer's job is done.
+        let action = s(planned, "installer_vm_action");
+        let r = if action == "delete" {
+            session.destroy_vm(&installer).await
+        } else {
+            session.power_off(&installer).await
+        };
+        if let Err(e) = r {
+            return ApplyResult::failed(
+                state,
+                Diagnostic::error(
+                    "Gateway running, but the installer VM could not be handled",
+                    format!("{action} of {vm_path}: {e}"),
+                ),
+            );
+        }
+        if action == "delete" {
+            state.set_attr("installer_vm_id", Value::Null);
+            state.set_attr("installer_vm_path", Value::Null);
+        }
+        match self
+            .nodes(&session, &name, &Value::Null, Some(&installer), true)
+            .await
+        {
+            Ok(n) => state.set_attr("nodes", nodes_value(&n)),
+            Err(e) => tracing::warn!(error = %e, "cannot list the gateway's VMs"),
+        }
+        let _ = session.logout().await;
+        ApplyResult::ok(state)
+    }
+
+    async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let (prior, planned) = (&req.prior, &req.planned);
+        if imported(prior) {
+            // First apply after an import: record the configuration's
+            // installer, placement, pool and vCenter; change nothing remote
+            // but the name if it differs.
+            let mut state = settle(planned.clone());
+            for k in [
+                "id",
+                "state",
+                "health",
+                "ip_address",
+                "cloud_account_id",
+                "nodes",
+                "installer_vm_id",
+                "installer_vm_path",
+                "node_count",
+            ] {
+                state.set_attr(k, prior.get(k).clone());
+            }
+            if state.get("nodes").is_null() {
+                state.set_attr("nodes", Value::List(Vec::new()));
+            }
+            if s(prior, "name") != s(planned, "name") {
+                return ApplyResult::failed(
+                    prior.clone(),
+                    Diagnostic::error(
+                        "Rename after import",
+                        "Apply once with the gateway's current name to adopt it, then rename.",
+                    )
+                    .at(AttrPath::attr("name")),
+                );
+            }
+            if prior.get("node_count") != planned.get("node_count") {
+                return ApplyResult::failed(
+                    prior.clone(),
+                    Diagnostic::error(
+                        "Resize after import",
+                        format!(
+                            "The imported gateway has {} node(s); apply once with that node_count to adopt it, then resize.",
+                            prior.get("node_count").as_i64().unwrap_or(1)
+                        ),
+                    )
+                    .at(AttrPath::attr("node_count")),
+                );
+            }
+            // The pool is the gateway's pool of that name, if any.
+            let pool = first(planned, "static_ip_pool");
+            if !pool.is_null() {
+                if let Ok(list) = self.shared.pools_of(&s(prior, "id"), ctx).await {
+                    let uid = list
+                        .iter()
+                        .find(|p| {
+                            p.metadata.as_ref().and_then(|m| m.name.as_deref())
+                                == pool.get("name").as_str()
+                        })
+                        .and_then(|p| p.metadata.as_ref().and_then(|m| m.uid.clone()));
+                    state.set_attr("ip_pool_id", Value::from(uid));
+                }
+            }
+            return ApplyResult::ok(state);
+        }
+        let client = match self.shared.client() {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(prior.clone(), d),
+        };
+        let uid = s(prior, "id");
+        let deadline = Instant::now()
+            + tfplugin::timeouts::get(planned, "update", schemas::gateway::DEFAULT_UPDATE);
+        let mut state = settle(planned.clone());
+        for k in [
+            "installer_vm_id",
+            "installer_vm_path",
+            "ip_pool_id",
+            "cloud_account_id",
+        ] {
+            state.set_attr(k, prior.get(k).clone());
+        }
+        if s(prior, "name") != s(planned, "name") {
+            let body = V1ObjectMetaInputEntitySchema {
+                metadata: Some(V1ObjectMetaInputEntity {
+                    name: Some(s(planned, "name")),
+                    ..Default::default()
+                }),
+            };
+            if let Err(e) = client
+                .put(&format!("/v1/overlords/{uid}/metadata"), &body, &ctx.cancel)
+                .await
+            {
+                return ApplyResult::failed(
+                    prior.clone(),
+                    api_diag("Cannot rename the gateway", &e),
+                );
+            }
+        }
+        if first(prior, "vcenter") != first(planned, "vcenter") {
+            if let Some(vc) = self.vcenter(planned) {
+                let body = V1OverlordVsphereAccountEntity {
+                    account: Some(vc.account()),
+                    share_with_projects: None,
+                };
+                if let Err(e) = client
+                    .put(
+                        &format!("/v1/overlords/vsphere/{uid}/account"),
+                        &body,
+                        &ctx.cancel,
+                    )
+                    .await
+                {
+                    return ApplyResult::failed(
+                        prior.clone(),
+                        api_diag("Cannot update the gateway's vSphere account", &e),
+                    );
+                }
+            }
+        }
+        let cc_changed = ["node_count", "ssh_keys", "ntp_servers"]
+            .iter()
+            .any(|k| prior.get(k) != planned.get(k));
+        if cc_changed {
+            let pool = prior.get("ip_pool_id").as_str().map(str::to_string);
+            if let Err(e) = client
+                .put(
+                    &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
+                    &self.cloud_config(planned, pool.as_deref()),
+                    &ctx.cancel,
+                )
+                .await
+            {
+                return ApplyResult::failed(
+                    prior.clone(),
+                    api_diag("Cannot update the gateway's cloud config", &e),
+                );
+            }
+            if let Err(d) = self.wait_running(&client, &uid, deadline, ctx).await {
+                return ApplyResult::failed(state, d);
+            }
+        }
+        if s(planned, "installer_vm_action") == "delete" {
+            if let (Some(vc), Some(vm)) =
+                (self.vcenter(planned), prior.get("installer_vm_id").as_str())
+            {
+                if let Ok(session) = vc.login().await {
+                    match session.destroy_vm(vm).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_not_found() => {}
+                        Err(e) => {
+                            return ApplyResult::failed(
+                                state,
+                                Diagnostic::error("Cannot delete the installer VM", e.to_string()),
+                            )
+                        }
+                    }
+                }
+                state.set_attr("installer_vm_id", Value::Null);
+                state.set_attr("installer_vm_path", Value::Null);
+            }
+        }
+        let read = self.read(&state, &[], ctx).await;
+        if read.diags.has_errors() || read.state.is_null() {
+            return ApplyResult::failed(state, read.diags);
+        }
+        ApplyResult::ok(read.state)
+    }
+
+    async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
+        let prior = &req.prior;
+        let client = match self.shared.client() {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let uid = s(prior, "id");
+        if !uid.is_empty() {
+            match client.delete(&format!("/v1/overlords/{uid}"), &ctx.cancel).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(ApiError::Conflict { message, .. }) => {
+                    return Diagnostic::error(
+                        "The gateway is in use",
+                        format!("Palette refuses to delete gateway {uid}: {message}. Delete those clusters (or move them to another gateway) first."),
+                    )
+                    .into()
+                }
+                Err(e) => return api_diag("Cannot delete the gateway", &e),
+            }
+        }
+        // vCenter: the installer, and any node VM Palette left behind.
+        let Some(vc) = self.vcenter(prior) else {
+            return Diagnostics::new();
+        };
+        let session = match vc.login().await {
+            Ok(s) => s,
+            Err(e) => {
+                return Diagnostic::error(
+                    "Gateway deleted in Palette, but vCenter is unreachable",
+                    format!(
+                        "{e}. Remove the installer VM {} by hand.",
+                        s(prior, "installer_vm_path")
+                    ),
+                )
+                .into()
+            }
+        };
+        let mut vms: Vec<String> = prior
+            .get("nodes")
+            .as_elements()
+            .unwrap_or(&[])
+            .iter()
+            .filter_map(|n| n.get("vm_id").as_str().map(str::to_string))
+            .collect();
+        if let Some(i) = prior.get("installer_vm_id").as_str() {
+            vms.push(i.to_string());
+        }
+        for vm in vms {
+            match session.destroy_vm(&vm).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Diagnostic::error(
+                        "Cannot delete a gateway VM",
+                        format!("{e} (VM {vm}); the gateway itself is deleted."),
+                    )
+                    .into()
+                }
+            }
+        }
+        let _ = session.logout().await;
+        Diagnostics::new()
+    }
+
+    async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
+        let keep = |d: Diagnostics| ReadResult {
+            state: state.clone(),
+            private: private.to_vec(),
+            diags: d,
+        };
+        let client = match self.shared.client() {
+            Ok(c) => c,
+            Err(d) => return keep(d),
+        };
+        let uid = s(state, "id");
+        if uid.is_empty() {
+            // Never registered: only the installer VM exists; keep it tracked.
+            return ReadResult::ok(state.clone(), private.to_vec());
+        }
+        let g = match self.get(&client, &uid, ctx).await {
+            Ok(Some(g)) => g,
+            Ok(None) => return ReadResult::ok(Value::Null, Vec::new()),
+            Err(e) => return keep(api_diag("Cannot read the gateway", &e)),
+        };
+        let mut next = observed(state.clone(), &g);
+        if let Some(vc) = self.vcenter(state) {
+            match vc.login().await {
+                Ok(session) => {
+                    let installer = state.get("installer_vm_id").as_str().map(str::to_string);
+                    if let Some(vm) = &installer {
+                        match session.vm_info(vm).await {
+                            Ok(_) => {}
+                            Err(e) if e.is_not_found() => {
+                                next.set_attr("installer_vm_id", Value::Null);
+                                next.set_attr("installer_vm_path", Value::Null);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot read the installer VM"),
+                        }
+                    }
+                    // Nodes are looked for by name only until some are recorded.
+                    let discover = state
+                        .get("nodes")
+                        .as_elements()
+                        .is_none_or(<[Value]>::is_empty);
+                    match self
+                        .nodes(
+                            &session,
+                            &s(state, "name"),
+                            state.get("nodes"),
+                            installer.as_deref(),
+                            discover,
+                        )
+                        .await
+                    {
+                        Ok(nodes) => {
+                            tracing::debug!(discover, found = nodes.len(), "gateway node VMs");
+                            if !discover {
+                                // A node VM gone or off in vCenter shows as a lower count.
+                                let live = nodes.iter().filter(|n| n.powered_on).count() as i64;
+                                next.set_attr("node_count", Value::int(live));
+                            }
+                            next.set_attr("nodes", nodes_value(&nodes));
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot read the gateway's VMs"),
+                    }
+                    let _ = session.logout().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot reach vCenter to read the gateway's VMs")
+                }
+            }
+        }
+        ReadResult::ok(next, private.to_vec())
+    }
+
+    /// By uid or name. The installer and placement inputs Palette cannot
+    /// return are taken from the configuration by the next apply, which
+    /// records them without touching the gateway.
+    async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+        let client = self.shared.client()?;
+        let found = match self.get(&client, id, ctx).await {
+            Ok(Some(g)) => Some(g),
+            _ => client
+                .get::<V1Overlords>(
+                    &format!("/v1/overlords?name={}", url_escape(id)),
+                    &ctx.cancel,
+                )
+                .await
+                .map_err(|e| api_diag("Cannot list gateways", &e))?
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .find(|g| g.metadata.as_ref().and_then(|m| m.name.as_deref()) == Some(id)),
+        };
+        let Some(g) = found else {
+            return Err(Diagnostic::error(
+                "Gateway not found",
+                format!("No private cloud gateway has the uid or name {id:?}."),
+            )
+            .into());
+        };
+        let mut state = Value::null_object(&schemas::gateway::schema().ty());
+        state.set_attr("node_count", Value::int(1));
+        state.set_attr("installer_vm_action", "power_off".into());
+        state.set_attr(
+            "registration_timeout",
+            schemas::gateway::DEFAULT_REGISTRATION_TIMEOUT.into(),
+        );
+        state.set_attr("nodes", Value::List(Vec::new()));
+        for b in ["vcenter", "installer", "placement", "static_ip_pool"] {
+            state.set_attr(b, Value::List(Vec::new()));
+        }
+        Ok(vec![Imported {
+            state: observed(state, &g),
+            private: Vec::new(),
+        }])
+    }
+}
+
+/// A state made by import: Palette's side only, no placement recorded yet.
+fn imported(prior: &Value) -> bool {
+    !prior.is_null()
+        && !prior.get("id").is_null()
+        && prior
+            .get("placement")
+            .as_elements()
+            .is_none_or(<[Value]>::is_empty)
+}
+
+async fn check_placement(session: &vsphere::Session, p: &Placement) -> Result<(), vsphere::Error> {
+    let dc = &p.datacenter;
+    session.find("datacenter", dc).await?;
+    session
+        .find(
+            "compute cluster",
+            &format!("{dc}/host/{}", p.compute_cluster),
+        )
+        .await?;
+    session
+        .find("datastore", &format!("{dc}/datastore/{}", p.datastore))
+        .await?;
+    session
+        .find("network", &format!("{dc}/network/{}", p.network))
+        .await?;
+    Ok(())
+}
+
+fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: impl FnOnce(&mut Value)) -> Value {
+        let mut v = Value::null_object(&schemas::gateway::schema().ty());
+        let mut inst = Value::null_object(
+            &schemas::gateway::schema()
+                .block
+                .nested_block("installer")
+                .unwrap()
+                .block
+                .ty(),
+        );
+        inst.set_attr("pod_cidr", "192.168.0.0/16".into());
+        inst.set_attr("service_cidr", "10.96.0.0/12".into());
+        v.set_attr("installer", Value::List(vec![inst]));
+        extra(&mut v);
+        v
+    }
+
+    #[test]
+    fn overlapping_networks_are_named_at_their_attribute() {
+        let v = config(|v| {
+            let mut inst = first(v, "installer").clone();
+            inst.set_attr("service_cidr", "192.168.10.0/24".into());
+            v.set_attr("installer", Value::List(vec![inst]));
+        });
+        let mut d = Diagnostics::new();
+        check_networks(&v, &mut d);
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(|p| p.to_string()))
+            .collect();
+        assert_eq!(paths, vec!["installer[0].service_cidr"], "{d}");
+
+        // The nodes' network may not overlap the pod network either.
+        let v = config(|v| {
+            let mut pool = Value::null_object(
+                &schemas::gateway::schema()
+                    .block
+                    .nested_block("static_ip_pool")
+                    .unwrap()
+                    .block
+                    .ty(),
+            );
+            pool.set_attr("name", "n".into());
+            pool.set_attr("start", "192.168.1.10".into());
+            pool.set_attr("end", "192.168.1.20".into());
+            pool.set_attr("prefix", Value::int(24));
+            v.set_attr("static_ip_pool", Value::List(vec![pool]));
+        });
+        let mut d = Diagnostics::new();
+        check_networks(&v, &mut d);
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(|p| p.to_string()))
+            .collect();
+        assert_eq!(paths, vec!["installer[0].pod_cidr"], "{d}");
+    }
+
+    #[test]
+    fn console_defaults_follow_the_api_endpoint() {
+        assert_eq!(
+            default_console("https://api.spectrocloud.com"),
+            "https://console.spectrocloud.com"
+        );
+        assert_eq!(
+            default_console("http://127.0.0.1:8080/"),
+            "http://127.0.0.1:8080"
+        );
+    }
+}

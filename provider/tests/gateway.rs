@@ -1,0 +1,477 @@
+//! `palette_private_cloud_gateway` with the real terraform CLI against
+//! palette-lab (time scale 0.001) and vcsim: the whole install procedure,
+//! resize, rename, drift, refusal while in use, destroy — each step checked
+//! in vCenter through the vsphere crate.
+
+mod common;
+
+use acceptance_tests::{
+    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, Workdir,
+};
+use common::{palette, Lab};
+use serde_json::{json, Value};
+use vsphere::vcsim::Vcsim;
+
+const ADDR: &str = "palette_private_cloud_gateway.dc1";
+const PASSWORD: &str = "Gw-Vc-Pa55word";
+
+struct Gw<'a> {
+    name: &'a str,
+    node_count: i64,
+    extra: &'a str,
+    installer_extra: &'a str,
+    pool: bool,
+}
+
+fn config(lab: &Lab, sim: &Vcsim, g: &Gw) -> String {
+    let pool = if g.pool {
+        r#"
+  static_ip_pool {
+    name        = "pcg-nodes"
+    start       = "10.10.183.1"
+    end         = "10.10.183.10"
+    prefix      = 24
+    gateway     = "10.10.183.254"
+    nameservers = ["10.10.0.2"]
+  }"#
+    } else {
+        ""
+    };
+    format!(
+        r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+}}
+
+resource "palette_private_cloud_gateway" "dc1" {{
+  name       = "{name}"
+  node_count = {count}
+  vcenter {{
+    server   = "{server}"
+    username = "{user}"
+    password = "{PASSWORD}"
+    insecure = true
+  }}
+  installer {{
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C0"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/installers"
+    {installer_extra}
+  }}
+  placement {{
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C1"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/gateways"
+  }}
+  ssh_keys    = ["ssh-ed25519 AAAA test"]
+  ntp_servers = ["0.pool.ntp.org"]
+  {pool}
+  timeouts {{
+    create = "2m"
+    update = "2m"
+    delete = "2m"
+  }}
+  {extra}
+}}
+"#,
+        endpoint = lab.endpoint(),
+        name = g.name,
+        count = g.node_count,
+        server = sim.server,
+        user = sim.user,
+        installer_extra = g.installer_extra,
+        extra = g.extra,
+    )
+}
+
+fn vms(lab: &Lab, sim: &Vcsim) -> Vec<vsphere::vm::VmInfo> {
+    lab.rt.block_on(async {
+        let t = vsphere::Target::parse(&sim.server, true).unwrap();
+        let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+            .await
+            .unwrap();
+        let v = s.list_vms().await.unwrap();
+        let _ = s.logout().await;
+        v
+    })
+}
+
+fn named<'a>(all: &'a [vsphere::vm::VmInfo], prefix: &str) -> Vec<&'a vsphere::vm::VmInfo> {
+    all.iter().filter(|v| v.name.starts_with(prefix)).collect()
+}
+
+fn gateway(lab: &Lab, uid: &str) -> Value {
+    lab.get::<Value>(None, &format!("/v1/overlords/{uid}"))
+        .unwrap()
+}
+
+fn sim() -> Vcsim {
+    Vcsim::start("svc-palette@vsphere.local", PASSWORD, &[]).expect("vcsim")
+}
+
+#[test]
+fn gateway_install_resize_rename_drift_and_destroy() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w: &mut Workdir| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let mut g = Gw {
+            name: "pcg-dc1",
+            node_count: 1,
+            extra: "",
+            installer_extra: "",
+            pool: true,
+        };
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        w.apply();
+
+        let st = w.state_resource(ADDR).expect("in state");
+        let uid = st["values"]["id"].as_str().unwrap().to_string();
+        assert_eq!(st["values"]["state"], "Running");
+        assert_eq!(st["values"]["ip_address"], "10.10.183.1");
+        assert_eq!(gateway(&lab, &uid)["status"]["state"], "Running");
+        let all = vms(&lab, &sim);
+        let installer = named(&all, "pcg-dc1-installer");
+        assert_eq!(installer.len(), 1);
+        assert!(
+            !installer[0].powered_on,
+            "the installer is powered off once the gateway runs"
+        );
+        assert_eq!(named(&all, "pcg-dc1-node-").len(), 1);
+        assert_eq!(st["values"]["nodes"].as_array().unwrap().len(), 1);
+        w.assert_plan_empty();
+
+        // Resize 1 -> 3 in place.
+        g.node_count = 3;
+        w.config(&config(&lab, &sim, &g));
+        assert_eq!(
+            planned_actions(&w.plan_json()),
+            vec![(ADDR.to_string(), vec!["update".to_string()])]
+        );
+        w.apply();
+        assert_eq!(named(&vms(&lab, &sim), "pcg-dc1-node-").len(), 3);
+        w.assert_plan_empty();
+
+        // 3 -> 1 is refused at plan time, at node_count.
+        g.node_count = 1;
+        w.config(&config(&lab, &sim, &g));
+        let r = w.plan();
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(r.combined().contains("cannot shrink"), "{r}");
+        assert_diagnostic_at(w, &r.combined(), "node_count");
+        g.node_count = 3;
+
+        // A node VM deleted in vCenter: visible as node_count 2 -> 3; the apply heals it.
+        let victim = named(&vms(&lab, &sim), "pcg-dc1-node-")[0].moref.clone();
+        assert_eq!(
+            w.state_resource(ADDR).unwrap()["values"]["nodes"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
+        lab.rt.block_on(async {
+            let t = vsphere::Target::parse(&sim.server, true).unwrap();
+            let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+                .await
+                .unwrap();
+            s.destroy_vm(&victim).await.unwrap();
+        });
+        w.config(&config(&lab, &sim, &g));
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]));
+        assert_eq!(
+            (
+                change["before"]["node_count"].clone(),
+                change["after"]["node_count"].clone()
+            ),
+            (json!(2), json!(3))
+        );
+        w.apply();
+        assert_eq!(named(&vms(&lab, &sim), "pcg-dc1-node-").len(), 3);
+        w.assert_plan_empty();
+
+        // Rename in place through metadata.
+        g.name = "pcg-dc1-renamed";
+        w.config(&config(&lab, &sim, &g));
+        assert_eq!(
+            planned_actions(&w.plan_json()),
+            vec![(ADDR.to_string(), vec!["update".to_string()])]
+        );
+        w.apply();
+        assert_eq!(gateway(&lab, &uid)["metadata"]["name"], "pcg-dc1-renamed");
+        w.assert_plan_empty();
+
+        // Refused while a cluster uses it; allowed after.
+        let acct: Value = lab.rt.block_on(async {
+            lab.client
+                .post(
+                    "/v1/cloudaccounts/vsphere",
+                    &json!({"metadata": {"name": "dc1", "annotations": {"overlordUid": uid}},
+                            "spec": {"vcenterServer": sim.server, "username": sim.user, "password": PASSWORD, "insecure": true}}),
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await
+                .unwrap()
+        });
+        let cluster = lab.admin(
+            reqwest::Method::POST,
+            "/lab/clusters",
+            Some(json!({"name": "apps-dc1", "account_uid": acct["uid"]})),
+        );
+        let r = w.run(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        assert!(
+            r.combined().contains("apps-dc1"),
+            "the error names the cluster: {r}"
+        );
+        assert!(
+            w.state_resource(ADDR).is_some(),
+            "a refused delete keeps the gateway in state"
+        );
+        lab.admin(
+            reqwest::Method::DELETE,
+            &format!("/lab/clusters/{}", cluster["uid"].as_str().unwrap()),
+            None,
+        );
+        w.destroy();
+        let left: Vec<String> = vms(&lab, &sim)
+            .into_iter()
+            .filter(|v| v.name.starts_with("pcg-dc1"))
+            .map(|v| v.name)
+            .collect();
+        assert!(left.is_empty(), "destroy left VMs in vCenter: {left:?}");
+        assert!(lab
+            .get::<Value>(None, &format!("/v1/overlords/{uid}"))
+            .unwrap_err()
+            .is_not_found());
+    });
+}
+
+#[test]
+fn dhcp_with_proxy_and_installer_deleted() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let g = Gw {
+            name: "pcg-dhcp",
+            node_count: 1,
+            extra: r#"installer_vm_action = "delete""#,
+            installer_extra: r#"
+    proxy {
+      http_proxy  = "http://proxy.example.com:3128"
+      https_proxy = "http://proxy.example.com:3128"
+      no_proxy    = ["vcenter.example.com", ".example.com"]
+    }"#,
+            pool: false,
+        };
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        w.apply();
+        let all = vms(&lab, &sim);
+        assert!(
+            named(&all, "pcg-dhcp-installer").is_empty(),
+            "installer_vm_action = delete"
+        );
+        assert_eq!(named(&all, "pcg-dhcp-node-").len(), 1);
+        let st = w.state_resource(ADDR).unwrap();
+        assert!(st["values"]["ip_pool_id"].is_null());
+        w.assert_plan_empty();
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-dhcp").is_empty());
+    });
+}
+
+#[test]
+fn a_gateway_that_never_registers_is_tainted_findable_and_recovered() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        // An endpoint that is not this Palette: the installer never registers.
+        let mut g = Gw {
+            name: "pcg-lost",
+            node_count: 1,
+            extra: r#"registration_timeout = "3s""#,
+            installer_extra: r#"console_endpoint = "http://127.0.0.1:9""#,
+            pool: false,
+        };
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        let out = r.combined();
+        assert!(out.contains("did not register"), "{out}");
+        assert!(
+            out.contains("trailing") && out.contains("cloud-init-output.log"),
+            "{out}"
+        );
+        assert!(
+            out.contains("DC0/vm/palette/installers/pcg-lost-installer"),
+            "the VM is named: {out}"
+        );
+        assert!(
+            out.contains("ConsoleEndpointUnreachable"),
+            "the lab's event is shown: {out}"
+        );
+        let st = w
+            .state_resource(ADDR)
+            .expect("the installer is tracked in state");
+        assert_eq!(st["tainted"], true, "{st}");
+        assert_eq!(named(&vms(&lab, &sim), "pcg-lost-installer").len(), 1);
+
+        // Fixed configuration: the next apply replaces the installer and succeeds.
+        g.installer_extra = "";
+        g.extra = "";
+        w.config(&config(&lab, &sim, &g));
+        w.apply();
+        let all = vms(&lab, &sim);
+        assert_eq!(
+            named(&all, "pcg-lost-installer").len(),
+            1,
+            "the failed installer was replaced, not kept beside"
+        );
+        assert_eq!(
+            w.state_resource(ADDR).unwrap()["values"]["state"],
+            "Running"
+        );
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-lost").is_empty());
+    });
+}
+
+#[test]
+fn bad_gateway_input_fails_at_plan_with_the_attribute() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let slash = format!(r#"console_endpoint = "{}/""#, lab.endpoint());
+        let cases: Vec<(Gw, &str, &str)> = vec![
+            (
+                Gw {
+                    name: "x",
+                    node_count: 1,
+                    extra: "",
+                    installer_extra: &slash,
+                    pool: false,
+                },
+                "console_endpoint",
+                "ends with a slash",
+            ),
+            (
+                Gw {
+                    name: "x",
+                    node_count: 2,
+                    extra: "",
+                    installer_extra: "",
+                    pool: false,
+                },
+                "node_count",
+                "1",
+            ),
+            (
+                Gw {
+                    name: "x",
+                    node_count: 1,
+                    extra: "",
+                    installer_extra: r#"service_cidr = "192.168.4.0/24""#,
+                    pool: false,
+                },
+                "service_cidr",
+                "overlaps",
+            ),
+            (
+                Gw {
+                    name: "x",
+                    node_count: 1,
+                    extra: "",
+                    installer_extra: r#"pod_cidr = "10.10.0.0/16""#,
+                    pool: true,
+                },
+                "pod_cidr",
+                "nodes' network",
+            ),
+            (
+                Gw {
+                    name: "x",
+                    node_count: 1,
+                    extra: "",
+                    installer_extra: r#"pod_cidr = "not-a-cidr""#,
+                    pool: false,
+                },
+                "pod_cidr",
+                "not a CIDR",
+            ),
+        ];
+        w.config(&config(
+            &lab,
+            &sim,
+            &Gw {
+                name: "x",
+                node_count: 1,
+                extra: "",
+                installer_extra: "",
+                pool: false,
+            },
+        ));
+        w.init();
+        for (g, attr, words) in &cases {
+            let cfg = config(&lab, &sim, g);
+            w.config(&cfg);
+            let r = w.plan();
+            assert_eq!(r.status, Some(1), "{attr}: {r}");
+            assert!(r.combined().contains(words), "{attr}: {r}");
+            assert_diagnostic_at(w, &r.combined(), attr);
+        }
+        assert!(
+            vms(&lab, &sim).iter().all(|v| !v.name.starts_with("x-")),
+            "nothing deployed"
+        );
+    });
+}
+
+#[test]
+fn the_vcenter_password_never_appears_in_trace_logs() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let g = Gw {
+            name: "pcg-log",
+            node_count: 1,
+            extra: "",
+            installer_extra: "",
+            pool: false,
+        };
+        let cfg = config(&lab, &sim, &g)
+            .replace(&format!("\"{PASSWORD}\""), "var.vcenter_password")
+            + "variable \"vcenter_password\" {\n  type      = string\n  sensitive = true\n}\n";
+        w.config(&cfg);
+        w.set_env("TF_VAR_vcenter_password", PASSWORD);
+        w.init();
+        w.set_env("TF_LOG", "trace");
+        let a = w.apply();
+        let d = w.destroy();
+        let log = format!("{}{}", a.combined(), d.combined());
+        assert!(log.contains("gateway registered"), "provider logs missing");
+        if let Some(i) = log.find(PASSWORD) {
+            let ctx = &log[i.saturating_sub(400)..(i + 200).min(log.len())];
+            panic!(
+                "the vCenter password appears in TF_LOG=trace output, here: {}",
+                ctx.replace(PASSWORD, "<PASSWORD>")
+            );
+        }
+        assert!(
+            !log.contains(&lab.lab.api_key),
+            "the API key appears in TF_LOG=trace output"
+        );
+    });
+}
