@@ -1,6 +1,7 @@
 # Quickstart: one data center on Palette + vSphere. It grows with the provider;
-# ../../../shared/ux/quickstart.tf is the target. Today: an IP pool and a vSphere
-# cloud account on a gateway, and the cluster profile a cluster will be built from.
+# ../../../shared/ux/quickstart.tf is the target. Today: the private cloud gateway
+# (the whole install procedure), an IP pool and a vSphere cloud account on it, and
+# the cluster profile a cluster will be built from.
 terraform {
   required_version = ">= 1.0"
   required_providers {
@@ -18,11 +19,6 @@ variable "palette_endpoint" {
 variable "palette_api_key" {
   type      = string
   sensitive = true
-}
-
-variable "gateway_id" {
-  type        = string
-  description = "Uid of a Running private cloud gateway (the lab makes one; the gateway resource comes next)."
 }
 
 variable "vcenter_server" {
@@ -52,8 +48,49 @@ provider "palette" {
   project  = "Default"
 }
 
+# Pairing code, installer OVA into vCenter, registration, vCenter account,
+# placement, IP allocation, provisioning, installer powered off.
+resource "palette_private_cloud_gateway" "dc1" {
+  name       = "pcg-dc1"
+  node_count = 1
+
+  vcenter {
+    server   = var.vcenter_server
+    username = var.vcenter_user
+    password = var.vcenter_password
+    insecure = var.vcenter_insecure
+  }
+
+  installer {
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C0"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/installers"
+  }
+
+  placement {
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C0"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/gateways"
+  }
+
+  ntp_servers = ["0.pool.ntp.org"]
+
+  static_ip_pool {
+    name        = "pcg-dc1-nodes"
+    start       = "10.10.183.1"
+    end         = "10.10.183.10"
+    prefix      = 24
+    gateway     = "10.10.183.254"
+    nameservers = ["10.10.0.2"]
+  }
+}
+
 resource "palette_ip_pool" "workloads" {
-  gateway_id                 = var.gateway_id
+  gateway_id                 = palette_private_cloud_gateway.dc1.id
   name                       = "dc1-workloads"
   subnet                     = "10.10.184.0/24"
   prefix                     = 24
@@ -64,7 +101,7 @@ resource "palette_ip_pool" "workloads" {
 
 resource "palette_cloud_account_vsphere" "dc1" {
   name           = "vsphere-dc1"
-  gateway_id     = var.gateway_id
+  gateway_id     = palette_private_cloud_gateway.dc1.id
   vcenter_server = var.vcenter_server
   username       = var.vcenter_user
   password       = var.vcenter_password
@@ -73,6 +110,10 @@ resource "palette_cloud_account_vsphere" "dc1" {
 
 data "palette_cluster_profile" "infra" {
   name = "vsphere-ubuntu-k8s"
+}
+
+output "gateway" {
+  value = "${palette_private_cloud_gateway.dc1.name} is ${palette_private_cloud_gateway.dc1.state} at ${palette_private_cloud_gateway.dc1.ip_address}"
 }
 
 output "account_id" {
