@@ -104,6 +104,22 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// A session in the account's vCenter with the account's credentials.
+pub(crate) async fn login(
+    spec: &V1VsphereCloudAccount,
+) -> Result<vsphere::Session, vsphere::Error> {
+    let target = vsphere::Target::parse(
+        spec.vcenter_server.as_deref().unwrap_or_default(),
+        spec.insecure.unwrap_or(false),
+    )?;
+    vsphere::Session::login(
+        &target,
+        spec.username.as_deref().unwrap_or_default(),
+        spec.password.as_deref().unwrap_or_default(),
+    )
+    .await
+}
+
 /// Logs in to the account's vCenter as the gateway would; a wrong password
 /// or an unreachable server is a 400 that says which.
 pub async fn check_credentials(spec: &V1VsphereCloudAccount) -> Result<(), ApiError> {
@@ -118,20 +134,18 @@ pub async fn check_credentials(spec: &V1VsphereCloudAccount) -> Result<(), ApiEr
             "spec.username and spec.password are required",
         ));
     }
-    let target = vsphere::Target::parse(&server, spec.insecure.unwrap_or(false))
-        .map_err(|e| ApiError::bad_request(format!("spec.vcenterServer: {e}")))?;
-    match vsphere::Session::login(&target, &user, &password).await {
+    match login(spec).await {
         Ok(s) => {
             let _ = s.logout().await;
             Ok(())
         }
-        Err(vsphere::Error::InvalidLogin { .. }) => Err(ApiError::new(
+        Err(e @ vsphere::Error::BadAddress(_)) => {
+            Err(ApiError::bad_request(format!("spec.vcenterServer: {e}")))
+        }
+        Err(vsphere::Error::InvalidLogin { server, .. }) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "CloudAccountValidationFailed",
-            format!(
-                "vCenter {} rejected the user name or password for '{user}'",
-                target.server
-            ),
+            format!("vCenter {server} rejected the user name or password for '{user}'"),
         )),
         Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,

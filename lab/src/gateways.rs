@@ -490,6 +490,14 @@ fn size_of(cfg: &V1OverlordVsphereCloudConfig) -> Result<i32, ApiError> {
     }
 }
 
+/// Placement, nodes' pool and size of a cloud config, or the 400 to answer.
+fn checked_config(
+    cfg: &V1OverlordVsphereCloudConfig,
+) -> Result<(vsphere::vm::Placement, Option<String>, i32), ApiError> {
+    let (placement, pool) = placement_of(cfg)?;
+    Ok((placement, pool, size_of(cfg)?))
+}
+
 /// `POST /v1/overlords/vsphere/{uid}/cloudconfig`: starts provisioning.
 pub async fn cloud_config_create(
     State(lab): State<Lab>,
@@ -497,12 +505,8 @@ pub async fn cloud_config_create(
     Path(uid): Path<String>,
     Json(body): Json<V1OverlordVsphereCloudConfig>,
 ) -> Response {
-    let (placement, pool) = match placement_of(&body) {
+    let (placement, pool, size) = match checked_config(&body) {
         Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let size = match size_of(&body) {
-        Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let (account, generation) = {
@@ -580,12 +584,8 @@ pub async fn cloud_config_update(
     Path(uid): Path<String>,
     Json(body): Json<V1OverlordVsphereCloudConfig>,
 ) -> Response {
-    let (placement, pool) = match placement_of(&body) {
+    let (placement, pool, size) = match checked_config(&body) {
         Ok(x) => x,
-        Err(e) => return e.into_response(),
-    };
-    let size = match size_of(&body) {
-        Ok(s) => s,
         Err(e) => return e.into_response(),
     };
     let (account, generation) = {
@@ -670,20 +670,7 @@ fn spawn_provisioning(
                 store.event(KIND, &uid, &name, "Error", reason, message);
             }
         };
-        let target = match vsphere::Target::parse(
-            account.vcenter_server.as_deref().unwrap_or_default(),
-            account.insecure.unwrap_or(false),
-        ) {
-            Ok(t) => t,
-            Err(e) => return fail(&lab, "ProvisioningFailed", e.to_string()),
-        };
-        let session = match vsphere::Session::login(
-            &target,
-            account.username.as_deref().unwrap_or_default(),
-            account.password.as_deref().unwrap_or_default(),
-        )
-        .await
-        {
+        let session = match crate::accounts::login(&account).await {
             Ok(s) => s,
             Err(e) => {
                 return fail(
@@ -901,18 +888,9 @@ async fn delete_vms(
     let Some(account) = account else {
         return Err("the gateway has VMs but no vSphere account".into());
     };
-    let target = vsphere::Target::parse(
-        account.vcenter_server.as_deref().unwrap_or_default(),
-        account.insecure.unwrap_or(false),
-    )
-    .map_err(|e| e.to_string())?;
-    let s = vsphere::Session::login(
-        &target,
-        account.username.as_deref().unwrap_or_default(),
-        account.password.as_deref().unwrap_or_default(),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let s = crate::accounts::login(&account)
+        .await
+        .map_err(|e| e.to_string())?;
     for vm in vms {
         match s.destroy_vm(&vm).await {
             Ok(()) => {}

@@ -668,21 +668,22 @@ impl Resource for Gateway {
             }
         };
         let inst = first(planned, "installer");
-        let gw_placement = placement_of(first(planned, "placement"));
-        // Check the gateway's placement before anything exists, naming what is missing.
-        for (block, p) in [
-            ("installer", placement_of(inst)),
-            ("placement", gw_placement.clone()),
-        ] {
-            if let Err(e) = check_placement(&session, &p).await {
-                return ApplyResult::failed(
-                    Value::Null,
-                    Diagnostic::error("vCenter placement not found", e.to_string())
-                        .at(path(&[(block, Some(0))])),
-                );
+        // Both placements are looked up before anything exists, each error
+        // naming what is missing; the installer's is then used as found.
+        let mut located = Vec::new();
+        for block in ["installer", "placement"] {
+            match session.locate(&placement_of(first(planned, block))).await {
+                Ok(l) => located.push(l),
+                Err(e) => {
+                    return ApplyResult::failed(
+                        Value::Null,
+                        Diagnostic::error("vCenter placement not found", e.to_string())
+                            .at(path(&[(block, Some(0))])),
+                    )
+                }
             }
         }
-        let at = match session.resolve(&placement_of(inst)).await {
+        let at = match session.complete(located.swap_remove(0)).await {
             Ok(a) => a,
             Err(e) => {
                 return ApplyResult::failed(
@@ -1273,24 +1274,6 @@ fn imported(prior: &Value) -> bool {
             .get("placement")
             .as_elements()
             .is_none_or(<[Value]>::is_empty)
-}
-
-async fn check_placement(session: &vsphere::Session, p: &Placement) -> Result<(), vsphere::Error> {
-    let dc = &p.datacenter;
-    session.find("datacenter", dc).await?;
-    session
-        .find(
-            "compute cluster",
-            &format!("{dc}/host/{}", p.compute_cluster),
-        )
-        .await?;
-    session
-        .find("datastore", &format!("{dc}/datastore/{}", p.datastore))
-        .await?;
-    session
-        .find("network", &format!("{dc}/network/{}", p.network))
-        .await?;
-    Ok(())
 }
 
 fn url_escape(s: &str) -> String {

@@ -40,6 +40,16 @@ pub struct Placement {
     pub folder: String,
 }
 
+/// A placement found in the inventory, nothing created yet.
+#[derive(Clone, Debug)]
+pub struct Located {
+    pub placement: Placement,
+    pub datacenter: ManagedObjectReference,
+    pub datastore: ManagedObjectReference,
+    pub network: ManagedObjectReference,
+    pub pool: ManagedObjectReference,
+}
+
 /// A placement resolved to managed objects.
 #[derive(Clone, Debug)]
 pub struct Resolved {
@@ -118,9 +128,9 @@ impl Session {
         }
     }
 
-    /// Resolves every part of a placement, creating missing VM folders.
+    /// Finds every part of a placement but its folder, changing nothing.
     /// The first missing part is the error, named with its full path.
-    pub async fn resolve(&self, p: &Placement) -> Result<Resolved, Error> {
+    pub async fn locate(&self, p: &Placement) -> Result<Located, Error> {
         let dc = &p.datacenter;
         let datacenter = self.find("datacenter", dc).await?;
         let cluster_path = format!("{dc}/host/{}", p.compute_cluster);
@@ -140,17 +150,37 @@ impl Session {
             ),
         };
         let pool = self.find("resource pool", &pool_path).await?;
-        let (folder, folder_path) = self.ensure_folder(dc, &p.folder).await?;
-        Ok(Resolved {
+        Ok(Located {
+            placement: p.clone(),
             datacenter,
             datastore,
-            datastore_name: p.datastore.clone(),
             network,
-            network_name: p.network.clone(),
             pool,
+        })
+    }
+
+    /// A located placement made whole: its VM folder, created where missing.
+    pub async fn complete(&self, l: Located) -> Result<Resolved, Error> {
+        let (folder, folder_path) = self
+            .ensure_folder(&l.placement.datacenter, &l.placement.folder)
+            .await?;
+        Ok(Resolved {
+            datacenter: l.datacenter,
+            datastore: l.datastore,
+            datastore_name: l.placement.datastore,
+            network: l.network,
+            network_name: l.placement.network,
+            pool: l.pool,
             folder,
             folder_path,
         })
+    }
+
+    /// Resolves every part of a placement, creating missing VM folders.
+    /// The first missing part is the error, named with its full path.
+    pub async fn resolve(&self, p: &Placement) -> Result<Resolved, Error> {
+        let located = self.locate(p).await?;
+        self.complete(located).await
     }
 
     /// The VM folder `DC/vm/PATH`, created level by level where missing.
