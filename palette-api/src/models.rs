@@ -3014,6 +3014,18 @@ pub struct V1SpcApply {
     pub spc_infra_hash: Option<String>,
 }
 
+// spec: v1SpcApplySettings
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1SpcApplySettings {
+    /// One of: `DownloadAndInstall`, `DownloadAndInstallLater`.
+    #[serde(
+        rename = "actionType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action_type: Option<String>,
+}
+
 /// SpectroCluster is the Schema for the spectroclusters API
 // spec: v1SpectroCluster
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -3150,6 +3162,19 @@ pub struct V1SpectroClusterProfileValidatorResponse {
     /// Cluster profile uid
     #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
+}
+
+// spec: v1SpectroClusterProfiles
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1SpectroClusterProfiles {
+    #[serde(rename = "profiles", default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<V1SpectroClusterProfileEntity>>,
+    #[serde(
+        rename = "spcApplySettings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spc_apply_settings: Option<V1SpcApplySettings>,
 }
 
 /// SpectroClusterSpec defines the desired state of SpectroCluster
