@@ -185,6 +185,27 @@ impl Client {
             .map(|_| ())
     }
 
+    /// PATCH with a JSON body. The operations used (metadata, profile
+    /// values) set a state rather than add to it, so they are retried like
+    /// any idempotent call.
+    pub async fn patch<B: Serialize>(
+        &self,
+        path: &str,
+        body: &B,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
+        let json = serde_json::to_vec(body).map_err(|e| Error::Decode(e.to_string()))?;
+        self.call(Method::PATCH, path, Some(json), cancel)
+            .await
+            .map(|_| ())
+    }
+
+    /// GET of a body that is not JSON (kubeconfig assets).
+    pub async fn get_text(&self, path: &str, cancel: &CancellationToken) -> Result<String, Error> {
+        let body = self.call(Method::GET, path, None, cancel).await?;
+        String::from_utf8(body).map_err(|e| Error::Decode(e.to_string()))
+    }
+
     pub async fn delete(&self, path: &str, cancel: &CancellationToken) -> Result<(), Error> {
         self.call(Method::DELETE, path, None, cancel)
             .await

@@ -1,6 +1,7 @@
 //! terraform-provider-palette: Spectro Cloud Palette on VMware vSphere.
 
 mod cloud_account;
+mod cluster;
 mod cluster_profile_data;
 mod config;
 mod gateway;
@@ -28,6 +29,9 @@ impl Provider for PaletteProvider {
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![
             Arc::new(cloud_account::CloudAccount {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(cluster::Cluster {
                 shared: self.shared.clone(),
             }),
             Arc::new(gateway::Gateway {

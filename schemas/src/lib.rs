@@ -3,6 +3,7 @@
 //! registry docs can never disagree with what Terraform sees.
 
 pub mod cloud_account;
+pub mod cluster;
 pub mod cluster_profile_data;
 pub mod docs;
 pub mod gateway;
@@ -21,6 +22,7 @@ pub const PROVIDER_NAME: &str = "palette";
 pub fn resources() -> Vec<(&'static str, Schema)> {
     vec![
         (cloud_account::TYPE_NAME, cloud_account::schema()),
+        (cluster::TYPE_NAME, cluster::schema()),
         (gateway::TYPE_NAME, gateway::schema()),
         (ip_pool::TYPE_NAME, ip_pool::schema()),
     ]

@@ -1,0 +1,2195 @@
+//! `palette_cluster_vsphere`: schema use, plan-time checks, the create /
+//! update / delete procedures with their waits, read with drift, import.
+//!
+//! Machine pools are a set keyed by name (reordering never diffs) and carry
+//! no computed attributes, so set elements keep their identity between plan
+//! and apply; what Palette decides per node lives in the top-level `nodes`.
+//! Pack values are compared as YAML when read back, so Palette's own
+//! reformatting never shows as drift.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use palette_api::client::{Client, Error as ApiError};
+use palette_api::models::{
+    V1ClusterProfile, V1ControlPlaneEndPoint, V1Events, V1MachinePoolConfigEntity, V1ObjectMeta,
+    V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1PackValuesEntity,
+    V1SearchFilterCondition, V1SearchFilterGroup, V1SearchFilterItem, V1SearchFilterSpec,
+    V1SearchFilterStringCondition, V1SearchFilterStringConditionMatch, V1SearchFilterSummarySpec,
+    V1SpectroCluster, V1SpectroClusterProfileEntity, V1SpectroClusterProfiles,
+    V1SpectroClusterVariable, V1SpectroClustersSummary, V1SpectroVsphereClusterEntity,
+    V1SpectroVsphereClusterEntitySpec, V1Taint, V1Uid, V1UpdateStrategy,
+    V1VsphereCloudClusterConfigEntity, V1VsphereCloudConfig, V1VsphereClusterConfigEntity,
+    V1VsphereInstanceType, V1VsphereMachine, V1VsphereMachinePoolCloudConfigEntity,
+    V1VsphereMachinePoolConfig, V1VsphereMachinePoolConfigEntity, V1VsphereMachines,
+    V1VsphereNetworkConfigEntity, V1VspherePlacementConfigEntity,
+};
+use tfplugin::{
+    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, PlanRequest,
+    PlanResponse, ReadResult, Resource, Schema, Value,
+};
+
+use crate::shared::{api_diag, Shared};
+
+const CLUSTERS: &str = "/v1/spectroclusters";
+const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
+/// Palette's label value for a tag given without a value.
+const BARE_TAG: &str = "spectro__tag";
+
+pub struct Cluster {
+    pub shared: Arc<Shared>,
+}
+
+// ---------------------------------------------------------------------------
+// Values
+
+fn s(v: &Value, k: &str) -> Option<String> {
+    v.get(k).as_str().map(str::to_string)
+}
+
+fn int(v: &Value, k: &str) -> Option<i64> {
+    v.get(k).as_i64()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
+}
+
+fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_map()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn elements(v: &Value) -> &[Value] {
+    v.as_elements().unwrap_or(&[])
+}
+
+fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
+    elements(v.get(block)).first().unwrap_or(&Value::Null)
+}
+
+/// An empty collection read from Palette stays null where the configuration
+/// (prior state) left it out, so "not set" and "set to nothing" never diff.
+fn list_or_null(items: Vec<String>, prior: &Value) -> Value {
+    if items.is_empty() && prior.is_null() {
+        Value::Null
+    } else {
+        Value::List(items.into_iter().map(Value::String).collect())
+    }
+}
+
+fn map_or_null(m: BTreeMap<String, String>, prior: &Value) -> Value {
+    if m.is_empty() && prior.is_null() {
+        Value::Null
+    } else {
+        Value::Map(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+    }
+}
+
+/// Whether two YAML documents say the same thing. Text that is not YAML is
+/// compared as text.
+pub fn yaml_equal(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (
+        serde_norway::from_str::<serde_norway::Value>(a),
+        serde_norway::from_str::<serde_norway::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a.trim() == b.trim(),
+    }
+}
+
+pub fn tags_to_labels(tags: &[String]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| match t.split_once(':') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None => (t.trim().to_string(), BARE_TAG.to_string()),
+        })
+        .collect()
+}
+
+pub fn labels_to_tags(labels: &BTreeMap<String, String>) -> Vec<String> {
+    labels
+        .iter()
+        .map(|(k, v)| {
+            if v == BARE_TAG || v.is_empty() {
+                k.clone()
+            } else {
+                format!("{k}:{v}")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Plan-time checks (pure)
+
+/// Every rule that can be judged from the configuration alone. Unknown values
+/// are skipped: Terraform validates again once they are known.
+pub fn check_config(config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    let at = AttrPath::attr("machine_pool");
+    let cc = first(config, "cloud_config");
+    let static_ip = match cc.get("static_ip") {
+        Value::Null => Some(false),
+        v => v.as_bool(),
+    };
+    let endpoint = match cc.get("control_plane_endpoint") {
+        Value::Null => Some("VIP".to_string()),
+        v => v.as_str().map(str::to_string),
+    };
+    if endpoint.as_deref() == Some("DDNS") && static_ip == Some(true) {
+        d.error_at(
+            AttrPath::attr("cloud_config")
+                .then_index(0)
+                .then_attr("control_plane_endpoint"),
+            "DDNS needs DHCP",
+            "`control_plane_endpoint = \"DDNS\"` registers DHCP addresses in DNS; with `static_ip = true` use \
+             \"VIP\".",
+        );
+    }
+    if cc.get("network_search_domain").as_str().is_some() && endpoint.as_deref() == Some("VIP") {
+        d.error_at(
+            AttrPath::attr("cloud_config")
+                .then_index(0)
+                .then_attr("network_search_domain"),
+            "Search domain without DDNS",
+            "`network_search_domain` is where DDNS registers the control plane; set \
+             `control_plane_endpoint = \"DDNS\"` or remove it.",
+        );
+    }
+    let Some(pools) = config.get("machine_pool").as_elements() else {
+        return d;
+    };
+    let mut names = BTreeSet::new();
+    let mut control_planes = 0;
+    let mut all_known = true;
+    for p in pools {
+        let name = p.get("name").as_str().unwrap_or("?").to_string();
+        if p.get("name").is_known() && !names.insert(name.clone()) {
+            d.error_at(
+                at.clone(),
+                "Duplicate machine pool",
+                format!(
+                    "Two machine pools are named {name:?}; pool names must be unique in a cluster."
+                ),
+            );
+        }
+        let cp = match p.get("control_plane") {
+            Value::Null => Some(false),
+            v => v.as_bool(),
+        };
+        match cp {
+            Some(true) => control_planes += 1,
+            Some(false) => {}
+            None => all_known = false,
+        }
+        let count = int(p, "count");
+        let placements = p.get("placement");
+        if cp == Some(true) {
+            if let Some(n) = count {
+                if ![1, 3, 5].contains(&n) {
+                    d.error_at(
+                        at.clone(),
+                        "Invalid control-plane size",
+                        format!(
+                            "Machine pool {name:?} is the control plane with count = {n}; a control plane has \
+                             1, 3 or 5 nodes (an odd number keeps etcd's quorum)."
+                        ),
+                    );
+                }
+            }
+            if let Some(list) = placements.as_elements() {
+                if list.len() != 1 {
+                    d.error_at(
+                        at.clone(),
+                        "Control plane placement",
+                        format!(
+                            "Machine pool {name:?} is the control plane and has {} placement blocks; the \
+                             control plane takes exactly one.",
+                            list.len()
+                        ),
+                    );
+                }
+            }
+        } else if cp == Some(false) && p.get("control_plane_as_worker").as_bool() == Some(true) {
+            d.error_at(
+                at.clone(),
+                "Worker pool with control_plane_as_worker",
+                format!(
+                    "`control_plane_as_worker` only applies to the control-plane pool; remove it from {name:?}."
+                ),
+            );
+        }
+        for pl in placements.as_elements().unwrap_or(&[]) {
+            let pool_id = pl.get("ip_pool_id");
+            match static_ip {
+                Some(true) if pool_id.is_null() => d.error_at(
+                    at.clone(),
+                    "Static IP needs an IP pool",
+                    format!(
+                        "`static_ip = true`, but a placement of machine pool {name:?} (compute cluster {:?}) has \
+                         no `ip_pool_id`; every placement needs the uid of an IP pool of the account's gateway.",
+                        pl.get("compute_cluster").as_str().unwrap_or("?")
+                    ),
+                ),
+                Some(false) if pool_id.as_str().is_some() => d.error_at(
+                    at.clone(),
+                    "IP pool with DHCP",
+                    format!(
+                        "A placement of machine pool {name:?} names an IP pool, but the cluster uses DHCP; set \
+                         `static_ip = true` in cloud_config or remove `ip_pool_id`."
+                    ),
+                ),
+                _ => {}
+            }
+        }
+    }
+    if all_known && control_planes != 1 {
+        d.error_at(
+            at,
+            "One control-plane pool",
+            format!(
+                "The cluster has {control_planes} machine pools with `control_plane = true`; it needs exactly one."
+            ),
+        );
+    }
+    d
+}
+
+fn pools_by_name(v: &Value) -> BTreeMap<String, &Value> {
+    elements(v.get("machine_pool"))
+        .iter()
+        .filter_map(|p| p.get("name").as_str().map(|n| (n.to_string(), p)))
+        .collect()
+}
+
+/// The refinements of the generic plan: replacement when the control plane
+/// moves to another pool, and computed values that an update leaves alone.
+pub fn refine_plan(prior: &Value, planned: &mut Value, requires_replace: &mut Vec<AttrPath>) {
+    if prior.is_null() || planned.is_null() {
+        return;
+    }
+    let cp_of = |v: &Value| -> Option<String> {
+        elements(v.get("machine_pool"))
+            .iter()
+            .find(|p| p.get("control_plane").as_bool() == Some(true))
+            .and_then(|p| s(p, "name"))
+    };
+    let (before, after) = (cp_of(prior), cp_of(planned));
+    if before.is_some() && after.is_some() && before != after {
+        // Palette cannot hand the control plane to another pool.
+        requires_replace.push(AttrPath::attr("machine_pool"));
+    }
+    let pools_same = prior
+        .get("machine_pool")
+        .semantically_equal(planned.get("machine_pool"));
+    if pools_same && planned.get("nodes").is_unknown() {
+        planned.set_attr("nodes", prior.get("nodes").clone());
+    }
+    if planned.get("kubeconfig").is_unknown() && !prior.get("kubeconfig").is_null() {
+        planned.set_attr("kubeconfig", prior.get("kubeconfig").clone());
+    }
+    if pools_same
+        && planned.get("state").is_unknown()
+        && prior.get("state").as_str() == Some("Running")
+    {
+        planned.set_attr("state", prior.get("state").clone());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Request bodies
+
+fn placement_entity(pl: &Value, static_ip: bool) -> V1VspherePlacementConfigEntity {
+    V1VspherePlacementConfigEntity {
+        cluster: s(pl, "compute_cluster"),
+        datastore: s(pl, "datastore"),
+        resource_pool: s(pl, "resource_pool"),
+        network: Some(V1VsphereNetworkConfigEntity {
+            network_name: s(pl, "network"),
+            static_ip: Some(static_ip),
+            parent_pool_uid: if static_ip { s(pl, "ip_pool_id") } else { None },
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn pool_entity(p: &Value, static_ip: bool) -> V1VsphereMachinePoolConfigEntity {
+    let cp = p.get("control_plane").as_bool().unwrap_or(false);
+    let taints: Vec<V1Taint> = elements(p.get("taint"))
+        .iter()
+        .map(|t| V1Taint {
+            key: s(t, "key"),
+            value: s(t, "value"),
+            effect: s(t, "effect"),
+            time_added: None,
+        })
+        .collect();
+    V1VsphereMachinePoolConfigEntity {
+        pool_config: Some(V1MachinePoolConfigEntity {
+            name: s(p, "name"),
+            is_control_plane: Some(cp),
+            use_control_plane_as_worker: Some(
+                cp && p.get("control_plane_as_worker").as_bool() == Some(true),
+            ),
+            size: int(p, "count").map(|n| n as i32),
+            labels: Some(vec![if cp { "control-plane" } else { "worker" }.to_string()]),
+            additional_labels: Some(string_map(p.get("labels"))),
+            taints: Some(taints),
+            update_strategy: Some(V1UpdateStrategy {
+                r#type: s(p, "update_strategy"),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        cloud_config: Some(V1VsphereMachinePoolCloudConfigEntity {
+            instance_type: Some(V1VsphereInstanceType {
+                num_cp_us: int(p, "cpu").map(|n| n as i32),
+                memory_mi_b: int(p, "memory_mb"),
+                disk_gi_b: int(p, "disk_gb").map(|n| n as i32),
+            }),
+            placements: Some(
+                elements(p.get("placement"))
+                    .iter()
+                    .map(|pl| placement_entity(pl, static_ip))
+                    .collect(),
+            ),
+        }),
+    }
+}
+
+fn cluster_config_entity(v: &Value) -> V1VsphereClusterConfigEntity {
+    let cc = first(v, "cloud_config");
+    V1VsphereClusterConfigEntity {
+        control_plane_endpoint: Some(V1ControlPlaneEndPoint {
+            r#type: s(cc, "control_plane_endpoint"),
+            ddns_search_domain: s(cc, "network_search_domain"),
+            host: None,
+        }),
+        ntp_servers: Some(strings(cc.get("ntp_servers"))),
+        ssh_keys: Some(strings(cc.get("ssh_keys"))),
+        static_ip: Some(cc.get("static_ip").as_bool().unwrap_or(false)),
+        placement: Some(V1VspherePlacementConfigEntity {
+            datacenter: s(cc, "datacenter"),
+            folder: s(cc, "folder"),
+            image_template_folder: s(cc, "image_template_folder"),
+            ..Default::default()
+        }),
+    }
+}
+
+fn profiles_entity(v: &Value) -> Vec<V1SpectroClusterProfileEntity> {
+    elements(v.get("cluster_profile"))
+        .iter()
+        .map(|p| V1SpectroClusterProfileEntity {
+            uid: s(p, "id"),
+            pack_values: Some(
+                elements(p.get("pack"))
+                    .iter()
+                    .map(|k| V1PackValuesEntity {
+                        name: s(k, "name"),
+                        values: s(k, "values"),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            variables: p.get("variables").as_map().map(|m| {
+                m.iter()
+                    .map(|(k, x)| V1SpectroClusterVariable {
+                        name: Some(k.clone()),
+                        value: x.as_str().map(str::to_string),
+                    })
+                    .collect()
+            }),
+            replace_with_profile: None,
+        })
+        .collect()
+}
+
+fn metadata_of(v: &Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let labels = tags_to_labels(&strings(v.get("tags")));
+    let mut annotations = BTreeMap::new();
+    if let Some(d) = s(v, "description") {
+        annotations.insert("description".to_string(), d);
+    }
+    (labels, annotations)
+}
+
+pub fn entity(v: &Value) -> V1SpectroVsphereClusterEntity {
+    let static_ip = first(v, "cloud_config")
+        .get("static_ip")
+        .as_bool()
+        .unwrap_or(false);
+    let (labels, annotations) = metadata_of(v);
+    V1SpectroVsphereClusterEntity {
+        metadata: Some(V1ObjectMeta {
+            name: s(v, "name"),
+            labels: Some(labels),
+            annotations: Some(annotations),
+            ..Default::default()
+        }),
+        spec: Some(V1SpectroVsphereClusterEntitySpec {
+            cloud_account_uid: s(v, "cloud_account_id"),
+            cloud_config: Some(cluster_config_entity(v)),
+            machinepoolconfig: Some(
+                elements(v.get("machine_pool"))
+                    .iter()
+                    .map(|p| pool_entity(p, static_ip))
+                    .collect(),
+            ),
+            profiles: Some(profiles_entity(v)),
+            ..Default::default()
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// State from Palette (pure)
+
+/// What one refresh reads.
+#[derive(Debug, Clone, Default)]
+pub struct Remote {
+    pub cluster: V1SpectroCluster,
+    pub config: V1VsphereCloudConfig,
+    /// Per pool name, its machines.
+    pub machines: BTreeMap<String, Vec<V1VsphereMachine>>,
+    pub kubeconfig: Option<String>,
+    /// After an import: the profiles' own pack values, so that only the
+    /// packs the cluster overrides become `pack` blocks.
+    pub profile_defaults: Option<BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+fn state_of(c: &V1SpectroCluster) -> String {
+    c.status
+        .as_ref()
+        .and_then(|s| s.state.clone())
+        .unwrap_or_default()
+}
+
+fn pool_value(m: &V1VsphereMachinePoolConfig, prior: Option<&Value>) -> Value {
+    let nul = Value::Null;
+    let prior = prior.unwrap_or(&nul);
+    let it = m.instance_type.clone().unwrap_or_default();
+    let placements: Vec<Value> = m
+        .placements
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| {
+            let net = p.network.clone().unwrap_or_default();
+            Value::object([
+                ("compute_cluster", Value::from(p.cluster)),
+                ("datastore", Value::from(p.datastore)),
+                ("network", Value::from(net.network_name)),
+                (
+                    "resource_pool",
+                    Value::from(p.resource_pool.or(Some("Resources".into()))),
+                ),
+                (
+                    "ip_pool_id",
+                    Value::from(
+                        net.parent_pool_ref
+                            .and_then(|r| r.uid)
+                            .filter(|_| net.static_ip == Some(true)),
+                    ),
+                ),
+            ])
+        })
+        .collect();
+    let taints: Vec<Value> = m
+        .taints
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| {
+            Value::object([
+                ("key", Value::from(t.key)),
+                ("value", Value::from(t.value)),
+                ("effect", Value::from(t.effect)),
+            ])
+        })
+        .collect();
+    let cp = m.is_control_plane.unwrap_or(false);
+    Value::object([
+        ("name", Value::from(m.name.clone())),
+        ("control_plane", Value::Bool(cp)),
+        (
+            "control_plane_as_worker",
+            Value::Bool(m.use_control_plane_as_worker.unwrap_or(false)),
+        ),
+        ("count", Value::int(m.size.unwrap_or(0) as i64)),
+        ("cpu", Value::int(it.num_cp_us.unwrap_or(0) as i64)),
+        ("memory_mb", Value::int(it.memory_mi_b.unwrap_or(0))),
+        ("disk_gb", Value::int(it.disk_gi_b.unwrap_or(0) as i64)),
+        (
+            "labels",
+            map_or_null(
+                m.additional_labels.clone().unwrap_or_default(),
+                prior.get("labels"),
+            ),
+        ),
+        (
+            "update_strategy",
+            Value::from(
+                m.update_strategy
+                    .clone()
+                    .and_then(|u| u.r#type)
+                    .or(Some("RollingUpdateScaleOut".into())),
+            ),
+        ),
+        ("taint", Value::List(taints)),
+        ("placement", Value::List(placements)),
+    ])
+}
+
+fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (pool, machines) in &remote.machines {
+        for m in machines {
+            let meta = m.metadata.clone().unwrap_or_default();
+            let spec = m.spec.clone().unwrap_or_default();
+            let name = meta.name.unwrap_or_default();
+            let ip = spec
+                .nics
+                .unwrap_or_default()
+                .into_iter()
+                .flat_map(|n| n.private_i_ps.unwrap_or_default())
+                .next()
+                .unwrap_or_default();
+            let pl = spec.placement.unwrap_or_default();
+            let dc = pl.datacenter.unwrap_or_else(|| datacenter.to_string());
+            let f = pl.folder.unwrap_or_else(|| folder.to_string());
+            let state = m
+                .status
+                .as_ref()
+                .and_then(|s| s.instance_state.clone())
+                .unwrap_or_default();
+            out.push(Value::object([
+                ("name", Value::String(name.clone())),
+                ("pool", Value::String(pool.clone())),
+                ("ip", Value::String(ip)),
+                (
+                    "vm_path",
+                    Value::String(format!("/{dc}/vm/{}/{name}", f.trim_matches('/'))),
+                ),
+                ("state", Value::String(state)),
+            ]));
+        }
+    }
+    out
+}
+
+fn profile_values(remote: &Remote, prior: &Value) -> Value {
+    let templates = remote
+        .cluster
+        .spec
+        .clone()
+        .unwrap_or_default()
+        .cluster_profile_templates
+        .unwrap_or_default();
+    let prior_profiles: BTreeMap<String, &Value> = elements(prior.get("cluster_profile"))
+        .iter()
+        .filter_map(|p| p.get("id").as_str().map(|id| (id.to_string(), p)))
+        .collect();
+    // The prior order, then any profile Palette has that state did not.
+    let mut order: Vec<String> = prior_profiles.keys().cloned().collect();
+    order.sort_by_key(|id| {
+        elements(prior.get("cluster_profile"))
+            .iter()
+            .position(|p| p.get("id").as_str() == Some(id))
+    });
+    for t in &templates {
+        if let Some(uid) = &t.uid {
+            if !order.contains(uid) {
+                order.push(uid.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for uid in order {
+        let Some(t) = templates
+            .iter()
+            .find(|t| t.uid.as_deref() == Some(uid.as_str()))
+        else {
+            continue;
+        };
+        let remote_packs: BTreeMap<String, String> = t
+            .packs
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|k| Some((k.name?, k.values.unwrap_or_default())))
+            .collect();
+        let prior_p = prior_profiles.get(&uid).copied();
+        let mut packs = Vec::new();
+        match prior_p {
+            Some(pp) => {
+                for k in elements(pp.get("pack")) {
+                    let name = s(k, "name").unwrap_or_default();
+                    let Some(now) = remote_packs.get(&name) else {
+                        continue;
+                    };
+                    let before = s(k, "values").unwrap_or_default();
+                    let values = if yaml_equal(&before, now) {
+                        before
+                    } else {
+                        now.clone()
+                    };
+                    packs.push(Value::object([
+                        ("name", Value::String(name)),
+                        ("values", Value::String(values)),
+                    ]));
+                }
+            }
+            None => {
+                let defaults = remote.profile_defaults.as_ref().and_then(|d| d.get(&uid));
+                for (name, now) in &remote_packs {
+                    let overridden = match defaults.and_then(|d| d.get(name)) {
+                        Some(def) => !yaml_equal(def, now),
+                        None => defaults.is_none(),
+                    };
+                    if overridden {
+                        packs.push(Value::object([
+                            ("name", Value::String(name.clone())),
+                            ("values", Value::String(now.clone())),
+                        ]));
+                    }
+                }
+            }
+        }
+        out.push(Value::object([
+            ("id", Value::String(uid.clone())),
+            (
+                "variables",
+                prior_p
+                    .map(|p| p.get("variables").clone())
+                    .unwrap_or(Value::Null),
+            ),
+            ("pack", Value::Set(packs)),
+        ]));
+    }
+    Value::List(out)
+}
+
+/// The resource's state from what Palette says, keeping from `prior` what
+/// Palette does not hold (timeouts, force-delete settings, variables) and
+/// the user's spelling where Palette's means the same.
+pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
+    let c = &remote.cluster;
+    let meta = c.metadata.clone().unwrap_or_default();
+    let spec = remote.config.spec.clone().unwrap_or_default();
+    let cfg = spec.cluster_config.clone().unwrap_or_default();
+    let placement = cfg.placement.clone().unwrap_or_default();
+    let endpoint = cfg.control_plane_endpoint.clone().unwrap_or_default();
+    let prior_cc = first(prior, "cloud_config");
+    let datacenter = placement.datacenter.clone().unwrap_or_default();
+    let folder = placement.folder.clone().unwrap_or_default();
+    let cloud_config = Value::object([
+        ("datacenter", Value::String(datacenter.clone())),
+        ("folder", Value::String(folder.clone())),
+        (
+            "image_template_folder",
+            Value::from(placement.image_template_folder.clone()),
+        ),
+        (
+            "ssh_keys",
+            list_or_null(
+                cfg.ssh_keys.clone().unwrap_or_default(),
+                prior_cc.get("ssh_keys"),
+            ),
+        ),
+        (
+            "ntp_servers",
+            list_or_null(
+                cfg.ntp_servers.clone().unwrap_or_default(),
+                prior_cc.get("ntp_servers"),
+            ),
+        ),
+        ("static_ip", Value::Bool(cfg.static_ip.unwrap_or(false))),
+        (
+            "control_plane_endpoint",
+            Value::from(endpoint.r#type.clone().or(Some("VIP".into()))),
+        ),
+        (
+            "network_search_domain",
+            Value::from(
+                endpoint
+                    .ddns_search_domain
+                    .clone()
+                    .filter(|d| !d.is_empty()),
+            ),
+        ),
+    ]);
+    let prior_pools = pools_by_name(prior);
+    let mut pools: Vec<Value> = spec
+        .machine_pool_config
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| {
+            pool_value(
+                m,
+                m.name.as_deref().and_then(|n| prior_pools.get(n).copied()),
+            )
+        })
+        .collect();
+    pools.sort_by_key(|p| s(p, "name"));
+    let labels = meta.labels.clone().unwrap_or_default();
+    let description = meta
+        .annotations
+        .clone()
+        .unwrap_or_default()
+        .get("description")
+        .cloned()
+        .filter(|d| !d.is_empty());
+    let tags = labels_to_tags(&labels);
+    let tags = if tags.is_empty() && prior.get("tags").is_null() {
+        Value::Null
+    } else {
+        Value::Set(tags.into_iter().map(Value::String).collect())
+    };
+    let account = spec
+        .cloud_account_ref
+        .clone()
+        .and_then(|r| r.uid)
+        .or_else(|| s(prior, "cloud_account_id"));
+    let kept = |k: &str, default: Value| match prior.get(k) {
+        Value::Null => default,
+        v => v.clone(),
+    };
+    Value::object([
+        ("id", Value::from(meta.uid.clone())),
+        ("name", Value::from(meta.name.clone())),
+        ("description", Value::from(description)),
+        ("tags", tags),
+        ("context", Value::from(context)),
+        ("cloud_account_id", Value::from(account)),
+        ("force_delete", kept("force_delete", Value::Bool(false))),
+        (
+            "force_delete_delay",
+            kept(
+                "force_delete_delay",
+                Value::from(schemas::cluster::DEFAULT_FORCE_DELETE_DELAY),
+            ),
+        ),
+        ("state", Value::String(state_of(c))),
+        (
+            "cloud_config_id",
+            Value::from(
+                c.spec
+                    .as_ref()
+                    .and_then(|s| s.cloud_config_ref.as_ref())
+                    .and_then(|r| r.uid.clone()),
+            ),
+        ),
+        ("kubeconfig", Value::from(remote.kubeconfig.clone())),
+        (
+            "nodes",
+            Value::List(node_values(remote, &datacenter, &folder)),
+        ),
+        ("cluster_profile", profile_values(remote, prior)),
+        ("cloud_config", Value::List(vec![cloud_config])),
+        ("machine_pool", Value::Set(pools)),
+        ("timeouts", prior.get("timeouts").clone()),
+    ])
+}
+
+/// Replaces what the plan left unknown by what is known after a failure, so
+/// a partial state can be saved.
+fn settle(mut v: Value) -> Value {
+    for k in ["state", "cloud_config_id", "kubeconfig", "description"] {
+        if v.get(k).is_unknown() {
+            v.set_attr(k, Value::Null);
+        }
+    }
+    if v.get("nodes").is_unknown() {
+        v.set_attr("nodes", Value::List(Vec::new()));
+    }
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Palette calls
+
+fn context(v: &Value) -> String {
+    v.get("context").as_str().unwrap_or("project").to_string()
+}
+
+fn scoped(shared: &Shared, context: &str) -> Result<Arc<Client>, Diagnostics> {
+    let client = shared.client()?;
+    Ok(match context {
+        "tenant" => Arc::new(client.with_project(None)),
+        _ => client,
+    })
+}
+
+async fn get_cluster(
+    client: &Client,
+    uid: &str,
+    ctx: &Ctx,
+) -> Result<Option<V1SpectroCluster>, ApiError> {
+    match client
+        .get::<V1SpectroCluster>(&format!("{CLUSTERS}/{uid}"), &ctx.cancel)
+        .await
+    {
+        Ok(c) if state_of(&c) == "Deleted" => Ok(None),
+        Ok(c) => Ok(Some(c)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
+    V1SearchFilterSummarySpec {
+        filter: Some(V1SearchFilterSpec {
+            conjunction: Some("and".into()),
+            filter_groups: Some(vec![V1SearchFilterGroup {
+                conjunction: Some("and".into()),
+                filters: Some(vec![V1SearchFilterItem {
+                    property: Some("clusterName".into()),
+                    r#type: Some("string".into()),
+                    condition: Some(V1SearchFilterCondition {
+                        string: Some(V1SearchFilterStringCondition {
+                            operator: Some("eq".into()),
+                            ignore_case: Some(false),
+                            negation: Some(false),
+                            r#match: Some(V1SearchFilterStringConditionMatch {
+                                conjunction: Some("or".into()),
+                                values: Some(vec![name.to_string()]),
+                            }),
+                        }),
+                        ..Default::default()
+                    }),
+                }]),
+            }]),
+        }),
+        sort: None,
+    }
+}
+
+/// Uids of the live clusters with exactly this name in the client's scope.
+async fn find_by_name(client: &Client, name: &str, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
+    let found: V1SpectroClustersSummary = client
+        .post(
+            "/v1/dashboard/spectroclusters/search",
+            &name_filter(name),
+            &ctx.cancel,
+        )
+        .await?;
+    Ok(found
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.metadata)
+        .filter(|m| m.name.as_deref() == Some(name))
+        .filter_map(|m| m.uid)
+        .collect())
+}
+
+async fn events(client: &Client, uid: &str, ctx: &Ctx) -> Vec<String> {
+    match client
+        .get::<V1Events>(
+            &format!("/v1/events/components/spectrocluster/{uid}"),
+            &ctx.cancel,
+        )
+        .await
+    {
+        Ok(e) => {
+            let items = e.items.unwrap_or_default();
+            let skip = items.len().saturating_sub(10);
+            items
+                .into_iter()
+                .skip(skip)
+                .map(|e| {
+                    format!(
+                        "{} {}: {}",
+                        e.severity.unwrap_or_default(),
+                        e.reason.unwrap_or_default(),
+                        e.message.unwrap_or_default()
+                    )
+                })
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn bullet(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return "(no events)".into();
+    }
+    lines
+        .iter()
+        .map(|e| format!("- {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn poll_interval(deadline: Instant) -> Duration {
+    // Quick against a fast lab, calm against a real Palette.
+    let left = deadline.saturating_duration_since(Instant::now());
+    Duration::from_millis((left.as_millis() as u64 / 200).clamp(100, 10_000))
+}
+
+/// palette-lab runs its clock faster by `--time-scale`; tests that point the
+/// provider at it say so here, so that the force-delete delay (at least 15
+/// minutes of Palette's time) is waited in the lab's time.
+fn lab_time_scale() -> f64 {
+    std::env::var("PALETTE_LAB_TIME_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|f| *f > 0.0 && *f <= 1.0)
+        .unwrap_or(1.0)
+}
+
+async fn read_remote(
+    client: &Client,
+    uid: &str,
+    with_defaults: bool,
+    ctx: &Ctx,
+) -> Result<Option<Remote>, ApiError> {
+    let Some(cluster) = get_cluster(client, uid, ctx).await? else {
+        return Ok(None);
+    };
+    let config_uid = cluster
+        .spec
+        .as_ref()
+        .and_then(|s| s.cloud_config_ref.as_ref())
+        .and_then(|r| r.uid.clone())
+        .unwrap_or_default();
+    let config: V1VsphereCloudConfig = client
+        .get(&format!("{CLOUD_CONFIGS}/{config_uid}"), &ctx.cancel)
+        .await?;
+    let mut machines = BTreeMap::new();
+    for p in config
+        .spec
+        .as_ref()
+        .and_then(|s| s.machine_pool_config.clone())
+        .unwrap_or_default()
+    {
+        let Some(name) = p.name else { continue };
+        let list: V1VsphereMachines = client
+            .get(
+                &format!("{CLOUD_CONFIGS}/{config_uid}/machinePools/{name}/machines"),
+                &ctx.cancel,
+            )
+            .await?;
+        machines.insert(name, list.items.unwrap_or_default());
+    }
+    let kubeconfig = if state_of(&cluster) == "Running" {
+        match client
+            .get_text(&format!("{CLUSTERS}/{uid}/assets/kubeconfig"), &ctx.cancel)
+            .await
+        {
+            Ok(k) => Some(k),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let mut profile_defaults = None;
+    if with_defaults {
+        let mut all = BTreeMap::new();
+        for t in cluster
+            .spec
+            .as_ref()
+            .and_then(|s| s.cluster_profile_templates.clone())
+            .unwrap_or_default()
+        {
+            let Some(puid) = t.uid else { continue };
+            let p: V1ClusterProfile = client
+                .get(&format!("/v1/clusterprofiles/{puid}"), &ctx.cancel)
+                .await?;
+            let spec = p.spec.unwrap_or_default();
+            let tmpl = spec.published.or(spec.draft).unwrap_or_default();
+            let values: BTreeMap<String, String> = tmpl
+                .packs
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|k| Some((k.name?, k.values.unwrap_or_default())))
+                .collect();
+            all.insert(puid, values);
+        }
+        profile_defaults = Some(all);
+    }
+    Ok(Some(Remote {
+        cluster,
+        config,
+        machines,
+        kubeconfig,
+        profile_defaults,
+    }))
+}
+
+fn interrupted(uid: &str, doing: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Interrupted",
+        format!(
+            "Terraform was interrupted while cluster {uid} {doing}. The cluster is in state; the next plan \
+             shows where it stands and the next apply continues from there."
+        ),
+    )
+    .into()
+}
+
+/// Polls until the cluster is Running. On Failed, or at the deadline, the
+/// error carries the cluster's latest events.
+async fn wait_running(
+    client: &Client,
+    uid: &str,
+    deadline: Instant,
+    ctx: &Ctx,
+) -> Result<(), Diagnostics> {
+    let mut last = String::new();
+    let started = Instant::now();
+    loop {
+        let c = get_cluster(client, uid, ctx)
+            .await
+            .map_err(|e| api_diag("Cannot read the cluster while it provisions", &e))?
+            .ok_or_else(|| {
+                Diagnostics::from(Diagnostic::error(
+                    "Cluster vanished",
+                    format!("Cluster {uid} disappeared from Palette while it provisioned."),
+                ))
+            })?;
+        let state = state_of(&c);
+        if state != last {
+            tracing::info!(cluster = uid, state = %state, elapsed_s = started.elapsed().as_secs(), "cluster state");
+            last = state.clone();
+        }
+        match state.as_str() {
+            "Running" => return Ok(()),
+            "Failed" | "Error" => {
+                let ev = events(client, uid, ctx).await;
+                return Err(Diagnostic::error(
+                    "Cluster provisioning failed",
+                    format!(
+                        "Cluster {uid} is {state}. Its latest events:\n{}\nThe cluster is in state (tainted): \
+                         fix the cause, then apply again to replace it, or destroy it.",
+                        bullet(&ev)
+                    ),
+                )
+                .into());
+            }
+            _ => {}
+        }
+        if Instant::now() >= deadline {
+            let ev = events(client, uid, ctx).await;
+            return Err(Diagnostic::error(
+                "Cluster provisioning timed out",
+                format!(
+                    "Cluster {uid} is still {state} at the end of the time limit (see `timeouts`). Its latest \
+                     events:\n{}",
+                    bullet(&ev)
+                ),
+            )
+            .into());
+        }
+        if !ctx.sleep(poll_interval(deadline)).await {
+            return Err(interrupted(uid, "provisioned"));
+        }
+    }
+}
+
+impl Cluster {
+    /// A fresh read for a result state; the fallback when that fails too.
+    async fn current(
+        &self,
+        client: &Client,
+        uid: &str,
+        prior: &Value,
+        fallback: Value,
+        ctx: &Ctx,
+    ) -> Value {
+        match read_remote(client, uid, false, ctx).await {
+            Ok(Some(r)) => state_from(&r, prior, &context(prior)),
+            _ => settle(fallback),
+        }
+    }
+}
+
+#[async_trait]
+impl Resource for Cluster {
+    fn type_name(&self) -> &'static str {
+        schemas::cluster::TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schemas::cluster::schema()
+    }
+
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        check_config(config)
+    }
+
+    async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
+        if req.proposed.is_null() {
+            return;
+        }
+        refine_plan(&req.prior, &mut resp.state, &mut resp.requires_replace);
+        if req.prior.is_null() && context(&req.proposed) == "project" {
+            let no_project = self
+                .shared
+                .settings
+                .read()
+                .expect("settings lock")
+                .as_ref()
+                .is_some_and(|s| s.project.is_none());
+            if no_project {
+                resp.diags.error_at(
+                    AttrPath::attr("context"),
+                    "No project for a project cluster",
+                    "`context = \"project\"` (the default) needs the provider's `project`, for example \
+                     project = \"Default\"; or set context = \"tenant\".",
+                );
+            }
+        }
+    }
+
+    async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let started = Instant::now();
+        let deadline = started
+            + tfplugin::timeouts::get(&req.planned, "create", schemas::cluster::DEFAULT_CREATE);
+        let ctxt = context(&req.planned);
+        let client = match scoped(&self.shared, &ctxt) {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
+        let name = s(&req.planned, "name").unwrap_or_default();
+        let body = entity(&req.planned);
+        // Palette's own checks (profile, account, placement in vCenter, IP
+        // pools) before anything is created.
+        if let Err(e) = client
+            .post::<_, serde_json::Value>(
+                &format!("{CLUSTERS}/vsphere/validate"),
+                &body,
+                &ctx.cancel,
+            )
+            .await
+        {
+            let d = match &e {
+                ApiError::Validation { .. } => Diagnostic::error(
+                    "Palette refused the cluster",
+                    format!("{e}. Nothing was created."),
+                )
+                .into(),
+                _ => api_diag("Cannot validate the cluster", &e),
+            };
+            return ApplyResult::failed(Value::Null, d);
+        }
+        let uid = match client
+            .post::<_, V1Uid>(&format!("{CLUSTERS}/vsphere"), &body, &ctx.cancel)
+            .await
+        {
+            Ok(u) => u.uid.unwrap_or_default(),
+            Err(ApiError::Ambiguous { message }) => {
+                tracing::warn!(%message, cluster = %name, "cluster creation outcome unknown; looking it up by name");
+                match find_by_name(&client, &name, ctx).await {
+                    Ok(found) if !found.is_empty() => found[0].clone(),
+                    Ok(_) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Cluster not created",
+                                format!(
+                                    "The request to create {name:?} got no answer ({message}) and no such cluster \
+                                     exists; it is safe to apply again."
+                                ),
+                            ),
+                        )
+                    }
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            api_diag(
+                                &format!("Cannot confirm whether cluster {name:?} was created (look for it in Palette before applying again)"),
+                                &e,
+                            ),
+                        )
+                    }
+                }
+            }
+            Err(e @ ApiError::Conflict { .. }) => return ApplyResult::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Cluster name taken",
+                    format!(
+                        "{e}. A cluster named {name:?} already exists in this {ctxt}. Import it \
+                             (terraform import <address> {ctxt}/{name}) or choose another name."
+                    ),
+                )
+                .at(AttrPath::attr("name")),
+            ),
+            Err(e) => {
+                let d = match &e {
+                    ApiError::Validation { .. } => {
+                        Diagnostic::error("Palette refused the cluster", format!("{e}.")).into()
+                    }
+                    _ => api_diag("Cannot create the cluster", &e),
+                };
+                return ApplyResult::failed(Value::Null, d);
+            }
+        };
+        tracing::info!(cluster = %uid, name = %name, "cluster created; waiting until it runs");
+        // From here on the cluster exists: every return carries its uid.
+        let mut partial = req.planned.clone();
+        partial.set_attr("id", Value::String(uid.clone()));
+        if let Err(d) = wait_running(&client, &uid, deadline, ctx).await {
+            let state = self
+                .current(&client, &uid, &req.planned, partial, ctx)
+                .await;
+            return ApplyResult::failed(state, d);
+        }
+        match read_remote(&client, &uid, false, ctx).await {
+            Ok(Some(r)) => ApplyResult::ok(state_from(&r, &req.planned, &ctxt)),
+            Ok(None) => ApplyResult::failed(
+                settle(partial),
+                Diagnostic::error(
+                    "Cluster vanished",
+                    format!("Cluster {uid} ran, then could not be found."),
+                ),
+            ),
+            Err(e) => ApplyResult::failed(
+                settle(partial),
+                api_diag(
+                    &format!("Cluster {uid} runs, but reading it back failed"),
+                    &e,
+                ),
+            ),
+        }
+    }
+
+    async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let deadline = Instant::now()
+            + tfplugin::timeouts::get(&req.planned, "update", schemas::cluster::DEFAULT_UPDATE);
+        let ctxt = context(&req.prior);
+        let client = match scoped(&self.shared, &ctxt) {
+            Ok(c) => c,
+            Err(d) => return ApplyResult::failed(req.prior.clone(), d),
+        };
+        let uid = s(&req.prior, "id").unwrap_or_default();
+        let (old, new) = (&req.prior, &req.planned);
+        let result = self
+            .apply_changes(&client, &uid, old, new, deadline, ctx)
+            .await;
+        let fallback = match &result {
+            Ok(()) => new.clone(),
+            Err(_) => old.clone(),
+        };
+        match (result, read_remote(&client, &uid, false, ctx).await) {
+            (Ok(()), Ok(Some(r))) => ApplyResult::ok(state_from(&r, new, &ctxt)),
+            (Err(d), Ok(Some(r))) => ApplyResult::failed(state_from(&r, new, &ctxt), d),
+            (Ok(()), Ok(None)) | (Err(_), Ok(None)) => ApplyResult::failed(
+                Value::Null,
+                Diagnostic::error(
+                    "Cluster vanished",
+                    format!("Cluster {uid} no longer exists in Palette."),
+                ),
+            ),
+            (Ok(()), Err(e)) => ApplyResult::failed(
+                settle(fallback),
+                api_diag(
+                    &format!("Cluster {uid} updated, but reading it back failed"),
+                    &e,
+                ),
+            ),
+            (Err(d), Err(_)) => ApplyResult::failed(settle(fallback), d),
+        }
+    }
+
+    async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
+        let client = match scoped(&self.shared, &context(&req.prior)) {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        let uid = s(&req.prior, "id").unwrap_or_default();
+        let started = Instant::now();
+        let deadline = started
+            + tfplugin::timeouts::get(&req.prior, "delete", schemas::cluster::DEFAULT_DELETE);
+        match client
+            .delete(&format!("{CLUSTERS}/{uid}"), &ctx.cancel)
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => return Diagnostics::new(),
+            Err(e) => return api_diag(&format!("Cannot delete cluster {uid}"), &e),
+        }
+        let force = req.prior.get("force_delete").as_bool() == Some(true);
+        let delay = tfplugin::duration::parse(
+            req.prior
+                .get("force_delete_delay")
+                .as_str()
+                .unwrap_or(schemas::cluster::DEFAULT_FORCE_DELETE_DELAY),
+        )
+        .unwrap_or(schemas::cluster::MIN_FORCE_DELETE_DELAY)
+        .mul_f64(lab_time_scale());
+        let mut forced = false;
+        let mut last = String::new();
+        loop {
+            let state = match get_cluster(&client, &uid, ctx).await {
+                Ok(None) => break,
+                Ok(Some(c)) => state_of(&c),
+                Err(ApiError::Cancelled) => return interrupted(&uid, "was being deleted"),
+                Err(e) => {
+                    return api_diag(
+                        &format!("Cannot read cluster {uid} while it is deleted"),
+                        &e,
+                    )
+                }
+            };
+            if state != last {
+                tracing::info!(cluster = %uid, state = %state, "cluster deletion");
+                last = state.clone();
+            }
+            if force && !forced && started.elapsed() >= delay {
+                tracing::warn!(cluster = %uid, "cluster still deleting after force_delete_delay; forcing");
+                match client
+                    .delete(&format!("{CLUSTERS}/{uid}?forceDelete=true"), &ctx.cancel)
+                    .await
+                {
+                    Ok(()) => forced = true,
+                    Err(e) if e.is_not_found() => break,
+                    // Palette counts the 15 minutes from its own start of the
+                    // deletion: try again on the next poll.
+                    Err(ApiError::Validation { message, .. }) => {
+                        tracing::info!(cluster = %uid, %message, "force delete not yet possible")
+                    }
+                    Err(e) => return api_diag(&format!("Cannot force-delete cluster {uid}"), &e),
+                }
+            }
+            if Instant::now() >= deadline {
+                let ev = events(&client, &uid, ctx).await;
+                let hint = if force {
+                    "Palette did not accept the force delete in time; raise `timeouts.delete` above \
+                     `force_delete_delay`."
+                } else {
+                    "Set `force_delete = true` to force-delete a cluster stuck in Deleting after \
+                     `force_delete_delay` (then remove by hand what Palette had not cleaned up: node VMs, IP \
+                     allocations, DNS records)."
+                };
+                return Diagnostic::error(
+                    "Cluster deletion timed out",
+                    format!(
+                        "Cluster {uid} is still {state}; it stays in state. {hint} Latest events:\n{}",
+                        bullet(&ev)
+                    ),
+                )
+                .into();
+            }
+            if !ctx.sleep(poll_interval(deadline)).await {
+                return interrupted(&uid, "was being deleted");
+            }
+        }
+        let mut d = Diagnostics::new();
+        if forced {
+            d.warning(
+                "Cluster force-deleted",
+                format!(
+                    "Cluster {uid} was force-deleted after it stayed in Deleting. Palette stops cleaning up when \
+                     forced: check vCenter for the cluster's VMs (folder {:?}) and the gateway's IP pools for \
+                     addresses still allotted to it, and remove them by hand.",
+                    first(&req.prior, "cloud_config").get("folder").as_str().unwrap_or("?")
+                ),
+            );
+        }
+        d
+    }
+
+    async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
+        let ctxt = context(state);
+        let keep = |diags| ReadResult {
+            state: state.clone(),
+            private: private.to_vec(),
+            diags,
+        };
+        let client = match scoped(&self.shared, &ctxt) {
+            Ok(c) => c,
+            Err(d) => return keep(d),
+        };
+        let uid = s(state, "id").unwrap_or_default();
+        match read_remote(&client, &uid, false, ctx).await {
+            Ok(Some(r)) => ReadResult::ok(state_from(&r, state, &ctxt), private.to_vec()),
+            // Only a real "not found" (or Deleted) removes the cluster from state.
+            Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
+            Err(e) => keep(api_diag(&format!("Cannot read cluster {uid}"), &e)),
+        }
+    }
+
+    /// `UID`, `NAME`, or `tenant/NAME` / `project/NAME` (also with a uid).
+    async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+        let (asked, key) = match id.split_once('/') {
+            Some((c @ ("tenant" | "project"), rest)) => (Some(c), rest),
+            _ => (None, id),
+        };
+        let has_project = self
+            .shared
+            .settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .is_some_and(|s| s.project.is_some());
+        let contexts: Vec<&str> = match asked {
+            Some(c) => vec![c],
+            None if has_project => vec!["project", "tenant"],
+            None => vec!["tenant"],
+        };
+        for c in contexts {
+            let client = scoped(&self.shared, c)?;
+            let mut uids = match get_cluster(&client, key, ctx).await {
+                Ok(Some(_)) => vec![key.to_string()],
+                Ok(None) => Vec::new(),
+                // A name is not a uid: Palette may answer 400 rather than 404.
+                Err(ApiError::Validation { .. }) => Vec::new(),
+                Err(e) => return Err(api_diag("Cannot read cluster", &e)),
+            };
+            if uids.is_empty() {
+                uids = find_by_name(&client, key, ctx)
+                    .await
+                    .map_err(|e| api_diag("Cannot search clusters", &e))?;
+            }
+            if uids.len() > 1 {
+                return Err(Diagnostic::error(
+                    "Ambiguous cluster name",
+                    format!(
+                        "{} clusters are named {key:?} in the {c}; import by uid.",
+                        uids.len()
+                    ),
+                )
+                .into());
+            }
+            if let Some(uid) = uids.first() {
+                let r = read_remote(&client, uid, true, ctx)
+                    .await
+                    .map_err(|e| api_diag("Cannot read cluster", &e))?
+                    .ok_or_else(|| {
+                        Diagnostics::from(Diagnostic::error(
+                            "Cluster not found",
+                            format!("Cluster {uid} vanished during import."),
+                        ))
+                    })?;
+                return Ok(vec![Imported {
+                    state: state_from(&r, &Value::Null, c),
+                    private: Vec::new(),
+                }]);
+            }
+        }
+        Err(Diagnostic::error(
+            "Cluster not found",
+            format!(
+                "No cluster matches {id:?}. Import with the cluster's uid, its name, or tenant/NAME for a tenant \
+                 cluster (for example \"project/apps-dc1\")."
+            ),
+        )
+        .into())
+    }
+}
+
+impl Cluster {
+    /// The in-place changes, in an order where each step is valid on its
+    /// own: metadata, cluster-wide settings, profile values, then pools.
+    async fn apply_changes(
+        &self,
+        client: &Client,
+        uid: &str,
+        old: &Value,
+        new: &Value,
+        deadline: Instant,
+        ctx: &Ctx,
+    ) -> Result<(), Diagnostics> {
+        let fail = |what: &str, e: ApiError| api_diag(&format!("Cluster {uid}: {what}"), &e);
+        if !old.get("tags").semantically_equal(new.get("tags"))
+            || !old
+                .get("description")
+                .semantically_equal(new.get("description"))
+        {
+            let (labels, annotations) = metadata_of(new);
+            let body = V1ObjectMetaInputEntitySchema {
+                metadata: Some(V1ObjectMetaInputEntity {
+                    name: s(new, "name"),
+                    labels: Some(labels),
+                    annotations: Some(annotations),
+                }),
+            };
+            client
+                .patch(&format!("{CLUSTERS}/{uid}/metadata"), &body, &ctx.cancel)
+                .await
+                .map_err(|e| fail("cannot update tags and description", e))?;
+        }
+        let config_uid = s(old, "cloud_config_id").unwrap_or_default();
+        let (occ, ncc) = (first(old, "cloud_config"), first(new, "cloud_config"));
+        if !occ.get("ssh_keys").semantically_equal(ncc.get("ssh_keys"))
+            || !occ
+                .get("ntp_servers")
+                .semantically_equal(ncc.get("ntp_servers"))
+        {
+            let body = V1VsphereCloudClusterConfigEntity {
+                cluster_config: Some(cluster_config_entity(new)),
+            };
+            client
+                .put(
+                    &format!("{CLOUD_CONFIGS}/{config_uid}/clusterConfig"),
+                    &body,
+                    &ctx.cancel,
+                )
+                .await
+                .map_err(|e| fail("cannot update SSH keys and NTP servers", e))?;
+        }
+        if profiles_changed(old, new) {
+            let body = V1SpectroClusterProfiles {
+                profiles: Some(profiles_entity(new)),
+                spc_apply_settings: None,
+            };
+            client
+                .patch(&format!("{CLUSTERS}/{uid}/profiles"), &body, &ctx.cancel)
+                .await
+                .map_err(|e| fail("cannot update pack values", e))?;
+        }
+        let static_ip = ncc.get("static_ip").as_bool().unwrap_or(false);
+        let (before, after) = (pools_by_name(old), pools_by_name(new));
+        let mut pools_changed = false;
+        for (name, p) in &after {
+            let path = format!("{CLOUD_CONFIGS}/{config_uid}/machinePools");
+            match before.get(name) {
+                None => {
+                    tracing::info!(cluster = uid, pool = %name, "adding machine pool");
+                    client
+                        .post::<_, serde_json::Value>(
+                            &path,
+                            &pool_entity(p, static_ip),
+                            &ctx.cancel,
+                        )
+                        .await
+                        .map_err(|e| fail(&format!("cannot add machine pool {name:?}"), e))?;
+                    pools_changed = true;
+                }
+                Some(b) if !b.semantically_equal(p) => {
+                    tracing::info!(cluster = uid, pool = %name, "updating machine pool");
+                    client
+                        .put(
+                            &format!("{path}/{name}"),
+                            &pool_entity(p, static_ip),
+                            &ctx.cancel,
+                        )
+                        .await
+                        .map_err(|e| fail(&format!("cannot update machine pool {name:?}"), e))?;
+                    pools_changed = true;
+                }
+                Some(_) => {}
+            }
+        }
+        for name in before.keys().filter(|n| !after.contains_key(*n)) {
+            tracing::info!(cluster = uid, pool = %name, "removing machine pool");
+            match client
+                .delete(
+                    &format!("{CLOUD_CONFIGS}/{config_uid}/machinePools/{name}"),
+                    &ctx.cancel,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(fail(&format!("cannot remove machine pool {name:?}"), e)),
+            }
+            pools_changed = true;
+        }
+        if pools_changed {
+            wait_running(client, uid, deadline, ctx).await?;
+        }
+        Ok(())
+    }
+}
+
+fn profiles_changed(old: &Value, new: &Value) -> bool {
+    let o = elements(old.get("cluster_profile"));
+    let n = elements(new.get("cluster_profile"));
+    if o.len() != n.len() {
+        return true;
+    }
+    o.iter().zip(n).any(|(a, b)| {
+        if !a.get("variables").semantically_equal(b.get("variables")) {
+            return true;
+        }
+        let packs = |v: &Value| -> BTreeMap<String, String> {
+            elements(v.get("pack"))
+                .iter()
+                .filter_map(|k| Some((s(k, "name")?, s(k, "values").unwrap_or_default())))
+                .collect()
+        };
+        let (pa, pb) = (packs(a), packs(b));
+        // Reformatted YAML is recorded without a call to Palette.
+        pa.len() != pb.len()
+            || pa
+                .iter()
+                .any(|(k, v)| pb.get(k).is_none_or(|w| !yaml_equal(v, w)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palette_api::models::{
+        V1ClusterProfileTemplate, V1ObjectReference, V1PackRef, V1SpectroClusterSpec,
+        V1SpectroClusterStatus, V1VsphereCloudConfigSpec, V1VsphereClusterConfig,
+        V1VsphereMachineSpec, V1VsphereNetworkConfig, V1VsphereNic, V1VspherePlacementConfig,
+    };
+
+    fn placement(cluster: &str, pool: Option<&str>) -> Value {
+        Value::object([
+            ("compute_cluster", Value::from(cluster)),
+            ("datastore", Value::from("LocalDS_0")),
+            ("network", Value::from("VM Network")),
+            ("resource_pool", Value::from("Resources")),
+            ("ip_pool_id", Value::from(pool.map(str::to_string))),
+        ])
+    }
+
+    fn pool(name: &str, cp: bool, count: i64, placements: Vec<Value>) -> Value {
+        Value::object([
+            ("name", Value::from(name)),
+            ("control_plane", Value::Bool(cp)),
+            ("control_plane_as_worker", Value::Bool(false)),
+            ("count", Value::int(count)),
+            ("cpu", Value::int(4)),
+            ("memory_mb", Value::int(8192)),
+            ("disk_gb", Value::int(60)),
+            ("labels", Value::Null),
+            ("update_strategy", Value::from("RollingUpdateScaleOut")),
+            ("taint", Value::List(vec![])),
+            ("placement", Value::List(placements)),
+        ])
+    }
+
+    fn config(static_ip: bool, pools: Vec<Value>) -> Value {
+        Value::object([
+            ("id", Value::from("c1")),
+            ("name", Value::from("apps")),
+            ("description", Value::Null),
+            (
+                "tags",
+                Value::Set(vec![Value::from("env:prod"), Value::from("pci")]),
+            ),
+            ("context", Value::from("project")),
+            ("cloud_account_id", Value::from("a1")),
+            ("force_delete", Value::Bool(false)),
+            ("force_delete_delay", Value::from("20m")),
+            ("state", Value::from("Running")),
+            ("cloud_config_id", Value::from("cc1")),
+            ("kubeconfig", Value::Null),
+            ("nodes", Value::List(vec![])),
+            (
+                "cluster_profile",
+                Value::List(vec![Value::object([
+                    ("id", Value::from("p1")),
+                    ("variables", Value::Null),
+                    (
+                        "pack",
+                        Value::Set(vec![Value::object([
+                            ("name", Value::from("kubernetes")),
+                            ("values", Value::from("a: 1\nb: [x, y]\n")),
+                        ])]),
+                    ),
+                ])]),
+            ),
+            (
+                "cloud_config",
+                Value::List(vec![Value::object([
+                    ("datacenter", Value::from("DC0")),
+                    ("folder", Value::from("palette/apps")),
+                    ("image_template_folder", Value::Null),
+                    (
+                        "ssh_keys",
+                        Value::List(vec![Value::from("ssh-ed25519 AAAA")]),
+                    ),
+                    ("ntp_servers", Value::Null),
+                    ("static_ip", Value::Bool(static_ip)),
+                    ("control_plane_endpoint", Value::from("VIP")),
+                    ("network_search_domain", Value::Null),
+                ])]),
+            ),
+            ("machine_pool", Value::Set(pools)),
+            ("timeouts", Value::Null),
+        ])
+    }
+
+    fn messages(d: &Diagnostics) -> String {
+        d.iter()
+            .map(|x| format!("{} {}", x.summary, x.detail))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn yaml_is_compared_by_meaning() {
+        assert!(yaml_equal("a: 1\nb: [x, y]\n", "b:\n  - x\n  - y\na:   1"));
+        assert!(!yaml_equal("a: 1", "a: 2"));
+        assert!(!yaml_equal("a: '1'", "a: 1"));
+        assert!(yaml_equal("not: [yaml", "not: [yaml  "));
+    }
+
+    #[test]
+    fn tags_round_trip_through_palette_labels() {
+        let tags = vec!["env:prod".to_string(), "pci".to_string()];
+        let labels = tags_to_labels(&tags);
+        assert_eq!(labels["pci"], BARE_TAG);
+        assert_eq!(labels["env"], "prod");
+        assert_eq!(
+            labels_to_tags(&labels),
+            vec!["env:prod".to_string(), "pci".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_valid_configuration_passes() {
+        let c = config(
+            true,
+            vec![
+                pool("cp", true, 3, vec![placement("C0", Some("ip1"))]),
+                pool(
+                    "w",
+                    false,
+                    0,
+                    vec![placement("C0", Some("ip1")), placement("C1", Some("ip1"))],
+                ),
+            ],
+        );
+        assert!(
+            check_config(&c).is_empty(),
+            "{}",
+            messages(&check_config(&c))
+        );
+    }
+
+    #[test]
+    fn each_rule_is_reported() {
+        let cases: Vec<(Value, &str)> = vec![
+            (
+                config(
+                    false,
+                    vec![pool("cp", true, 2, vec![placement("C0", None)])],
+                ),
+                "1, 3 or 5",
+            ),
+            (
+                config(
+                    false,
+                    vec![pool(
+                        "cp",
+                        true,
+                        1,
+                        vec![placement("C0", None), placement("C1", None)],
+                    )],
+                ),
+                "exactly one",
+            ),
+            (
+                config(
+                    false,
+                    vec![pool("w", false, 1, vec![placement("C0", None)])],
+                ),
+                "0 machine pools",
+            ),
+            (
+                config(
+                    false,
+                    vec![
+                        pool("cp", true, 1, vec![placement("C0", None)]),
+                        pool("cp2", true, 1, vec![placement("C0", None)]),
+                    ],
+                ),
+                "2 machine pools",
+            ),
+            (
+                config(
+                    false,
+                    vec![
+                        pool("cp", true, 1, vec![placement("C0", None)]),
+                        pool("w", false, 1, vec![placement("C0", None)]),
+                        pool("w", false, 2, vec![placement("C0", None)]),
+                    ],
+                ),
+                "named \"w\"",
+            ),
+            (
+                config(true, vec![pool("cp", true, 1, vec![placement("C0", None)])]),
+                "no `ip_pool_id`",
+            ),
+            (
+                config(
+                    false,
+                    vec![pool("cp", true, 1, vec![placement("C0", Some("ip1"))])],
+                ),
+                "uses DHCP",
+            ),
+        ];
+        for (c, want) in cases {
+            let d = check_config(&c);
+            assert!(
+                messages(&d).contains(want),
+                "want {want:?} in {}",
+                messages(&d)
+            );
+            assert!(d.iter().all(|x| x.attribute.is_some()));
+        }
+    }
+
+    #[test]
+    fn unknown_values_are_not_judged() {
+        let mut p = pool("cp", true, 1, vec![placement("C0", None)]);
+        p.set_attr("count", Value::Unknown);
+        let mut c = config(true, vec![p]);
+        let mut pl = placement("C0", None);
+        pl.set_attr("ip_pool_id", Value::Unknown);
+        let mut p2 = pool("cp", true, 1, vec![pl]);
+        p2.set_attr("count", Value::Unknown);
+        c.set_attr("machine_pool", Value::Set(vec![p2]));
+        assert!(
+            check_config(&c).is_empty(),
+            "{}",
+            messages(&check_config(&c))
+        );
+    }
+
+    #[test]
+    fn moving_the_control_plane_replaces_the_cluster() {
+        let prior = config(
+            false,
+            vec![
+                pool("cp", true, 1, vec![placement("C0", None)]),
+                pool("w", false, 1, vec![placement("C0", None)]),
+            ],
+        );
+        let mut planned = config(
+            false,
+            vec![
+                pool("cp", false, 1, vec![placement("C0", None)]),
+                pool("w", true, 1, vec![placement("C0", None)]),
+            ],
+        );
+        let mut rr = Vec::new();
+        refine_plan(&prior, &mut planned, &mut rr);
+        assert_eq!(rr, vec![AttrPath::attr("machine_pool")]);
+    }
+
+    #[test]
+    fn a_tag_change_keeps_nodes_and_state_known() {
+        let mut prior = config(
+            false,
+            vec![pool("cp", true, 1, vec![placement("C0", None)])],
+        );
+        prior.set_attr("nodes", Value::List(vec![Value::from("n")]));
+        let mut planned = prior.clone();
+        planned.set_attr("tags", Value::Set(vec![]));
+        planned.set_attr("nodes", Value::Unknown);
+        planned.set_attr("state", Value::Unknown);
+        let mut rr = Vec::new();
+        refine_plan(&prior, &mut planned, &mut rr);
+        assert!(rr.is_empty());
+        assert_eq!(planned.get("nodes"), prior.get("nodes"));
+        assert_eq!(planned.get("state"), &Value::from("Running"));
+        // A pool change leaves them to the apply.
+        let mut planned = prior.clone();
+        planned.set_attr(
+            "machine_pool",
+            Value::Set(vec![pool("cp", true, 3, vec![placement("C0", None)])]),
+        );
+        planned.set_attr("nodes", Value::Unknown);
+        refine_plan(&prior, &mut planned, &mut rr);
+        assert!(planned.get("nodes").is_unknown());
+    }
+
+    /// What Palette would answer for `v`, with Palette's own YAML spelling.
+    fn remote_for(v: &Value) -> Remote {
+        let e = entity(v);
+        let spec = e.spec.clone().unwrap();
+        let cc = spec.cloud_config.clone().unwrap();
+        let pools: Vec<V1VsphereMachinePoolConfig> = spec
+            .machinepoolconfig
+            .clone()
+            .unwrap()
+            .into_iter()
+            .map(|m| {
+                let pc = m.pool_config.unwrap();
+                let cl = m.cloud_config.unwrap();
+                V1VsphereMachinePoolConfig {
+                    name: pc.name,
+                    is_control_plane: pc.is_control_plane,
+                    use_control_plane_as_worker: pc.use_control_plane_as_worker,
+                    size: pc.size,
+                    additional_labels: pc.additional_labels,
+                    taints: pc.taints,
+                    update_strategy: pc.update_strategy,
+                    instance_type: cl.instance_type,
+                    placements: Some(
+                        cl.placements
+                            .unwrap()
+                            .into_iter()
+                            .map(|p| {
+                                let n = p.network.unwrap();
+                                V1VspherePlacementConfig {
+                                    cluster: p.cluster,
+                                    datastore: p.datastore,
+                                    resource_pool: p.resource_pool,
+                                    network: Some(V1VsphereNetworkConfig {
+                                        network_name: n.network_name,
+                                        static_ip: n.static_ip,
+                                        parent_pool_ref: n.parent_pool_uid.map(|u| {
+                                            V1ObjectReference {
+                                                uid: Some(u),
+                                                ..Default::default()
+                                            }
+                                        }),
+                                        ip_pool: None,
+                                    }),
+                                    ..Default::default()
+                                }
+                            })
+                            .collect(),
+                    ),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let pl = cc.placement.clone().unwrap();
+        Remote {
+            cluster: V1SpectroCluster {
+                metadata: Some(V1ObjectMeta {
+                    uid: Some("c1".into()),
+                    ..e.metadata.clone().unwrap()
+                }),
+                spec: Some(V1SpectroClusterSpec {
+                    cloud_config_ref: Some(V1ObjectReference {
+                        uid: Some("cc1".into()),
+                        ..Default::default()
+                    }),
+                    cluster_profile_templates: Some(vec![V1ClusterProfileTemplate {
+                        uid: Some("p1".into()),
+                        packs: Some(vec![
+                            V1PackRef {
+                                name: Some("kubernetes".into()),
+                                values: Some("b:\n- x\n- y\na: 1\n".into()),
+                                ..Default::default()
+                            },
+                            V1PackRef {
+                                name: Some("ubuntu".into()),
+                                values: Some("os: 22.04".into()),
+                                ..Default::default()
+                            },
+                        ]),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                status: Some(V1SpectroClusterStatus {
+                    state: Some("Running".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            config: V1VsphereCloudConfig {
+                spec: Some(V1VsphereCloudConfigSpec {
+                    cloud_account_ref: Some(V1ObjectReference {
+                        uid: Some("a1".into()),
+                        ..Default::default()
+                    }),
+                    cluster_config: Some(V1VsphereClusterConfig {
+                        control_plane_endpoint: cc.control_plane_endpoint,
+                        ntp_servers: cc.ntp_servers,
+                        ssh_keys: cc.ssh_keys,
+                        static_ip: cc.static_ip,
+                        placement: Some(V1VspherePlacementConfig {
+                            datacenter: pl.datacenter,
+                            folder: pl.folder,
+                            image_template_folder: pl.image_template_folder,
+                            ..Default::default()
+                        }),
+                    }),
+                    machine_pool_config: Some(pools),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            machines: BTreeMap::from([(
+                "cp".to_string(),
+                vec![V1VsphereMachine {
+                    metadata: Some(V1ObjectMeta {
+                        name: Some("apps-cp-0".into()),
+                        ..Default::default()
+                    }),
+                    spec: Some(V1VsphereMachineSpec {
+                        nics: Some(vec![V1VsphereNic {
+                            private_i_ps: Some(vec!["10.0.0.5".into()]),
+                            ..Default::default()
+                        }]),
+                        ..Default::default()
+                    }),
+                    status: Some(palette_api::models::V1CloudMachineStatus {
+                        instance_state: Some("Running".into()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+            )]),
+            kubeconfig: None,
+            profile_defaults: None,
+        }
+    }
+
+    #[test]
+    fn state_read_back_equals_what_was_applied() {
+        let v = config(
+            true,
+            vec![
+                pool("cp", true, 1, vec![placement("C0", Some("ip1"))]),
+                pool(
+                    "w",
+                    false,
+                    2,
+                    vec![placement("C0", Some("ip1")), placement("C1", Some("ip1"))],
+                ),
+            ],
+        );
+        let got = state_from(&remote_for(&v), &v, "project");
+        let mut want = v.clone();
+        want.set_attr(
+            "nodes",
+            Value::List(vec![Value::object([
+                ("name", Value::from("apps-cp-0")),
+                ("pool", Value::from("cp")),
+                ("ip", Value::from("10.0.0.5")),
+                ("vm_path", Value::from("/DC0/vm/palette/apps/apps-cp-0")),
+                ("state", Value::from("Running")),
+            ])]),
+        );
+        // Palette's reordered YAML reads back as the configuration's text.
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn drift_in_palette_shows_in_state() {
+        let v = config(
+            false,
+            vec![pool("cp", true, 1, vec![placement("C0", None)])],
+        );
+        let mut r = remote_for(&v);
+        let spec = r.config.spec.as_mut().unwrap();
+        spec.machine_pool_config.as_mut().unwrap()[0].size = Some(3);
+        r.cluster
+            .spec
+            .as_mut()
+            .unwrap()
+            .cluster_profile_templates
+            .as_mut()
+            .unwrap()[0]
+            .packs
+            .as_mut()
+            .unwrap()[0]
+            .values = Some("a: 2".into());
+        let got = state_from(&r, &v, "project");
+        let p = &elements(got.get("machine_pool"))[0];
+        assert_eq!(p.get("count"), &Value::int(3));
+        let pack = &elements(first(&got, "cluster_profile").get("pack"))[0];
+        assert_eq!(pack.get("values"), &Value::from("a: 2"));
+    }
+
+    #[test]
+    fn import_keeps_only_overridden_packs_and_defaults() {
+        let v = config(
+            false,
+            vec![pool("cp", true, 1, vec![placement("C0", None)])],
+        );
+        let mut r = remote_for(&v);
+        r.profile_defaults = Some(BTreeMap::from([(
+            "p1".to_string(),
+            BTreeMap::from([
+                ("kubernetes".to_string(), "a: 0".to_string()),
+                ("ubuntu".to_string(), "os:   22.04".to_string()),
+            ]),
+        )]));
+        let got = state_from(&r, &Value::Null, "project");
+        let packs = elements(first(&got, "cluster_profile").get("pack"));
+        assert_eq!(packs.len(), 1);
+        assert_eq!(packs[0].get("name"), &Value::from("kubernetes"));
+        assert_eq!(got.get("force_delete_delay"), &Value::from("20m"));
+        assert_eq!(got.get("force_delete"), &Value::Bool(false));
+        assert_eq!(first(&got, "cloud_config").get("ntp_servers"), &Value::Null);
+    }
+
+    #[test]
+    fn reformatted_values_need_no_call() {
+        let v = config(
+            false,
+            vec![pool("cp", true, 1, vec![placement("C0", None)])],
+        );
+        let mut w = v.clone();
+        let mut prof = first(&v, "cluster_profile").clone();
+        prof.set_attr(
+            "pack",
+            Value::Set(vec![Value::object([
+                ("name", Value::from("kubernetes")),
+                ("values", Value::from("b: [x, y]\na: 1")),
+            ])]),
+        );
+        w.set_attr("cluster_profile", Value::List(vec![prof.clone()]));
+        assert!(!profiles_changed(&v, &w));
+        prof.set_attr(
+            "pack",
+            Value::Set(vec![Value::object([
+                ("name", Value::from("kubernetes")),
+                ("values", Value::from("a: 3")),
+            ])]),
+        );
+        w.set_attr("cluster_profile", Value::List(vec![prof]));
+        assert!(profiles_changed(&v, &w));
+    }
+
+    #[test]
+    fn bodies_carry_pools_placements_and_profiles() {
+        let v = config(
+            true,
+            vec![
+                pool("cp", true, 1, vec![placement("C0", Some("ip1"))]),
+                pool(
+                    "w",
+                    false,
+                    2,
+                    vec![placement("C0", Some("ip1")), placement("C1", Some("ip1"))],
+                ),
+            ],
+        );
+        let e = entity(&v);
+        let spec = e.spec.unwrap();
+        assert_eq!(spec.cloud_account_uid.as_deref(), Some("a1"));
+        let pools = spec.machinepoolconfig.unwrap();
+        let w = pools
+            .iter()
+            .find(|p| p.pool_config.as_ref().unwrap().name.as_deref() == Some("w"))
+            .unwrap();
+        let pls = w.cloud_config.as_ref().unwrap().placements.clone().unwrap();
+        assert_eq!(pls.len(), 2);
+        assert_eq!(
+            pls[1].network.as_ref().unwrap().parent_pool_uid.as_deref(),
+            Some("ip1")
+        );
+        let prof = &spec.profiles.unwrap()[0];
+        assert_eq!(
+            prof.pack_values.as_ref().unwrap()[0].name.as_deref(),
+            Some("kubernetes")
+        );
+        assert_eq!(e.metadata.unwrap().labels.unwrap()["pci"], BARE_TAG);
+    }
+}

@@ -1,0 +1,636 @@
+//! `palette_cluster_vsphere` with the real terraform CLI against palette-lab
+//! and vcsim: the whole chain (IP pool, cloud account checked against
+//! vCenter, cluster profile data source, cluster), scaling with VMs
+//! following in vCenter, pools added and removed, pack values, drift, import,
+//! deleted out of band, faults, bad input, stuck deletion, pool exhaustion.
+
+mod common;
+
+use acceptance_tests::{
+    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, Workdir,
+};
+use common::{palette, Lab};
+use palette_api::models::{
+    V1PackValuesEntity, V1SpectroClusterProfileEntity, V1SpectroClusterProfiles,
+    V1VsphereCloudConfig, V1VsphereMachinePoolConfigEntity,
+};
+use serde_json::{json, Value};
+use vsphere::vcsim::Vcsim;
+
+const PASSWORD: &str = "Vc-Pa55-for-cluster-tests";
+const ADDR: &str = "palette_cluster_vsphere.apps";
+
+fn sim() -> Vcsim {
+    // Two compute clusters, for placements spread over both.
+    Vcsim::start("svc-palette@vsphere.local", PASSWORD, &["-cluster", "2"]).expect("vcsim")
+}
+
+/// The parts of a test configuration that vary.
+struct Spec<'a> {
+    static_ip: bool,
+    /// `machine_pool` blocks.
+    pools: &'a str,
+    /// Extra cluster attributes.
+    extra: &'a str,
+    /// Values of the kubernetes pack.
+    values: &'a str,
+    /// Last address of the IP pool.
+    pool_end: &'a str,
+}
+
+impl Default for Spec<'_> {
+    fn default() -> Self {
+        Spec {
+            static_ip: true,
+            pools: "",
+            extra: "",
+            values: "apiServer:\n  extraArgs:\n    audit-log-maxage: \"30\"\n",
+            pool_end: "10.10.183.60",
+        }
+    }
+}
+
+fn placement(cluster: &str, static_ip: bool) -> String {
+    format!(
+        r#"
+    placement {{
+      compute_cluster = "{cluster}"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      {pool}
+    }}"#,
+        pool = if static_ip {
+            "ip_pool_id = palette_ip_pool.nodes.id"
+        } else {
+            ""
+        }
+    )
+}
+
+fn cp_pool(static_ip: bool) -> String {
+    format!(
+        r#"
+  machine_pool {{
+    name          = "cp"
+    control_plane = true
+    count         = 1
+    {pl}
+  }}"#,
+        pl = placement("DC0_C0", static_ip)
+    )
+}
+
+fn worker_pool(name: &str, count: u32, static_ip: bool) -> String {
+    format!(
+        r#"
+  machine_pool {{
+    name      = "{name}"
+    count     = {count}
+    cpu       = 2
+    memory_mb = 4096
+    labels    = {{ workload = "apps" }}
+    {a}
+    {b}
+  }}"#,
+        a = placement("DC0_C0", static_ip),
+        b = placement("DC0_C1", static_ip),
+    )
+}
+
+fn config(lab: &Lab, sim: &Vcsim, gw: &str, s: &Spec) -> String {
+    format!(
+        r#"
+provider "palette" {{
+  endpoint        = "{endpoint}"
+  project         = "Default"
+  request_timeout = "3s"
+  retry_max_wait  = "1s"
+}}
+
+resource "palette_ip_pool" "nodes" {{
+  gateway_id = "{gw}"
+  name       = "apps-nodes"
+  start      = "10.10.183.50"
+  end        = "{pool_end}"
+  prefix     = 24
+  gateway    = "10.10.183.1"
+}}
+
+resource "palette_cloud_account_vsphere" "dc1" {{
+  name           = "vsphere-dc1"
+  gateway_id     = "{gw}"
+  vcenter_server = "{server}"
+  username       = "{user}"
+  password       = "{password}"
+  insecure       = true
+}}
+
+data "palette_cluster_profile" "infra" {{
+  name = "vsphere-ubuntu-k8s"
+}}
+
+resource "palette_cluster_vsphere" "apps" {{
+  name             = "apps-dc1"
+  cloud_account_id = palette_cloud_account_vsphere.dc1.id
+  tags             = ["env:test", "pci"]
+
+  cluster_profile {{
+    id = data.palette_cluster_profile.infra.id
+    pack {{
+      name   = "kubernetes"
+      values = <<-YAML
+{values}
+      YAML
+    }}
+  }}
+
+  cloud_config {{
+    datacenter  = "DC0"
+    folder      = "palette/clusters/apps-dc1"
+    ssh_keys    = ["ssh-ed25519 AAAAC3Nza ops@example.com"]
+    static_ip   = {static_ip}
+  }}
+  {pools}
+  {extra}
+}}
+"#,
+        endpoint = lab.endpoint(),
+        server = sim.server,
+        user = sim.user,
+        password = PASSWORD,
+        pool_end = s.pool_end,
+        static_ip = s.static_ip,
+        pools = s.pools,
+        extra = s.extra,
+        values = s.values,
+    )
+}
+
+fn setup(w: &mut Workdir, lab: &Lab) {
+    w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+    // The lab runs at time scale 0.001; the provider waits its force-delete
+    // delay in the lab's time.
+    w.set_env("PALETTE_LAB_TIME_SCALE", "0.001");
+}
+
+fn state_of(w: &Workdir) -> Value {
+    w.state_resource(ADDR).expect("cluster in state")["values"].clone()
+}
+
+fn nodes(w: &Workdir) -> Vec<Value> {
+    state_of(w)["nodes"].as_array().cloned().unwrap_or_default()
+}
+
+/// Which of these inventory paths hold a VM in vCenter, and whether it is on.
+fn vcenter_vms(lab: &Lab, sim: &Vcsim, paths: &[String]) -> Vec<(String, Option<bool>)> {
+    lab.rt.block_on(async {
+        let t = vsphere::Target::parse(&sim.server, true).unwrap();
+        let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for p in paths {
+            let on = match s.find("vm", p).await {
+                Ok(m) => Some(s.vm_info(&m.value).await.unwrap().powered_on),
+                Err(e) if e.is_not_found() => None,
+                Err(e) => panic!("{e}"),
+            };
+            out.push((p.clone(), on));
+        }
+        let _ = s.logout().await;
+        out
+    })
+}
+
+fn vm_paths(w: &Workdir, pool: Option<&str>) -> Vec<String> {
+    nodes(w)
+        .iter()
+        .filter(|n| pool.is_none_or(|p| n["pool"] == p))
+        .map(|n| n["vm_path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn assert_all_running_in_vcenter(lab: &Lab, sim: &Vcsim, w: &Workdir) {
+    let paths = vm_paths(w, None);
+    assert!(!paths.is_empty());
+    for (p, on) in vcenter_vms(lab, sim, &paths) {
+        assert_eq!(on, Some(true), "{p} should be a powered-on VM");
+    }
+}
+
+fn cluster_path(uid: &str) -> String {
+    format!("/v1/spectroclusters/{uid}")
+}
+
+fn cloud_config(lab: &Lab, project: &str, w: &Workdir) -> V1VsphereCloudConfig {
+    let uid = state_of(w)["cloud_config_id"].as_str().unwrap().to_string();
+    lab.get(Some(project), &format!("/v1/cloudconfigs/vsphere/{uid}"))
+        .unwrap()
+}
+
+#[test]
+fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let pools = |workers: u32, extra: &str| {
+            format!(
+                "{}{}{extra}",
+                cp_pool(true),
+                worker_pool("workers", workers, true)
+            )
+        };
+
+        // Create: cp 1 + workers 2 over two placements.
+        let p = pools(2, "");
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &p,
+                ..Default::default()
+            },
+        ));
+        w.init();
+        w.apply();
+        let s = state_of(w);
+        assert_eq!(s["state"], "Running");
+        assert_eq!(nodes(w).len(), 3);
+        assert!(nodes(w)
+            .iter()
+            .all(|n| n["ip"].as_str().unwrap().starts_with("10.10.183.")));
+        assert_all_running_in_vcenter(&lab, &sim, w);
+        assert!(s["kubeconfig"]
+            .as_str()
+            .is_some_and(|k| k.contains("apps-dc1")));
+        w.assert_plan_empty();
+        let uid = s["id"].as_str().unwrap().to_string();
+
+        // Pools in another order: still no change.
+        let reordered = format!("{}{}", worker_pool("workers", 2, true), cp_pool(true));
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &reordered,
+                ..Default::default()
+            },
+        ));
+        w.assert_plan_empty();
+
+        // Scale workers 2 -> 4 -> 1 in place; VMs follow in vCenter.
+        for (n, total) in [(4u32, 5usize), (1, 2)] {
+            let before = vm_paths(w, Some("workers"));
+            let p = pools(n, "");
+            w.config(&config(
+                &lab,
+                &sim,
+                &gw,
+                &Spec {
+                    pools: &p,
+                    ..Default::default()
+                },
+            ));
+            let plan = w.plan_json();
+            assert_eq!(
+                planned_actions(&plan),
+                vec![(ADDR.to_string(), vec!["update".to_string()])]
+            );
+            w.apply();
+            assert_eq!(state_of(w)["id"], uid.as_str(), "scaled in place");
+            assert_eq!(nodes(w).len(), total);
+            assert_all_running_in_vcenter(&lab, &sim, w);
+            let after = vm_paths(w, Some("workers"));
+            let gone: Vec<String> = before.into_iter().filter(|p| !after.contains(p)).collect();
+            for (p, on) in vcenter_vms(&lab, &sim, &gone) {
+                assert_eq!(on, None, "{p} should be gone from vCenter");
+            }
+            w.assert_plan_empty();
+        }
+
+        // Add, then remove, a worker pool.
+        let p = pools(1, &worker_pool("batch", 1, true));
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &p,
+                ..Default::default()
+            },
+        ));
+        w.apply();
+        assert_eq!(vm_paths(w, Some("batch")).len(), 1);
+        let batch = vm_paths(w, Some("batch"));
+        w.assert_plan_empty();
+        let p = pools(1, "");
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &p,
+                ..Default::default()
+            },
+        ));
+        w.apply();
+        assert!(vm_paths(w, Some("batch")).is_empty());
+        assert_eq!(vcenter_vms(&lab, &sim, &batch)[0].1, None);
+        w.assert_plan_empty();
+
+        // Pack values and tags change in place.
+        let values = "apiServer:\n  extraArgs:\n    audit-log-maxage: \"60\"\n";
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &p,
+                values,
+                extra: "description = \"apps\"",
+                ..Default::default()
+            },
+        ));
+        let plan = w.plan_json();
+        assert_eq!(
+            planned_actions(&plan),
+            vec![(ADDR.to_string(), vec!["update".to_string()])]
+        );
+        w.apply();
+        let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
+        let packs = c["spec"]["clusterProfileTemplates"][0]["packs"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let k8s = packs.iter().find(|k| k["name"] == "kubernetes").unwrap();
+        assert!(k8s["values"].as_str().unwrap().contains("\"60\""));
+        assert_eq!(c["metadata"]["annotations"]["description"], "apps");
+        w.assert_plan_empty();
+        let cfg = config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &p,
+                values,
+                extra: "description = \"apps\"",
+                ..Default::default()
+            },
+        );
+
+        // Drift: worker count changed in Palette shows as exactly that.
+        let cc = cloud_config(&lab, &project, w);
+        let cc_uid = cc.metadata.as_ref().unwrap().uid.clone().unwrap();
+        let workers = cc
+            .spec
+            .unwrap()
+            .machine_pool_config
+            .unwrap()
+            .into_iter()
+            .find(|m| m.name.as_deref() == Some("workers"))
+            .unwrap();
+        let body = V1VsphereMachinePoolConfigEntity {
+            pool_config: Some(palette_api::models::V1MachinePoolConfigEntity {
+                name: workers.name.clone(),
+                is_control_plane: Some(false),
+                size: Some(3),
+                additional_labels: workers.additional_labels.clone(),
+                update_strategy: workers.update_strategy.clone(),
+                ..Default::default()
+            }),
+            cloud_config: Some(palette_api::models::V1VsphereMachinePoolCloudConfigEntity {
+                instance_type: workers.instance_type.clone(),
+                placements: Some(
+                    workers
+                        .placements
+                        .clone()
+                        .unwrap()
+                        .into_iter()
+                        .map(|p| {
+                            let n = p.network.clone().unwrap();
+                            palette_api::models::V1VspherePlacementConfigEntity {
+                                cluster: p.cluster,
+                                datastore: p.datastore,
+                                resource_pool: p.resource_pool,
+                                network: Some(palette_api::models::V1VsphereNetworkConfigEntity {
+                                    network_name: n.network_name,
+                                    static_ip: n.static_ip,
+                                    parent_pool_uid: n.parent_pool_ref.and_then(|r| r.uid),
+                                }),
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                ),
+            }),
+        };
+        lab.put(
+            Some(&project),
+            &format!("/v1/cloudconfigs/vsphere/{cc_uid}/machinePools/workers"),
+            &body,
+        );
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]));
+        let count_of = |v: &Value| {
+            v["machine_pool"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "workers")
+                .unwrap()["count"]
+                .clone()
+        };
+        assert_eq!(
+            (count_of(&change["before"]), count_of(&change["after"])),
+            (json!(3), json!(1))
+        );
+        w.apply();
+        w.assert_plan_empty();
+
+        // Drift: pack values edited in Palette.
+        let patch = V1SpectroClusterProfiles {
+            profiles: Some(vec![V1SpectroClusterProfileEntity {
+                uid: state_of(w)["cluster_profile"][0]["id"]
+                    .as_str()
+                    .map(str::to_string),
+                pack_values: Some(vec![V1PackValuesEntity {
+                    name: Some("kubernetes".into()),
+                    values: Some("apiServer: {extraArgs: {audit-log-maxage: \"90\"}}".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }]),
+            spc_apply_settings: None,
+        };
+        lab.rt
+            .block_on(lab.client.with_project(Some(project.clone())).patch(
+                &format!("{}/profiles", cluster_path(&uid)),
+                &patch,
+                &Default::default(),
+            ))
+            .unwrap();
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]));
+        assert!(change["before"]["cluster_profile"][0]["pack"][0]["values"]
+            .as_str()
+            .unwrap()
+            .contains("90"));
+        w.apply();
+        w.assert_plan_empty();
+
+        // Import by name and by uid: the next plan is empty.
+        for id in ["apps-dc1".to_string(), uid.clone()] {
+            w.state_rm(ADDR);
+            w.import(ADDR, &id);
+            w.config(&cfg);
+            w.assert_plan_empty();
+        }
+
+        // Deleted out of band: planned for creation, not an error.
+        lab.delete(Some(&project), &cluster_path(&uid));
+        let mut gone = false;
+        for _ in 0..100 {
+            if lab
+                .get::<Value>(Some(&project), &cluster_path(&uid))
+                .is_err()
+            {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        assert!(gone, "lab deletion finished");
+        let plan = w.plan_json();
+        assert_eq!(
+            planned_actions(&plan),
+            vec![(ADDR.to_string(), vec!["create".to_string()])]
+        );
+        w.apply();
+        assert_all_running_in_vcenter(&lab, &sim, w);
+        let paths = vm_paths(w, None);
+
+        // Destroy: the cluster and its VMs are gone, the pool's IPs released.
+        w.destroy();
+        for (p, on) in vcenter_vms(&lab, &sim, &paths) {
+            assert_eq!(on, None, "{p} should be gone");
+        }
+        let clusters: Value = lab
+            .rt
+            .block_on(
+                lab.client
+                    .with_project(Some(project.clone()))
+                    .post::<_, Value>(
+                        "/v1/dashboard/spectroclusters/search",
+                        &json!({}),
+                        &Default::default(),
+                    ),
+            )
+            .unwrap();
+        assert!(
+            clusters["items"].as_array().is_none_or(|a| a.is_empty()),
+            "{clusters}"
+        );
+    });
+}
+
+#[test]
+fn bad_cluster_input_fails_at_plan_with_the_attribute() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::start();
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &cp_pool(true),
+                ..Default::default()
+            },
+        ));
+        w.init();
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                cp_pool(true).replace("count         = 1", "count         = 2"),
+                "machine_pool",
+                "1, 3 or 5",
+            ),
+            (
+                worker_pool("workers", 1, true),
+                "machine_pool",
+                "exactly one",
+            ),
+            (
+                format!("{}{}", cp_pool(true), cp_pool(true)),
+                "machine_pool",
+                "named \"cp\"",
+            ),
+            (
+                cp_pool(true).replace(
+                    "count         = 1",
+                    &format!("count = 1\n{}", placement("DC0_C1", true)),
+                ),
+                "machine_pool",
+                "exactly one",
+            ),
+            (cp_pool(false), "machine_pool", "no `ip_pool_id`"),
+            (
+                format!("{}\nforce_delete_delay = \"5m\"", cp_pool(true)),
+                "force_delete_delay",
+                "15 minutes",
+            ),
+            (
+                format!("{}\nname_prefix_unused = 1", cp_pool(true)),
+                "name_prefix_unused",
+                "Unsupported argument",
+            ),
+        ];
+        for (pools, attr, want) in cases {
+            w.config(&config(
+                &lab,
+                &sim,
+                &gw,
+                &Spec {
+                    pools: &pools,
+                    ..Default::default()
+                },
+            ));
+            let out = w.plan();
+            assert!(!out.ok(), "plan should fail for {want}");
+            let text = out.combined();
+            assert!(text.contains(want), "want {want:?} in:\n{text}");
+            if attr != "name_prefix_unused" {
+                assert_diagnostic_at(w, &text, attr);
+            }
+        }
+        // DHCP with a pool, and a bad name.
+        w.config(
+            &config(
+                &lab,
+                &sim,
+                &gw,
+                &Spec {
+                    static_ip: false,
+                    pools: &cp_pool(true),
+                    ..Default::default()
+                },
+            )
+            .replace(
+                "name             = \"apps-dc1\"",
+                "name             = \"Apps_DC1\"",
+            ),
+        );
+        let text = w.plan().combined();
+        assert!(text.contains("uses DHCP"), "{text}");
+        assert!(text.contains("is not a valid name"), "{text}");
+        assert_eq!(lab.calls("POST /v1/spectroclusters/vsphere"), 0);
+    });
+}
