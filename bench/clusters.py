@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Cluster benchmark: many palette_cluster_vsphere in one apply, side by side with one.
+
+Starts palette-lab (with its vcsim) at a fixed --time-scale, brings a gateway to Running through
+the lab's admin API, applies a vSphere cloud account on it (untimed), then times `terraform
+apply -parallelism=P` of 1 cluster and of N clusters (default 20, P = 10), each built from the
+seeded cluster profile with one control-plane node and one worker (DHCP), and destroys them
+(timed too). The target: N clusters take at most 1.3 x the wall time of one. Then applies M
+clusters (default 100, untimed) and times `terraform plan -refresh-only` and `terraform plan`,
+with the Palette API calls each made (the lab's call counter).
+
+    bench/clusters.py [--many 20] [--parallelism 10] [--refresh 100] [--time-scale 0.0005]
+                      [--runs 3] [--provider BIN] [--lab BIN] [--terraform BIN] [--keep]
+
+Binaries default to target/release builds (`cargo build --release -p terraform-provider-palette
+-p palette-lab`) and `scripts/tools.sh terraform`; vcsim comes from `scripts/tools.sh vcsim`.
+At the default time scale a cluster's ~11 minutes of Palette provisioning take ~0.3 s, so the
+numbers are the provider's and Terraform's own overhead plus that fixed wait.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VERSION = "0.1.0"
+
+
+def tool(name):
+    return subprocess.run([os.path.join(REPO, "scripts", "tools.sh"), name], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+class Lab:
+    def __init__(self, binary, work, time_scale, vcsim):
+        self.out = open(os.path.join(work, "lab.out"), "w+")
+        env = dict(os.environ, VCSIM_BIN=vcsim)
+        self.proc = subprocess.Popen([binary, "--time-scale", str(time_scale)], stdout=self.out,
+                                     stderr=subprocess.DEVNULL, env=env)
+        for _ in range(600):
+            self.out.seek(0)
+            text = self.out.read()
+            if "VCENTER_PASSWORD=" in text:
+                break
+            time.sleep(0.05)
+        else:
+            raise SystemExit("palette-lab did not start")
+        self.vals = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+        self.endpoint, self.key = self.vals["PALETTE_ENDPOINT"], self.vals["PALETTE_API_KEY"]
+
+    def admin(self, method, path, body=None):
+        req = urllib.request.Request(self.endpoint + path, method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req) as r:
+            raw = r.read()
+            return json.loads(raw) if raw else None
+
+    def calls(self):
+        return sum(v for k, v in self.admin("GET", "/lab/calls").items() if " /v1/" in k)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def terraform(tf, work, env, *args):
+    r = subprocess.run([tf, *args, "-input=false", "-no-color"], cwd=work, env=env,
+                       capture_output=True, text=True)
+    if r.returncode not in (0, 2):
+        raise SystemExit(f"terraform {' '.join(args)} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
+    return r
+
+
+def write_config(work, lab, gateway, count):
+    with open(os.path.join(work, "main.tf"), "w") as f:
+        f.write(f'''terraform {{
+  required_providers {{
+    palette = {{ source = "palette-community/palette" }}
+  }}
+}}
+provider "palette" {{
+  endpoint = "{lab.endpoint}"
+  project  = "Default"
+}}
+resource "palette_cloud_account_vsphere" "a" {{
+  name           = "vsphere-bench"
+  gateway_id     = "{gateway}"
+  vcenter_server = "{lab.vals["VCENTER_SERVER"]}"
+  username       = "{lab.vals["VCENTER_USER"]}"
+  password       = "{lab.vals["VCENTER_PASSWORD"]}"
+  insecure       = true
+}}
+data "palette_cluster_profile" "infra" {{
+  name = "vsphere-ubuntu-k8s"
+}}
+resource "palette_cluster_vsphere" "c" {{
+  count            = {count}
+  name             = "bench-${{count.index}}"
+  cloud_account_id = palette_cloud_account_vsphere.a.id
+  cluster_profile {{
+    id = data.palette_cluster_profile.infra.id
+  }}
+  cloud_config {{
+    datacenter = "DC0"
+    folder     = "bench/c${{count.index}}"
+  }}
+  machine_pool {{
+    name          = "cp"
+    control_plane = true
+    count         = 1
+    placement {{
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+    }}
+  }}
+  machine_pool {{
+    name  = "workers"
+    count = 1
+    placement {{
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+    }}
+  }}
+}}
+''')
+
+
+def timed(tf, work, env, *args):
+    t = time.perf_counter()
+    r = terraform(tf, work, env, *args)
+    return time.perf_counter() - t, r
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--many", type=int, default=20)
+    ap.add_argument("--parallelism", type=int, default=10)
+    ap.add_argument("--refresh", type=int, default=100)
+    ap.add_argument("--time-scale", type=float, default=0.0005)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--provider", default=os.path.join(REPO, "target/release/terraform-provider-palette"))
+    ap.add_argument("--lab", default=os.path.join(REPO, "target/release/palette-lab"))
+    ap.add_argument("--terraform")
+    ap.add_argument("--json")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    tf = a.terraform or tool("terraform")
+    vcsim = tool("vcsim")
+    for b in (a.provider, a.lab):
+        if not os.access(b, os.X_OK):
+            raise SystemExit(f"{b} is missing: cargo build --release -p terraform-provider-palette -p palette-lab")
+    version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+
+    work = tempfile.mkdtemp(prefix="palette-cluster-bench-")
+    d = os.path.join(work, "mirror", "registry.terraform.io", "palette-community/palette", VERSION, "linux_amd64")
+    os.makedirs(d)
+    shutil.copy(a.provider, os.path.join(d, f"terraform-provider-palette_v{VERSION}"))
+    rc = os.path.join(work, "terraform.rc")
+    with open(rc, "w") as f:
+        f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{work}/mirror"\n  }}\n}}\n')
+    env = dict(os.environ, TF_CLI_CONFIG_FILE=rc, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    for k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER"):
+        env.pop(k, None)
+
+    lab = Lab(a.lab, work, a.time_scale, vcsim)
+    rows = {}
+    try:
+        gw = lab.admin("POST", "/lab/gateways", {"name": "pcg-bench"})["uid"]
+        penv = dict(env, PALETTE_API_KEY=lab.key)
+        par = f"-parallelism={a.parallelism}"
+        write_config(work, lab, gw, 0)
+        terraform(tf, work, penv, "init")
+        terraform(tf, work, penv, "apply", "-auto-approve")
+        for n in (1, a.many):
+            creates, destroys = [], []
+            for _ in range(a.runs):
+                write_config(work, lab, gw, n)
+                s, _ = timed(tf, work, penv, "apply", "-auto-approve", par)
+                creates.append(s)
+                write_config(work, lab, gw, 0)
+                s, _ = timed(tf, work, penv, "apply", "-auto-approve", par)
+                destroys.append(s)
+            rows[n] = (creates, destroys)
+        write_config(work, lab, gw, a.refresh)
+        big_apply, _ = timed(tf, work, penv, "apply", "-auto-approve", par)
+        refresh, plans, rcalls, pcalls = [], [], [], []
+        for _ in range(a.runs):
+            lab.admin("DELETE", "/lab/calls")
+            s, r = timed(tf, work, penv, "plan", "-refresh-only", "-detailed-exitcode")
+            refresh.append(s)
+            rcalls.append(lab.calls())
+            lab.admin("DELETE", "/lab/calls")
+            s, r = timed(tf, work, penv, "plan", "-detailed-exitcode")
+            if r.returncode != 0:
+                raise SystemExit(f"plan of {a.refresh} clusters not empty:\n{r.stdout[-4000:]}")
+            plans.append(s)
+            pcalls.append(lab.calls())
+    finally:
+        if not a.keep:
+            lab.stop()
+
+    med = statistics.median
+    print(f"\n{version}, palette-lab --time-scale {a.time_scale}, -parallelism={a.parallelism}, "
+          f"medians of {a.runs} run(s)\n")
+    print(f"{'case':34} {'apply s':>8} {'destroy s':>9}")
+    for n, (c, dd) in rows.items():
+        print(f"{'palette_cluster_vsphere x' + str(n):34} {med(c):8.2f} {med(dd):9.2f}")
+    one, many = med(rows[1][0]), med(rows[a.many][0])
+    print(f"\ncreate-ratio: x{a.many} / x1 = {many / one:.2f} (target <= 1.3)")
+    print(f"destroy-ratio: x{a.many} / x1 = {med(rows[a.many][1]) / med(rows[1][1]):.2f}")
+    print(f"\n{a.refresh} clusters (apply {big_apply:.1f} s): refresh {med(refresh):.2f} s with "
+          f"{med(rcalls):.0f} API calls ({med(rcalls) / a.refresh:.1f} per cluster); plan {med(plans):.2f} s "
+          f"with {med(pcalls):.0f} API calls")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"terraform": version, "create": rows, "refresh_s": refresh, "plan_s": plans,
+                       "refresh_calls": rcalls, "plan_calls": pcalls}, f, indent=1)
+    if a.keep:
+        print(f"working directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
