@@ -1,112 +1,35 @@
 //! vSphere cloud accounts, cluster profiles and the project listing, over
 //! HTTP against a real vcsim: credentials are checked by logging in.
 
-use std::time::Duration;
+mod common;
 
+use common::Env;
 use serde_json::{json, Value};
-use vsphere::vcsim::Vcsim;
 
-struct Env {
-    lab: palette_lab::RunningLab,
-    sim: Vcsim,
-    http: reqwest::Client,
-}
-
-impl Env {
-    async fn new() -> Env {
-        let _ = rustls::crypto::CryptoProvider::install_default(
-            rustls::crypto::ring::default_provider(),
-        );
-        let sim = Vcsim::start("svc@vsphere.local", "Right-Pa55word", &[]).expect("vcsim");
-        let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Env { lab, sim, http }
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        project: Option<&str>,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(
-                method.parse().unwrap(),
-                format!("{}{path}", self.lab.endpoint()),
-            )
-            .header("ApiKey", &self.lab.api_key);
-        if let Some(p) = project {
-            req = req.header("ProjectUid", p);
+/// An account body for the lab's vcsim, bound to `gateway`.
+fn account(env: &Env, name: &str, gateway: &str, password: &str) -> Value {
+    json!({
+        "metadata": {"name": name, "annotations": {"overlordUid": gateway}},
+        "spec": {
+            "vcenterServer": format!("https://{}/sdk", env.sim.server),
+            "username": env.sim.user,
+            "password": password,
+            "insecure": true
         }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn gateway(&self, name: &str) -> String {
-        let r: Value = self
-            .http
-            .post(format!("{}/lab/gateways", self.lab.endpoint()))
-            .json(&json!({"name": name}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["uid"].as_str().unwrap().to_string()
-    }
-
-    fn account(&self, name: &str, gateway: &str, password: &str) -> Value {
-        json!({
-            "metadata": {"name": name, "annotations": {"overlordUid": gateway}},
-            "spec": {
-                "vcenterServer": format!("https://{}/sdk", self.sim.server),
-                "username": self.sim.user,
-                "password": password,
-                "insecure": true
-            }
-        })
-    }
-
-    async fn project(&self, name: &str) -> String {
-        let (s, v) = self
-            .call(
-                "POST",
-                "/v1/dashboard/projects",
-                None,
-                Some(json!({"filter": {"name": {"eq": name}}})),
-            )
-            .await;
-        assert_eq!(s, 200, "{v}");
-        let items = v["items"].as_array().unwrap();
-        assert_eq!(items.len(), 1, "{v}");
-        items[0]["metadata"]["uid"].as_str().unwrap().to_string()
-    }
+    })
 }
 
 #[tokio::test]
 async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
-    let env = Env::new().await;
+    let env = Env::new("Right-Pa55word").await;
     let gw = env.gateway("pcg-dc1").await;
 
     let (s, v) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/cloudaccounts/vsphere",
             None,
-            Some(env.account("dc1", &gw, "wrong-Pa55")),
+            Some(account(&env, "dc1", &gw, "wrong-Pa55")),
         )
         .await;
     assert_eq!(s, 400, "{v}");
@@ -117,37 +40,37 @@ async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
 
     // The gateway's Validate button says the same without creating anything.
     let (s, _) = env
-        .call(
+        .call_in(
             "POST",
             &format!("/v1/overlords/vsphere/{gw}/account/validate"),
             None,
-            Some(json!({"account": env.account("x", &gw, "wrong-Pa55")["spec"]})),
+            Some(json!({"account": account(&env, "x", &gw, "wrong-Pa55")["spec"]})),
         )
         .await;
     assert_eq!(s, 400);
     let (s, _) = env
-        .call(
+        .call_in(
             "POST",
             &format!("/v1/overlords/vsphere/{gw}/account/validate"),
             None,
-            Some(json!({"account": env.account("x", &gw, "Right-Pa55word")["spec"]})),
+            Some(json!({"account": account(&env, "x", &gw, "Right-Pa55word")["spec"]})),
         )
         .await;
     assert_eq!(s, 204);
 
     let (s, v) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/cloudaccounts/vsphere",
             None,
-            Some(env.account("dc1", &gw, "Right-Pa55word")),
+            Some(account(&env, "dc1", &gw, "Right-Pa55word")),
         )
         .await;
     assert_eq!(s, 201, "{v}");
     let uid = v["uid"].as_str().unwrap().to_string();
 
     let (s, v) = env
-        .call(
+        .call_in(
             "GET",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             None,
@@ -163,36 +86,36 @@ async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
 
     // Same name again: a conflict, not a second account.
     let (s, _) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/cloudaccounts/vsphere",
             None,
-            Some(env.account("dc1", &gw, "Right-Pa55word")),
+            Some(account(&env, "dc1", &gw, "Right-Pa55word")),
         )
         .await;
     assert_eq!(s, 409);
 
     // Rename in place; a wrong password on update is refused and changes nothing.
     let (s, _) = env
-        .call(
+        .call_in(
             "PUT",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             None,
-            Some(env.account("dc1-renamed", &gw, "Right-Pa55word")),
+            Some(account(&env, "dc1-renamed", &gw, "Right-Pa55word")),
         )
         .await;
     assert_eq!(s, 204);
     let (s, _) = env
-        .call(
+        .call_in(
             "PUT",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             None,
-            Some(env.account("dc1-bad", &gw, "nope")),
+            Some(account(&env, "dc1-bad", &gw, "nope")),
         )
         .await;
     assert_eq!(s, 400);
     let (_, list) = env
-        .call("GET", "/v1/cloudaccounts/vsphere", None, None)
+        .call_in("GET", "/v1/cloudaccounts/vsphere", None, None)
         .await;
     let names: Vec<&str> = list["items"]
         .as_array()
@@ -203,7 +126,7 @@ async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
     assert_eq!(names, vec!["dc1-renamed"]);
 
     let (s, _) = env
-        .call(
+        .call_in(
             "DELETE",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             None,
@@ -212,7 +135,7 @@ async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
         .await;
     assert_eq!(s, 204);
     let (s, v) = env
-        .call(
+        .call_in(
             "GET",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             None,
@@ -225,21 +148,26 @@ async fn accounts_are_checked_against_vcenter_and_never_return_the_password() {
 
 #[tokio::test]
 async fn accounts_need_a_running_gateway_and_a_reachable_vcenter() {
-    let env = Env::new().await;
+    let env = Env::new("Right-Pa55word").await;
     let (s, v) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/cloudaccounts/vsphere",
             None,
-            Some(env.account("a", "0123456789abcdef01234567", "Right-Pa55word")),
+            Some(account(
+                &env,
+                "a",
+                "0123456789abcdef01234567",
+                "Right-Pa55word",
+            )),
         )
         .await;
     assert_eq!(s, 400, "{v}");
     let gw = env.gateway("pcg").await;
-    let mut body = env.account("a", &gw, "Right-Pa55word");
+    let mut body = account(&env, "a", &gw, "Right-Pa55word");
     body["metadata"]["annotations"] = json!({});
     let (s, v) = env
-        .call("POST", "/v1/cloudaccounts/vsphere", None, Some(body))
+        .call_in("POST", "/v1/cloudaccounts/vsphere", None, Some(body))
         .await;
     assert_eq!(s, 400);
     assert!(
@@ -248,10 +176,10 @@ async fn accounts_need_a_running_gateway_and_a_reachable_vcenter() {
     );
 
     // vcsim's certificate is self-signed: without insecure the check fails, saying why.
-    let mut body = env.account("a", &gw, "Right-Pa55word");
+    let mut body = account(&env, "a", &gw, "Right-Pa55word");
     body["spec"]["insecure"] = json!(false);
     let (s, v) = env
-        .call("POST", "/v1/cloudaccounts/vsphere", None, Some(body))
+        .call_in("POST", "/v1/cloudaccounts/vsphere", None, Some(body))
         .await;
     assert_eq!(s, 400, "{v}");
     assert!(
@@ -262,22 +190,22 @@ async fn accounts_need_a_running_gateway_and_a_reachable_vcenter() {
 
 #[tokio::test]
 async fn project_accounts_are_invisible_from_other_projects() {
-    let env = Env::new().await;
+    let env = Env::new("Right-Pa55word").await;
     let gw = env.gateway("pcg").await;
     let default = env.project("Default").await;
     let production = env.project("Production").await;
     let (s, v) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/cloudaccounts/vsphere",
             Some(&default),
-            Some(env.account("mine", &gw, "Right-Pa55word")),
+            Some(account(&env, "mine", &gw, "Right-Pa55word")),
         )
         .await;
     assert_eq!(s, 201, "{v}");
     let uid = v["uid"].as_str().unwrap();
     let (s, _) = env
-        .call(
+        .call_in(
             "GET",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             Some(&default),
@@ -286,7 +214,7 @@ async fn project_accounts_are_invisible_from_other_projects() {
         .await;
     assert_eq!(s, 200);
     let (s, _) = env
-        .call(
+        .call_in(
             "GET",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             Some(&production),
@@ -295,7 +223,7 @@ async fn project_accounts_are_invisible_from_other_projects() {
         .await;
     assert_eq!(s, 404);
     let (s, _) = env
-        .call(
+        .call_in(
             "DELETE",
             &format!("/v1/cloudaccounts/vsphere/{uid}"),
             Some(&production),
@@ -307,9 +235,9 @@ async fn project_accounts_are_invisible_from_other_projects() {
 
 #[tokio::test]
 async fn cluster_profiles_by_name_and_version() {
-    let env = Env::new().await;
+    let env = Env::new("Right-Pa55word").await;
     let (s, v) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/dashboard/clusterprofiles",
             None,
@@ -328,7 +256,7 @@ async fn cluster_profiles_by_name_and_version() {
     assert_eq!(summary["specSummary"]["published"]["cloudType"], "vsphere");
     let uid = summary["metadata"]["uid"].as_str().unwrap();
     let (s, p) = env
-        .call("GET", &format!("/v1/clusterprofiles/{uid}"), None, None)
+        .call_in("GET", &format!("/v1/clusterprofiles/{uid}"), None, None)
         .await;
     assert_eq!(s, 200);
     let packs = p["spec"]["published"]["packs"].as_array().unwrap();
@@ -337,7 +265,7 @@ async fn cluster_profiles_by_name_and_version() {
     assert!(k8s["values"].as_str().unwrap().contains("podCIDR"));
 
     let (_, none) = env
-        .call(
+        .call_in(
             "POST",
             "/v1/dashboard/clusterprofiles",
             None,
@@ -346,7 +274,7 @@ async fn cluster_profiles_by_name_and_version() {
         .await;
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
     let (s, _) = env
-        .call(
+        .call_in(
             "GET",
             "/v1/clusterprofiles/0123456789abcdef01234567",
             None,

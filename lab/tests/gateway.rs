@@ -5,69 +5,24 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::Env;
 use palette_lab::gateways::keys;
-use palette_lab::state::{Options, VcenterAccess};
 use serde_json::{json, Value};
-use vsphere::vcsim::Vcsim;
 use vsphere::vm::Placement;
 
-struct Env {
-    lab: palette_lab::RunningLab,
-    sim: Vcsim,
-    http: reqwest::Client,
+/// The gateway's install steps on the shared test environment.
+trait GatewayEnv {
+    async fn installer(&self, vm_name: &str, props: &[(&str, &str)]) -> String;
+    async fn pairing_code(&self) -> String;
+    async fn gateway_named(&self, name: &str) -> Option<Value>;
+    async fn state(&self, uid: &str) -> String;
+    fn account(&self, password: &str) -> Value;
+    fn cloud_config(&self, size: i32, pool: Option<&str>) -> Value;
 }
 
-impl Env {
-    async fn new() -> Env {
-        let _ = rustls::crypto::CryptoProvider::install_default(
-            rustls::crypto::ring::default_provider(),
-        );
-        let sim = Vcsim::start("svc@vsphere.local", "Gw-Pa55", &[]).expect("vcsim");
-        let target = vsphere::Target::parse(&sim.server, true).unwrap();
-        let lab = palette_lab::start_with(
-            "127.0.0.1:0".parse().unwrap(),
-            Options {
-                vcenter: Some(VcenterAccess {
-                    target,
-                    user: sim.user.clone(),
-                    password: sim.password.clone(),
-                }),
-                time_scale: 0.001,
-            },
-        )
-        .await
-        .unwrap();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        Env { lab, sim, http }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(
-                method.parse().unwrap(),
-                format!("{}{path}", self.lab.endpoint()),
-            )
-            .header("ApiKey", &self.lab.api_key);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn session(&self) -> vsphere::Session {
-        let t = vsphere::Target::parse(&self.sim.server, true).unwrap();
-        vsphere::Session::login(&t, &self.sim.user, &self.sim.password)
-            .await
-            .unwrap()
-    }
-
+impl GatewayEnv for Env {
     /// An installer VM deployed the documented way: the OVA from the
     /// location Palette gives, imported into vCenter with its properties,
     /// then powered on.
@@ -109,20 +64,6 @@ impl Env {
         v["pairingCode"].as_str().unwrap().to_string()
     }
 
-    async fn wait_for(&self, what: &str, mut f: impl AsyncFnMut() -> Option<Value>) -> Value {
-        let start = Instant::now();
-        loop {
-            if let Some(v) = f().await {
-                return v;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "timed out waiting for {what}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
     async fn gateway_named(&self, name: &str) -> Option<Value> {
         let (_, v) = self
             .call("GET", &format!("/v1/overlords?name={name}"), None)
@@ -159,22 +100,11 @@ impl Env {
             }
         })
     }
-
-    async fn vms_named(&self, prefix: &str) -> Vec<vsphere::vm::VmInfo> {
-        self.session()
-            .await
-            .list_vms()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|v| v.name.starts_with(prefix))
-            .collect()
-    }
 }
 
 #[tokio::test]
 async fn gateway_install_resize_rename_and_delete() {
-    let env = Env::new().await;
+    let env = Env::scaled("Gw-Pa55", &[], 0.001).await;
     let started = Instant::now();
     let code = env.pairing_code().await;
     assert_eq!(code.len(), 6);
@@ -376,7 +306,7 @@ async fn gateway_install_resize_rename_and_delete() {
 
 #[tokio::test]
 async fn bad_installers_never_register_and_say_why() {
-    let env = Env::new().await;
+    let env = Env::scaled("Gw-Pa55", &[], 0.001).await;
     let code = env.pairing_code().await;
     // Trailing slash on the console endpoint.
     let slash = format!("{}/", env.lab.endpoint());
@@ -441,7 +371,7 @@ async fn bad_installers_never_register_and_say_why() {
 
 #[tokio::test]
 async fn reset_returns_a_gateway_to_pending_and_removes_its_nodes() {
-    let env = Env::new().await;
+    let env = Env::scaled("Gw-Pa55", &[], 0.001).await;
     let code = env.pairing_code().await;
     env.installer(
         "i",

@@ -1,0 +1,176 @@
+//! What the lab's HTTP tests share: a lab beside its own vcsim, calls with
+//! the lab's key (and a project when given), and vCenter read through the
+//! vsphere crate rather than taken from the lab.
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use palette_lab::state::{Options, VcenterAccess};
+use serde_json::{json, Value};
+use vsphere::vcsim::Vcsim;
+
+pub struct Env {
+    pub lab: palette_lab::RunningLab,
+    pub sim: Vcsim,
+    pub http: reqwest::Client,
+}
+
+impl Env {
+    /// A lab in real time that does not watch vCenter, and a vcsim that
+    /// accepts `password` for its user.
+    pub async fn new(password: &str) -> Env {
+        Self::start(password, &[], None).await
+    }
+
+    /// A lab that works in vcsim (the installer watcher, gateway and cluster
+    /// VMs) with lifecycle delays multiplied by `time_scale`; `vcsim_flags`
+    /// shape the inventory (`-ds 2` for a second datastore).
+    pub async fn scaled(password: &str, vcsim_flags: &[&str], time_scale: f64) -> Env {
+        Self::start(password, vcsim_flags, Some(time_scale)).await
+    }
+
+    async fn start(password: &str, vcsim_flags: &[&str], time_scale: Option<f64>) -> Env {
+        let _ = rustls::crypto::CryptoProvider::install_default(
+            rustls::crypto::ring::default_provider(),
+        );
+        let sim = Vcsim::start("svc@vsphere.local", password, vcsim_flags).expect("vcsim");
+        let listen = "127.0.0.1:0".parse().unwrap();
+        let lab = match time_scale {
+            None => palette_lab::start(listen).await.unwrap(),
+            Some(time_scale) => {
+                let target = vsphere::Target::parse(&sim.server, true).unwrap();
+                palette_lab::start_with(
+                    listen,
+                    Options {
+                        vcenter: Some(VcenterAccess {
+                            target,
+                            user: sim.user.clone(),
+                            password: sim.password.clone(),
+                        }),
+                        time_scale,
+                    },
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        Env { lab, sim, http }
+    }
+
+    /// A `/v1` call in the tenant scope.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call_in(method, path, None, body).await
+    }
+
+    /// A `/v1` call in a project's scope (`ProjectUid`) when given.
+    pub async fn call_in(
+        &self,
+        method: &str,
+        path: &str,
+        project: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, text) = self.call_text(method, path, project, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn call_text(
+        &self,
+        method: &str,
+        path: &str,
+        project: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let mut req = self
+            .http
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", self.lab.endpoint()),
+            )
+            .header("ApiKey", &self.lab.api_key);
+        if let Some(p) = project {
+            req = req.header("ProjectUid", p);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// A call to the lab's admin API (no key).
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(
+            method.parse().unwrap(),
+            format!("{}{path}", self.lab.endpoint()),
+        );
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A Running gateway through the lab's shortcut (no install).
+    pub async fn gateway(&self, name: &str) -> String {
+        let (s, r) = self
+            .admin("POST", "/lab/gateways", Some(json!({"name": name})))
+            .await;
+        assert_eq!(s, 201, "{r}");
+        r["uid"].as_str().unwrap().to_string()
+    }
+
+    pub async fn project(&self, name: &str) -> String {
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/dashboard/projects",
+                Some(json!({"filter": {"name": {"eq": name}}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{v}");
+        items[0]["metadata"]["uid"].as_str().unwrap().to_string()
+    }
+
+    pub async fn session(&self) -> vsphere::Session {
+        let t = vsphere::Target::parse(&self.sim.server, true).unwrap();
+        vsphere::Session::login(&t, &self.sim.user, &self.sim.password)
+            .await
+            .unwrap()
+    }
+
+    pub async fn vms_named(&self, prefix: &str) -> Vec<vsphere::vm::VmInfo> {
+        let s = self.session().await;
+        let vms = s.list_vms().await.unwrap();
+        let _ = s.logout().await;
+        vms.into_iter()
+            .filter(|v| v.name.starts_with(prefix))
+            .collect()
+    }
+
+    /// Polls `f` every 50 ms until it answers, for at most 20 s.
+    pub async fn wait_for(&self, what: &str, mut f: impl AsyncFnMut() -> Option<Value>) -> Value {
+        let start = Instant::now();
+        loop {
+            if let Some(v) = f().await {
+                return v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
