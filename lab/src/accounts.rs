@@ -336,6 +336,15 @@ pub async fn delete(
         .position(|a| a.uid == uid && a.scope == scope)
     {
         Some(i) => {
+            let users = store.clusters_using_account(&uid);
+            if !users.is_empty() {
+                return ApiError::conflict(format!(
+                    "cloud account '{}' is used by cluster(s) {}; delete them first",
+                    store.accounts[i].name,
+                    users.join(", ")
+                ))
+                .into_response();
+            }
             store.accounts.remove(i);
             StatusCode::NO_CONTENT.into_response()
         }

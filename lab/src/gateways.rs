@@ -911,6 +911,8 @@ pub async fn reset(
 ) -> Response {
     let (account, vms) = {
         let mut store = lab.store();
+        // Addresses the clusters' nodes hold are theirs, not the gateway's.
+        let held = crate::clusters::cluster_ips(&store, &uid);
         let Some(g) = store
             .gateways
             .iter_mut()
@@ -926,7 +928,7 @@ pub async fn reset(
         let cluster = g.cluster_uid.clone();
         for p in &mut g.pools {
             if p.clusters.remove(&cluster) {
-                p.allotted.clear();
+                p.allotted.retain(|ip| held.contains(ip));
             }
         }
         let (name, account) = (g.name.clone(), g.account.clone().map(|(_, a)| a));

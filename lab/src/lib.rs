@@ -6,10 +6,12 @@
 //! Built so far: server, Palette-style errors, ApiKey/ProjectUid auth,
 //! fault injection, call counting, identity endpoints, Running gateways
 //! through the admin shortcut, IP pools, vSphere cloud accounts checked
-//! against vCenter, seeded cluster profiles and the project listing. The gateway install, accounts,
-//! clusters and the vCenter side follow (issue 3).
+//! against vCenter, seeded cluster profiles and the project listing, the
+//! gateway's install and life in vCenter, and VMware clusters with their
+//! nodes as VMs (clusters.rs).
 
 pub mod accounts;
+pub mod clusters;
 pub mod error;
 pub mod faults;
 pub mod gateways;
@@ -25,7 +27,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -79,6 +81,52 @@ pub fn app(lab: Lab) -> Router {
             post(gateways::cloud_config_create).put(gateways::cloud_config_update),
         )
         .route("/v1/events/components/{kind}/{uid}", get(gateways::events))
+        .route("/v1/spectroclusters/vsphere", post(clusters::create))
+        .route(
+            "/v1/spectroclusters/vsphere/validate",
+            post(clusters::validate),
+        )
+        .route(
+            "/v1/spectroclusters/{uid}",
+            get(clusters::get).delete(clusters::delete),
+        )
+        .route("/v1/spectroclusters/{uid}/status", get(clusters::status))
+        .route(
+            "/v1/spectroclusters/{uid}/profiles",
+            patch(clusters::profiles_patch),
+        )
+        .route(
+            "/v1/spectroclusters/{uid}/metadata",
+            patch(clusters::metadata_patch),
+        )
+        .route(
+            "/v1/spectroclusters/{uid}/assets/kubeconfig",
+            get(clusters::kubeconfig),
+        )
+        .route(
+            "/v1/dashboard/spectroclusters/search",
+            post(clusters::search),
+        )
+        .route(
+            "/v1/cloudconfigs/vsphere/{config}",
+            get(clusters::cloud_config_get),
+        )
+        .route(
+            "/v1/cloudconfigs/vsphere/{config}/clusterConfig",
+            put(clusters::cluster_config_update),
+        )
+        .route(
+            "/v1/cloudconfigs/vsphere/{config}/machinePools",
+            post(clusters::pool_create),
+        )
+        .route(
+            "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}",
+            put(clusters::pool_update).delete(clusters::pool_delete),
+        )
+        .route(
+            "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}/machines",
+            get(clusters::machines),
+        )
         .route(
             "/v1/overlords/vsphere/{uid}/pools",
             get(pools::list_pools).post(pools::create_pool),
@@ -95,6 +143,16 @@ pub fn app(lab: Lab) -> Router {
         .route("/lab/gateways", post(pools::admin_new_gateway))
         .route("/lab/clusters", post(admin_new_cluster))
         .route("/lab/clusters/{uid}", delete(admin_delete_cluster))
+        .route(
+            "/lab/cluster-faults",
+            post(clusters::admin_add_fault)
+                .get(clusters::admin_list_faults)
+                .delete(clusters::admin_clear_faults),
+        )
+        .route(
+            "/lab/cluster-faults/{id}",
+            delete(clusters::admin_remove_fault),
+        )
         .route(gateways::OVA_PATH, get(gateways::ova_file))
         .route(
             "/lab/faults",
@@ -335,15 +393,15 @@ struct NewCluster {
     account_uid: String,
 }
 
-/// Lab shortcut: a cluster record on an account, so that gateway deletion
-/// can be refused while "clusters" use it before the cluster API exists.
+/// Lab shortcut: a stand-in cluster on an account (no VMs), so tests of
+/// gateway and account deletion need not build a real cluster.
 async fn admin_new_cluster(State(lab): State<Lab>, Json(body): Json<NewCluster>) -> Response {
     let mut store = lab.store();
     if !store.accounts.iter().any(|a| a.uid == body.account_uid) {
         return ApiError::not_found("cloud account", &body.account_uid).into_response();
     }
     let uid = ids::new_uid();
-    store.clusters.push(state::ClusterRef {
+    store.cluster_refs.push(state::ClusterRef {
         uid: uid.clone(),
         name: body.name,
         account_uid: body.account_uid,
@@ -353,9 +411,9 @@ async fn admin_new_cluster(State(lab): State<Lab>, Json(body): Json<NewCluster>)
 
 async fn admin_delete_cluster(State(lab): State<Lab>, Path(uid): Path<String>) -> Response {
     let mut store = lab.store();
-    let before = store.clusters.len();
-    store.clusters.retain(|c| c.uid != uid);
-    if store.clusters.len() == before {
+    let before = store.cluster_refs.len();
+    store.cluster_refs.retain(|c| c.uid != uid);
+    if store.cluster_refs.len() == before {
         return ApiError::not_found("cluster", &uid).into_response();
     }
     StatusCode::NO_CONTENT.into_response()

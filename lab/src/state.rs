@@ -35,9 +35,15 @@ pub struct Store {
     pub pairing_codes: Vec<PairingCode>,
     /// Events per object, as the console's Events tab shows them.
     pub events: Vec<LabEvent>,
-    /// Clusters as far as gateways need them: which account each uses.
-    /// Made through `/lab/clusters` until the cluster API lands.
-    pub clusters: Vec<ClusterRef>,
+    /// Stand-in clusters made through `/lab/clusters`: a name on an account,
+    /// no VMs. Tests of gateway and account deletion use them to stand for a
+    /// cluster without building one.
+    pub cluster_refs: Vec<ClusterRef>,
+    /// Spectro clusters (`/v1/spectroclusters`), until they are Deleted.
+    pub clusters: Vec<crate::clusters::Cluster>,
+    /// Sticky lifecycle faults for clusters (`/lab/cluster-faults`).
+    pub cluster_faults: Vec<(u64, crate::clusters::ClusterFault)>,
+    pub next_cluster_fault: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -91,7 +97,10 @@ impl Store {
             profiles: crate::profiles::seeded(),
             pairing_codes: Vec::new(),
             events: Vec::new(),
+            cluster_refs: Vec::new(),
             clusters: Vec::new(),
+            cluster_faults: Vec::new(),
+            next_cluster_fault: 0,
         }
     }
 
@@ -99,12 +108,20 @@ impl Store {
         self.projects.iter().find(|p| p.uid == uid)
     }
 
-    /// Names of the clusters built on a cloud account.
+    /// Names of the clusters built on a cloud account: every cluster not yet
+    /// Deleted (a Deleting one still has VMs the account reaches), and the
+    /// stand-ins.
     pub fn clusters_using_account(&self, account_uid: &str) -> Vec<String> {
         self.clusters
             .iter()
             .filter(|c| c.account_uid == account_uid)
             .map(|c| c.name.clone())
+            .chain(
+                self.cluster_refs
+                    .iter()
+                    .filter(|c| c.account_uid == account_uid)
+                    .map(|c| c.name.clone()),
+            )
             .collect()
     }
 
