@@ -15,6 +15,7 @@ use palette_api::models::{
     V1VsphereCloudConfig, V1VsphereMachinePoolConfigEntity,
 };
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Vc-Pa55-for-cluster-tests";
@@ -164,6 +165,14 @@ resource "palette_cluster_vsphere" "apps" {{
         extra = s.extra,
         values = s.values,
     )
+}
+
+/// The output of a plan of `config` that must fail.
+fn plan_fails(w: &Workdir, config: &str) -> String {
+    w.config(config);
+    let out = w.plan();
+    assert!(!out.ok(), "plan should fail:\n{}", out.combined());
+    out.combined()
 }
 
 fn setup(w: &mut Workdir, lab: &Lab) {
@@ -557,42 +566,45 @@ fn bad_cluster_input_fails_at_plan_with_the_attribute() {
             },
         ));
         w.init();
+        // Terraform cannot point into one element of a set of blocks, so
+        // machine pool errors are shown at the resource and name the pool.
+        let at_pool = "machine_pool";
         let cases: Vec<(String, &str, &str)> = vec![
             (
                 cp_pool(true).replace("count         = 1", "count         = 2"),
-                "machine_pool",
-                "1, 3 or 5",
+                at_pool,
+                "\"cp\" is the control plane with count = 2",
             ),
             (
                 worker_pool("workers", 1, true),
-                "machine_pool",
-                "exactly one",
+                at_pool,
+                "0 machine pools with `control_plane = true`",
             ),
             (
-                format!("{}{}", cp_pool(true), cp_pool(true)),
-                "machine_pool",
-                "named \"cp\"",
+                format!("{}{}", cp_pool(true), worker_pool("cp", 1, true)),
+                at_pool,
+                "Two machine pools are named \"cp\"",
             ),
             (
                 cp_pool(true).replace(
                     "count         = 1",
                     &format!("count = 1\n{}", placement("DC0_C1", true)),
                 ),
-                "machine_pool",
-                "exactly one",
+                at_pool,
+                "has 2 placement blocks",
             ),
-            (cp_pool(false), "machine_pool", "no `ip_pool_id`"),
+            (
+                cp_pool(false),
+                at_pool,
+                "placement of machine pool \"cp\" (compute cluster \"DC0_C0\") has no `ip_pool_id`",
+            ),
             (
                 format!("{}\nforce_delete_delay = \"5m\"", cp_pool(true)),
                 "force_delete_delay",
-                "15 minutes",
-            ),
-            (
-                format!("{}\nname_prefix_unused = 1", cp_pool(true)),
-                "name_prefix_unused",
-                "Unsupported argument",
+                "shorter than 15 minutes",
             ),
         ];
+        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         for (pools, attr, want) in cases {
             w.config(&config(
                 &lab,
@@ -606,31 +618,296 @@ fn bad_cluster_input_fails_at_plan_with_the_attribute() {
             let out = w.plan();
             assert!(!out.ok(), "plan should fail for {want}");
             let text = out.combined();
-            assert!(text.contains(want), "want {want:?} in:\n{text}");
-            if attr != "name_prefix_unused" {
+            assert!(flat(&text).contains(want), "want {want:?} in:\n{text}");
+            if attr == at_pool {
+                assert!(text.contains("with palette_cluster_vsphere.apps"), "{text}");
+            } else {
                 assert_diagnostic_at(w, &text, attr);
             }
         }
-        // DHCP with a pool, and a bad name.
-        w.config(
-            &config(
-                &lab,
-                &sim,
-                &gw,
-                &Spec {
-                    static_ip: false,
-                    pools: &cp_pool(true),
-                    ..Default::default()
-                },
-            )
-            .replace(
-                "name             = \"apps-dc1\"",
-                "name             = \"Apps_DC1\"",
-            ),
+        // DHCP with a pool; a bad name.
+        let dhcp = config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                static_ip: false,
+                pools: &cp_pool(true),
+                ..Default::default()
+            },
+        )
+        // A known pool id: an unknown one (a pool not created yet) cannot be judged at plan.
+        .replace(
+            "ip_pool_id = palette_ip_pool.nodes.id",
+            "ip_pool_id = \"0123456789abcdef01234567\"",
         );
-        let text = w.plan().combined();
-        assert!(text.contains("uses DHCP"), "{text}");
-        assert!(text.contains("is not a valid name"), "{text}");
+        let text = plan_fails(w, &dhcp);
+        assert!(flat(&text).contains("but the cluster uses DHCP"), "{text}");
+        let bad_name = config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &cp_pool(true),
+                ..Default::default()
+            },
+        )
+        .replace(
+            "name             = \"apps-dc1\"",
+            "name             = \"Apps_DC1\"",
+        );
+        let text = plan_fails(w, &bad_name);
+        assert!(flat(&text).contains("is not a valid name"), "{text}");
+        assert_diagnostic_at(w, &text, "name");
         assert_eq!(lab.calls("POST /v1/spectroclusters/vsphere"), 0);
+    });
+}
+
+/// Clusters the lab lists in a project (the search without a filter).
+fn listed(lab: &Lab, project: &str) -> Vec<Value> {
+    let v: Value = lab
+        .rt
+        .block_on(
+            lab.client
+                .with_project(Some(project.to_string()))
+                .post::<_, Value>(
+                    "/v1/dashboard/spectroclusters/search",
+                    &json!({}),
+                    &Default::default(),
+                ),
+        )
+        .unwrap();
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let pools = format!("{}{}", cp_pool(false), worker_pool("workers", 1, false));
+        let spec = |extra| Spec {
+            static_ip: false,
+            pools: &pools,
+            extra,
+            ..Default::default()
+        };
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &spec("timeouts {\n delete = \"3s\"\n }"),
+        ));
+        w.init();
+        w.apply();
+        assert!(
+            nodes(w).iter().all(|n| n["ip"] == ""),
+            "DHCP nodes have no static IP"
+        );
+        assert_all_running_in_vcenter(&lab, &sim, w);
+        w.assert_plan_empty();
+        let paths = vm_paths(w, None);
+
+        // Deletion hangs: without force_delete, destroy times out and keeps the cluster in state.
+        lab.admin(
+            reqwest::Method::POST,
+            "/lab/cluster-faults",
+            Some(json!({"kind": "deletion_hangs", "cluster_name": "apps-dc1"})),
+        );
+        let out = w.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(!out.ok());
+        let text = out.combined();
+        assert!(
+            text.contains("Cluster deletion timed out") && text.contains("force_delete"),
+            "{text}"
+        );
+        assert!(
+            w.state_resource(ADDR).is_some(),
+            "the cluster stays in state"
+        );
+
+        // Opt in (an in-place change that calls nothing), then destroy forces it after the delay.
+        let forced =
+            "force_delete = true\nforce_delete_delay = \"15m\"\ntimeouts {\n delete = \"30s\"\n }";
+        w.config(&config(&lab, &sim, &gw, &spec(forced)));
+        lab.reset_calls();
+        w.apply();
+        assert_eq!(lab.calls("PATCH /v1/spectroclusters"), 0);
+        let out = w.must(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+        let text = out.combined();
+        assert!(text.contains("force-deleted"), "{text}");
+        assert!(w.state_resource(ADDR).is_none());
+        assert!(listed(&lab, &project).is_empty());
+        for (p, on) in vcenter_vms(&lab, &sim, &paths) {
+            assert_eq!(
+                on, None,
+                "{p}: a forced delete still removes the VMs in the lab"
+            );
+        }
+    });
+}
+
+#[test]
+fn pool_exhaustion_fails_with_the_pool_named_keeps_the_cluster_tainted_and_destroy_releases() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        // Two addresses for three nodes.
+        let pools = format!("{}{}", cp_pool(true), worker_pool("workers", 2, true));
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &pools,
+                pool_end: "10.10.183.51",
+                ..Default::default()
+            },
+        ));
+        w.init();
+        let out = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(!out.ok());
+        let text = out.combined();
+        assert!(text.contains("Cluster provisioning failed"), "{text}");
+        assert!(
+            text.contains("IPPoolExhausted") && text.contains("apps-nodes"),
+            "the pool is named: {text}"
+        );
+        let st = w
+            .state_resource(ADDR)
+            .expect("the failed cluster is in state");
+        assert_eq!(st["tainted"], true, "{st}");
+        assert_eq!(listed(&lab, &project).len(), 1);
+
+        w.destroy();
+        assert!(listed(&lab, &project).is_empty());
+        let pools: palette_api::models::V1IpPools = lab
+            .get(None, &format!("/v1/overlords/vsphere/{gw}/pools"))
+            .unwrap();
+        assert!(
+            pools.items.unwrap_or_default().is_empty(),
+            "destroy removed the pool, so its IPs were released"
+        );
+    });
+}
+
+#[test]
+fn faults_end_with_one_cluster_and_true_state() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let pools = cp_pool(true);
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &pools,
+                ..Default::default()
+            },
+        ));
+        w.init();
+        // The validation goes through untouched (it is matched first and
+        // fires once, with no delay); then the create is carried out but never
+        // answered; reads are throttled and fail twice.
+        lab.fault(json!({"method": "POST", "path_prefix": "/v1/spectroclusters/vsphere/validate", "kind": "latency", "millis": 0, "count": 1}));
+        lab.fault(json!({"method": "POST", "path_prefix": "/v1/spectroclusters/vsphere", "kind": "no_answer", "count": 1}));
+        lab.fault(json!({"method": "GET", "path_prefix": "/v1/spectroclusters/", "kind": "status", "status": 429, "retry_after_secs": 1, "count": 2}));
+        lab.fault(json!({"method": "GET", "path_prefix": "/v1/cloudconfigs/", "kind": "status", "status": 503, "count": 2}));
+        w.apply();
+        assert_eq!(listed(&lab, &project).len(), 1, "one cluster, no duplicate");
+        assert_eq!(
+            lab.calls("POST /v1/spectroclusters/vsphere"),
+            1,
+            "the create was never repeated"
+        );
+        assert_eq!(state_of(w)["state"], "Running");
+        w.assert_plan_empty();
+        w.destroy();
+        assert!(listed(&lab, &project).is_empty());
+    });
+}
+
+#[test]
+fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        // Real-world delays: the cluster provisions for minutes.
+        let lab = Lab::start_with(palette_lab::state::Options {
+            vcenter: Some(palette_lab::state::VcenterAccess {
+                target: vsphere::Target::parse(&sim.server, true).unwrap(),
+                user: sim.user.clone(),
+                password: sim.password.clone(),
+            }),
+            time_scale: 1.0,
+        });
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let pools = cp_pool(true);
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &pools,
+                ..Default::default()
+            },
+        ));
+        w.init();
+        let mut child = w
+            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while listed(&lab, &project).is_empty() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "terraform ended before the create"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cluster was never created"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let sent = std::time::Instant::now();
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", child.id())])
+            .status()
+            .unwrap()
+            .success());
+        let out = child.wait_with_output().unwrap();
+        let took = sent.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(20),
+            "terraform took {took:?} to stop"
+        );
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("Interrupted"), "{text}");
+        let st = w
+            .state_resource(ADDR)
+            .expect("the interrupted cluster is in state");
+        let uid = listed(&lab, &project)[0]["metadata"]["uid"].clone();
+        assert_eq!(st["values"]["id"], uid, "{st}");
+        assert_eq!(st["tainted"], true, "{st}");
+        assert_eq!(listed(&lab, &project).len(), 1);
     });
 }
