@@ -40,22 +40,45 @@
 //! **Drift**: nothing heals behind the client's back. The machines list
 //! (`GET .../machinePools/{name}/machines`) asks vCenter for each node on
 //! every call: `status.instanceState` is `Provisioning` (VM not made yet, or
-//! made and the pool not yet Running), `Running`, `Deleting` (being removed
-//! by a scale-down), `NotFound` (the VM is gone from vCenter) or `PoweredOff`
-//! (the VM exists but is off), with `status.health.state` `Healthy` for
-//! `Running` and `Unhealthy` for the last two. PUTting the pool again heals:
-//! gone VMs are created again (same name and address), powered-off ones
-//! powered on.
+//! made and the cluster not yet Running since), `Running`, `Deleting` (being
+//! removed by a scale-down or repave), `NotFound` (the VM is gone from
+//! vCenter), `PoweredOff` (the VM exists but is off) or `Unknown` (vCenter
+//! did not answer); `status.health.state` is `Healthy` for `Running`,
+//! `Unhealthy` for `NotFound` and `PoweredOff`. The cluster's own state stays
+//! as it was. PUTting the pool again heals: gone VMs are created again (same
+//! name, uid and address), powered-off ones powered on.
 //!
 //! **Scope**: a cluster lives in the scope it was created in (a project, or
-//! the tenant without `ProjectUid`) and is a 404 from any other. Its account
-//! may be the project's or the tenant's.
+//! the tenant without `ProjectUid`) and is a 404 from any other, cloud
+//! config and machines included. Its account may be the project's or the
+//! tenant's.
+//!
+//! **Errors**: spec problems are 400 `InvalidClusterSpec` naming the field
+//! or the vCenter object with its inventory path; `validate` answers the
+//! same 400s but does not check the name's uniqueness (a create's 409
+//! `Conflict`, among clusters of the scope not yet Deleted); changes to a
+//! Deleting cluster are 409. `PATCH .../profiles`: a pack named with values
+//! takes them, named without values goes back to the profile's own;
+//! `variables`, when given, replace the profile's; `replaceWithProfile`
+//! swaps the profile (overrides of the old one dropped); a uid that is not
+//! one of the cluster's profiles is a 400. `PATCH .../metadata`: labels and
+//! annotations, when given, replace the old ones whole; the name cannot
+//! change. The search filters on `clusterName`, `clusterState`,
+//! `environment` (string conditions `eq`, `contains`, `beginsWith`, with
+//! `ignoreCase`, `negation`, `match.conjunction`) and `isDeleted` (bool);
+//! other properties are a 400. The kubeconfig is served (404 before) once a
+//! control-plane VM exists; its server is the first control-plane node's
+//! static address, else `controlPlaneEndpoint.host`, else 192.0.2.10. A
+//! cluster needs at least one profile; profiles and accounts are
+//! looked up in the request's scope and the tenant's. The lab adds the
+//! `scope` annotation (`project` or `tenant`) on read and ignores one sent.
 //!
 //! **Faults** (lab only): `POST /lab/cluster-faults` with
 //! `{"kind": "provisioning_fails" | "deletion_hangs", "cluster_name": "apps"}`
 //! (without `cluster_name` it applies to every cluster) answers 201
-//! `{"id": N}`; `GET /lab/cluster-faults` lists them, `DELETE
-//! /lab/cluster-faults/{id}` removes one, `DELETE /lab/cluster-faults` all.
+//! `{"id": N}`; `GET /lab/cluster-faults` lists them as `[{"id", "fault"}]`,
+//! `DELETE /lab/cluster-faults/{id}` removes one, `DELETE /lab/cluster-faults`
+//! all.
 //! They are sticky until removed. `provisioning_fails`: the next time the
 //! cluster would make or change VMs it goes `Failed` with an `Error` event
 //! `ProvisioningFailed`. `deletion_hangs`: a deletion stays `Deleting`
@@ -1297,10 +1320,7 @@ fn allocate(
             reason: "IPPoolMissing",
             message: format!("IP pool '{pool_uid}' no longer exists"),
         })?;
-    if pool.restrict_to_single_cluster
-        && pool.clusters.iter().any(|c| c != cluster_uid)
-        && !pool.clusters.is_empty()
-    {
+    if pool.restrict_to_single_cluster && pool.clusters.iter().any(|c| c != cluster_uid) {
         return Err(Failure {
             reason: "IPPoolRestricted",
             message: format!(
