@@ -52,8 +52,8 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> P
 
 /// Pairs each element of a nested collection in `planned` with the
 /// corresponding element in another value (config or prior): by position
-/// for lists, by key for maps. Sets have no identity to pair by, so only
-/// their configuration (same order as proposed) is paired.
+/// for lists, by key for maps. Sets are paired by content instead (see
+/// `each_with_config`).
 fn paired<'a>(nesting: Nesting, other: &'a Value, idx: Elem<'_>) -> &'a Value {
     static NULL: Value = Value::Null;
     match (nesting, idx) {
@@ -92,13 +92,70 @@ fn each_mut(nesting: Nesting, planned: &mut Value, mut f: impl FnMut(Elem<'_>, &
     }
 }
 
+/// Whether `planned` can have come from `config`: every known, non-null value
+/// of the configuration is in the planned value (Terraform fills the rest
+/// from prior state, defaults from the provider).
+fn from_config(config: &Value, planned: &Value) -> bool {
+    match (config, planned) {
+        (Value::Null | Value::Unknown, _) => true,
+        (Value::Object(c), Value::Object(p)) | (Value::Map(c), Value::Map(p)) => c
+            .iter()
+            .all(|(k, v)| from_config(v, p.get(k).unwrap_or(&Value::Null))),
+        (Value::List(c), Value::List(p)) | (Value::Tuple(c), Value::Tuple(p)) => {
+            c.len() == p.len() && c.iter().zip(p).all(|(x, y)| from_config(x, y))
+        }
+        (Value::Set(c), Value::Set(p)) => {
+            c.len() == p.len() && set_pairs(p, c).iter().all(Option::is_some)
+        }
+        _ => config.semantically_equal(planned),
+    }
+}
+
+/// For each element of a planned set, the configuration element it came
+/// from. Terraform orders set elements by their content, and the proposed
+/// elements carry values the configuration lacks, so the two orders differ.
+fn set_pairs(planned: &[Value], config: &[Value]) -> Vec<Option<usize>> {
+    let mut used = vec![false; config.len()];
+    planned
+        .iter()
+        .map(|p| {
+            let j = (0..config.len()).find(|&j| !used[j] && from_config(&config[j], p))?;
+            used[j] = true;
+            Some(j)
+        })
+        .collect()
+}
+
+/// Visits each object of a nested collection in `planned` mutably, with the
+/// configuration object it came from (null when there is none).
+fn each_with_config(
+    nesting: Nesting,
+    planned: &mut Value,
+    config: &Value,
+    mut f: impl FnMut(Elem<'_>, &mut Value, &Value),
+) {
+    static NULL: Value = Value::Null;
+    if let (Nesting::Set, Value::Set(items)) = (nesting, &mut *planned) {
+        let cfg = config.as_elements().unwrap_or(&[]);
+        let pairs = set_pairs(items, cfg);
+        for (i, item) in items.iter_mut().enumerate() {
+            let c = pairs[i].map(|j| &cfg[j]).unwrap_or(&NULL);
+            f(Elem::Index(i), item, c);
+        }
+        return;
+    }
+    each_mut(nesting, planned, |e, obj| {
+        f(e, obj, paired(nesting, config, e))
+    });
+}
+
 fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
     apply_attr_defaults(&block.attributes, config, planned);
     for nb in &block.blocks {
         let cfg = config.get(&nb.name);
         if let Some(child) = planned.as_map_mut().and_then(|m| m.get_mut(&nb.name)) {
-            each_mut(nb.nesting, child, |e, obj| {
-                apply_defaults(&nb.block, paired(nb.nesting, cfg, e), obj)
+            each_with_config(nb.nesting, child, cfg, |_, obj, c| {
+                apply_defaults(&nb.block, c, obj)
             });
         }
     }
@@ -114,8 +171,8 @@ fn apply_attr_defaults(attrs: &[Attribute], config: &Value, planned: &mut Value)
             map.insert(a.name.clone(), d.clone());
         }
         if let (Some(n), Some(child)) = (&a.nested, map.get_mut(&a.name)) {
-            each_mut(n.nesting, child, |e, obj| {
-                apply_attr_defaults(&n.attributes, paired(n.nesting, cfg, e), obj)
+            each_with_config(n.nesting, child, cfg, |_, obj, c| {
+                apply_attr_defaults(&n.attributes, c, obj)
             });
         }
     }
@@ -127,13 +184,13 @@ fn mark_unknown(block: &Block, config: &Value, prior: &Value, planned: &mut Valu
         let (cfg, pri) = (config.get(&nb.name), prior.get(&nb.name));
         if let Some(child) = planned.as_map_mut().and_then(|m| m.get_mut(&nb.name)) {
             let prior_pairs = nb.nesting != Nesting::Set;
-            each_mut(nb.nesting, child, |e, obj| {
+            each_with_config(nb.nesting, child, cfg, |e, obj, c| {
                 let p = if prior_pairs {
                     paired(nb.nesting, pri, e)
                 } else {
                     &Value::Null
                 };
-                mark_unknown(&nb.block, paired(nb.nesting, cfg, e), p, obj)
+                mark_unknown(&nb.block, c, p, obj)
             });
         }
     }
@@ -160,13 +217,13 @@ fn mark_attrs_unknown(attrs: &[Attribute], config: &Value, prior: &Value, planne
         }
         if let (Some(n), Some(child)) = (&a.nested, map.get_mut(&a.name)) {
             let prior_pairs = n.nesting != Nesting::Set;
-            each_mut(n.nesting, child, |e, obj| {
+            each_with_config(n.nesting, child, cfg, |e, obj, c| {
                 let p = if prior_pairs {
                     paired(n.nesting, pri, e)
                 } else {
                     &Value::Null
                 };
-                mark_attrs_unknown(&n.attributes, paired(n.nesting, cfg, e), p, obj)
+                mark_attrs_unknown(&n.attributes, c, p, obj)
             });
         }
     }
@@ -298,6 +355,42 @@ mod tests {
                 ),
             ),
         ])
+    }
+
+    #[test]
+    fn set_elements_take_defaults_from_their_own_configuration() {
+        let b = Block::new().block(NestedBlock::new(
+            "pool",
+            Nesting::Set,
+            Block::new()
+                .attr(Attribute::string("name").required())
+                .attr(Attribute::bool("primary").default(false))
+                .attr(Attribute::number("cpu").default(Value::int(4))),
+        ));
+        let el = |name: &str, primary: Value, cpu: Value| {
+            Value::object([
+                ("name", Value::from(name)),
+                ("primary", primary),
+                ("cpu", cpu),
+            ])
+        };
+        let cfg = Value::object([(
+            "pool",
+            Value::Set(vec![
+                el("cp", Value::Bool(true), Value::Null),
+                el("workers", Value::Null, Value::int(2)),
+            ]),
+        )]);
+        // Terraform's proposed set, in its own order, with prior values filled in.
+        let prior = Value::object([(
+            "pool",
+            Value::Set(vec![
+                el("workers", Value::Bool(false), Value::int(2)),
+                el("cp", Value::Bool(true), Value::int(4)),
+            ]),
+        )]);
+        let p = plan(&b, &prior, &prior, &cfg);
+        assert!(p.state.semantically_equal(&prior), "{:?}", p.state);
     }
 
     #[test]
