@@ -939,10 +939,30 @@ fn bullet(lines: &[String]) -> String {
         .join("\n")
 }
 
-fn poll_interval(deadline: Instant) -> Duration {
-    // Quick against a fast lab, calm against a real Palette.
-    let left = deadline.saturating_duration_since(Instant::now());
-    Duration::from_millis((left.as_millis() as u64 / 200).clamp(100, 10_000))
+/// Polling that starts quick (a lab, or a change Palette applies at once)
+/// and slows down to a calm pace for real provisioning, never sleeping past
+/// the deadline.
+struct Poll {
+    next: Duration,
+}
+
+impl Poll {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(10);
+
+    fn new() -> Poll {
+        Poll { next: Self::FIRST }
+    }
+
+    fn interval(&mut self, deadline: Instant) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 3 / 2).min(Self::MAX);
+        d.min(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Self::FIRST),
+        )
+    }
 }
 
 /// palette-lab runs its clock faster by `--time-scale`; tests that point the
@@ -1057,6 +1077,7 @@ async fn wait_running(
 ) -> Result<(), Diagnostics> {
     let mut last = String::new();
     let started = Instant::now();
+    let mut poll = Poll::new();
     loop {
         let c = get_cluster(client, uid, ctx)
             .await
@@ -1100,7 +1121,7 @@ async fn wait_running(
             )
             .into());
         }
-        if !ctx.sleep(poll_interval(deadline)).await {
+        if !ctx.sleep(poll.interval(deadline)).await {
             return Err(interrupted(uid, "provisioned"));
         }
     }
@@ -1224,17 +1245,19 @@ impl Resource for Cluster {
                     }
                 }
             }
-            Err(e @ ApiError::Conflict { .. }) => return ApplyResult::failed(
-                Value::Null,
-                Diagnostic::error(
-                    "Cluster name taken",
-                    format!(
+            Err(e @ ApiError::Conflict { .. }) => {
+                return ApplyResult::failed(
+                    Value::Null,
+                    Diagnostic::error(
+                        "Cluster name taken",
+                        format!(
                         "{e}. A cluster named {name:?} already exists in this {ctxt}. Import it \
                              (terraform import <address> {ctxt}/{name}) or choose another name."
                     ),
+                    )
+                    .at(AttrPath::attr("name")),
                 )
-                .at(AttrPath::attr("name")),
-            ),
+            }
             Err(e) => {
                 let d = match &e {
                     ApiError::Validation { .. } => {
@@ -1340,6 +1363,7 @@ impl Resource for Cluster {
         .mul_f64(lab_time_scale());
         let mut forced = false;
         let mut last = String::new();
+        let mut poll = Poll::new();
         loop {
             let state = match get_cluster(&client, &uid, ctx).await {
                 Ok(None) => break,
@@ -1391,7 +1415,7 @@ impl Resource for Cluster {
                 )
                 .into();
             }
-            if !ctx.sleep(poll_interval(deadline)).await {
+            if !ctx.sleep(poll.interval(deadline)).await {
                 return interrupted(&uid, "was being deleted");
             }
         }
