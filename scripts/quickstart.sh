@@ -3,11 +3,11 @@
 # into a local filesystem mirror, `terraform apply` examples/quickstart against the
 # lab, print the outputs, and show that a second plan has no changes.
 #
-# What it creates grows with the provider (today: the private cloud gateway, from
-# an empty lab, through the whole install procedure against the lab's vcsim, then
-# an IP pool and a vSphere cloud account on it; next: a cluster). The lab runs at
-# --time-scale 0.01, so the gateway's minutes of registration and provisioning
-# take seconds.
+# What it creates: the private cloud gateway, from an empty lab, through the whole
+# install procedure against the lab's vcsim; an IP pool and a vSphere cloud account
+# on it; then a VMware cluster (control plane + workers over two compute clusters,
+# static IPs from the pool), ending Running with its VMs in vCenter. The lab runs
+# at --time-scale 0.01, so the minutes of registration and provisioning take seconds.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -24,7 +24,7 @@ mirror="$work/mirror/registry.terraform.io/palette-community/palette/$version/li
 rm -rf "$work"
 mkdir -p "$mirror" "$work/config"
 cp target/debug/terraform-provider-palette "$mirror/terraform-provider-palette_v$version"
-cp examples/quickstart/*.tf "$work/config/"
+cp examples/quickstart/*.tf examples/quickstart/*.yaml "$work/config/"
 cat > "$work/terraform.rc" <<RC
 provider_installation {
   filesystem_mirror {

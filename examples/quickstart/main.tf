@@ -1,7 +1,7 @@
-# Quickstart: one data center on Palette + vSphere. It grows with the provider;
-# ../../../shared/ux/quickstart.tf is the target. Today: the private cloud gateway
-# (the whole install procedure), an IP pool and a vSphere cloud account on it, and
-# the cluster profile a cluster will be built from.
+# Quickstart: one data center on Palette + vSphere: the private cloud gateway (the
+# whole install procedure), an IP pool and a vSphere cloud account on it, and a
+# VMware cluster built from a cluster profile, its workers spread over two compute
+# clusters with static IPs from the pool.
 terraform {
   required_version = ">= 1.0"
   required_providers {
@@ -112,6 +112,72 @@ data "palette_cluster_profile" "infra" {
   name = "vsphere-ubuntu-k8s"
 }
 
+resource "palette_cluster_vsphere" "apps" {
+  name             = "apps-dc1"
+  cloud_account_id = palette_cloud_account_vsphere.dc1.id
+  tags             = ["env:demo", "team:platform"]
+
+  cluster_profile {
+    id = data.palette_cluster_profile.infra.id
+    pack {
+      name   = "kubernetes"
+      values = file("${path.module}/kubernetes-values.yaml")
+    }
+  }
+
+  cloud_config {
+    datacenter  = "DC0"
+    folder      = "palette/clusters/apps-dc1"
+    ssh_keys    = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyOnly ops@example.com"]
+    ntp_servers = ["0.pool.ntp.org"]
+    static_ip   = true
+  }
+
+  machine_pool {
+    name          = "control-plane"
+    control_plane = true
+    count         = 1 # 1, 3 or 5
+    placement {
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      ip_pool_id      = palette_ip_pool.workloads.id
+    }
+  }
+
+  machine_pool {
+    name      = "workers"
+    count     = 2
+    cpu       = 8
+    memory_mb = 16384
+    disk_gb   = 100
+    # Nodes spread round-robin over the placement domains.
+    placement {
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      ip_pool_id      = palette_ip_pool.workloads.id
+    }
+    placement {
+      compute_cluster = "DC0_C1"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      ip_pool_id      = palette_ip_pool.workloads.id
+    }
+  }
+
+  force_delete       = true
+  force_delete_delay = "20m" # never less than 15m
+}
+
+output "cluster_state" {
+  value = palette_cluster_vsphere.apps.state
+}
+
+output "nodes" {
+  value = [for n in palette_cluster_vsphere.apps.nodes : "${n.name} ${n.ip} ${n.vm_path}"]
+}
+
 output "gateway" {
   value = "${palette_private_cloud_gateway.dc1.name} is ${palette_private_cloud_gateway.dc1.state} at ${palette_private_cloud_gateway.dc1.ip_address}"
 }
@@ -126,8 +192,4 @@ output "cluster_profile" {
 
 output "pool_id" {
   value = palette_ip_pool.workloads.id
-}
-
-output "pool_in_use" {
-  value = palette_ip_pool.workloads.in_use
 }

@@ -2,22 +2,39 @@
 
 use std::net::SocketAddr;
 
-const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\n\
+const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\
+                   [--datacenters 1] [--clusters 2]\n\n\
 Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim; VCSIM_BIN\n\
 overrides) and a local Palette API on loopback, and prints how to reach both:\n\
   PALETTE_ENDPOINT=http://127.0.0.1:PORT\n\
   PALETTE_API_KEY=...\n\
   VCENTER_SERVER=127.0.0.1:PORT   VCENTER_USER=...   VCENTER_PASSWORD=...\n\
 --no-vcsim serves the Palette API alone (accounts then need a vCenter you name).\n\
---time-scale multiplies the gateway's lifecycle delays (registration 5 min, provisioning\n\
-8 min): 0.01 makes a demo take seconds.\n\
-Admin API (lab only): POST /lab/keys, GET /lab/projects, /lab/faults, /lab/calls.";
+--time-scale multiplies lifecycle delays (gateway registration 5 min and provisioning\n\
+8 min; cluster provisioning 10 min, scaling 3 min, deletion 5 min, force delete after\n\
+15 min): 0.01 makes a demo take seconds.\n\
+--datacenters and --clusters shape vcsim's inventory: datacenters DC0, DC1, ... each with\n\
+compute clusters DCn_C0, DCn_C1, ..., datastore LocalDS_0 and network \"VM Network\".\n\
+Admin API (lab only): POST /lab/keys, GET /lab/projects, POST /lab/gateways, /lab/faults,\n\
+/lab/cluster-faults, /lab/calls.";
+
+fn count_arg(args: &mut impl Iterator<Item = String>, flag: &str) -> Option<u32> {
+    match args.next().and_then(|v| v.parse::<u32>().ok()) {
+        Some(n) if (1..=16).contains(&n) => Some(n),
+        _ => {
+            eprintln!("{flag} needs a number from 1 to 16\n\n{USAGE}");
+            None
+        }
+    }
+}
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("default address");
     let mut with_vcsim = true;
     let mut time_scale = 1.0f64;
+    // Two compute clusters by default, so machine pools can spread over placements.
+    let (mut datacenters, mut clusters) = (1u32, 2u32);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -29,6 +46,14 @@ async fn main() -> std::process::ExitCode {
                 }
             },
             "--no-vcsim" => with_vcsim = false,
+            "--datacenters" => match count_arg(&mut args, "--datacenters") {
+                Some(n) => datacenters = n,
+                None => return std::process::ExitCode::from(2),
+            },
+            "--clusters" => match count_arg(&mut args, "--clusters") {
+                Some(n) => clusters = n,
+                None => return std::process::ExitCode::from(2),
+            },
             "--time-scale" => match args.next().and_then(|v| v.parse::<f64>().ok()) {
                 Some(f) if f >= 0.0 && f.is_finite() => time_scale = f,
                 _ => {
@@ -49,7 +74,13 @@ async fn main() -> std::process::ExitCode {
     // Started first: accounts are checked against it as soon as the API serves.
     let sim = if with_vcsim {
         let password = palette_lab::ids::new_api_key();
-        match vsphere::vcsim::Vcsim::start("administrator@vsphere.local", &password[..20], &[]) {
+        let (dc, cl) = (datacenters.to_string(), clusters.to_string());
+        let inventory = ["-dc", dc.as_str(), "-cluster", cl.as_str()];
+        match vsphere::vcsim::Vcsim::start(
+            "administrator@vsphere.local",
+            &password[..20],
+            &inventory,
+        ) {
             Ok(sim) => Some(sim),
             Err(e) => {
                 eprintln!("palette-lab: {e} (or pass --no-vcsim)");
