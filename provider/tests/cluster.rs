@@ -919,3 +919,114 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
         assert_eq!(listed(&lab, &project).len(), 1);
     });
 }
+
+fn supports_import_blocks(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
+}
+
+#[test]
+fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        if !supports_import_blocks(&w.tf.version) {
+            eprintln!(
+                "[harness] terraform {}: no import blocks before 1.5; skipped",
+                w.tf.version
+            );
+            return;
+        }
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let provider = format!(
+            "provider \"palette\" {{\n  endpoint = \"{}\"\n  project  = \"Default\"\n}}\n",
+            lab.endpoint()
+        );
+        // The profile's uid, through the data source.
+        w.config(&format!(
+            "{provider}\ndata \"palette_cluster_profile\" \"infra\" {{\n  name = \"vsphere-ubuntu-k8s\"\n}}\n\
+             output \"profile\" {{\n  value = data.palette_cluster_profile.infra.id\n}}\n"
+        ));
+        w.init();
+        w.apply();
+        let profile = w.must(&["output", "-raw", "profile"]).stdout;
+        // Made by hand, as in the console: an account, then a DHCP cluster
+        // with one pack's values overridden.
+        let c = lab.client.with_project(Some(project.clone()));
+        let cancel = Default::default();
+        let account: Value = lab
+            .rt
+            .block_on(c.post(
+                "/v1/cloudaccounts/vsphere",
+                &json!({
+                    "metadata": {"name": "vsphere-by-hand", "annotations": {"overlordUid": gw}},
+                    "spec": {"vcenterServer": sim.server, "username": sim.user, "password": sim.password, "insecure": true}
+                }),
+                &cancel,
+            ))
+            .unwrap();
+        let placement = json!([{"cluster": "DC0_C0", "datastore": "LocalDS_0", "resourcePool": "Resources",
+                                "network": {"networkName": "VM Network", "staticIp": false}}]);
+        let cluster: Value = lab
+            .rt
+            .block_on(c.post(
+                "/v1/spectroclusters/vsphere",
+                &json!({
+                    "metadata": {"name": "by-hand", "labels": {"env": "test"}},
+                    "spec": {
+                        "cloudAccountUid": account["uid"],
+                        "profiles": [{"uid": profile, "packValues": [{"name": "kubernetes", "values": "custom: true\n"}]}],
+                        "cloudConfig": {"staticIp": false, "sshKeys": ["ssh-ed25519 AAAA by-hand"],
+                                        "controlPlaneEndpoint": {"type": "VIP"},
+                                        "placement": {"datacenter": "DC0", "folder": "by-hand"}},
+                        "machinepoolconfig": [
+                            {"poolConfig": {"name": "cp", "isControlPlane": true, "size": 1,
+                                            "updateStrategy": {"type": "RollingUpdateScaleOut"}},
+                             "cloudConfig": {"instanceType": {"numCPUs": 4, "memoryMiB": 8192, "diskGiB": 60},
+                                             "placements": placement}},
+                            {"poolConfig": {"name": "workers", "isControlPlane": false, "size": 2,
+                                            "additionalLabels": {"tier": "web"},
+                                            "updateStrategy": {"type": "RollingUpdateScaleIn"}},
+                             "cloudConfig": {"instanceType": {"numCPUs": 2, "memoryMiB": 4096, "diskGiB": 40},
+                                             "placements": placement}}
+                        ]
+                    }
+                }),
+                &cancel,
+            ))
+            .unwrap();
+        let uid = cluster["uid"].as_str().unwrap().to_string();
+        for _ in 0..200 {
+            let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
+            if c["status"]["state"] == "Running" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        w.config(&format!("{provider}\nimport {{\n  to = palette_cluster_vsphere.by_hand\n  id = \"by-hand\"\n}}\n"));
+        let r = w.run(&[
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-generate-config-out=generated.tf",
+        ]);
+        let generated = std::fs::read_to_string(w.work().join("generated.tf"))
+            .unwrap_or_else(|_| panic!("no generated.tf: {r}"));
+        assert!(
+            generated.contains("resource \"palette_cluster_vsphere\" \"by_hand\""),
+            "{generated}"
+        );
+        assert!(
+            generated.contains("custom: true"),
+            "the overridden pack is generated: {generated}"
+        );
+        let plan = w.plan_json();
+        let change = change_of(&plan, "palette_cluster_vsphere.by_hand");
+        assert_eq!(change["actions"], json!(["no-op"]), "{change}\n{generated}");
+        w.apply();
+        w.assert_plan_empty();
+        w.destroy();
+    });
+}
