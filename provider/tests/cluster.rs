@@ -719,6 +719,51 @@ fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
         w.assert_plan_empty();
         let paths = vm_paths(w, None);
 
+        // SSH keys change in place through the cloud config.
+        let cfg = config(&lab, &sim, &gw, &spec("timeouts {\n delete = \"3s\"\n }")).replace(
+            "ssh-ed25519 AAAAC3Nza ops@example.com",
+            "ssh-ed25519 AAAAnewkey ops@example.com",
+        );
+        w.config(&cfg);
+        assert_eq!(
+            changes(&w.plan_json()),
+            vec![(ADDR.to_string(), vec!["update".to_string()])]
+        );
+        w.apply();
+        let cc = cloud_config(&lab, &project, w);
+        let keys = cc.spec.unwrap().cluster_config.unwrap().ssh_keys.unwrap();
+        assert_eq!(
+            keys,
+            vec!["ssh-ed25519 AAAAnewkey ops@example.com".to_string()]
+        );
+        w.assert_plan_empty();
+
+        // A node VM powered off in vCenter shows in `nodes` on refresh, and
+        // plans nothing (Palette, not Terraform, owns the nodes).
+        lab.rt.block_on(async {
+            let t = vsphere::Target::parse(&sim.server, true).unwrap();
+            let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+                .await
+                .unwrap();
+            let vm = s.find("vm", &paths[0]).await.unwrap();
+            s.power_off(&vm.value).await.unwrap();
+            let _ = s.logout().await;
+        });
+        w.must(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        let off: Vec<Value> = nodes(w)
+            .into_iter()
+            .filter(|n| n["state"] == "PoweredOff")
+            .collect();
+        assert_eq!(off.len(), 1, "{:?}", nodes(w));
+        assert_eq!(off[0]["vm_path"], paths[0].as_str());
+        w.config(&cfg);
+
         // Deletion hangs: without force_delete, destroy times out and keeps the cluster in state.
         lab.admin(
             reqwest::Method::POST,
@@ -740,7 +785,10 @@ fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
         // Opt in (an in-place change that calls nothing), then destroy forces it after the delay.
         let forced =
             "force_delete = true\nforce_delete_delay = \"15m\"\ntimeouts {\n delete = \"30s\"\n }";
-        w.config(&config(&lab, &sim, &gw, &spec(forced)));
+        w.config(&config(&lab, &sim, &gw, &spec(forced)).replace(
+            "ssh-ed25519 AAAAC3Nza ops@example.com",
+            "ssh-ed25519 AAAAnewkey ops@example.com",
+        ));
         lab.reset_calls();
         w.apply();
         assert_eq!(lab.calls("PATCH /v1/spectroclusters"), 0);
