@@ -308,6 +308,7 @@ pub fn refine_plan(prior: &Value, planned: &mut Value, requires_replace: &mut Ve
         && prior.get("state").as_str() == Some("Running")
     {
         planned.set_attr("state", prior.get("state").clone());
+        planned.set_attr("health", prior.get("health").clone());
     }
 }
 
@@ -593,6 +594,29 @@ fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Value> {
     out
 }
 
+/// The cluster's health from its nodes' (what the console's node list shows).
+fn health_of(remote: &Remote) -> String {
+    let states: Vec<String> = remote
+        .machines
+        .values()
+        .flatten()
+        .map(|m| {
+            m.status
+                .as_ref()
+                .and_then(|s| s.health.as_ref())
+                .and_then(|h| h.state.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    if states.iter().any(|s| s == "Unhealthy") {
+        "Unhealthy".into()
+    } else if !states.is_empty() && states.iter().all(|s| s == "Healthy") {
+        "Healthy".into()
+    } else {
+        "Unknown".into()
+    }
+}
+
 fn profile_values(remote: &Remote, prior: &Value) -> Value {
     let templates = remote
         .cluster
@@ -787,6 +811,7 @@ pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
             ),
         ),
         ("state", Value::String(state_of(c))),
+        ("health", Value::String(health_of(remote))),
         (
             "cloud_config_id",
             Value::from(
@@ -811,7 +836,13 @@ pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
 /// Replaces what the plan left unknown by what is known after a failure, so
 /// a partial state can be saved.
 fn settle(mut v: Value) -> Value {
-    for k in ["state", "cloud_config_id", "kubeconfig", "description"] {
+    for k in [
+        "state",
+        "health",
+        "cloud_config_id",
+        "kubeconfig",
+        "description",
+    ] {
         if v.get(k).is_unknown() {
             v.set_attr(k, Value::Null);
         }
@@ -1712,6 +1743,7 @@ mod tests {
             ("force_delete", Value::Bool(false)),
             ("force_delete_delay", Value::from("20m")),
             ("state", Value::from("Running")),
+            ("health", Value::from("Healthy")),
             ("cloud_config_id", Value::from("cc1")),
             ("kubeconfig", Value::Null),
             ("nodes", Value::List(vec![])),
@@ -2063,6 +2095,10 @@ mod tests {
                     }),
                     status: Some(palette_api::models::V1CloudMachineStatus {
                         instance_state: Some("Running".into()),
+                        health: Some(palette_api::models::V1MachineHealth {
+                            state: Some("Healthy".into()),
+                            ..Default::default()
+                        }),
                         ..Default::default()
                     }),
                     ..Default::default()

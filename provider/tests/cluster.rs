@@ -276,6 +276,7 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
         w.apply();
         let s = state_of(w);
         assert_eq!(s["state"], "Running");
+        assert_eq!(s["health"], "Healthy");
         assert_eq!(nodes(w).len(), 3);
         assert!(nodes(w)
             .iter()
@@ -762,6 +763,7 @@ fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
             .collect();
         assert_eq!(off.len(), 1, "{:?}", nodes(w));
         assert_eq!(off[0]["vm_path"], paths[0].as_str());
+        assert_eq!(state_of(w)["health"], "Unhealthy");
         w.config(&cfg);
 
         // Deletion hangs: without force_delete, destroy times out and keeps the cluster in state.

@@ -325,6 +325,10 @@ pub fn schema() -> Schema {
                     .description("How long a deletion runs before `force_delete` forces it; at least `15m`."),
             )
             .attr(Attribute::string("state").computed().description("Lifecycle state, such as `Running`."))
+            .attr(Attribute::string("health").computed().description(
+                "`Healthy` when every node is, `Unhealthy` when a node is not (for example its VM was powered off \
+                 or deleted in vCenter), `Unknown` while nodes are still being made.",
+            ))
             .attr(Attribute::string("cloud_config_id").computed().use_state_for_unknown().description("Uid of the cluster's vSphere cloud config."))
             .attr(
                 Attribute::string("kubeconfig")
