@@ -20,7 +20,7 @@ use palette_api::models::{
     V1SearchFilterStringCondition, V1SearchFilterStringConditionMatch, V1SearchFilterSummarySpec,
     V1SpectroCluster, V1SpectroClusterProfileEntity, V1SpectroClusterProfiles,
     V1SpectroClusterVariable, V1SpectroClustersSummary, V1SpectroVsphereClusterEntity,
-    V1SpectroVsphereClusterEntitySpec, V1Taint, V1Uid, V1UpdateStrategy,
+    V1SpectroVsphereClusterEntitySpec, V1Taint, V1Uid, V1UpdateStrategy, V1VsphereAccount,
     V1VsphereCloudClusterConfigEntity, V1VsphereCloudConfig, V1VsphereClusterConfigEntity,
     V1VsphereInstanceType, V1VsphereMachine, V1VsphereMachinePoolCloudConfigEntity,
     V1VsphereMachinePoolConfig, V1VsphereMachinePoolConfigEntity, V1VsphereMachines,
@@ -1159,6 +1159,59 @@ async fn wait_running(
 }
 
 impl Cluster {
+    /// IP pools named by placements must be pools of the account's gateway.
+    /// Judged at plan time when the account and the pools are known; when
+    /// Palette cannot be asked, the validation at apply decides instead.
+    async fn check_pools_of_gateway(&self, config: &Value, diags: &mut Diagnostics, ctx: &Ctx) {
+        let Some(account) = config.get("cloud_account_id").as_str() else {
+            return;
+        };
+        let wanted: BTreeSet<String> = elements(config.get("machine_pool"))
+            .iter()
+            .flat_map(|p| elements(p.get("placement")))
+            .filter_map(|pl| s(pl, "ip_pool_id"))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let Ok(client) = scoped(&self.shared, &context(config)) else {
+            return;
+        };
+        let path = format!("/v1/cloudaccounts/vsphere/{account}");
+        // A project cluster may use a tenant account.
+        let acct = match client.get::<V1VsphereAccount>(&path, &ctx.cancel).await {
+            Ok(a) => Ok(a),
+            Err(e) if e.is_not_found() => client.with_project(None).get(&path, &ctx.cancel).await,
+            Err(e) => Err(e),
+        };
+        let Some(gateway) = acct
+            .ok()
+            .and_then(|a| a.metadata)
+            .and_then(|m| m.annotations)
+            .and_then(|a| a.get("overlordUid").cloned())
+        else {
+            return;
+        };
+        let Ok(pools) = self.shared.pools_of(&gateway, ctx).await else {
+            return;
+        };
+        let have: BTreeSet<&str> = pools
+            .iter()
+            .filter_map(|p| p.metadata.as_ref().and_then(|m| m.uid.as_deref()))
+            .collect();
+        for id in wanted.iter().filter(|id| !have.contains(id.as_str())) {
+            diags.error_at(
+                AttrPath::attr("machine_pool"),
+                "IP pool of another gateway",
+                format!(
+                    "IP pool {id:?} is not a pool of gateway {gateway}, the gateway of cloud account {account}. \
+                     Nodes take addresses from their account's gateway: use a palette_ip_pool whose gateway_id \
+                     is that gateway."
+                ),
+            );
+        }
+    }
+
     /// A fresh read for a result state; the fallback when that fails too.
     async fn current(
         &self,
@@ -1194,6 +1247,16 @@ impl Resource for Cluster {
             return;
         }
         refine_plan(&req.prior, &mut resp.state, &mut resp.requires_replace);
+        let unchanged = !req.prior.is_null()
+            && req.prior.get("cloud_account_id") == resp.state.get("cloud_account_id")
+            && req
+                .prior
+                .get("machine_pool")
+                .semantically_equal(resp.state.get("machine_pool"));
+        if !unchanged {
+            self.check_pools_of_gateway(&req.config, &mut resp.diags, &req.ctx)
+                .await;
+        }
         if req.prior.is_null() && context(&req.proposed) == "project" {
             let no_project = self
                 .shared

@@ -301,6 +301,37 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
         ));
         w.assert_plan_empty();
 
+        // A pool of another gateway is refused at plan time.
+        let other_gw = lab.gateway("pcg-dc2");
+        let other: Value = lab
+            .rt
+            .block_on(lab.client.post(
+                &format!("/v1/overlords/vsphere/{other_gw}/pools"),
+                &json!({"metadata": {"name": "dc2-nodes"},
+                        "spec": {"pool": {"start": "10.20.0.10", "end": "10.20.0.20", "prefix": 24}}}),
+                &Default::default(),
+            ))
+            .unwrap();
+        let foreign = format!("{}{}", cp_pool(true), worker_pool("workers", 2, true)).replacen(
+            "ip_pool_id = palette_ip_pool.nodes.id",
+            &format!("ip_pool_id = \"{}\"", other["uid"].as_str().unwrap()),
+            1,
+        );
+        let text = plan_fails(
+            w,
+            &config(
+                &lab,
+                &sim,
+                &gw,
+                &Spec {
+                    pools: &foreign,
+                    ..Default::default()
+                },
+            ),
+        );
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("is not a pool of gateway"), "{text}");
+
         // Scale workers 2 -> 4 -> 1 in place; VMs follow in vCenter.
         for (n, total) in [(4u32, 5usize), (1, 2)] {
             let before = vm_paths(w, Some("workers"));
@@ -843,15 +874,29 @@ fn pool_exhaustion_fails_with_the_pool_named_keeps_the_cluster_tainted_and_destr
         assert_eq!(st["tainted"], true, "{st}");
         assert_eq!(listed(&lab, &project).len(), 1);
 
-        w.destroy();
+        let allotted = |lab: &Lab| -> Vec<String> {
+            let pools: palette_api::models::V1IpPools = lab
+                .get(None, &format!("/v1/overlords/vsphere/{gw}/pools"))
+                .unwrap();
+            pools.items.unwrap_or_default()[0]
+                .status
+                .clone()
+                .unwrap_or_default()
+                .allotted_ips
+                .unwrap_or_default()
+        };
+        assert_eq!(allotted(&lab).len(), 2, "both addresses were taken");
+        // Destroying the cluster alone gives the addresses back to the pool.
+        w.must(&[
+            "destroy",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            &format!("-target={ADDR}"),
+        ]);
         assert!(listed(&lab, &project).is_empty());
-        let pools: palette_api::models::V1IpPools = lab
-            .get(None, &format!("/v1/overlords/vsphere/{gw}/pools"))
-            .unwrap();
-        assert!(
-            pools.items.unwrap_or_default().is_empty(),
-            "destroy removed the pool, so its IPs were released"
-        );
+        assert!(allotted(&lab).is_empty(), "{:?}", allotted(&lab));
+        w.destroy();
     });
 }
 

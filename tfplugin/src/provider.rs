@@ -56,6 +56,8 @@ pub struct PlanRequest {
     pub proposed: Value,
     pub config: Value,
     pub prior_private: Vec<u8>,
+    /// For checks that ask the remote side (and must stop when Terraform does).
+    pub ctx: Ctx,
 }
 
 #[derive(Clone, Debug)]

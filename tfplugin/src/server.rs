@@ -458,6 +458,7 @@ impl pb::provider_server::Provider for ProviderService {
             proposed: try_diags!(decode(req.proposed_new_state.as_ref(), &ty), resp),
             config: try_diags!(decode(req.config.as_ref(), &ty), resp),
             prior_private: req.prior_private,
+            ctx: self.ctx(),
         };
         let generic = plan::plan(&schema.block, &preq.prior, &preq.proposed, &preq.config);
         let mut presp = PlanResponse {
