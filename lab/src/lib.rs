@@ -12,6 +12,7 @@
 
 pub mod accounts;
 pub mod clusters;
+pub mod contract;
 pub mod error;
 pub mod faults;
 pub mod gateways;
@@ -136,6 +137,8 @@ pub fn app(lab: Lab) -> Router {
             put(pools::update_pool).delete(pools::delete_pool),
         )
         .layer(middleware::from_fn_with_state(lab.clone(), authenticate))
+        // Inside the fault injector: injected faults are the tests' doing.
+        .layer(middleware::from_fn_with_state(lab.clone(), contract::check))
         .layer(middleware::from_fn_with_state(lab.clone(), inject_faults));
     let admin = Router::new()
         .route("/lab/keys", post(admin_new_key))
@@ -161,7 +164,11 @@ pub fn app(lab: Lab) -> Router {
                 .delete(admin_clear_faults),
         )
         .route("/lab/faults/{id}", delete(admin_remove_fault))
-        .route("/lab/calls", get(admin_calls).delete(admin_reset_calls));
+        .route("/lab/calls", get(admin_calls).delete(admin_reset_calls))
+        .route(
+            "/lab/contract-violations",
+            get(contract::admin_violations).delete(contract::admin_clear_violations),
+        );
     v1.merge(admin)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))

@@ -199,6 +199,8 @@ pub struct Lab {
     pub options: Arc<Options>,
     /// `http://127.0.0.1:PORT`, known once the lab listens.
     pub base_url: Arc<std::sync::OnceLock<String>>,
+    /// Responses checked against the Palette API spec, when switched on.
+    pub contract: Arc<crate::contract::Checker>,
 }
 
 impl Lab {
@@ -213,6 +215,7 @@ impl Lab {
             calls: Arc::new(Mutex::new(BTreeMap::new())),
             options: Arc::new(options),
             base_url: Arc::new(std::sync::OnceLock::new()),
+            contract: Arc::new(crate::contract::Checker::from_env()),
         }
     }
 
