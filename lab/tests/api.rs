@@ -4,18 +4,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-async fn lab() -> (palette_lab::RunningLab, reqwest::Client) {
+/// The lab, a client, and a guard that fails the test if a response broke
+/// the API contract.
+async fn lab() -> (
+    palette_lab::RunningLab,
+    reqwest::Client,
+    palette_lab::contract::Guard,
+) {
     let _ =
         rustls::crypto::CryptoProvider::install_default(rustls::crypto::ring::default_provider());
     let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
+    let contract = palette_lab::contract::guard(&lab.lab);
     (
         lab,
         reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap(),
+        contract,
     )
 }
 
@@ -30,7 +38,7 @@ fn assert_palette_error(body: &Value, code: &str) {
 
 #[tokio::test]
 async fn api_key_is_required_and_checked() {
-    let (lab, http) = lab().await;
+    let (lab, http, _contract) = lab().await;
     let url = format!("{}/v1/users/info", lab.endpoint());
     let r = http.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -74,7 +82,7 @@ async fn api_key_is_required_and_checked() {
 
 #[tokio::test]
 async fn project_header_scopes_requests() {
-    let (lab, http) = lab().await;
+    let (lab, http, _contract) = lab().await;
     let projects: Value = http
         .get(format!("{}/lab/projects", lab.endpoint()))
         .send()
@@ -138,7 +146,7 @@ async fn add_fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: 
 
 #[tokio::test]
 async fn faults_switch_on_and_expire() {
-    let (lab, http) = lab().await;
+    let (lab, http, _contract) = lab().await;
     let url = format!("{}/v1/users/info", lab.endpoint());
     add_fault(&lab, &http, json!({"path_prefix": "/v1/users", "kind": "status", "status": 429, "retry_after_secs": 3, "count": 2})).await;
     for _ in 0..2 {
@@ -219,7 +227,7 @@ async fn faults_switch_on_and_expire() {
 
 #[tokio::test]
 async fn calls_are_counted_per_path() {
-    let (lab, http) = lab().await;
+    let (lab, http, _contract) = lab().await;
     for _ in 0..3 {
         http.get(format!("{}/v1/users/info", lab.endpoint()))
             .header("ApiKey", &lab.api_key)

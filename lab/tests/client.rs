@@ -7,14 +7,24 @@ use palette_api::client::{Client, Config, Error};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-async fn setup(max_retries: u32) -> (palette_lab::RunningLab, Client, reqwest::Client) {
+/// The lab, clients, and a guard that fails the test if a response broke
+/// the API contract.
+async fn setup(
+    max_retries: u32,
+) -> (
+    palette_lab::RunningLab,
+    Client,
+    reqwest::Client,
+    palette_lab::contract::Guard,
+) {
     let _ =
         rustls::crypto::CryptoProvider::install_default(rustls::crypto::ring::default_provider());
     let lab = palette_lab::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     let client = lab.client(max_retries);
-    (lab, client, reqwest::Client::new())
+    let contract = palette_lab::contract::guard(&lab.lab);
+    (lab, client, reqwest::Client::new(), contract)
 }
 
 async fn fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Value) {
@@ -41,7 +51,7 @@ async fn calls(lab: &palette_lab::RunningLab, http: &reqwest::Client, key: &str)
 
 #[tokio::test]
 async fn throttling_is_retried_after_retry_after() {
-    let (lab, client, http) = setup(3).await;
+    let (lab, client, http, _contract) = setup(3).await;
     fault(&lab, &http, json!({"path_prefix": "/v1/users/info", "kind": "status", "status": 429, "retry_after_secs": 1, "count": 2})).await;
     let start = Instant::now();
     let info: Value = client
@@ -58,7 +68,7 @@ async fn throttling_is_retried_after_retry_after() {
 
 #[tokio::test]
 async fn server_errors_stop_after_the_retry_limit() {
-    let (lab, client, http) = setup(2).await;
+    let (lab, client, http, _contract) = setup(2).await;
     fault(&lab, &http, json!({"path_prefix": "/v1/users/info", "kind": "status", "status": 503, "retry_after_secs": 0})).await;
     let err = client
         .get::<Value>("/v1/users/info", &CancellationToken::new())
@@ -80,7 +90,7 @@ async fn server_errors_stop_after_the_retry_limit() {
 
 #[tokio::test]
 async fn dropped_connections_are_retried_for_reads() {
-    let (lab, client, http) = setup(2).await;
+    let (lab, client, http, _contract) = setup(2).await;
     fault(
         &lab,
         &http,
@@ -97,7 +107,7 @@ async fn dropped_connections_are_retried_for_reads() {
 
 #[tokio::test]
 async fn not_found_and_auth_errors_are_final_and_typed() {
-    let (lab, client, http) = setup(3).await;
+    let (lab, client, http, _contract) = setup(3).await;
     let err = client
         .get::<Value>(
             "/v1/projects/000000000000000000000000",
@@ -129,7 +139,7 @@ async fn not_found_and_auth_errors_are_final_and_typed() {
 
 #[tokio::test]
 async fn cancellation_ends_a_hanging_call_promptly() {
-    let (lab, client, http) = setup(3).await;
+    let (lab, client, http, _contract) = setup(3).await;
     fault(
         &lab,
         &http,

@@ -12,6 +12,7 @@ struct Env {
     lab: palette_lab::RunningLab,
     client: Client,
     http: reqwest::Client,
+    _contract: palette_lab::contract::Guard,
 }
 
 async fn env() -> Env {
@@ -22,6 +23,7 @@ async fn env() -> Env {
         .unwrap();
     let client = lab.client(0);
     Env {
+        _contract: palette_lab::contract::guard(&lab.lab),
         lab,
         client,
         http: reqwest::Client::new(),

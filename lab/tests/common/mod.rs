@@ -15,6 +15,8 @@ pub struct Env {
     pub lab: palette_lab::RunningLab,
     pub sim: Vcsim,
     pub http: reqwest::Client,
+    /// Fails the test at its end if any response broke the API contract.
+    pub contract: palette_lab::contract::Guard,
 }
 
 impl Env {
@@ -60,7 +62,13 @@ impl Env {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
-        Env { lab, sim, http }
+        let contract = palette_lab::contract::guard(&lab.lab);
+        Env {
+            lab,
+            sim,
+            http,
+            contract,
+        }
     }
 
     /// A `/v1` call in the tenant scope.
@@ -118,6 +126,11 @@ impl Env {
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Panics listing the responses so far that broke the API contract.
+    pub fn assert_no_contract_violations(&self) {
+        self.lab.lab.contract.assert_clean();
     }
 
     /// A Running gateway through the lab's shortcut (no install).
