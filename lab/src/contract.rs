@@ -1007,4 +1007,101 @@ mod tests {
         );
         assert!(s.error.is_some());
     }
+
+    #[test]
+    fn known_deviations_widen_only_what_they_name() {
+        let s = spec().expect("the spec");
+        let check = |state: &str| {
+            let mut p = Vec::new();
+            let v = json!({"items": [{"status": {"instanceState": state}}]});
+            validate(
+                &s.definitions,
+                &json!({"$ref": "#/definitions/v1VsphereMachines"}),
+                &v,
+                "$",
+                &mut p,
+            );
+            p
+        };
+        assert!(check("PoweredOff").is_empty());
+        assert_eq!(check("Bogus").len(), 1);
+        let mut p = Vec::new();
+        let account = json!({"spec": {"vcenterServer": "vc", "username": "u"}});
+        validate(
+            &s.definitions,
+            &json!({"$ref": "#/definitions/v1VsphereAccount"}),
+            &account,
+            "$",
+            &mut p,
+        );
+        assert!(p.is_empty(), "{p:?}");
+        validate(
+            &s.definitions,
+            &json!({"$ref": "#/definitions/v1VsphereAccount"}),
+            &json!({"spec": {}}),
+            "$",
+            &mut p,
+        );
+        assert_eq!(p.len(), 2, "{p:?}");
+    }
+
+    /// The layer and the admin endpoints end to end, on a router whose
+    /// users/info handler invents a field.
+    #[tokio::test]
+    async fn the_layer_records_violations_and_the_admin_api_shows_and_clears_them() {
+        use axum::routing::get;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let lab = Lab::new(crate::state::Store::seeded());
+        lab.contract.enable();
+        let v1 = axum::Router::new()
+            .route(
+                "/v1/users/info",
+                get(|| async { Json(json!({"orgName": "o", "invented": 1})) }),
+            )
+            .layer(axum::middleware::from_fn_with_state(lab.clone(), check));
+        let app = v1
+            .route(
+                "/lab/contract-violations",
+                get(admin_violations).delete(admin_clear_violations),
+            )
+            .with_state(lab.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let info: Value = http
+            .get(format!("{base}/v1/users/info"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            info,
+            json!({"orgName": "o", "invented": 1}),
+            "passed on unchanged"
+        );
+        let found: Value = http
+            .get(format!("{base}/lab/contract-violations"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            json!([{"operation": "v1UsersInfoGet", "method": "GET", "path": "/v1/users/info",
+                    "status": 200,
+                    "problems": ["$.invented: not a property of this object in the spec"]}])
+        );
+        let r = http
+            .delete(format!("{base}/lab/contract-violations"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
+        assert!(lab.contract.violations().is_empty());
+    }
 }
