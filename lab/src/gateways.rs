@@ -16,10 +16,12 @@ use palette_api::models::{
     V1DeletedMsg, V1Event, V1EventSource, V1Events, V1ObjectMeta, V1ObjectMetaInputEntitySchema,
     V1ObjectReference, V1OverloadVsphereOva, V1OverlordVsphereAccountCreate,
     V1OverlordVsphereAccountEntity, V1OverlordVsphereCloudConfig, V1PairingCode, V1Uid,
-    V1UpdatedMsg,
+    V1UpdatedMsg, V1VsphereCloudAccount, V1VsphereComputeCluster, V1VsphereComputeClusterResources,
+    V1VsphereDatacenter, V1VsphereDatacenters,
 };
 use serde::Deserialize;
 
+use crate::accounts;
 use crate::error::ApiError;
 use crate::ids;
 use crate::pools::{visible, Gateway};
@@ -996,6 +998,129 @@ pub async fn delete(
         msg: Some("gateway deleted".into()),
     })
     .into_response()
+}
+
+// ---------------------------------------------------------------- vSphere properties
+
+/// The account a gateway lists vSphere objects with: its own, or for a
+/// gateway made Running through the admin shortcut (which has none) the
+/// lab's vCenter.
+fn inventory_account(
+    lab: &Lab,
+    scope: &Scope,
+    uid: &str,
+) -> Result<V1VsphereCloudAccount, ApiError> {
+    let store = lab.store();
+    let g = store
+        .gateways
+        .iter()
+        .find(|g| is_gateway(g, uid, scope))
+        .ok_or_else(|| ApiError::not_found("private cloud gateway", uid))?;
+    if let Some((_, spec)) = &g.account {
+        return Ok(spec.clone());
+    }
+    match &lab.options.vcenter {
+        Some(vc) => Ok(V1VsphereCloudAccount {
+            vcenter_server: Some(vc.target.server.clone()),
+            username: Some(vc.user.clone()),
+            password: Some(vc.password.clone()),
+            insecure: Some(true),
+        }),
+        None => Err(ApiError::bad_request(format!(
+            "private cloud gateway {uid} has no vSphere account yet; configure it first"
+        ))),
+    }
+}
+
+fn inventory_error(e: vsphere::Error) -> ApiError {
+    match &e {
+        vsphere::Error::NotFound { .. } => {
+            ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFound", e.to_string())
+        }
+        _ => ApiError::new(StatusCode::BAD_GATEWAY, "VsphereUnreachable", e.to_string()),
+    }
+}
+
+/// `GET /v1/overlords/vsphere/{uid}/properties/datacenters`: what the
+/// console's placement dialogs offer, read from vCenter as the gateway sees it.
+pub async fn datacenters(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+) -> Response {
+    let spec = match inventory_account(&lab, &scope, &uid) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let session = match accounts::login(&spec).await {
+        Ok(s) => s,
+        Err(e) => return inventory_error(e).into_response(),
+    };
+    let listed = session.datacenters().await;
+    let _ = session.logout().await;
+    match listed {
+        Ok(dcs) => Json(V1VsphereDatacenters {
+            items: Some(
+                dcs.into_iter()
+                    .map(|d| V1VsphereDatacenter {
+                        datacenter: Some(d.name),
+                        computeclusters: Some(d.compute_clusters),
+                        folders: Some(d.folders),
+                    })
+                    .collect(),
+            ),
+        })
+        .into_response(),
+        Err(e) => inventory_error(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ClusterQuery {
+    #[serde(default)]
+    datacenter: String,
+    #[serde(default)]
+    computecluster: String,
+}
+
+/// `GET /v1/overlords/vsphere/{uid}/properties/computecluster/resources`.
+pub async fn compute_cluster_resources(
+    State(lab): State<Lab>,
+    Extension(scope): Extension<Scope>,
+    Path(uid): Path<String>,
+    Query(q): Query<ClusterQuery>,
+) -> Response {
+    if q.datacenter.is_empty() || q.computecluster.is_empty() {
+        return ApiError::bad_request(
+            "query parameters datacenter and computecluster are required",
+        )
+        .into_response();
+    }
+    let spec = match inventory_account(&lab, &scope, &uid) {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    let session = match accounts::login(&spec).await {
+        Ok(s) => s,
+        Err(e) => return inventory_error(e).into_response(),
+    };
+    let listed = session
+        .cluster_resources(&q.datacenter, &q.computecluster)
+        .await;
+    let _ = session.logout().await;
+    match listed {
+        Ok(r) => Json(V1VsphereComputeClusterResources {
+            datacenter: Some(q.datacenter),
+            computecluster: Some(V1VsphereComputeCluster {
+                name: Some(q.computecluster),
+                datastores: Some(r.datastores),
+                networks: Some(r.networks),
+                resource_pools: Some(r.resource_pools),
+            }),
+        })
+        .into_response(),
+        Err(e) => inventory_error(e).into_response(),
+    }
 }
 
 #[cfg(test)]

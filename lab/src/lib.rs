@@ -81,6 +81,14 @@ pub fn app(lab: Lab) -> Router {
             "/v1/overlords/vsphere/{uid}/cloudconfig",
             post(gateways::cloud_config_create).put(gateways::cloud_config_update),
         )
+        .route(
+            "/v1/overlords/vsphere/{uid}/properties/datacenters",
+            get(gateways::datacenters),
+        )
+        .route(
+            "/v1/overlords/vsphere/{uid}/properties/computecluster/resources",
+            get(gateways::compute_cluster_resources),
+        )
         .route("/v1/events/components/{kind}/{uid}", get(gateways::events))
         .route("/v1/spectroclusters/vsphere", post(clusters::create))
         .route(

@@ -12,7 +12,8 @@ use vim_rs::core::client::VimClient;
 use vim_rs::mo;
 use vim_rs::types::boxed_types::ValueElements;
 use vim_rs::types::enums::{
-    TaskInfoStateEnum, VirtualDeviceConfigSpecOperationEnum, VirtualMachinePowerStateEnum,
+    MoTypesEnum, TaskInfoStateEnum, VirtualDeviceConfigSpecOperationEnum,
+    VirtualMachinePowerStateEnum,
 };
 use vim_rs::types::structs::{
     ManagedObjectReference, OptionValue, VirtualDevice, VirtualDeviceConfigSpec,
@@ -408,6 +409,154 @@ impl Session {
             }
         }
         Ok(out)
+    }
+}
+
+/// A datacenter as the console's cluster dialogs list it: its compute
+/// clusters and its VM folders (paths below the datacenter's VM folder).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DatacenterInventory {
+    pub name: String,
+    pub compute_clusters: Vec<String>,
+    pub folders: Vec<String>,
+}
+
+/// What a compute cluster offers a placement.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClusterResources {
+    pub datastores: Vec<String>,
+    pub networks: Vec<String>,
+    /// Paths below the cluster, such as `Resources` and `Resources/apps`.
+    pub resource_pools: Vec<String>,
+}
+
+impl Session {
+    async fn name_of(&self, m: &ManagedObjectReference) -> Result<String, Error> {
+        self.vim()
+            .fetch_property::<String>(m.clone(), "name")
+            .await
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every object under a folder, sub-folders walked, with its path below
+    /// the folder. Iterative: async recursion would need boxing per level.
+    async fn folder_tree(
+        &self,
+        root: &ManagedObjectReference,
+    ) -> Result<Vec<(String, ManagedObjectReference)>, Error> {
+        let mut out = Vec::new();
+        let mut todo = vec![(String::new(), root.clone())];
+        while let Some((prefix, folder)) = todo.pop() {
+            let children = mo::Folder::new(self.handle(), &folder.value)
+                .child_entity()
+                .await
+                .map_err(|e| self.err(e))?
+                .unwrap_or_default();
+            for c in children {
+                let name = self.name_of(&c).await?;
+                let path = if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                if c.r#type == MoTypesEnum::Folder {
+                    todo.push((path.clone(), c.clone()));
+                }
+                out.push((path, c));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Every datacenter with its compute clusters and VM folders.
+    pub async fn datacenters(&self) -> Result<Vec<DatacenterInventory>, Error> {
+        let root = self.vim().service_content().root_folder.clone();
+        let mut out = Vec::new();
+        for (path, dc) in self.folder_tree(&root).await? {
+            if dc.r#type != MoTypesEnum::Datacenter {
+                continue;
+            }
+            let d = mo::Datacenter::new(self.handle(), &dc.value);
+            let hosts = d.host_folder().await.map_err(|e| self.err(e))?;
+            let compute_clusters = self
+                .folder_tree(&hosts)
+                .await?
+                .into_iter()
+                .filter(|(_, m)| m.r#type == MoTypesEnum::ClusterComputeResource)
+                .map(|(p, _)| p)
+                .collect();
+            let vms = d.vm_folder().await.map_err(|e| self.err(e))?;
+            let folders = self
+                .folder_tree(&vms)
+                .await?
+                .into_iter()
+                .filter(|(_, m)| m.r#type == MoTypesEnum::Folder)
+                .map(|(p, _)| p)
+                .collect();
+            out.push(DatacenterInventory {
+                name: path,
+                compute_clusters,
+                folders,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The datastores, networks and resource pools of one compute cluster;
+    /// a missing datacenter or cluster is [`Error::NotFound`] naming it.
+    pub async fn cluster_resources(
+        &self,
+        datacenter: &str,
+        cluster: &str,
+    ) -> Result<ClusterResources, Error> {
+        self.find("datacenter", datacenter).await?;
+        let c = self
+            .find("compute cluster", &format!("{datacenter}/host/{cluster}"))
+            .await?;
+        let cc = mo::ClusterComputeResource::new(self.handle(), &c.value);
+        let mut datastores = Vec::new();
+        for d in cc
+            .datastore()
+            .await
+            .map_err(|e| self.err(e))?
+            .unwrap_or_default()
+        {
+            datastores.push(self.name_of(&d).await?);
+        }
+        let mut networks = Vec::new();
+        for n in cc
+            .network()
+            .await
+            .map_err(|e| self.err(e))?
+            .unwrap_or_default()
+        {
+            networks.push(self.name_of(&n).await?);
+        }
+        let mut resource_pools = Vec::new();
+        if let Some(root) = cc.resource_pool().await.map_err(|e| self.err(e))? {
+            let mut todo = vec![(self.name_of(&root).await?, root)];
+            while let Some((path, rp)) = todo.pop() {
+                let children = mo::ResourcePool::new(self.handle(), &rp.value)
+                    .resource_pool()
+                    .await
+                    .map_err(|e| self.err(e))?
+                    .unwrap_or_default();
+                for child in children {
+                    let name = self.name_of(&child).await?;
+                    todo.push((format!("{path}/{name}"), child));
+                }
+                resource_pools.push(path);
+            }
+        }
+        datastores.sort();
+        networks.sort();
+        resource_pools.sort();
+        Ok(ClusterResources {
+            datastores,
+            networks,
+            resource_pools,
+        })
     }
 }
 
