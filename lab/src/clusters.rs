@@ -40,13 +40,13 @@
 //! **Drift**: nothing heals behind the client's back. The machines list
 //! (`GET .../machinePools/{name}/machines`) asks vCenter for each node on
 //! every call: `status.instanceState` is `Provisioning` (VM not made yet, or
-//! made and the cluster not yet Running since), `Running`, `Deleting` (being
-//! removed by a scale-down or repave), `NotFound` (the VM is gone from
-//! vCenter), `PoweredOff` (the VM exists but is off) or `Unknown` (vCenter
-//! did not answer); `status.health.state` is `Healthy` for `Running`,
-//! `Unhealthy` for `NotFound` and `PoweredOff`. The cluster's own state stays
-//! as it was. PUTting the pool again heals: gone VMs are created again (same
-//! name, uid and address), powered-off ones powered on.
+//! made and the pool not yet Running), `Running`, `Deleting` (being removed
+//! by a scale-down), or `Unknown` for a VM gone from vCenter or powered off;
+//! then `status.health.state` is `Unhealthy` and its condition (type
+//! `VirtualMachine`, status `False`) has reason `NotFound` or `PoweredOff`
+//! (the spec's instance states have no word for either). `Running` nodes are
+//! `Healthy`. PUTting the pool again heals: gone VMs are created again (same
+//! name and address), powered-off ones powered on.
 //!
 //! **Scope**: a cluster lives in the scope it was created in (a project, or
 //! the tenant without `ProjectUid`) and is a 404 from any other, cloud
@@ -98,18 +98,19 @@ use palette_api::models::{
     V1APIEndpoint, V1CloudAccountMeta, V1CloudConfigMeta, V1CloudMachineStatus, V1ClusterCondition,
     V1ClusterProfileTemplate, V1ClusterProfileTemplateMeta, V1ConstraintValidatorResponse,
     V1ConstraintValidatorResult, V1ListMetaData, V1MachineAddress, V1MachineHealth,
-    V1MachinePoolConfigEntity, V1MachinePoolMeta, V1ObjectMeta, V1ObjectMetaInputEntitySchema,
-    V1ObjectReference, V1PackRef, V1ProjectMeta, V1SearchFilterItem, V1SearchFilterSummarySpec,
-    V1SpectroCluster, V1SpectroClusterHealthStatus, V1SpectroClusterProfileEntity,
-    V1SpectroClusterProfileValidatorResponse, V1SpectroClusterProfiles, V1SpectroClusterSpec,
-    V1SpectroClusterState, V1SpectroClusterStatus, V1SpectroClusterStatusEntity,
-    V1SpectroClusterSummary, V1SpectroClusterSummarySpecSummary, V1SpectroClusterSummaryStatus,
-    V1SpectroClusterValidatorResponse, V1SpectroClusterVariable, V1SpectroClustersSummary,
-    V1SpectroVsphereClusterEntity, V1Uid, V1VsphereCloudAccount, V1VsphereCloudClusterConfigEntity,
-    V1VsphereCloudConfig, V1VsphereCloudConfigSpec, V1VsphereCloudConfigStatus,
-    V1VsphereClusterConfig, V1VsphereClusterConfigEntity, V1VsphereInstanceType, V1VsphereMachine,
-    V1VsphereMachinePoolConfig, V1VsphereMachinePoolConfigEntity, V1VsphereMachineSpec,
-    V1VsphereMachines, V1VsphereNetworkConfig, V1VsphereNic, V1VspherePlacementConfig,
+    V1MachineHealthCondition, V1MachinePoolConfigEntity, V1MachinePoolMeta, V1ObjectMeta,
+    V1ObjectMetaInputEntitySchema, V1ObjectReference, V1PackRef, V1ProjectMeta, V1SearchFilterItem,
+    V1SearchFilterSummarySpec, V1SpectroCluster, V1SpectroClusterHealthStatus,
+    V1SpectroClusterProfileEntity, V1SpectroClusterProfileValidatorResponse,
+    V1SpectroClusterProfiles, V1SpectroClusterSpec, V1SpectroClusterState, V1SpectroClusterStatus,
+    V1SpectroClusterStatusEntity, V1SpectroClusterSummary, V1SpectroClusterSummarySpecSummary,
+    V1SpectroClusterSummaryStatus, V1SpectroClusterValidatorResponse, V1SpectroClusterVariable,
+    V1SpectroClustersSummary, V1SpectroVsphereClusterEntity, V1Uid, V1VsphereCloudAccount,
+    V1VsphereCloudClusterConfigEntity, V1VsphereCloudConfig, V1VsphereCloudConfigSpec,
+    V1VsphereCloudConfigStatus, V1VsphereClusterConfig, V1VsphereClusterConfigEntity,
+    V1VsphereInstanceType, V1VsphereMachine, V1VsphereMachinePoolConfig,
+    V1VsphereMachinePoolConfigEntity, V1VsphereMachineSpec, V1VsphereMachines,
+    V1VsphereNetworkConfig, V1VsphereNic, V1VspherePlacementConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -2263,6 +2264,30 @@ pub async fn machines(
                     "NotFound" | "PoweredOff" => "Unhealthy",
                     _ => "Unknown",
                 };
+                // The spec's instance states have no word for a VM that is
+                // off or gone: the state is Unknown and a health condition
+                // says why, as a machine health check would.
+                let (state, conditions) = match state {
+                    "NotFound" => (
+                        "Unknown",
+                        Some(vec![V1MachineHealthCondition {
+                            r#type: Some("VirtualMachine".into()),
+                            status: Some("False".into()),
+                            reason: Some("NotFound".into()),
+                            message: Some(format!("VM {} is not in vCenter", n.name)),
+                        }]),
+                    ),
+                    "PoweredOff" => (
+                        "Unknown",
+                        Some(vec![V1MachineHealthCondition {
+                            r#type: Some("VirtualMachine".into()),
+                            status: Some("False".into()),
+                            reason: Some("PoweredOff".into()),
+                            message: Some(format!("VM {} is powered off", n.name)),
+                        }]),
+                    ),
+                    other => (other, None),
+                };
                 V1VsphereMachine {
                     api_version: Some("v1".into()),
                     kind: Some("VsphereMachine".into()),
@@ -2293,6 +2318,7 @@ pub async fn machines(
                         ready: Some(state == "Running"),
                         health: Some(V1MachineHealth {
                             state: Some(health.into()),
+                            conditions,
                             ..Default::default()
                         }),
                         addresses: n.ip.map(|ip| {

@@ -1076,8 +1076,12 @@ async fn vms_changed_in_vcenter_show_in_the_machines_list_until_the_pool_is_put_
     // Nothing heals on read.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let now = machines(&env, &config, "worker").await;
-    assert_eq!(now[0]["status"]["instanceState"], "PoweredOff");
-    assert_eq!(now[1]["status"]["instanceState"], "NotFound");
+    // The spec's state for both is Unknown; the health condition says why.
+    let reason = |m: &Value| m["status"]["health"]["conditions"][0]["reason"].clone();
+    assert_eq!(now[0]["status"]["instanceState"], "Unknown");
+    assert_eq!(reason(&now[0]), "PoweredOff");
+    assert_eq!(now[1]["status"]["instanceState"], "Unknown");
+    assert_eq!(reason(&now[1]), "NotFound");
     assert_eq!(now[1]["status"]["health"]["state"], "Unhealthy");
     assert_eq!(
         vm_names(&env, "drift-worker-").await,

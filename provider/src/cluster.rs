@@ -557,6 +557,25 @@ fn pool_value(m: &V1VsphereMachinePoolConfig, prior: Option<&Value>) -> Value {
     ])
 }
 
+/// A node's state: Palette's instance state, or where that is `Unknown`
+/// the reason of the failing health condition (a VM `PoweredOff` or
+/// `NotFound` in vCenter), which is what a user needs to act on.
+fn node_state(m: &V1VsphereMachine) -> String {
+    let status = m.status.clone().unwrap_or_default();
+    let state = status.instance_state.unwrap_or_default();
+    if state != "Unknown" {
+        return state;
+    }
+    status
+        .health
+        .and_then(|h| h.conditions)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.status.as_deref() == Some("False"))
+        .and_then(|c| c.reason)
+        .unwrap_or(state)
+}
+
 fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for (pool, machines) in &remote.machines {
@@ -574,11 +593,7 @@ fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Value> {
             let pl = spec.placement.unwrap_or_default();
             let dc = pl.datacenter.unwrap_or_else(|| datacenter.to_string());
             let f = pl.folder.unwrap_or_else(|| folder.to_string());
-            let state = m
-                .status
-                .as_ref()
-                .and_then(|s| s.instance_state.clone())
-                .unwrap_or_default();
+            let state = node_state(m);
             out.push(Value::object([
                 ("name", Value::String(name.clone())),
                 ("pool", Value::String(pool.clone())),

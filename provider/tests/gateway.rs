@@ -475,3 +475,81 @@ fn the_vcenter_password_never_appears_in_trace_logs() {
         );
     });
 }
+
+#[test]
+fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destroy_removes_it() {
+    use std::os::unix::process::CommandExt;
+    use std::time::{Duration, Instant};
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        // Real-world delays: registration takes minutes.
+        let lab = Lab::start_with(palette_lab::state::Options {
+            vcenter: Some(palette_lab::state::VcenterAccess {
+                target: vsphere::Target::parse(&sim.server, true).unwrap(),
+                user: sim.user.clone(),
+                password: sim.password.clone(),
+            }),
+            time_scale: 1.0,
+            ..Default::default()
+        });
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let g = Gw {
+            name: "pcg-interrupted",
+            node_count: 1,
+            extra: "",
+            installer_extra: "",
+            pool: false,
+        };
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        let mut child = w
+            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Interrupt once the installer runs in vCenter: the wait for registration.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !named(&vms(&lab, &sim), "pcg-interrupted")
+            .iter()
+            .any(|v| v.powered_on)
+        {
+            assert!(child.try_wait().unwrap().is_none(), "terraform ended early");
+            assert!(Instant::now() < deadline, "the installer never ran");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        assert!(std::process::Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", child.id())])
+            .status()
+            .unwrap()
+            .success());
+        let out = child.wait_with_output().unwrap();
+        let took = sent.elapsed();
+        assert!(
+            took < Duration::from_secs(20),
+            "terraform took {took:?} to stop"
+        );
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("nterrupted"), "{text}");
+        let st = w
+            .state_resource(ADDR)
+            .expect("the installer is tracked in state");
+        assert_eq!(st["tainted"], true, "{st}");
+        let path = st["values"]["installer_vm_path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(path.ends_with("pcg-interrupted-installer"), "{st}");
+
+        // Nothing is orphaned: destroy removes the installer from vCenter.
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-interrupted").is_empty());
+    });
+}

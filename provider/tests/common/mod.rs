@@ -17,6 +17,8 @@ pub fn palette() -> ProviderUnderTest {
 }
 
 pub struct Lab {
+    /// Fails the test when a lab response broke the API spec (dropped first).
+    _contract: palette_lab::contract::Guard,
     pub rt: tokio::runtime::Runtime,
     pub lab: palette_lab::RunningLab,
     /// Tenant-scoped client with the lab's key, no retries.
@@ -57,7 +59,13 @@ impl Lab {
             ))
             .unwrap();
         let client = lab.client(0);
-        Lab { rt, lab, client }
+        let _contract = palette_lab::contract::guard(&lab.lab);
+        Lab {
+            _contract,
+            rt,
+            lab,
+            client,
+        }
     }
 
     pub fn endpoint(&self) -> String {
