@@ -945,14 +945,7 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
         // Real-world delays: the cluster provisions for minutes.
-        let lab = Lab::start_with(palette_lab::state::Options {
-            vcenter: Some(palette_lab::state::VcenterAccess {
-                target: vsphere::Target::parse(&sim.server, true).unwrap(),
-                user: sim.user.clone(),
-                password: sim.password.clone(),
-            }),
-            time_scale: 1.0,
-        });
+        let lab = Lab::with_vcsim_at(&sim, 1.0);
         setup(w, &lab);
         let project = lab.project("Default");
         let gw = lab.gateway("pcg-dc1");

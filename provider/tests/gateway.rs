@@ -483,15 +483,7 @@ fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destro
     let sim = sim();
     for_each_terraform(&palette(), |w| {
         // Real-world delays: registration takes minutes.
-        let lab = Lab::start_with(palette_lab::state::Options {
-            vcenter: Some(palette_lab::state::VcenterAccess {
-                target: vsphere::Target::parse(&sim.server, true).unwrap(),
-                user: sim.user.clone(),
-                password: sim.password.clone(),
-            }),
-            time_scale: 1.0,
-            ..Default::default()
-        });
+        let lab = Lab::with_vcsim_at(&sim, 1.0);
         w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
         let g = Gw {
             name: "pcg-interrupted",

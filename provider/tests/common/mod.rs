@@ -33,13 +33,18 @@ impl Lab {
     /// A lab that works in `sim` (watches it for installers, creates gateway
     /// VMs there) at time scale 0.001: minutes of lifecycle in milliseconds.
     pub fn with_vcsim(sim: &vsphere::vcsim::Vcsim) -> Lab {
+        Self::with_vcsim_at(sim, 0.001)
+    }
+
+    /// A lab in `sim` at another time scale (1.0: real-world delays).
+    pub fn with_vcsim_at(sim: &vsphere::vcsim::Vcsim, time_scale: f64) -> Lab {
         Self::start_with(palette_lab::state::Options {
             vcenter: Some(palette_lab::state::VcenterAccess {
                 target: vsphere::Target::parse(&sim.server, true).unwrap(),
                 user: sim.user.clone(),
                 password: sim.password.clone(),
             }),
-            time_scale: 0.001,
+            time_scale,
         })
     }
 
