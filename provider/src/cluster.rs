@@ -850,6 +850,21 @@ pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
 
 /// Replaces what the plan left unknown by what is known after a failure, so
 /// a partial state can be saved.
+/// The computed values an update's plan showed as known (a change of tags
+/// keeps `nodes`, `state`, `health` and `kubeconfig`) are what the apply
+/// returns: Terraform rejects a result that differs from a known planned
+/// value, and a node's state may move between plan and apply. The next
+/// refresh reads them again.
+fn keep_promised(planned: &Value, mut state: Value) -> Value {
+    for k in ["nodes", "state", "health", "kubeconfig"] {
+        let p = planned.get(k);
+        if p.is_wholly_known() {
+            state.set_attr(k, p.clone());
+        }
+    }
+    state
+}
+
 fn settle(mut v: Value) -> Value {
     for k in [
         "state",
@@ -1424,7 +1439,9 @@ impl Resource for Cluster {
             Err(_) => old.clone(),
         };
         match (result, read_remote(&client, &uid, false, ctx).await) {
-            (Ok(()), Ok(Some(r))) => ApplyResult::ok(state_from(&r, new, &ctxt)),
+            (Ok(()), Ok(Some(r))) => {
+                ApplyResult::ok(keep_promised(new, state_from(&r, new, &ctxt)))
+            }
             (Err(d), Ok(Some(r))) => ApplyResult::failed(state_from(&r, new, &ctxt), d),
             (Ok(()), Ok(None)) | (Err(_), Ok(None)) => ApplyResult::failed(
                 Value::Null,
@@ -2265,6 +2282,29 @@ mod tests {
         assert_eq!(got.get("force_delete_delay"), &Value::from("20m"));
         assert_eq!(got.get("force_delete"), &Value::Bool(false));
         assert_eq!(first(&got, "cloud_config").get("ntp_servers"), &Value::Null);
+    }
+
+    #[test]
+    fn an_update_returns_the_computed_values_its_plan_promised() {
+        let mut planned = config(
+            false,
+            vec![pool("cp", true, 1, vec![placement("C0", None)])],
+        );
+        planned.set_attr("nodes", Value::List(vec![Value::from("n-before")]));
+        let mut read = planned.clone();
+        read.set_attr("nodes", Value::List(vec![Value::from("n-after")]));
+        read.set_attr("description", Value::from("from Palette"));
+        let got = keep_promised(&planned, read);
+        assert_eq!(got.get("nodes"), planned.get("nodes"));
+        assert_eq!(got.get("description"), &Value::from("from Palette"));
+        // What the plan left unknown comes from the read.
+        planned.set_attr("nodes", Value::Unknown);
+        let mut read = planned.clone();
+        read.set_attr("nodes", Value::List(vec![]));
+        assert_eq!(
+            keep_promised(&planned, read).get("nodes"),
+            &Value::List(vec![])
+        );
     }
 
     #[test]
