@@ -373,7 +373,10 @@ async fn static_ip_cluster_runs_scales_and_deletes() {
         ),
     )
     .await;
-    assert_eq!(cluster(&env, &uid).await["status"]["state"], "Provisioning");
+    // Provisioning until the VMs match (the events below show the
+    // transition; on a loaded machine the lab may already be Running here).
+    let now = cluster(&env, &uid).await["status"]["state"].clone();
+    assert!(now == "Provisioning" || now == "Running", "{now}");
     wait_state(&env, &uid, "Running").await;
     assert_eq!(vm_names(&env, "apps-worker-").await.len(), 4);
     assert_eq!(
