@@ -3,13 +3,17 @@
 use std::net::SocketAddr;
 
 const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\
-                   [--datacenters 1] [--clusters 2]\n\n\
+                   [--datacenters 1] [--clusters 2]\n\
+                   [--vcenter HOST --vcenter-user USER [--vcenter-insecure]]\n\n\
 Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim; VCSIM_BIN\n\
 overrides) and a local Palette API on loopback, and prints how to reach both:\n\
   PALETTE_ENDPOINT=http://127.0.0.1:PORT\n\
   PALETTE_API_KEY=...\n\
   VCENTER_SERVER=127.0.0.1:PORT   VCENTER_USER=...   VCENTER_PASSWORD=...\n\
 --no-vcsim serves the Palette API alone (accounts then need a vCenter you name).\n\
+--vcenter attaches the lab to a vCenter of yours instead of starting vcsim (gateway\n\
+installers are watched and gateway/cluster VMs made there); its password comes from the\n\
+environment variable VCENTER_PASSWORD, never from the command line.\n\
 --time-scale multiplies lifecycle delays (gateway registration 5 min and provisioning\n\
 8 min; cluster provisioning 10 min, scaling 3 min, deletion 5 min, force delete after\n\
 15 min): 0.01 makes a demo take seconds.\n\
@@ -32,6 +36,7 @@ fn count_arg(args: &mut impl Iterator<Item = String>, flag: &str) -> Option<u32>
 async fn main() -> std::process::ExitCode {
     let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("default address");
     let mut with_vcsim = true;
+    let (mut vc_server, mut vc_user, mut vc_insecure) = (None::<String>, None::<String>, false);
     let mut time_scale = 1.0f64;
     // Two compute clusters by default, so machine pools can spread over placements.
     let (mut datacenters, mut clusters) = (1u32, 2u32);
@@ -46,6 +51,9 @@ async fn main() -> std::process::ExitCode {
                 }
             },
             "--no-vcsim" => with_vcsim = false,
+            "--vcenter" => vc_server = args.next(),
+            "--vcenter-user" => vc_user = args.next(),
+            "--vcenter-insecure" => vc_insecure = true,
             "--datacenters" => match count_arg(&mut args, "--datacenters") {
                 Some(n) => datacenters = n,
                 None => return std::process::ExitCode::from(2),
@@ -71,8 +79,46 @@ async fn main() -> std::process::ExitCode {
             }
         }
     }
+    // The login below runs before the lab would install it.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // A vCenter of the user's: no simulator. Checked now, so a typo fails at
+    // start rather than at the first gateway.
+    let attached = match (&vc_server, &vc_user) {
+        (None, None) => None,
+        (Some(server), Some(user)) => {
+            let Ok(password) = std::env::var("VCENTER_PASSWORD") else {
+                eprintln!("--vcenter needs the password in VCENTER_PASSWORD\n\n{USAGE}");
+                return std::process::ExitCode::from(2);
+            };
+            let target = match vsphere::Target::parse(server, vc_insecure) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("palette-lab: --vcenter {server:?}: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            match vsphere::Session::login(&target, user, &password).await {
+                Ok(s) => {
+                    let _ = s.logout().await;
+                }
+                Err(e) => {
+                    eprintln!("palette-lab: cannot log in to {server}: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
+            Some(palette_lab::state::VcenterAccess {
+                target,
+                user: user.clone(),
+                password,
+            })
+        }
+        _ => {
+            eprintln!("--vcenter and --vcenter-user go together\n\n{USAGE}");
+            return std::process::ExitCode::from(2);
+        }
+    };
     // Started first: accounts are checked against it as soon as the API serves.
-    let sim = if with_vcsim {
+    let sim = if with_vcsim && attached.is_none() {
         let password = palette_lab::ids::new_api_key();
         let (dc, cl) = (datacenters.to_string(), clusters.to_string());
         let inventory = ["-dc", dc.as_str(), "-cluster", cl.as_str()];
@@ -90,11 +136,14 @@ async fn main() -> std::process::ExitCode {
     } else {
         None
     };
-    let vcenter = sim.as_ref().map(|s| palette_lab::state::VcenterAccess {
-        target: vsphere::Target::parse(&s.server, true).expect("vcsim's address"),
-        user: s.user.clone(),
-        password: s.password.clone(),
+    let vcenter = attached.or_else(|| {
+        sim.as_ref().map(|s| palette_lab::state::VcenterAccess {
+            target: vsphere::Target::parse(&s.server, true).expect("vcsim's address"),
+            user: s.user.clone(),
+            password: s.password.clone(),
+        })
     });
+    let attached_server = vc_server.clone();
     let options = palette_lab::state::Options {
         vcenter,
         time_scale,
@@ -112,6 +161,10 @@ async fn main() -> std::process::ExitCode {
         println!("VCENTER_SERVER={}", sim.server);
         println!("VCENTER_USER={}", sim.user);
         println!("VCENTER_PASSWORD={}", sim.password);
+    } else if let (Some(server), Some(user)) = (&attached_server, &vc_user) {
+        // The user's own password is theirs: not echoed.
+        println!("VCENTER_SERVER={server}");
+        println!("VCENTER_USER={user}");
     }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
