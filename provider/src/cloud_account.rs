@@ -25,16 +25,6 @@ pub struct CloudAccount {
     pub shared: Arc<Shared>,
 }
 
-/// The client for an account's context: the provider's project, or the
-/// tenant (no ProjectUid header).
-fn scoped(shared: &Shared, context: Option<&str>) -> Result<Arc<Client>, Diagnostics> {
-    let client = shared.client()?;
-    Ok(match context {
-        Some("tenant") => Arc::new(client.with_project(None)),
-        _ => client,
-    })
-}
-
 fn body(v: &Value) -> V1VsphereAccount {
     let mut annotations = BTreeMap::new();
     annotations.insert(
@@ -184,7 +174,7 @@ impl Resource for CloudAccount {
 
     async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
         let ctxt = context(&req.planned);
-        let client = match scoped(&self.shared, Some(&ctxt)) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
@@ -258,7 +248,7 @@ impl Resource for CloudAccount {
 
     async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
         let ctxt = context(&req.prior);
-        let client = match scoped(&self.shared, Some(&ctxt)) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(req.prior.clone(), d),
         };
@@ -293,7 +283,7 @@ impl Resource for CloudAccount {
     }
 
     async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
-        let client = match scoped(&self.shared, Some(&context(&req.prior))) {
+        let client = match self.shared.scoped(&context(&req.prior)) {
             Ok(c) => c,
             Err(d) => return d,
         };
@@ -310,7 +300,7 @@ impl Resource for CloudAccount {
 
     async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
         let ctxt = context(state);
-        let client = match scoped(&self.shared, Some(&ctxt)) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => {
                 return ReadResult {
@@ -355,7 +345,7 @@ impl Resource for CloudAccount {
             {
                 continue;
             }
-            let client = scoped(&self.shared, Some(c))?;
+            let client = self.shared.scoped(c)?;
             let by_uid = get(&client, key, ctx)
                 .await
                 .map_err(|e| api_diag("Cannot read vSphere cloud account", &e))?;
@@ -421,7 +411,7 @@ impl DataSource for CloudAccountData {
 
     async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
         let ctxt = context(config);
-        let client = match scoped(&self.shared, Some(&ctxt)) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return (Value::Null, d),
         };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use palette_api::client::{Client, Error as ApiError};
 use palette_api::models::{
-    V1ClusterProfile, V1ControlPlaneEndPoint, V1Events, V1MachinePoolConfigEntity, V1ObjectMeta,
+    V1ClusterProfile, V1ControlPlaneEndPoint, V1MachinePoolConfigEntity, V1ObjectMeta,
     V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1PackValuesEntity,
     V1SearchFilterCondition, V1SearchFilterGroup, V1SearchFilterItem, V1SearchFilterSpec,
     V1SearchFilterStringCondition, V1SearchFilterStringConditionMatch, V1SearchFilterSummarySpec,
@@ -31,10 +31,12 @@ use tfplugin::{
     PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, Shared};
+use crate::shared::{api_diag, events, first, strings, Shared};
 
 const CLUSTERS: &str = "/v1/spectroclusters";
 const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
+/// The object kind of a cluster's events.
+const KIND: &str = "spectrocluster";
 /// Palette's label value for a tag given without a value.
 const BARE_TAG: &str = "spectro__tag";
 
@@ -53,14 +55,6 @@ fn int(v: &Value, k: &str) -> Option<i64> {
     v.get(k).as_i64()
 }
 
-fn strings(v: &Value) -> Vec<String> {
-    v.as_elements()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
-}
-
 fn string_map(v: &Value) -> BTreeMap<String, String> {
     v.as_map()
         .map(|m| {
@@ -73,10 +67,6 @@ fn string_map(v: &Value) -> BTreeMap<String, String> {
 
 fn elements(v: &Value) -> &[Value] {
     v.as_elements().unwrap_or(&[])
-}
-
-fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
-    elements(v.get(block)).first().unwrap_or(&Value::Null)
 }
 
 /// An empty collection read from Palette stays null where the configuration
@@ -890,14 +880,6 @@ fn context(v: &Value) -> String {
     v.get("context").as_str().unwrap_or("project").to_string()
 }
 
-fn scoped(shared: &Shared, context: &str) -> Result<Arc<Client>, Diagnostics> {
-    let client = shared.client()?;
-    Ok(match context {
-        "tenant" => Arc::new(client.with_project(None)),
-        _ => client,
-    })
-}
-
 async fn get_cluster(
     client: &Client,
     uid: &str,
@@ -959,34 +941,6 @@ async fn find_by_name(client: &Client, name: &str, ctx: &Ctx) -> Result<Vec<Stri
         .filter(|m| m.name.as_deref() == Some(name))
         .filter_map(|m| m.uid)
         .collect())
-}
-
-async fn events(client: &Client, uid: &str, ctx: &Ctx) -> Vec<String> {
-    match client
-        .get::<V1Events>(
-            &format!("/v1/events/components/spectrocluster/{uid}"),
-            &ctx.cancel,
-        )
-        .await
-    {
-        Ok(e) => {
-            let items = e.items.unwrap_or_default();
-            let skip = items.len().saturating_sub(10);
-            items
-                .into_iter()
-                .skip(skip)
-                .map(|e| {
-                    format!(
-                        "{} {}: {}",
-                        e.severity.unwrap_or_default(),
-                        e.reason.unwrap_or_default(),
-                        e.message.unwrap_or_default()
-                    )
-                })
-                .collect()
-        }
-        Err(_) => Vec::new(),
-    }
 }
 
 fn bullet(lines: &[String]) -> String {
@@ -1157,7 +1111,7 @@ async fn wait_running(
         match state.as_str() {
             "Running" => return Ok(()),
             "Failed" | "Error" => {
-                let ev = events(client, uid, ctx).await;
+                let ev = events(client, KIND, uid, ctx).await;
                 return Err(Diagnostic::error(
                     "Cluster provisioning failed",
                     format!(
@@ -1171,7 +1125,7 @@ async fn wait_running(
             _ => {}
         }
         if Instant::now() >= deadline {
-            let ev = events(client, uid, ctx).await;
+            let ev = events(client, KIND, uid, ctx).await;
             return Err(Diagnostic::error(
                 "Cluster provisioning timed out",
                 format!(
@@ -1204,7 +1158,7 @@ impl Cluster {
         if wanted.is_empty() {
             return;
         }
-        let Ok(client) = scoped(&self.shared, &context(config)) else {
+        let Ok(client) = self.shared.scoped(&context(config)) else {
             return;
         };
         let path = format!("/v1/cloudaccounts/vsphere/{account}");
@@ -1311,7 +1265,7 @@ impl Resource for Cluster {
         let deadline = started
             + tfplugin::timeouts::get(&req.planned, "create", schemas::cluster::DEFAULT_CREATE);
         let ctxt = context(&req.planned);
-        let client = match scoped(&self.shared, &ctxt) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
@@ -1425,7 +1379,7 @@ impl Resource for Cluster {
         let deadline = Instant::now()
             + tfplugin::timeouts::get(&req.planned, "update", schemas::cluster::DEFAULT_UPDATE);
         let ctxt = context(&req.prior);
-        let client = match scoped(&self.shared, &ctxt) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(req.prior.clone(), d),
         };
@@ -1462,7 +1416,7 @@ impl Resource for Cluster {
     }
 
     async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
-        let client = match scoped(&self.shared, &context(&req.prior)) {
+        let client = match self.shared.scoped(&context(&req.prior)) {
             Ok(c) => c,
             Err(d) => return d,
         };
@@ -1523,7 +1477,7 @@ impl Resource for Cluster {
                 }
             }
             if Instant::now() >= deadline {
-                let ev = events(&client, &uid, ctx).await;
+                let ev = events(&client, KIND, &uid, ctx).await;
                 let hint = if force {
                     "Palette did not accept the force delete in time; raise `timeouts.delete` above \
                      `force_delete_delay`."
@@ -1567,7 +1521,7 @@ impl Resource for Cluster {
             private: private.to_vec(),
             diags,
         };
-        let client = match scoped(&self.shared, &ctxt) {
+        let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return keep(d),
         };
@@ -1599,7 +1553,7 @@ impl Resource for Cluster {
             None => vec!["tenant"],
         };
         for c in contexts {
-            let client = scoped(&self.shared, c)?;
+            let client = self.shared.scoped(c)?;
             let mut uids = match get_cluster(&client, key, ctx).await {
                 Ok(Some(_)) => vec![key.to_string()],
                 Ok(None) => Vec::new(),

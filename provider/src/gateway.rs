@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use palette_api::client::{Client, Error as ApiError};
 use palette_api::models::{
-    V1Events, V1IpPoolInputEntity, V1IpPoolInputEntitySpec, V1Nameserver, V1ObjectMeta,
+    V1IpPoolInputEntity, V1IpPoolInputEntitySpec, V1Nameserver, V1ObjectMeta,
     V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1OverloadVsphereOva, V1Overlord,
     V1OverlordVsphereAccountCreate, V1OverlordVsphereAccountEntity, V1OverlordVsphereCloudConfig,
     V1Overlords, V1PairingCode, V1Pool, V1Uid, V1VsphereCloudAccount, V1VsphereNetworkConfigEntity,
@@ -23,7 +23,7 @@ use tfplugin::{
 };
 use vsphere::vm::Placement;
 
-use crate::shared::{api_diag, Shared};
+use crate::shared::{api_diag, events, first, strings, Shared};
 
 pub struct Gateway {
     pub shared: Arc<Shared>,
@@ -65,26 +65,8 @@ impl VcAccess {
     }
 }
 
-fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
-    static NULL: Value = Value::Null;
-    v.get(block)
-        .as_elements()
-        .and_then(|e| e.first())
-        .unwrap_or(&NULL)
-}
-
 fn s(v: &Value, k: &str) -> String {
     v.get(k).as_str().unwrap_or_default().to_string()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_elements()
-        .map(|e| {
-            e.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn placement_of(b: &Value) -> Placement {
@@ -266,31 +248,6 @@ fn registration_help(
         }
     }
     s
-}
-
-async fn events(client: &Client, kind: &str, uid: &str, ctx: &Ctx) -> Vec<String> {
-    match client
-        .get::<V1Events>(&format!("/v1/events/components/{kind}/{uid}"), &ctx.cancel)
-        .await
-    {
-        Ok(e) => e
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .rev()
-            .take(10)
-            .rev()
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.severity.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.message.unwrap_or_default()
-                )
-            })
-            .collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 impl Gateway {

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use palette_api::client::{Client, Config, Error as ApiError};
 use palette_api::models::{
-    V1FilterString, V1IpPoolEntity, V1IpPools, V1ProjectFilterSpec, V1ProjectsFilterSpec,
+    V1Events, V1FilterString, V1IpPoolEntity, V1IpPools, V1ProjectFilterSpec, V1ProjectsFilterSpec,
     V1ProjectsSummary,
 };
-use tfplugin::{Ctx, Diagnostic, Diagnostics};
+use tfplugin::{Ctx, Diagnostic, Diagnostics, Value};
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
@@ -187,6 +187,16 @@ impl Shared {
         result
     }
 
+    /// The client for an object's context: the provider's project, or the
+    /// tenant (no ProjectUid header).
+    pub fn scoped(&self, context: &str) -> Result<Arc<Client>, Diagnostics> {
+        let client = self.client()?;
+        Ok(match context {
+            "tenant" => Arc::new(client.with_project(None)),
+            _ => client,
+        })
+    }
+
     pub fn forget_pools(&self, gateway: &str) {
         self.pool_lists
             .lock()
@@ -213,4 +223,48 @@ fn is_uid(s: &str) -> bool {
     s.len() == 24
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The latest events of an object (the console's Events tab), for errors
+/// that must say why; none when they cannot be read.
+pub async fn events(client: &Client, kind: &str, uid: &str, ctx: &Ctx) -> Vec<String> {
+    match client
+        .get::<V1Events>(&format!("/v1/events/components/{kind}/{uid}"), &ctx.cancel)
+        .await
+    {
+        Ok(e) => {
+            let items = e.items.unwrap_or_default();
+            let skip = items.len().saturating_sub(10);
+            items
+                .into_iter()
+                .skip(skip)
+                .map(|e| {
+                    format!(
+                        "{} {}: {}",
+                        e.severity.unwrap_or_default(),
+                        e.reason.unwrap_or_default(),
+                        e.message.unwrap_or_default()
+                    )
+                })
+                .collect()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The single object of a list-of-one block, or null.
+pub fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
+    v.get(block)
+        .as_elements()
+        .and_then(|e| e.first())
+        .unwrap_or(&Value::Null)
+}
+
+/// The known strings of a list or set.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|x| x.as_str().map(str::to_string))
+        .collect()
 }
