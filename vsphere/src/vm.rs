@@ -84,6 +84,70 @@ pub struct VmInfo {
     pub powered_on: bool,
     pub annotation: Option<String>,
     pub extra_config: BTreeMap<String, String>,
+    /// OVF property values the VM was deployed with, by property key.
+    pub properties: Vec<OvfProperty>,
+}
+
+/// One OVF property of a deployed VM.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OvfProperty {
+    pub key: String,
+    /// The descriptor's label (what the vSphere wizard shows). vCenter keeps
+    /// it; vcsim does not, so callers match labels through the descriptor.
+    pub label: Option<String>,
+    pub value: String,
+}
+
+/// OVF property values: vCenter keeps them in `vAppConfig.property`;
+/// vcsim copies ImportVApp's property mapping into `extraConfig` instead,
+/// so without vApp properties every non-`guestinfo.` extraConfig key that
+/// looks like an OVF key (`a.b`) stands for one.
+pub fn ovf_properties(
+    vapp: Option<&vim_rs::types::structs::VmConfigInfo>,
+    extra: &BTreeMap<String, String>,
+) -> Vec<OvfProperty> {
+    let from_vapp: Vec<OvfProperty> = vapp
+        .and_then(|v| v.property.as_ref())
+        .map(|props| {
+            props
+                .iter()
+                .filter_map(|p| {
+                    Some(OvfProperty {
+                        key: p.id.clone()?,
+                        label: p.label.clone().filter(|l| !l.is_empty()),
+                        value: p
+                            .value
+                            .clone()
+                            .filter(|v| !v.is_empty())
+                            .or_else(|| p.default_value.clone())
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !from_vapp.is_empty() {
+        return from_vapp;
+    }
+    extra
+        .iter()
+        .filter(|(k, _)| {
+            !k.starts_with("guestinfo.") && k.contains('.') && !k.contains(':') && !k.contains(' ')
+        })
+        .map(|(k, v)| OvfProperty {
+            key: k.clone(),
+            label: None,
+            value: v.clone(),
+        })
+        .collect()
+}
+
+/// Where a VM is: its placement as names below its datacenter, and its
+/// inventory path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VmLocation {
+    pub placement: Placement,
+    pub path: String,
 }
 
 fn parent_path(path: &str) -> &str {
@@ -359,14 +423,17 @@ impl Session {
         let mut extra = BTreeMap::new();
         let mut name = String::new();
         let mut annotation = None;
+        let mut properties = Vec::new();
         if let Some(c) = config {
             name = c.name.clone();
             annotation = c.annotation.clone().filter(|a| !a.is_empty());
-            for o in c.extra_config.unwrap_or_default() {
+            for o in c.extra_config.as_deref().unwrap_or_default() {
                 if let Some(VimAny::Value(ValueElements::PrimitiveString(s))) = &o.value {
                     extra.insert(o.key.clone(), s.clone());
                 }
             }
+            let vapp = c.v_app_config.as_deref().map(|v| v.get_vm_config_info());
+            properties = ovf_properties(vapp, &extra);
         }
         Ok(VmInfo {
             moref: vm.to_string(),
@@ -374,6 +441,131 @@ impl Session {
             powered_on: power == VirtualMachinePowerStateEnum::PoweredOn,
             annotation,
             extra_config: extra,
+            properties,
+        })
+    }
+
+    /// Where a VM lives, read back from vCenter: what an import needs to
+    /// describe a VM the provider did not deploy. The VM's first datastore
+    /// and network stand for its placement, as a wizard deployment has one
+    /// of each.
+    pub async fn vm_location(&self, vm: &str) -> Result<VmLocation, Error> {
+        let mor = |t: MoTypesEnum, v: &str| ManagedObjectReference {
+            r#type: t,
+            value: v.to_string(),
+        };
+        let gone = |e: vim_rs::core::client::Error| match &e {
+            vim_rs::core::client::Error::MethodFault(f)
+                if f.type_
+                    == Some(vim_rs::types::struct_enum::StructType::ManagedObjectNotFound) =>
+            {
+                Error::NotFound {
+                    kind: "virtual machine",
+                    path: vm.to_string(),
+                    hint: None,
+                }
+            }
+            _ => self.err(e),
+        };
+        let vim = self.vim();
+        let me = mor(MoTypesEnum::VirtualMachine, vm);
+        let vm_name: String = vim.fetch_property(me.clone(), "name").await.map_err(gone)?;
+        let name_of = |m: ManagedObjectReference| async move {
+            vim.fetch_property::<String>(m, "name")
+                .await
+                .map_err(|e| self.err(e))
+        };
+        let parent_of = |m: ManagedObjectReference| async move {
+            vim.fetch_property::<ManagedObjectReference>(m, "parent")
+                .await
+                .ok()
+        };
+        // Folders up to the datacenter; the last one is its `vm` folder.
+        let mut folders = Vec::new();
+        let mut cur = parent_of(me.clone()).await;
+        let mut datacenter = None;
+        while let Some(m) = cur {
+            if m.r#type == MoTypesEnum::Datacenter {
+                datacenter = Some(m);
+                break;
+            }
+            folders.push(name_of(m.clone()).await?);
+            cur = parent_of(m).await;
+        }
+        let Some(dc) = datacenter else {
+            return Err(Error::Protocol {
+                server: self.server().into(),
+                message: format!("VM {vm} is not below a datacenter"),
+            });
+        };
+        // A datacenter may sit in folders of its own; the root folder is not
+        // part of a path.
+        let mut dc_parts = vec![name_of(dc.clone()).await?];
+        let mut up = parent_of(dc).await;
+        while let Some(m) = up {
+            let next = parent_of(m.clone()).await;
+            if next.is_none() {
+                break;
+            }
+            dc_parts.push(name_of(m).await?);
+            up = next;
+        }
+        dc_parts.reverse();
+        let dc_path = dc_parts.join("/");
+        folders.pop();
+        folders.reverse();
+        let folder = folders.join("/");
+        // Resource pools up to the compute resource that owns them; the
+        // root pool ("Resources") is implied.
+        let mut pools = Vec::new();
+        let mut compute_cluster = String::new();
+        let mut rp = vim
+            .fetch_property::<ManagedObjectReference>(me.clone(), "resourcePool")
+            .await
+            .ok();
+        while let Some(m) = rp {
+            if matches!(
+                m.r#type,
+                MoTypesEnum::ClusterComputeResource | MoTypesEnum::ComputeResource
+            ) {
+                compute_cluster = name_of(m).await?;
+                break;
+            }
+            pools.push(name_of(m.clone()).await?);
+            rp = parent_of(m).await;
+        }
+        pools.pop();
+        pools.reverse();
+        let first_named = |prop: &'static str| {
+            let me = me.clone();
+            async move {
+                let list = vim
+                    .fetch_property::<Vec<ManagedObjectReference>>(me, prop)
+                    .await
+                    .unwrap_or_default();
+                match list.into_iter().next() {
+                    Some(m) => name_of(m).await,
+                    None => Ok(String::new()),
+                }
+            }
+        };
+        let datastore = first_named("datastore").await?;
+        let network = first_named("network").await?;
+        let path = if folder.is_empty() {
+            format!("{dc_path}/vm/{vm_name}")
+        } else {
+            format!("{dc_path}/vm/{folder}/{vm_name}")
+        };
+        Ok(VmLocation {
+            placement: Placement {
+                datacenter: dc_path,
+                compute_cluster,
+                datastore,
+                network,
+                resource_pool: pools.join("/"),
+                folder,
+            },
+            path,
         })
     }
 
@@ -564,4 +756,62 @@ impl Session {
 fn parent_hint(path: &str) -> Option<String> {
     let parent = parent_path(path);
     (!parent.is_empty()).then(|| format!("check that {parent:?} exists and holds it"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vim_rs::types::structs::{VAppPropertyInfo, VmConfigInfo};
+
+    #[test]
+    fn vcenter_vapp_properties_win_over_extra_config_and_keep_labels() {
+        let vapp = VmConfigInfo {
+            property: Some(vec![
+                VAppPropertyInfo {
+                    id: Some("installer.name".into()),
+                    label: Some("Installer Name".into()),
+                    value: Some("pcg-dc1".into()),
+                    ..Default::default()
+                },
+                // Unset values fall back to the descriptor's default.
+                VAppPropertyInfo {
+                    id: Some("installer.pod_cidr".into()),
+                    label: Some("Pod CIDR".into()),
+                    value: Some(String::new()),
+                    default_value: Some("192.168.0.0/16".into()),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        };
+        let extra = BTreeMap::from([("installer.name".to_string(), "stale".to_string())]);
+        let props = ovf_properties(Some(&vapp), &extra);
+        assert_eq!(
+            props,
+            vec![
+                OvfProperty {
+                    key: "installer.name".into(),
+                    label: Some("Installer Name".into()),
+                    value: "pcg-dc1".into()
+                },
+                OvfProperty {
+                    key: "installer.pod_cidr".into(),
+                    label: Some("Pod CIDR".into()),
+                    value: "192.168.0.0/16".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn without_vapp_properties_extra_config_stands_in_but_not_guestinfo() {
+        let extra = BTreeMap::from([
+            ("installer.name".to_string(), "pcg".to_string()),
+            ("guestinfo.userdata".to_string(), "x".to_string()),
+        ]);
+        let props = ovf_properties(None, &extra);
+        assert_eq!(props.len(), 1);
+        assert_eq!(props[0].key, "installer.name");
+        assert_eq!(props[0].label, None);
+    }
 }

@@ -65,6 +65,7 @@ async fn create_power_read_and_destroy_a_vm() {
     s.power_off(&vm).await.unwrap();
     assert!(!s.vm_info(&vm).await.unwrap().powered_on);
     s.destroy_vm(&vm).await.unwrap();
+    assert!(s.vm_location(&vm).await.unwrap_err().is_not_found());
     let gone = s.vm_info(&vm).await.unwrap_err();
     assert!(gone.is_not_found(), "{gone:?}");
     assert!(s
@@ -130,6 +131,30 @@ async fn an_ova_imports_with_its_properties() {
             .get("installer.pairing_code")
             .map(String::as_str),
         Some("ABC234")
+    );
+    // Read back as OVF properties (vcsim's extraConfig standing in for
+    // vCenter's vAppConfig), without the guestinfo keys.
+    let prop = |k: &str| {
+        info.properties
+            .iter()
+            .find(|p| p.key == k)
+            .map(|p| p.value.clone())
+    };
+    assert_eq!(prop("installer.name").as_deref(), Some("pcg-dc1"));
+    assert_eq!(prop("installer.pairing_code").as_deref(), Some("ABC234"));
+    assert!(info
+        .properties
+        .iter()
+        .all(|p| !p.key.starts_with("guestinfo.")));
+    // And where it landed, as a placement an import can write back.
+    let at = s.vm_location(&vm).await.unwrap();
+    assert_eq!(at.path, "DC0/vm/palette/installers/pcg-dc1-installer");
+    assert_eq!(
+        at.placement,
+        Placement {
+            resource_pool: String::new(),
+            ..placement("palette/installers")
+        }
     );
     s.find(
         "virtual machine",
