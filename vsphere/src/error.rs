@@ -29,6 +29,18 @@ pub enum Error {
     /// The server's answer could not be understood.
     #[error("unexpected answer from vCenter {server}: {message}")]
     Protocol { server: String, message: String },
+    /// A create met an object of the same name (vAPI `already_exists`).
+    #[error("{kind} {name:?} already exists in vCenter")]
+    AlreadyExists { kind: &'static str, name: String },
+    /// A vAPI REST call failed for a reason other than the ones above;
+    /// `error_type` is vAPI's (`com.vmware.vapi.std.errors.invalid_argument`).
+    #[error("vCenter {server} answered HTTP {status}{}", api_suffix(.error_type, .message))]
+    Api {
+        server: String,
+        status: u16,
+        error_type: Option<String>,
+        message: Option<String>,
+    },
     /// The address given is not a vCenter address.
     #[error(
         "invalid vCenter address {0:?}: use a host name or https URL such as vcenter.example.com"
@@ -38,6 +50,15 @@ pub enum Error {
 
 fn hint_suffix(h: &Option<String>) -> String {
     h.as_ref().map(|h| format!(" ({h})")).unwrap_or_default()
+}
+
+fn api_suffix(kind: &Option<String>, message: &Option<String>) -> String {
+    match (kind, message) {
+        (Some(k), Some(m)) => format!(" {k}: {m}"),
+        (Some(k), None) => format!(" {k}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {
@@ -85,7 +106,7 @@ fn fault(server: &str, user: &str, f: &Arc<vim_rs::types::structs::MethodFault>)
     }
 }
 
-fn reqwest_error(server: &str, e: &reqwest::Error) -> Error {
+pub(crate) fn reqwest_error(server: &str, e: &reqwest::Error) -> Error {
     // The chain says what failed (DNS, refused, certificate); reqwest never
     // prints bodies or headers, so no credential can appear in it.
     let mut message = e.to_string();

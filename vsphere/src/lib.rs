@@ -1,4 +1,5 @@
-//! vCenter client for the provider and palette-lab: SOAP through vim_rs.
+//! vCenter client for the provider and palette-lab: SOAP through vim_rs, and
+//! tagging through the vAPI REST endpoints ([`tags`]).
 //!
 //! Errors are typed by cause so callers can act on them: a wrong password is
 //! [`Error::InvalidLogin`], a missing inventory object is [`Error::NotFound`]
@@ -9,8 +10,10 @@
 pub mod error;
 pub mod ovf;
 pub mod session;
+pub mod tags;
 pub mod vcsim;
 pub mod vm;
 
 pub use error::Error;
 pub use session::{normalize_server, About, Session, Target};
+pub use tags::{Category, CategorySpec, ObjectRef, Tag, TagSpec, Tagging};
