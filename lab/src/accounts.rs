@@ -22,7 +22,7 @@ use crate::state::{Lab, Scope};
 /// The annotation Palette binds a vSphere account to its gateway with.
 pub const OVERLORD_ANNOTATION: &str = "overlordUid";
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub uid: String,
     pub name: String,
@@ -71,6 +71,15 @@ impl Account {
 /// invisible elsewhere.
 fn visible(a: &Account, scope: &Scope) -> bool {
     a.scope == Scope::Tenant || &a.scope == scope
+}
+
+/// Milliseconds since the Unix epoch: a time that still means something
+/// after a restart, unlike an `Instant`.
+pub(crate) fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 pub(crate) fn now() -> String {

@@ -88,7 +88,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -120,6 +120,8 @@ use crate::state::{Lab, Scope, Store};
 
 /// The object kind of cluster events (`/v1/events/components/spectrocluster/{uid}`).
 pub const KIND: &str = "spectrocluster";
+/// The extraConfig key naming the cluster a node VM was made for.
+const MARKER: &str = "guestinfo.palette.cluster";
 
 pub const PENDING_DELAY: Duration = Duration::from_secs(60);
 /// From VMs made to Running on create: 10 minutes in all with Pending.
@@ -135,7 +137,7 @@ const PLACEHOLDER_ENDPOINT: &str = "192.0.2.10";
 
 // ---------------------------------------------------------------- the model
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cluster {
     pub uid: String,
     pub name: String,
@@ -156,17 +158,22 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
     pub state: String,
     pub conditions: Vec<V1ClusterCondition>,
-    pub deleting_since: Option<Instant>,
+    /// When deletion started, in milliseconds since the Unix epoch: wall
+    /// clock rather than `Instant` so that it means the same after a restart
+    /// (force delete counts the time the lab was down, as Palette would).
+    pub deleting_since: Option<u64>,
     /// Bumped by every change that needs VMs to follow, so that a stale
     /// background step knows it no longer applies.
     pub generation: u64,
     pub token: String,
     /// Held while VMs are made or destroyed, so two reconciliations of one
-    /// cluster never race for the same VM name.
+    /// cluster never race for the same VM name. Not saved: no task survives
+    /// a restart to hold it.
+    #[serde(skip)]
     pub busy: Arc<tokio::sync::Mutex<()>>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClusterProfile {
     pub uid: String,
     /// Pack name -> values overriding the profile's.
@@ -174,7 +181,7 @@ pub struct ClusterProfile {
     pub variables: Vec<V1SpectroClusterVariable>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MachinePool {
     pub uid: String,
     pub config: V1MachinePoolConfigEntity,
@@ -194,7 +201,7 @@ impl MachinePool {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Instance {
     pub cpus: i32,
     pub memory_mib: i64,
@@ -202,7 +209,7 @@ pub struct Instance {
 }
 
 /// Where a node goes, below the cluster's datacenter and folder.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodePlacement {
     pub cluster: String,
     pub resource_pool: String,
@@ -212,7 +219,7 @@ pub struct NodePlacement {
     pub ip_pool: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Node {
     pub uid: String,
     pub pool: String,
@@ -909,8 +916,14 @@ fn current(lab: &Lab, uid: &str, generation: u64) -> bool {
 
 /// Create: Pending, then VMs, then Running. Update: VMs, then Running.
 fn spawn_lifecycle(lab: Lab, uid: String, generation: u64, phase: Phase) {
-    tokio::spawn(async move {
-        if phase == Phase::Create {
+    spawn_lifecycle_from(lab, uid, generation, phase, phase == Phase::Create);
+}
+
+/// The lifecycle, with or without its Pending wait: a create resumed after
+/// a restart in Provisioning is past it.
+fn spawn_lifecycle_from(lab: Lab, uid: String, generation: u64, phase: Phase, pending: bool) {
+    lab.clone().spawn(async move {
+        if pending {
             tokio::time::sleep(lab.scaled(PENDING_DELAY)).await;
             let mut store = lab.store();
             let Some(c) = store
@@ -1086,15 +1099,11 @@ async fn reconcile_in(
         }
         mark_deleting(lab, uid, &n.uid);
         if let Some(vm) = &n.vm {
-            match s.destroy_vm(vm).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    return Err(Failure {
-                        reason: "VmDeleteFailed",
-                        message: format!("cannot delete VM {}: {e}", n.name),
-                    })
-                }
+            if let Err(e) = crate::persist::destroy_vm_of(s, vm, MARKER, uid).await {
+                return Err(Failure {
+                    reason: "VmDeleteFailed",
+                    message: format!("cannot delete VM {}: {e}", n.name),
+                });
             }
         }
         let mut store = lab.store();
@@ -1127,10 +1136,11 @@ async fn reconcile_in(
                         .find(|n| n.pool == pool.name() && n.index == index)
                         .cloned()
                 });
+            let unrecorded = existing.as_ref().is_some_and(|n| n.vm.is_none());
             let node = match existing {
                 Some(n) => {
                     if let Some(vm) = &n.vm {
-                        match s.vm_info(vm).await {
+                        match crate::persist::vm_info_of(s, vm, MARKER, uid).await {
                             Ok(info) => {
                                 if !info.powered_on {
                                     s.power_on(vm).await.map_err(|e| Failure {
@@ -1197,6 +1207,35 @@ async fn reconcile_in(
                 resolved.insert(key.clone(), at);
             }
             let at = &resolved[&key];
+            if unrecorded {
+                // Made just before the lab stopped, not yet recorded: the
+                // same name cannot be made twice, and it is this node's.
+                let path = format!("{}/{}", at.folder_path, node.name);
+                if let Some(info) = crate::persist::unrecorded_vm(s, &path, MARKER, uid).await {
+                    s.power_on(&info.moref).await.map_err(|e| Failure {
+                        reason: "VmPowerOnFailed",
+                        message: format!("cannot power on {}: {e}", node.name),
+                    })?;
+                    if let Some(n) = lab
+                        .store()
+                        .clusters
+                        .iter_mut()
+                        .find(|c| c.uid == uid)
+                        .and_then(|c| c.nodes.iter_mut().find(|n| n.uid == node.uid))
+                    {
+                        n.vm = Some(info.moref.clone());
+                    }
+                    lab.store().event(
+                        KIND,
+                        uid,
+                        &snap.name,
+                        "Normal",
+                        "NodeCreated",
+                        format!("VM {path}, made before palette-lab restarted, kept as the node"),
+                    );
+                    continue;
+                }
+            }
             let mut extra = BTreeMap::new();
             extra.insert("guestinfo.palette.cluster".to_string(), uid.to_string());
             extra.insert("guestinfo.palette.pool".to_string(), node.pool.clone());
@@ -2224,10 +2263,12 @@ pub async fn machines(
     let mut seen = Vec::new();
     for n in &nodes {
         let live = match (&session, &n.vm) {
-            (Some(s), Some(vm)) => Some(match s.vm_info(vm).await {
-                Ok(i) => Ok(i.powered_on),
-                Err(e) => Err(e.is_not_found()),
-            }),
+            (Some(s), Some(vm)) => Some(
+                match crate::persist::vm_info_of(s, vm, MARKER, &c.uid).await {
+                    Ok(i) => Ok(i.powered_on),
+                    Err(e) => Err(e.is_not_found()),
+                },
+            ),
             _ => None,
         };
         seen.push(live);
@@ -2522,6 +2563,53 @@ pub async fn kubeconfig(
         .into_response()
 }
 
+// ---------------------------------------------------------------- restart
+
+/// After a restart: what a cluster's background task was doing starts again
+/// from its saved state (see persist.rs for what and why).
+pub(crate) fn resume(lab: &Lab) {
+    let mut runs = Vec::new();
+    {
+        let mut store = lab.store();
+        for c in &store.clusters {
+            let (phase, pending, doing) = match (c.deleting_since, c.state.as_str()) {
+                (Some(_), _) => (None, false, "deleting"),
+                (None, "Pending") => (Some(Phase::Create), true, "waiting to provision"),
+                // Only a create leaves generation 1; every later change bumps it.
+                (None, "Provisioning") if c.generation == 1 => {
+                    (Some(Phase::Create), false, "provisioning")
+                }
+                (None, "Provisioning") => (Some(Phase::Update), false, "changing its nodes"),
+                _ => continue,
+            };
+            runs.push((
+                c.uid.clone(),
+                c.name.clone(),
+                c.generation,
+                phase,
+                pending,
+                doing,
+            ));
+        }
+        for (uid, name, _, _, _, doing) in &runs {
+            store.event(
+                KIND,
+                uid,
+                name,
+                "Normal",
+                "LabRestarted",
+                format!("palette-lab restarted while the cluster was {doing}; it goes on"),
+            );
+        }
+    }
+    for (uid, _, generation, phase, pending, _) in runs {
+        match phase {
+            Some(phase) => spawn_lifecycle_from(lab.clone(), uid, generation, phase, pending),
+            None => spawn_deletion(lab.clone(), uid, generation),
+        }
+    }
+}
+
 // ---------------------------------------------------------------- delete
 
 #[derive(Deserialize, Default)]
@@ -2560,7 +2648,7 @@ pub async fn delete(
         if c.deleting_since.is_some() {
             return StatusCode::NO_CONTENT.into_response();
         }
-        c.deleting_since = Some(Instant::now());
+        c.deleting_since = Some(crate::accounts::unix_millis());
         c.state = "Deleting".into();
         c.generation += 1;
         let (name, generation) = (c.name.clone(), c.generation);
@@ -2579,7 +2667,7 @@ pub async fn delete(
 }
 
 fn spawn_deletion(lab: Lab, uid: String, generation: u64) {
-    tokio::spawn(async move {
+    lab.clone().spawn(async move {
         let tick = lab
             .scaled(Duration::from_secs(2))
             .clamp(Duration::from_millis(20), Duration::from_secs(1));
@@ -2649,13 +2737,9 @@ async fn destroy_nodes(lab: &Lab, uid: &str, snap: &Snapshot) -> Result<(), Stri
     let mut first = None;
     for n in &snap.nodes {
         if let (Some(s), Some(vm)) = (&session, &n.vm) {
-            match s.destroy_vm(vm).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => {
-                    first.get_or_insert(format!("cannot delete VM {}: {e}", n.name));
-                    continue;
-                }
+            if let Err(e) = crate::persist::destroy_vm_of(s, vm, MARKER, uid).await {
+                first.get_or_insert(format!("cannot delete VM {}: {e}", n.name));
+                continue;
             }
         }
         forget_node(&mut lab.store(), uid, &n.uid);
@@ -2696,7 +2780,8 @@ async fn force_delete(lab: Lab, scope: Scope, uid: String) -> Response {
             ))
             .into_response();
         };
-        let waited = since.elapsed();
+        // A wall clock set back shows as no time waited, not as a panic.
+        let waited = Duration::from_millis(crate::accounts::unix_millis().saturating_sub(since));
         let needed = lab.scaled(FORCE_DELETE_AFTER);
         if waited < needed {
             return invalid(format!(

@@ -48,6 +48,8 @@ pub const PROVISIONING_DELAY: Duration = Duration::from_secs(8 * 60);
 pub const OVA_PATH: &str = "/lab/installer/palette-gateway-installer.ova";
 const OVF: &str = include_str!("../assets/palette-installer.ovf");
 const KIND: &str = "overlord";
+/// The extraConfig key naming the gateway a node VM was made for.
+const MARKER: &str = "guestinfo.palette.gateway";
 
 fn is_gateway(g: &Gateway, uid: &str, scope: &Scope) -> bool {
     g.uid == uid && visible(g, scope)
@@ -284,12 +286,21 @@ fn register(lab: &Lab, vm: &str, p: &InstallerProps) -> Option<String> {
 /// phone home: a good one registers after [`REGISTRATION_DELAY`] (scaled);
 /// a bad one never does, and an event on its pairing code says why.
 pub fn spawn_watcher(lab: Lab, vc: VcenterAccess) {
-    tokio::spawn(async move {
+    let runner = lab.clone();
+    runner.spawn(async move {
         let tick = lab
             .scaled(Duration::from_secs(2))
             .clamp(Duration::from_millis(100), Duration::from_secs(2));
         let mut session: Option<vsphere::Session> = None;
-        let mut handled: HashSet<String> = HashSet::new();
+        // Installers by VM and pairing code: the code too, because a new
+        // vcsim reuses VM ids, and a new installer there has a new code.
+        // Those that registered before a restart are known by their gateways.
+        let mut handled: HashSet<(String, String)> = lab
+            .store()
+            .gateways
+            .iter()
+            .filter_map(|g| Some((g.installer_vm.clone()?, g.pairing_code.clone()?)))
+            .collect();
         loop {
             tokio::time::sleep(tick).await;
             if session.is_none() {
@@ -311,28 +322,41 @@ pub fn spawn_watcher(lab: Lab, vc: VcenterAccess) {
                 }
             };
             for vm in vms {
-                if !vm.powered_on || handled.contains(&vm.moref) {
+                if !vm.powered_on {
                     continue;
                 }
                 let Some(props) = InstallerProps::from_vm(&vm) else {
                     continue;
                 };
-                handled.insert(vm.moref.clone());
+                if !handled.insert((vm.moref.clone(), props.pairing_code.clone())) {
+                    continue;
+                }
                 if let Some((reason, message)) = registration_problem(&lab, &props) {
-                    lab.store().event(
-                        "pairingcode",
-                        &props.pairing_code,
-                        &props.name,
-                        "Error",
-                        &reason,
-                        message,
-                    );
+                    let mut store = lab.store();
+                    // After a restart the watcher meets the same installer
+                    // again: what is wrong with it was already said.
+                    let told = store.events.iter().any(|e| {
+                        e.kind == "pairingcode"
+                            && e.object_uid == props.pairing_code
+                            && e.reason == reason
+                            && e.message == message
+                    });
+                    if !told {
+                        store.event(
+                            "pairingcode",
+                            &props.pairing_code,
+                            &props.name,
+                            "Error",
+                            &reason,
+                            message,
+                        );
+                    }
                     continue;
                 }
                 let lab = lab.clone();
                 let vc = vc.clone();
                 let delay = lab.scaled(REGISTRATION_DELAY);
-                tokio::spawn(async move {
+                lab.clone().spawn(async move {
                     tokio::time::sleep(delay).await;
                     // Powered off or deleted meanwhile: the installer never phoned home.
                     let still_on =
@@ -568,6 +592,7 @@ pub async fn cloud_config_create(
         pool,
         size as usize,
         generation,
+        false,
     );
     (
         StatusCode::CREATED,
@@ -633,6 +658,7 @@ pub async fn cloud_config_update(
         pool,
         size as usize,
         generation,
+        false,
     );
     StatusCode::NO_CONTENT.into_response()
 }
@@ -640,7 +666,9 @@ pub async fn cloud_config_update(
 /// Brings the gateway to `size` healthy VMs, as Palette heals its nodes:
 /// VMs deleted in vCenter are forgotten, powered-off ones powered on,
 /// missing ones created. Then, after the (scaled) provisioning delay, the
-/// gateway is Running, unless a reset or delete came in between.
+/// gateway is Running, unless a reset or delete came in between. `adopt`
+/// (after a restart) first looks for a node VM made but not recorded.
+#[allow(clippy::too_many_arguments)]
 fn spawn_provisioning(
     lab: Lab,
     uid: String,
@@ -649,8 +677,9 @@ fn spawn_provisioning(
     pool: Option<String>,
     size: usize,
     generation: u64,
+    adopt: bool,
 ) {
-    tokio::spawn(async move {
+    lab.clone().spawn(async move {
         let current = |lab: &Lab| {
             lab.store()
                 .gateways
@@ -696,7 +725,7 @@ fn spawn_provisioning(
         let mut live = Vec::new();
         let mut names = std::collections::BTreeSet::new();
         for vm in known {
-            match session.vm_info(&vm).await {
+            match crate::persist::vm_info_of(&session, &vm, MARKER, &uid).await {
                 Ok(info) => {
                     if !info.powered_on {
                         let _ = session.power_on(&vm).await;
@@ -737,6 +766,38 @@ fn spawn_provisioning(
                 .find(|n| !names.contains(n))
                 .expect("an unused name");
             names.insert(vm_name.clone());
+            if adopt {
+                let path = format!("{}/{vm_name}", at.folder_path);
+                if let Some(info) =
+                    crate::persist::unrecorded_vm(&session, &path, MARKER, &uid).await
+                {
+                    if let Err(e) = session.power_on(&info.moref).await {
+                        return fail(
+                            &lab,
+                            "VmPowerOnFailed",
+                            format!("cannot power on {vm_name}: {e}"),
+                        );
+                    }
+                    // Its address was taken from the pool before it was made.
+                    let ip = info.extra_config.get("guestinfo.palette.ip").cloned();
+                    let mut store = lab.store();
+                    if let Some(g) = store.gateways.iter_mut().find(|g| g.uid == uid) {
+                        g.vms.push(info.moref.clone());
+                        if g.ip_address.is_none() {
+                            g.ip_address = ip.or_else(|| Some("10.0.0.10".into()));
+                        }
+                    }
+                    store.event(
+                        KIND,
+                        &uid,
+                        &name,
+                        "Normal",
+                        "NodeCreated",
+                        format!("VM {path}, made before palette-lab restarted, kept as a node"),
+                    );
+                    continue;
+                }
+            }
             // Static IP: the next free address of the nodes' pool.
             let ip = match &pool {
                 Some(p) => {
@@ -843,6 +904,70 @@ fn spawn_provisioning(
     });
 }
 
+/// After a restart: a gateway that was `Provisioning` provisions again from
+/// its saved cloud config (see persist.rs for why the delay starts over).
+pub(crate) fn resume(lab: &Lab) {
+    let mut runs = Vec::new();
+    {
+        let mut store = lab.store();
+        let mut stuck = Vec::new();
+        for g in store.gateways.iter().filter(|g| g.state == "Provisioning") {
+            let config = g.cloud_config.as_ref().map(checked_config);
+            match (g.account.clone(), config) {
+                (Some((_, account)), Some(Ok((placement, pool, size)))) => runs.push((
+                    g.uid.clone(),
+                    g.name.clone(),
+                    account,
+                    placement,
+                    pool,
+                    size,
+                    g.generation,
+                )),
+                // Provisioning is only entered with both; a hand-edited file
+                // must still end somewhere definite, not hang in Provisioning.
+                _ => stuck.push((g.uid.clone(), g.name.clone())),
+            }
+        }
+        for (uid, name) in stuck {
+            if let Some(g) = store.gateways.iter_mut().find(|g| g.uid == uid) {
+                g.state = "Failed".into();
+            }
+            store.event(
+                KIND,
+                &uid,
+                &name,
+                "Error",
+                "ProvisioningFailed",
+                "palette-lab restarted while provisioning and the saved gateway has no valid \
+                 account and cloud config to provision from",
+            );
+        }
+        for (uid, name, ..) in &runs {
+            store.event(
+                KIND,
+                uid,
+                name,
+                "Normal",
+                "LabRestarted",
+                "palette-lab restarted while provisioning; provisioning again from the saved \
+                 cloud config",
+            );
+        }
+    }
+    for (uid, _, account, placement, pool, size, generation) in runs {
+        spawn_provisioning(
+            lab.clone(),
+            uid,
+            account,
+            placement,
+            pool,
+            size as usize,
+            generation,
+            true,
+        );
+    }
+}
+
 // ---------------------------------------------------------------- metadata, reset, delete
 
 /// `PUT /v1/overlords/{uid}/metadata`: rename.
@@ -881,6 +1006,7 @@ pub async fn metadata_update(
 
 /// Removes the gateway's VMs from vCenter with its own account.
 async fn delete_vms(
+    uid: &str,
     account: Option<palette_api::models::V1VsphereCloudAccount>,
     vms: Vec<String>,
 ) -> Result<(), String> {
@@ -894,11 +1020,9 @@ async fn delete_vms(
         .await
         .map_err(|e| e.to_string())?;
     for vm in vms {
-        match s.destroy_vm(&vm).await {
-            Ok(()) => {}
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e.to_string()),
-        }
+        crate::persist::destroy_vm_of(&s, &vm, MARKER, uid)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let _ = s.logout().await;
     Ok(())
@@ -944,7 +1068,7 @@ pub async fn reset(
         );
         (account, vms)
     };
-    if let Err(e) = delete_vms(account, vms).await {
+    if let Err(e) = delete_vms(&uid, account, vms).await {
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ResetFailed", e).into_response();
     }
     Json(V1UpdatedMsg {
@@ -982,7 +1106,7 @@ pub async fn delete(
         }
         (g.account.clone().map(|(_, a)| a), g.vms.clone())
     };
-    if let Err(e) = delete_vms(account, vms).await {
+    if let Err(e) = delete_vms(&uid, account, vms).await {
         return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "DeleteFailed", e).into_response();
     }
     let mut store = lab.store();

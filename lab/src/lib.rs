@@ -7,8 +7,9 @@
 //! fault injection, call counting, identity endpoints, Running gateways
 //! through the admin shortcut, IP pools, vSphere cloud accounts checked
 //! against vCenter, seeded cluster profiles and the project listing, the
-//! gateway's install and life in vCenter, and VMware clusters with their
-//! nodes as VMs (clusters.rs).
+//! gateway's install and life in vCenter, VMware clusters with their
+//! nodes as VMs (clusters.rs), and state kept in a data file across
+//! restarts (persist.rs).
 
 pub mod accounts;
 pub mod clusters;
@@ -17,15 +18,17 @@ pub mod error;
 pub mod faults;
 pub mod gateways;
 pub mod ids;
+pub mod persist;
 pub mod pools;
 pub mod profiles;
 pub mod state;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post, put};
@@ -180,6 +183,7 @@ pub fn app(lab: Lab) -> Router {
     v1.merge(admin)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
+        .layer(middleware::from_fn_with_state(lab.clone(), persist_changes))
         .with_state(lab)
 }
 
@@ -187,9 +191,13 @@ pub fn app(lab: Lab) -> Router {
 pub struct RunningLab {
     pub addr: SocketAddr,
     pub lab: Lab,
-    /// A key created at start, printed for the user.
+    /// A key created at start, printed for the user (with a data file: the
+    /// one created at the file's first start).
     pub api_key: String,
+    /// Whether the state came from a data file rather than a new tenant.
+    pub restored: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningLab {
@@ -212,14 +220,48 @@ impl RunningLab {
         })
         .expect("a client for a loopback lab")
     }
+
+    /// Stops the lab as a process exit would, but cleanly: no new requests,
+    /// the ones in flight answered, background tasks ended, and the last
+    /// state written to the data file, which is then closed so that a new
+    /// lab can open it.
+    pub async fn stop(mut self) {
+        self.lab.stop_tasks();
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // Bounded: a client holding a request open must not hold the stop.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+        }
+        if let Some(p) = &self.lab.persist {
+            p.close();
+        }
+    }
 }
 
 impl Drop for RunningLab {
     fn drop(&mut self) {
+        self.lab.stop_tasks();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        if let Some(p) = &self.lab.persist {
+            p.close();
+        }
     }
+}
+
+/// Why a lab did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Data(#[from] persist::Error),
 }
 
 /// Starts a lab with a seeded tenant on `listen` (port 0 picks a free one),
@@ -234,21 +276,72 @@ pub async fn start_with(
     listen: SocketAddr,
     options: state::Options,
 ) -> std::io::Result<RunningLab> {
+    start_with_data(listen, options, None)
+        .await
+        .map_err(|e| match e {
+            StartError::Listen { source, .. } => source,
+            other => std::io::Error::other(other),
+        })
+}
+
+/// [`start_with`], keeping the state in `data` when given (see persist.rs):
+/// a file with a saved state is loaded instead of seeding a new tenant, and
+/// what was in flight resumes. A separate function rather than a field of
+/// [`state::Options`], so that code building `Options` field by field keeps
+/// compiling.
+pub async fn start_with_data(
+    listen: SocketAddr,
+    options: state::Options,
+    data: Option<PathBuf>,
+) -> Result<RunningLab, StartError> {
     // The lab logs in to vCenter over rustls; ring is the process's provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut store = Store::seeded();
-    let api_key = store.add_key("admin@palette-lab.local");
+    let file = data.as_deref().map(persist::DataFile::open).transpose()?;
+    let loaded = file.as_ref().map(|f| f.load()).transpose()?.flatten();
+    let restored = loaded.is_some();
+    let (store, api_key) = match loaded {
+        Some(l) => {
+            let mut store = l.store;
+            // Keys are never revoked, so the saved start-up key is there;
+            // a new one only if the file was edited by hand.
+            let key = if store.keys.contains_key(&l.api_key) {
+                l.api_key
+            } else {
+                store.add_key("admin@palette-lab.local")
+            };
+            (store, key)
+        }
+        None => {
+            let mut store = Store::seeded();
+            let key = store.add_key("admin@palette-lab.local");
+            (store, key)
+        }
+    };
     let vcenter = options.vcenter.clone();
-    let lab = Lab::with_options(store, options);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
+    let mut lab = Lab::with_options(store, options);
+    if let Some(file) = file {
+        let p = persist::Persist::start(file, lab.store.clone(), api_key.clone())?;
+        lab.persist = Some(std::sync::Arc::new(p));
+    }
+    let listen_error = |source| StartError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     let _ = lab.base_url.set(format!("http://{addr}"));
+    if restored {
+        gateways::resume(&lab);
+        clusters::resume(&lab);
+    }
     if let Some(vc) = vcenter {
         gateways::spawn_watcher(lab.clone(), vc);
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let router = app(lab.clone());
-    tokio::spawn(async move {
+    let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(async {
                 let _ = rx.await;
@@ -259,11 +352,25 @@ pub async fn start_with(
         addr,
         lab,
         api_key,
+        restored,
         shutdown: Some(tx),
+        server: Some(server),
     })
 }
 
 // ---------------------------------------------------------------- middleware
+
+/// With a data file, answers a request that may have changed the state only
+/// once the change is on disk: a client told "created" must find it after
+/// a restart.
+async fn persist_changes(State(lab): State<Lab>, req: Request, next: Next) -> Response {
+    let reads = matches!(*req.method(), Method::GET | Method::HEAD);
+    let resp = next.run(req).await;
+    if let (false, Some(p)) = (reads, &lab.persist) {
+        p.flushed().await;
+    }
+    resp
+}
 
 async fn count_calls(State(lab): State<Lab>, req: Request, next: Next) -> Response {
     let key = format!("{} {}", req.method(), req.uri().path());

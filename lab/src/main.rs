@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\
-                   [--datacenters 1] [--clusters 2]\n\
+                   [--datacenters 1] [--clusters 2] [--data FILE]\n\
                    [--vcenter HOST --vcenter-user USER [--vcenter-insecure]]\n\n\
 Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim; VCSIM_BIN\n\
 overrides) and a local Palette API on loopback, and prints how to reach both:\n\
@@ -19,6 +19,10 @@ environment variable VCENTER_PASSWORD, never from the command line.\n\
 15 min): 0.01 makes a demo take seconds.\n\
 --datacenters and --clusters shape vcsim's inventory: datacenters DC0, DC1, ... each with\n\
 compute clusters DCn_C0, DCn_C1, ..., datastore LocalDS_0 and network \"VM Network\".\n\
+--data keeps the lab's state (tenant, API keys, gateways, pools, accounts, clusters, events)\n\
+in FILE, created if missing: a restart on the same file keeps it, prints the same API key,\n\
+and resumes what was in progress. Without it the state lives in memory. vcsim's inventory\n\
+is not kept: with vcsim, VMs made before a restart are gone (use --vcenter to keep them).\n\
 Admin API (lab only): POST /lab/keys, GET /lab/projects, POST /lab/gateways, /lab/faults,\n\
 /lab/cluster-faults, /lab/calls.";
 
@@ -40,6 +44,7 @@ async fn main() -> std::process::ExitCode {
     let mut time_scale = 1.0f64;
     // Two compute clusters by default, so machine pools can spread over placements.
     let (mut datacenters, mut clusters) = (1u32, 2u32);
+    let mut data: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -51,6 +56,13 @@ async fn main() -> std::process::ExitCode {
                 }
             },
             "--no-vcsim" => with_vcsim = false,
+            "--data" => match args.next() {
+                Some(f) if !f.is_empty() => data = Some(f.into()),
+                _ => {
+                    eprintln!("--data needs a file such as lab.redb\n\n{USAGE}");
+                    return std::process::ExitCode::from(2);
+                }
+            },
             "--vcenter" => vc_server = args.next(),
             "--vcenter-user" => vc_user = args.next(),
             "--vcenter-insecure" => vc_insecure = true,
@@ -144,17 +156,27 @@ async fn main() -> std::process::ExitCode {
         })
     });
     let attached_server = vc_server.clone();
+    if let (Some(file), Some(_)) = (&data, &sim) {
+        eprintln!(
+            "palette-lab: warning: the state is kept in {}, but vcsim's inventory is in memory: \
+             VMs made before a restart are gone from vCenter and show as drift",
+            file.display()
+        );
+    }
     let options = palette_lab::state::Options {
         vcenter,
         time_scale,
     };
-    let lab = match palette_lab::start_with(listen, options).await {
+    let lab = match palette_lab::start_with_data(listen, options, data.clone()).await {
         Ok(lab) => lab,
         Err(e) => {
-            eprintln!("palette-lab: cannot listen on {listen}: {e}");
+            eprintln!("palette-lab: {e}");
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let (Some(file), true) = (&data, lab.restored) {
+        eprintln!("palette-lab: state restored from {}", file.display());
+    }
     println!("PALETTE_ENDPOINT={}", lab.endpoint());
     println!("PALETTE_API_KEY={}", lab.api_key);
     if let Some(sim) = &sim {
@@ -172,6 +194,8 @@ async fn main() -> std::process::ExitCode {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+    // The last state reaches the data file before the process ends.
+    lab.stop().await;
     // Dropping the simulator stops it with the lab.
     drop(sim);
     std::process::ExitCode::SUCCESS

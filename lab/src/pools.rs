@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::ids;
 use crate::state::{Lab, Scope};
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Gateway {
     pub uid: String,
     pub name: String,
@@ -43,15 +43,24 @@ pub struct Gateway {
     pub generation: u64,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     pub uid: String,
     pub name: String,
     pub spec: V1Pool,
+    #[serde(with = "RangeDef")]
     pub range: PoolRange,
     pub restrict_to_single_cluster: bool,
     pub allotted: BTreeSet<IpAddr>,
     pub clusters: BTreeSet<String>,
+}
+
+/// [`PoolRange`] is the API crate's and carries no serde of its own.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(remote = "PoolRange")]
+struct RangeDef {
+    first: IpAddr,
+    last: IpAddr,
 }
 
 impl Gateway {

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::ids;
 use crate::state::{Lab, Scope};
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Profile {
     pub uid: String,
     pub name: String,

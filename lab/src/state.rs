@@ -1,26 +1,33 @@
 //! What the lab knows: tenant, projects, API keys, and (as they land)
 //! gateways, pools, accounts and clusters. One lock guards it all: the lab
 //! serves tests, not traffic, and a single lock keeps every change atomic.
+//! The same lock keeps a saved snapshot (persist.rs) consistent: it never
+//! holds half of a change made under one lock.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
 
 use crate::faults::Faults;
 use crate::ids;
+use crate::persist::Persist;
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Project {
     pub uid: String,
     pub name: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub uid: String,
     pub name: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Store {
     pub org_name: String,
     pub tenant_uid: String,
@@ -46,21 +53,21 @@ pub struct Store {
     pub next_cluster_fault: u64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterRef {
     pub uid: String,
     pub name: String,
     pub account_uid: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PairingCode {
     pub code: String,
     pub scope: Scope,
     pub used_by: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabEvent {
     pub uid: String,
     /// The object's kind as in `/v1/events/components/{objectKind}/{objectUid}`.
@@ -201,6 +208,11 @@ pub struct Lab {
     pub base_url: Arc<std::sync::OnceLock<String>>,
     /// Responses checked against the Palette API spec, when switched on.
     pub contract: Arc<crate::contract::Checker>,
+    /// The data file's writer, with `--data`; in memory without.
+    pub(crate) persist: Option<Arc<Persist>>,
+    /// Set when the lab stops, so that its background tasks stop with it
+    /// rather than go on changing a store nobody serves or saves.
+    stopped: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Lab {
@@ -216,6 +228,8 @@ impl Lab {
             options: Arc::new(options),
             base_url: Arc::new(std::sync::OnceLock::new()),
             contract: Arc::new(crate::contract::Checker::from_env()),
+            persist: None,
+            stopped: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 
@@ -228,14 +242,72 @@ impl Lab {
         self.base_url.get().cloned().unwrap_or_default()
     }
 
-    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store.lock().expect("lab store lock")
+    /// The store, locked. A change made through it is saved to the data
+    /// file (when there is one) once the lock is released.
+    pub fn store(&self) -> StoreGuard<'_> {
+        StoreGuard {
+            guard: self.store.lock().expect("lab store lock"),
+            persist: self.persist.as_deref(),
+            changed: false,
+        }
+    }
+
+    /// Runs a lifecycle step in the background until it ends or the lab
+    /// stops: a stopped lab's tasks must not go on making VMs for a store
+    /// that a restarted lab now owns.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let mut stopped = self.stopped.subscribe();
+        tokio::spawn(async move {
+            tokio::select! {
+                biased;
+                _ = stopped.wait_for(|s| *s) => {}
+                () = task => {}
+            }
+        });
+    }
+
+    /// Ends the background tasks started with [`Lab::spawn`].
+    pub fn stop_tasks(&self) {
+        self.stopped.send_replace(true);
+    }
+}
+
+/// The locked store. Mutable access marks it changed, so that every change,
+/// by a request or a background task, reaches the data file without each
+/// place that changes the store having to remember to save.
+pub struct StoreGuard<'a> {
+    guard: MutexGuard<'a, Store>,
+    persist: Option<&'a Persist>,
+    changed: bool,
+}
+
+impl Deref for StoreGuard<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.guard
+    }
+}
+
+impl DerefMut for StoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        self.changed = true;
+        &mut self.guard
+    }
+}
+
+impl Drop for StoreGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: the writer reads the change count under the
+        // same lock, so a count it saw always matches the state it saved.
+        if let (true, Some(p)) = (self.changed, self.persist) {
+            p.changed();
+        }
     }
 }
 
 /// The scope a request acts in: the tenant, or one project (header
 /// `ProjectUid`). Objects of one project are invisible from another.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Scope {
     #[default]
     Tenant,

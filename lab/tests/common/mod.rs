@@ -5,6 +5,7 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use palette_lab::state::{Options, VcenterAccess};
@@ -17,6 +18,8 @@ pub struct Env {
     pub http: reqwest::Client,
     /// Fails the test at its end if any response broke the API contract.
     pub contract: palette_lab::contract::Guard,
+    options: Options,
+    data: Option<PathBuf>,
 }
 
 impl Env {
@@ -33,34 +36,58 @@ impl Env {
         Self::start(password, vcsim_flags, Some(time_scale)).await
     }
 
+    /// A lab keeping its state in `data`: in real time without watching
+    /// vCenter when `time_scale` is `None`, else as [`Env::scaled`].
+    pub async fn with_data(
+        password: &str,
+        vcsim_flags: &[&str],
+        time_scale: Option<f64>,
+        data: PathBuf,
+    ) -> Env {
+        Self::start_on(password, vcsim_flags, time_scale, Some(data)).await
+    }
+
     async fn start(password: &str, vcsim_flags: &[&str], time_scale: Option<f64>) -> Env {
+        Self::start_on(password, vcsim_flags, time_scale, None).await
+    }
+
+    async fn start_on(
+        password: &str,
+        vcsim_flags: &[&str],
+        time_scale: Option<f64>,
+        data: Option<PathBuf>,
+    ) -> Env {
         let _ = rustls::crypto::CryptoProvider::install_default(
             rustls::crypto::ring::default_provider(),
         );
         let sim = Vcsim::start("svc@vsphere.local", password, vcsim_flags).expect("vcsim");
-        let listen = "127.0.0.1:0".parse().unwrap();
-        let lab = match time_scale {
-            None => palette_lab::start(listen).await.unwrap(),
-            Some(time_scale) => {
-                let target = vsphere::Target::parse(&sim.server, true).unwrap();
-                palette_lab::start_with(
-                    listen,
-                    Options {
-                        vcenter: Some(VcenterAccess {
-                            target,
-                            user: sim.user.clone(),
-                            password: sim.password.clone(),
-                        }),
-                        time_scale,
-                    },
-                )
-                .await
-                .unwrap()
-            }
+        let options = match time_scale {
+            None => Options::default(),
+            Some(time_scale) => Options {
+                vcenter: Some(VcenterAccess {
+                    target: vsphere::Target::parse(&sim.server, true).unwrap(),
+                    user: sim.user.clone(),
+                    password: sim.password.clone(),
+                }),
+                time_scale,
+            },
         };
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
+            .unwrap();
+        Self::launch(sim, http, options, data).await
+    }
+
+    async fn launch(
+        sim: Vcsim,
+        http: reqwest::Client,
+        options: Options,
+        data: Option<PathBuf>,
+    ) -> Env {
+        let listen = "127.0.0.1:0".parse().unwrap();
+        let lab = palette_lab::start_with_data(listen, options.clone(), data.clone())
+            .await
             .unwrap();
         let contract = palette_lab::contract::guard(&lab.lab);
         Env {
@@ -68,7 +95,26 @@ impl Env {
             sim,
             http,
             contract,
+            options,
+            data,
         }
+    }
+
+    /// Stops the lab as a process exit would (its last state saved) and
+    /// starts a new one with the same options, data file and vcsim: a
+    /// restart of palette-lab beside a vCenter that stays up.
+    pub async fn restart(self) -> Env {
+        let Env {
+            lab,
+            sim,
+            http,
+            contract,
+            options,
+            data,
+        } = self;
+        lab.stop().await;
+        drop(contract);
+        Self::launch(sim, http, options, data).await
     }
 
     /// A `/v1` call in the tenant scope.
