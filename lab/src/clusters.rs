@@ -75,7 +75,9 @@
 //!
 //! **Faults** (lab only): `POST /lab/cluster-faults` with
 //! `{"kind": "provisioning_fails" | "deletion_hangs", "cluster_name": "apps"}`
-//! (without `cluster_name` it applies to every cluster) answers 201
+//! (without `cluster_name` it applies to every cluster; a gateway's name
+//! makes `provisioning_fails` strike the gateway's provisioning; with
+//! `"times": N` it strikes N provisionings, then removes itself) answers 201
 //! `{"id": N}`; `GET /lab/cluster-faults` lists them as `[{"id", "fault"}]`,
 //! `DELETE /lab/cluster-faults/{id}` removes one, `DELETE /lab/cluster-faults`
 //! all.
@@ -259,9 +261,14 @@ pub enum ClusterFaultKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterFault {
     pub kind: ClusterFaultKind,
-    /// The cluster it applies to; every cluster when unset.
+    /// The cluster it applies to; every cluster when unset. A gateway's
+    /// own cluster answers to the gateway's name.
     #[serde(default)]
     pub cluster_name: Option<String>,
+    /// `provisioning_fails` only: how many provisionings fail before the
+    /// fault removes itself; sticky when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
 }
 
 fn fault_on(store: &Store, kind: ClusterFaultKind, cluster: &str) -> bool {
@@ -269,6 +276,23 @@ fn fault_on(store: &Store, kind: ClusterFaultKind, cluster: &str) -> bool {
         .cluster_faults
         .iter()
         .any(|(_, f)| f.kind == kind && f.cluster_name.as_deref().is_none_or(|n| n == cluster))
+}
+
+/// Whether a fault strikes now, counting it down (and removing it at
+/// zero) when it was given a number of times.
+pub fn take_fault(store: &mut Store, kind: ClusterFaultKind, cluster: &str) -> bool {
+    let Some(i) = store.cluster_faults.iter().position(|(_, f)| {
+        f.kind == kind && f.cluster_name.as_deref().is_none_or(|n| n == cluster)
+    }) else {
+        return false;
+    };
+    if let Some(t) = &mut store.cluster_faults[i].1.times {
+        *t = t.saturating_sub(1);
+        if *t == 0 {
+            store.cluster_faults.remove(i);
+        }
+    }
+    true
 }
 
 pub async fn admin_add_fault(State(lab): State<Lab>, Json(f): Json<ClusterFault>) -> Response {
@@ -959,14 +983,14 @@ fn spawn_lifecycle_from(lab: Lab, uid: String, generation: u64, phase: Phase, pe
                 return;
             }
             let faulty = {
-                let store = lab.store();
+                let mut store = lab.store();
                 let name = store
                     .clusters
                     .iter()
                     .find(|c| c.uid == uid)
                     .map(|c| c.name.clone())
                     .unwrap_or_default();
-                fault_on(&store, ClusterFaultKind::ProvisioningFails, &name)
+                take_fault(&mut store, ClusterFaultKind::ProvisioningFails, &name)
             };
             if faulty {
                 return fail(

@@ -5,6 +5,7 @@
 //! Provisioning -> Running while the lab creates its VMs in vCenter; resize,
 //! reset, rename, delete; events for every step.
 
+use base64::Engine as _;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -663,6 +664,16 @@ pub async fn cloud_config_update(
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// A node's cloud-config: the SSH keys and NTP servers of the gateway's
+/// cloud config, as JSON (which is YAML) so nothing needs quoting rules.
+fn cloud_init(ssh_keys: &[String], ntp: &[String]) -> String {
+    let doc = serde_json::json!({
+        "users": [{"name": "spectro", "ssh_authorized_keys": ssh_keys}],
+        "ntp": {"enabled": !ntp.is_empty(), "servers": ntp},
+    });
+    format!("#cloud-config\n{doc}\n")
+}
+
 /// Brings the gateway to `size` healthy VMs, as Palette heals its nodes:
 /// VMs deleted in vCenter are forgotten, powered-off ones powered on,
 /// missing ones created. Then, after the (scaled) provisioning delay, the
@@ -701,6 +712,35 @@ fn spawn_provisioning(
                 store.event(KIND, &uid, &name, "Error", reason, message);
             }
         };
+        let (struck, user_data) = {
+            let mut store = lab.store();
+            let found = store
+                .gateways
+                .iter()
+                .find(|g| g.uid == uid)
+                .map(|g| (g.name.clone(), g.cloud_config.clone()));
+            let (name, cfg) = found.unwrap_or_default();
+            let cc = cfg.and_then(|c| c.cluster_config).unwrap_or_default();
+            let struck = crate::clusters::take_fault(
+                &mut store,
+                crate::clusters::ClusterFaultKind::ProvisioningFails,
+                &name,
+            );
+            (
+                struck,
+                cloud_init(
+                    &cc.ssh_keys.unwrap_or_default(),
+                    &cc.ntp_servers.unwrap_or_default(),
+                ),
+            )
+        };
+        if struck {
+            return fail(
+                &lab,
+                "ProvisioningFailed",
+                "provisioning failed (palette-lab fault provisioning_fails)".into(),
+            );
+        }
         let session = match crate::accounts::login(&account).await {
             Ok(s) => s,
             Err(e) => {
@@ -837,6 +877,16 @@ fn spawn_provisioning(
             };
             let mut extra = std::collections::BTreeMap::new();
             extra.insert("guestinfo.palette.gateway".to_string(), uid.clone());
+            // The node's cloud-init, as Cluster API's vSphere provider hands
+            // it over: where a real node's SSH keys and NTP servers are.
+            extra.insert(
+                "guestinfo.userdata".to_string(),
+                base64::engine::general_purpose::STANDARD.encode(&user_data),
+            );
+            extra.insert(
+                "guestinfo.userdata.encoding".to_string(),
+                "base64".to_string(),
+            );
             if let Some(ip) = &ip {
                 extra.insert("guestinfo.palette.ip".to_string(), ip.clone());
             }

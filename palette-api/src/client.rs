@@ -185,6 +185,11 @@ impl Client {
             .map(|_| ())
     }
 
+    /// PUT of an action that takes no body (a gateway's reset).
+    pub async fn put_empty(&self, path: &str, cancel: &CancellationToken) -> Result<(), Error> {
+        self.call(Method::PUT, path, None, cancel).await.map(|_| ())
+    }
+
     /// PATCH with a JSON body. The operations used (metadata, profile
     /// values) set a state rather than add to it, so they are retried like
     /// any idempotent call.

@@ -25,6 +25,9 @@ use vsphere::vm::Placement;
 
 use crate::shared::{api_diag, events, first, strings, Shared};
 
+mod adopt;
+use adopt::Private;
+
 pub struct Gateway {
     pub shared: Arc<Shared>,
 }
@@ -323,8 +326,10 @@ impl Gateway {
                     return Err(Diagnostic::error(
                         "Gateway provisioning failed",
                         format!(
-                            "Gateway {uid} is {state}. Its latest events:\n{}\nThe gateway is in state \
-                             (tainted): the next apply replaces it, or destroy removes it.",
+                            "Gateway {uid} is {state}. Its latest events:\n{}\nThe gateway is in state: \
+                             after a failed create (tainted) the next apply replaces it, or destroy removes it. \
+                             With reset_on_failure = true the provider resets it instead, as the console's \
+                             Reset button does.",
                             ev.iter().map(|e| format!("- {e}")).collect::<Vec<_>>().join("\n")
                         ),
                     )
@@ -351,6 +356,43 @@ impl Gateway {
                 .into());
             }
         }
+    }
+
+    /// The console's Reset button, then the cloud config again: the gateway
+    /// goes back to Pending without nodes and provisions from scratch on the
+    /// same registration, so no installer is deployed again.
+    async fn reset_and_provision(
+        &self,
+        client: &Client,
+        uid: &str,
+        planned: &Value,
+        pool_uid: Option<&str>,
+        deadline: Instant,
+        ctx: &Ctx,
+    ) -> Result<V1Overlord, Diagnostics> {
+        tracing::warn!(
+            gateway = uid,
+            "gateway Failed: resetting it and provisioning again (reset_on_failure)"
+        );
+        client
+            .put_empty(&format!("/v1/overlords/{uid}/reset"), &ctx.cancel)
+            .await
+            .map_err(|e| api_diag("Cannot reset the gateway", &e))?;
+        client
+            .post::<_, serde_json::Value>(
+                &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
+                &self.cloud_config(planned, pool_uid),
+                &ctx.cancel,
+            )
+            .await
+            .map_err(|e| api_diag("Cannot give the reset gateway its cloud config", &e))?;
+        self.wait_running(client, uid, deadline, ctx).await
+    }
+
+    /// Whether Palette says the gateway failed (not timed out or cut short).
+    async fn is_failed(&self, client: &Client, uid: &str, ctx: &Ctx) -> bool {
+        matches!(self.get(client, uid, ctx).await, Ok(Some(g))
+            if g.status.as_ref().and_then(|s| s.state.as_deref()) == Some("Failed"))
     }
 
     /// The gateway's node VMs: the ones recorded in state that still exist,
@@ -525,8 +567,46 @@ impl Resource for Gateway {
         // After an import the state lacks what Palette cannot return
         // (installer, placement, pool, vCenter): the configuration supplies
         // them, recorded by an update that calls no API. Never a replacement.
-        if imported(&req.prior) {
+        let private = Private::parse(&req.prior_private);
+        if adopting(&req.prior, &private) {
             resp.requires_replace.clear();
+        } else if !req.prior.get("id").is_null()
+            && req
+                .prior
+                .get("installer")
+                .as_elements()
+                .is_none_or(<[Value]>::is_empty)
+        {
+            // An installer nobody recorded (deleted before an import) has
+            // done its work: describing it in the configuration is a record,
+            // not a reason to install the gateway again.
+            resp.requires_replace
+                .retain(|p| !p.to_string().starts_with("installer"));
+        }
+        // The installer VM left vCenter: the plan shows it leaving the state.
+        if private.installer_gone && !resp.state.is_null() {
+            resp.state.set_attr("installer_vm_id", Value::Null);
+            resp.state.set_attr("installer_vm_path", Value::Null);
+        }
+        // A gateway Palette reports Failed: reset by the next apply when
+        // asked to, otherwise only said.
+        if !resp.state.is_null() && !req.prior.is_null() && s(&req.prior, "state") == "Failed" {
+            if resp.state.get("reset_on_failure").as_bool() == Some(true) {
+                for k in ["state", "health", "ip_address", "nodes"] {
+                    resp.state.set_attr(k, Value::Unknown);
+                }
+            } else {
+                resp.diags.warning(
+                    "The gateway is Failed in Palette",
+                    format!(
+                        "Gateway {:?} ({}) is Failed. Its events (the console's Events tab) say why. Set \
+                         reset_on_failure = true to have the next apply reset it (the console's Reset button) \
+                         and provision it again, or replace it with `terraform apply -replace=<address>`.",
+                        s(&req.prior, "name"),
+                        s(&req.prior, "id")
+                    ),
+                );
+            }
         }
         // Palette cannot shrink a gateway.
         if let (Some(before), Some(after)) = (
@@ -840,9 +920,22 @@ impl Resource for Gateway {
             );
         }
 
-        // 5. Provisioning.
+        // 5. Provisioning; a failure is reset once when asked to.
         let g = match self.wait_running(&client, &uid, deadline, ctx).await {
             Ok(g) => g,
+            Err(d)
+                if planned.get("reset_on_failure").as_bool() == Some(true)
+                    && self.is_failed(&client, &uid, ctx).await =>
+            {
+                tracing::warn!(gateway = %uid, first = %d, "provisioning failed; resetting once");
+                match self
+                    .reset_and_provision(&client, &uid, planned, pool_uid.as_deref(), deadline, ctx)
+                    .await
+                {
+                    Ok(g) => g,
+                    Err(again) => return ApplyResult::failed(state, again),
+                }
+            }
             Err(d) => return ApplyResult::failed(state, d),
         };
         state = observed(state, &g);
@@ -880,7 +973,14 @@ impl Resource for Gateway {
 
     async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
         let (prior, planned) = (&req.prior, &req.planned);
-        if imported(prior) {
+        let private = Private::parse(&req.planned_private);
+        if adopting(prior, &private) {
+            // Kept on failure, so a retry still cannot replace the gateway.
+            let failed = |d: Diagnostic| ApplyResult {
+                state: prior.clone(),
+                private: private.bytes(),
+                diags: d.into(),
+            };
             // First apply after an import: record the configuration's
             // installer, placement, pool and vCenter; change nothing remote
             // but the name if it differs.
@@ -901,9 +1001,12 @@ impl Resource for Gateway {
             if state.get("nodes").is_null() {
                 state.set_attr("nodes", Value::List(Vec::new()));
             }
+            if private.installer_gone {
+                state.set_attr("installer_vm_id", Value::Null);
+                state.set_attr("installer_vm_path", Value::Null);
+            }
             if s(prior, "name") != s(planned, "name") {
-                return ApplyResult::failed(
-                    prior.clone(),
+                return failed(
                     Diagnostic::error(
                         "Rename after import",
                         "Apply once with the gateway's current name to adopt it, then rename.",
@@ -912,8 +1015,7 @@ impl Resource for Gateway {
                 );
             }
             if prior.get("node_count") != planned.get("node_count") {
-                return ApplyResult::failed(
-                    prior.clone(),
+                return failed(
                     Diagnostic::error(
                         "Resize after import",
                         format!(
@@ -956,6 +1058,10 @@ impl Resource for Gateway {
         ] {
             state.set_attr(k, prior.get(k).clone());
         }
+        if private.installer_gone {
+            state.set_attr("installer_vm_id", Value::Null);
+            state.set_attr("installer_vm_path", Value::Null);
+        }
         if s(prior, "name") != s(planned, "name") {
             let body = V1ObjectMetaInputEntitySchema {
                 metadata: Some(V1ObjectMetaInputEntity {
@@ -997,7 +1103,18 @@ impl Resource for Gateway {
         let cc_changed = ["node_count", "ssh_keys", "ntp_servers"]
             .iter()
             .any(|k| prior.get(k) != planned.get(k));
-        if cc_changed {
+        let reset = s(prior, "state") == "Failed"
+            && planned.get("reset_on_failure").as_bool() == Some(true);
+        if reset {
+            // The reset gives the whole planned cloud config again.
+            let pool = prior.get("ip_pool_id").as_str().map(str::to_string);
+            if let Err(d) = self
+                .reset_and_provision(&client, &uid, planned, pool.as_deref(), deadline, ctx)
+                .await
+            {
+                return ApplyResult::failed(state, d);
+            }
+        } else if cc_changed {
             let pool = prior.get("ip_pool_id").as_str().map(str::to_string);
             if let Err(e) = client
                 .put(
@@ -1129,17 +1246,17 @@ impl Resource for Gateway {
             Err(e) => return keep(api_diag("Cannot read the gateway", &e)),
         };
         let mut next = observed(state.clone(), &g);
+        let mut private_now = Private::parse(private);
         if let Some(vc) = self.vcenter(state) {
             match vc.login().await {
                 Ok(session) => {
                     let installer = state.get("installer_vm_id").as_str().map(str::to_string);
+                    private_now.installer_gone = false;
                     if let Some(vm) = &installer {
+                        // Kept in state until a plan shows it going.
                         match session.vm_info(vm).await {
                             Ok(_) => {}
-                            Err(e) if e.is_not_found() => {
-                                next.set_attr("installer_vm_id", Value::Null);
-                                next.set_attr("installer_vm_path", Value::Null);
-                            }
+                            Err(e) if e.is_not_found() => private_now.installer_gone = true,
                             Err(e) => tracing::warn!(error = %e, "cannot read the installer VM"),
                         }
                     }
@@ -1176,7 +1293,7 @@ impl Resource for Gateway {
                 }
             }
         }
-        ReadResult::ok(next, private.to_vec())
+        ReadResult::ok(next, private_now.bytes())
     }
 
     /// By uid or name. The installer and placement inputs Palette cannot
@@ -1208,6 +1325,7 @@ impl Resource for Gateway {
         let mut state = Value::null_object(&schemas::gateway::schema().ty());
         state.set_attr("node_count", Value::int(1));
         state.set_attr("installer_vm_action", "power_off".into());
+        state.set_attr("reset_on_failure", Value::Bool(false));
         state.set_attr(
             "registration_timeout",
             schemas::gateway::DEFAULT_REGISTRATION_TIMEOUT.into(),
@@ -1216,21 +1334,35 @@ impl Resource for Gateway {
         for b in ["vcenter", "installer", "placement", "static_ip_pool"] {
             state.set_attr(b, Value::List(Vec::new()));
         }
+        let state = self.discover(&g, observed(state, &g), ctx).await;
+        // Only a gateway whose placement could not be read back is adopted
+        // by a recording apply; one read back is planned like any other.
+        let adopting = state
+            .get("placement")
+            .as_elements()
+            .is_none_or(<[Value]>::is_empty);
         Ok(vec![Imported {
-            state: observed(state, &g),
-            private: Vec::new(),
+            state,
+            private: Private {
+                adopting,
+                ..Default::default()
+            }
+            .bytes(),
         }])
     }
 }
 
-/// A state made by import: Palette's side only, no placement recorded yet.
-fn imported(prior: &Value) -> bool {
+/// A state made by import and not applied since: its first apply records
+/// the configuration. States imported before the private flag existed are
+/// known by their missing placement.
+fn adopting(prior: &Value, private: &Private) -> bool {
     !prior.is_null()
         && !prior.get("id").is_null()
-        && prior
-            .get("placement")
-            .as_elements()
-            .is_none_or(<[Value]>::is_empty)
+        && (private.adopting
+            || prior
+                .get("placement")
+                .as_elements()
+                .is_none_or(<[Value]>::is_empty))
 }
 
 fn url_escape(s: &str) -> String {

@@ -545,3 +545,210 @@ fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destro
         assert!(named(&vms(&lab, &sim), "pcg-interrupted").is_empty());
     });
 }
+
+/// A gateway whose vCenter is the provider's default, with an SSH key and
+/// a proxy on the installer: everything an import must read back from
+/// vCenter and Palette for the next plan to be empty.
+fn adopted_config(lab: &Lab, sim: &Vcsim) -> String {
+    format!(
+        r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+  vcenter {{
+    server   = "{server}"
+    username = "{user}"
+    password = "{PASSWORD}"
+    insecure = true
+  }}
+}}
+
+resource "palette_private_cloud_gateway" "dc1" {{
+  name = "pcg-adopt"
+  installer {{
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C0"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/installers"
+    ssh_public_key  = "ssh-ed25519 AAAA installer"
+    pod_cidr        = "172.16.0.0/16"
+    proxy {{
+      http_proxy  = "http://proxy.example.com:3128"
+      https_proxy = "http://proxy.example.com:3128"
+      no_proxy    = ["vcenter.example.com", ".example.com"]
+    }}
+  }}
+  placement {{
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C1"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/gateways"
+  }}
+  ssh_keys    = ["ssh-ed25519 AAAA ops"]
+  ntp_servers = ["0.pool.ntp.org", "1.pool.ntp.org"]
+  static_ip_pool {{
+    name        = "pcg-adopt-nodes"
+    start       = "10.10.190.1"
+    end         = "10.10.190.10"
+    prefix      = 24
+    gateway     = "10.10.190.254"
+    nameservers = ["10.10.0.2"]
+  }}
+  # No timeouts block: those are Terraform's own settings, which no import
+  # can read back; the first apply after an import records them.
+}}
+"#,
+        endpoint = lab.endpoint(),
+        server = sim.server,
+        user = sim.user,
+    )
+}
+
+#[test]
+fn import_by_name_or_uid_reads_the_install_back_and_plans_nothing_then_installer_loss_shows() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        w.config(&adopted_config(&lab, &sim));
+        w.init();
+        w.apply();
+        w.assert_plan_empty();
+        let made = w.state_resource(ADDR).unwrap()["values"].clone();
+        let uid = made["id"].as_str().unwrap().to_string();
+
+        // Adopted by name, then by uid: the installer's properties and
+        // place, the nodes' placement, keys, NTP and pool are read back, so
+        // the configuration plans nothing and no API call is needed.
+        for id in ["pcg-adopt", uid.as_str()] {
+            w.state_rm(ADDR);
+            w.import(ADDR, id);
+            let got = w.state_resource(ADDR).unwrap()["values"].clone();
+            for k in [
+                "installer",
+                "placement",
+                "ssh_keys",
+                "ntp_servers",
+                "static_ip_pool",
+                "installer_vm_path",
+                "ip_pool_id",
+                "node_count",
+            ] {
+                assert_eq!(got[k], made[k], "{k} after import of {id}");
+            }
+            w.assert_plan_empty();
+        }
+
+        // The installer VM deleted in vCenter: the plan shows it leaving
+        // the state, the apply records that, and the next plan is empty.
+        let installer = made["installer_vm_id"].as_str().unwrap().to_string();
+        lab.rt.block_on(async {
+            let t = vsphere::Target::parse(&sim.server, true).unwrap();
+            let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+                .await
+                .unwrap();
+            s.destroy_vm(&installer).await.unwrap();
+        });
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]), "{change}");
+        assert_eq!(
+            change["before"]["installer_vm_path"],
+            made["installer_vm_path"]
+        );
+        assert!(change["after"]["installer_vm_path"].is_null(), "{change}");
+        w.apply();
+        assert!(w.state_resource(ADDR).unwrap()["values"]["installer_vm_id"].is_null());
+        w.assert_plan_empty();
+
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-adopt").is_empty());
+        assert!(lab
+            .get::<Value>(None, &format!("/v1/overlords/{uid}"))
+            .unwrap_err()
+            .is_not_found());
+    });
+}
+
+fn gateway_events(lab: &Lab, uid: &str) -> String {
+    lab.get::<Value>(None, &format!("/v1/events/components/overlord/{uid}"))
+        .unwrap()
+        .to_string()
+}
+
+/// The console's Reset button as `reset_on_failure`: a create whose
+/// provisioning fails is reset once and ends Running; a gateway that fails
+/// later is only reported while the knob is off, and reset by the next apply
+/// once it is on — the registration and installer kept, never a replacement.
+#[test]
+fn reset_on_failure_recovers_a_failed_gateway_without_replacing_it() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let fail_once = |lab: &Lab| {
+            lab.admin(
+                reqwest::Method::POST,
+                "/lab/cluster-faults",
+                Some(
+                    json!({"kind": "provisioning_fails", "cluster_name": "pcg-reset", "times": 1}),
+                ),
+            );
+        };
+        let mut g = Gw {
+            name: "pcg-reset",
+            node_count: 1,
+            extra: "reset_on_failure = true",
+            installer_extra: "",
+            pool: false,
+        };
+        fail_once(&lab);
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        w.apply();
+        let st = w.state_resource(ADDR).unwrap()["values"].clone();
+        let uid = st["id"].as_str().unwrap().to_string();
+        assert_eq!(st["state"], "Running");
+        let ev = gateway_events(&lab, &uid);
+        assert!(
+            ev.contains("ProvisioningFailed") && ev.contains("Reset"),
+            "{ev}"
+        );
+        assert_eq!(named(&vms(&lab, &sim), "pcg-reset-node-").len(), 1);
+        assert_eq!(named(&vms(&lab, &sim), "pcg-reset-installer").len(), 1);
+        w.assert_plan_empty();
+
+        // A resize that fails, with the knob off: the apply fails, and the
+        // plan says what happened and how to recover.
+        fail_once(&lab);
+        g.node_count = 3;
+        g.extra = "";
+        w.config(&config(&lab, &sim, &g));
+        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        assert_eq!(gateway(&lab, &uid)["status"]["state"], "Failed");
+        let r = w.plan();
+        assert!(
+            r.combined().contains("The gateway is Failed in Palette"),
+            "{r}"
+        );
+        assert!(r.combined().contains("reset_on_failure"), "{r}");
+
+        // The knob on: an update (not a replacement) that resets it.
+        g.extra = "reset_on_failure = true";
+        w.config(&config(&lab, &sim, &g));
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]), "{change}");
+        assert_eq!(change["before"]["state"], "Failed");
+        w.apply();
+        let st = w.state_resource(ADDR).unwrap()["values"].clone();
+        assert_eq!(st["id"], uid.as_str(), "the same gateway");
+        assert_eq!(st["state"], "Running");
+        assert_eq!(named(&vms(&lab, &sim), "pcg-reset-node-").len(), 3);
+        w.assert_plan_empty();
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-reset").is_empty());
+    });
+}

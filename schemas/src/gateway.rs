@@ -232,6 +232,19 @@ pub fn schema() -> Schema {
                     ),
             )
             .attr(
+                Attribute::bool("reset_on_failure")
+                    .default(false)
+                    .description(
+                        "When Palette reports the gateway `Failed` (provisioning failed, for instance on an \
+                         intermittent infrastructure problem), reset it as the console's Reset button does: back \
+                         to Pending, its nodes removed, then the cloud config given again and provisioning \
+                         awaited. The registration and the installer are kept, so this is much faster than a \
+                         replacement. A create whose provisioning fails is reset once before it gives up; a \
+                         gateway found `Failed` later plans an update that resets it. Off: a `Failed` gateway \
+                         is reported by a plan warning and left alone.",
+                    ),
+            )
+            .attr(
                 Attribute::string("registration_timeout")
                     .default(DEFAULT_REGISTRATION_TIMEOUT)
                     .validator(check("must be a duration such as `10m`", |v: &Value| {
