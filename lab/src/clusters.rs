@@ -74,7 +74,7 @@
 //! `scope` annotation (`project` or `tenant`) on read and ignores one sent.
 //!
 //! **Faults** (lab only): `POST /lab/cluster-faults` with
-//! `{"kind": "provisioning_fails" | "deletion_hangs", "cluster_name": "apps"}`
+//! `{"kind": "provisioning_fails" | "deletion_hangs" | "registration_hangs", "cluster_name": "apps"}`
 //! (without `cluster_name` it applies to every cluster; a gateway's name
 //! makes `provisioning_fails` strike the gateway's provisioning; with
 //! `"times": N` it strikes N provisionings, then removes itself) answers 201
@@ -85,7 +85,9 @@
 //! cluster would make or change VMs it goes `Failed` with an `Error` event
 //! `ProvisioningFailed`. `deletion_hangs`: a deletion stays `Deleting`
 //! (VMs untouched) while the fault is on; removing the fault lets it finish,
-//! and force delete works after the 15 minutes.
+//! and force delete works after the 15 minutes. `registration_hangs`
+//! (named by the installer's gateway name): the installer VM never
+//! registers while the fault is on, as when it cannot reach Palette.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -256,6 +258,9 @@ fn scope_name(scope: &Scope) -> &'static str {
 pub enum ClusterFaultKind {
     ProvisioningFails,
     DeletionHangs,
+    /// A gateway's installer (matched by its Installer Name) is powered on
+    /// but never phones home while the fault is on; it does once removed.
+    RegistrationHangs,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,7 +276,7 @@ pub struct ClusterFault {
     pub times: Option<u32>,
 }
 
-fn fault_on(store: &Store, kind: ClusterFaultKind, cluster: &str) -> bool {
+pub fn fault_on(store: &Store, kind: ClusterFaultKind, cluster: &str) -> bool {
     store
         .cluster_faults
         .iter()

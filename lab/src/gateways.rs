@@ -329,6 +329,15 @@ pub fn spawn_watcher(lab: Lab, vc: VcenterAccess) {
                 let Some(props) = InstallerProps::from_vm(&vm) else {
                     continue;
                 };
+                // Held by a lab fault: not handled, so it registers once the
+                // fault is removed, as an installer whose network came back.
+                if crate::clusters::fault_on(
+                    &lab.store(),
+                    crate::clusters::ClusterFaultKind::RegistrationHangs,
+                    &props.name,
+                ) {
+                    continue;
+                }
                 if !handled.insert((vm.moref.clone(), props.pairing_code.clone())) {
                     continue;
                 }

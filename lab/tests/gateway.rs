@@ -412,3 +412,117 @@ async fn reset_returns_a_gateway_to_pending_and_removes_its_nodes() {
     assert_eq!(env.state(&uid).await, "Pending");
     assert!(env.vms_named("pcg-r-node-").await.is_empty());
 }
+
+/// Sticky lifecycle faults on a gateway: an installer whose registration
+/// hangs until the fault goes, and a provisioning that fails once and is
+/// recovered by the console's Reset; the nodes then carry their cloud-init
+/// (SSH keys, NTP) the way CAPV hands it to a VM.
+#[tokio::test]
+async fn registration_hangs_and_a_provisioning_failure_is_reset() {
+    use base64::Engine as _;
+    let env = Env::scaled("Gw-Pa55", &[], 0.001).await;
+    let (s, hang) = env
+        .admin(
+            "POST",
+            "/lab/cluster-faults",
+            Some(json!({"kind": "registration_hangs", "cluster_name": "pcg-stuck"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{hang}");
+    let code = env.pairing_code().await;
+    env.installer(
+        "pcg-stuck-installer",
+        &[
+            (keys::NAME, "pcg-stuck"),
+            (keys::CONSOLE_ENDPOINT, &env.lab.endpoint()),
+            (keys::PAIRING_CODE, &code),
+        ],
+    )
+    .await;
+    // Registration takes 0.3 s at this scale; ten times that, still none.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(env.gateway_named("pcg-stuck").await.is_none());
+    let (s, _) = env
+        .admin(
+            "DELETE",
+            &format!("/lab/cluster-faults/{}", hang["id"]),
+            None,
+        )
+        .await;
+    assert!(s < 300, "{s}");
+    let gw = env
+        .wait_for("registration once the fault is gone", async || {
+            env.gateway_named("pcg-stuck").await
+        })
+        .await;
+    let uid = gw["metadata"]["uid"].as_str().unwrap().to_string();
+
+    let (s, f) = env
+        .admin(
+            "POST",
+            "/lab/cluster-faults",
+            Some(json!({"kind": "provisioning_fails", "cluster_name": "pcg-stuck", "times": 1})),
+        )
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let (s, v) = env
+        .call(
+            "POST",
+            &format!("/v1/overlords/vsphere/{uid}/account"),
+            Some(json!({"name": "pcg-stuck", "account": env.account("Gw-Pa55")})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let cloudconfig = format!("/v1/overlords/vsphere/{uid}/cloudconfig");
+    let (s, v) = env
+        .call("POST", &cloudconfig, Some(env.cloud_config(1, None)))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    env.wait_for("Failed", async || {
+        (env.state(&uid).await == "Failed").then_some(Value::Null)
+    })
+    .await;
+    let (_, ev) = env
+        .call(
+            "GET",
+            &format!("/v1/events/components/overlord/{uid}"),
+            None,
+        )
+        .await;
+    assert!(ev.to_string().contains("ProvisioningFailed"), "{ev}");
+    assert!(env.vms_named("pcg-stuck-node-").await.is_empty());
+    // Struck once: the fault is gone.
+    let (_, left) = env.admin("GET", "/lab/cluster-faults", None).await;
+    assert_eq!(left, json!([]), "{left}");
+
+    let (s, v) = env
+        .call("PUT", &format!("/v1/overlords/{uid}/reset"), None)
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(env.state(&uid).await, "Pending");
+    let (s, v) = env
+        .call("POST", &cloudconfig, Some(env.cloud_config(1, None)))
+        .await;
+    assert_eq!(s, 201, "{v}");
+    env.wait_for("Running after the reset", async || {
+        (env.state(&uid).await == "Running").then_some(Value::Null)
+    })
+    .await;
+    let nodes = env.vms_named("pcg-stuck-node-").await;
+    assert_eq!(nodes.len(), 1);
+    let extra = &nodes[0].extra_config;
+    assert_eq!(
+        extra.get("guestinfo.userdata.encoding").map(String::as_str),
+        Some("base64")
+    );
+    let user_data = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(extra.get("guestinfo.userdata").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(user_data.starts_with("#cloud-config"), "{user_data}");
+    assert!(user_data.contains("ssh-ed25519 AAAA test"), "{user_data}");
+    assert!(user_data.contains("0.pool.ntp.org"), "{user_data}");
+    env.assert_no_contract_violations();
+}

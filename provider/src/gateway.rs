@@ -358,26 +358,30 @@ impl Gateway {
         }
     }
 
-    /// The console's Reset button, then the cloud config again: the gateway
-    /// goes back to Pending without nodes and provisions from scratch on the
-    /// same registration, so no installer is deployed again.
+    /// The console's Reset button (when `reset`), then the cloud config
+    /// again: the gateway goes back to Pending without nodes and provisions
+    /// from scratch on the same registration, so no installer is deployed
+    /// again. Without `reset` it is already Pending (reset elsewhere).
     async fn reset_and_provision(
         &self,
-        client: &Client,
+        reset: bool,
         uid: &str,
         planned: &Value,
         pool_uid: Option<&str>,
         deadline: Instant,
         ctx: &Ctx,
     ) -> Result<V1Overlord, Diagnostics> {
-        tracing::warn!(
-            gateway = uid,
-            "gateway Failed: resetting it and provisioning again (reset_on_failure)"
-        );
-        client
-            .put_empty(&format!("/v1/overlords/{uid}/reset"), &ctx.cancel)
-            .await
-            .map_err(|e| api_diag("Cannot reset the gateway", &e))?;
+        let client = &self.shared.client()?;
+        if reset {
+            tracing::warn!(
+                gateway = uid,
+                "gateway Failed: resetting it and provisioning again (reset_on_failure)"
+            );
+            client
+                .put_empty(&format!("/v1/overlords/{uid}/reset"), &ctx.cancel)
+                .await
+                .map_err(|e| api_diag("Cannot reset the gateway", &e))?;
+        }
         client
             .post::<_, serde_json::Value>(
                 &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
@@ -606,6 +610,47 @@ impl Resource for Gateway {
                         s(&req.prior, "id")
                     ),
                 );
+            }
+        }
+        if !resp.state.is_null()
+            && !req.prior.get("id").is_null()
+            && !adopting(&req.prior, &private)
+        {
+            match (
+                s(&req.prior, "state").as_str(),
+                s(&req.prior, "health").as_str(),
+            ) {
+                // Reset outside Terraform (the console's button): Pending
+                // without nodes; the next apply gives the cloud config again.
+                ("Pending", _) => {
+                    for k in ["state", "health", "ip_address", "nodes"] {
+                        resp.state.set_attr(k, Value::Unknown);
+                    }
+                }
+                ("Running", health) if !health.is_empty() && health != "Healthy" => {
+                    resp.diags.warning(
+                        format!("The gateway is {health} in Palette"),
+                        format!(
+                            "Gateway {:?} ({}) runs but Palette reports it {health}. Its nodes in vCenter: {}. \
+                             Its events (the console's Events tab) say why.",
+                            s(&req.prior, "name"),
+                            s(&req.prior, "id"),
+                            req.prior
+                                .get("nodes")
+                                .as_elements()
+                                .unwrap_or(&[])
+                                .iter()
+                                .map(|n| format!(
+                                    "{} ({})",
+                                    s(n, "name"),
+                                    if n.get("powered_on").as_bool() == Some(true) { "on" } else { "off" }
+                                ))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    );
+                }
+                _ => {}
             }
         }
         // Palette cannot shrink a gateway.
@@ -929,7 +974,7 @@ impl Resource for Gateway {
             {
                 tracing::warn!(gateway = %uid, first = %d, "provisioning failed; resetting once");
                 match self
-                    .reset_and_provision(&client, &uid, planned, pool_uid.as_deref(), deadline, ctx)
+                    .reset_and_provision(true, &uid, planned, pool_uid.as_deref(), deadline, ctx)
                     .await
                 {
                     Ok(g) => g,
@@ -1105,11 +1150,13 @@ impl Resource for Gateway {
             .any(|k| prior.get(k) != planned.get(k));
         let reset = s(prior, "state") == "Failed"
             && planned.get("reset_on_failure").as_bool() == Some(true);
-        if reset {
-            // The reset gives the whole planned cloud config again.
+        // Pending: reset outside Terraform, so it has no cloud config.
+        let pending = s(prior, "state") == "Pending";
+        if reset || pending {
+            // Provisioning again from the whole planned cloud config.
             let pool = prior.get("ip_pool_id").as_str().map(str::to_string);
             if let Err(d) = self
-                .reset_and_provision(&client, &uid, planned, pool.as_deref(), deadline, ctx)
+                .reset_and_provision(reset, &uid, planned, pool.as_deref(), deadline, ctx)
                 .await
             {
                 return ApplyResult::failed(state, d);

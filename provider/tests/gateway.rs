@@ -748,6 +748,27 @@ fn reset_on_failure_recovers_a_failed_gateway_without_replacing_it() {
         assert_eq!(st["state"], "Running");
         assert_eq!(named(&vms(&lab, &sim), "pcg-reset-node-").len(), 3);
         w.assert_plan_empty();
+
+        // Reset outside Terraform (the console's button): Pending, nodes
+        // gone. The plan shows it; the apply provisions it again in place.
+        lab.rt.block_on(async {
+            lab.client
+                .put(
+                    &format!("/v1/overlords/{uid}/reset"),
+                    &json!({}),
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await
+                .unwrap()
+        });
+        let plan = w.plan_json();
+        let change = change_of(&plan, ADDR);
+        assert_eq!(change["actions"], json!(["update"]), "{change}");
+        assert_eq!(change["before"]["state"], "Pending");
+        w.apply();
+        assert_eq!(gateway(&lab, &uid)["status"]["state"], "Running");
+        assert_eq!(named(&vms(&lab, &sim), "pcg-reset-node-").len(), 3);
+        w.assert_plan_empty();
         w.destroy();
         assert!(named(&vms(&lab, &sim), "pcg-reset").is_empty());
     });
