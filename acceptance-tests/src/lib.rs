@@ -308,6 +308,66 @@ impl Workdir {
     pub fn state_rm(&self, address: &str) -> Run {
         self.must(&["state", "rm", "-no-color", address])
     }
+
+    /// Ctrl-C in the middle of `terraform apply`: starts it in its own
+    /// process group (so the signal reaches terraform, Terraform 1.0's
+    /// wrapper and the provider, as in a terminal), waits until `ready`
+    /// says the moment has come — failing if terraform ends first or
+    /// `patience` runs out — then sends SIGINT to the group. Returns how long
+    /// terraform took to stop after the signal, and its output.
+    pub fn interrupt_apply(
+        &self,
+        patience: Duration,
+        mut ready: impl FnMut() -> bool,
+    ) -> (Duration, String) {
+        use std::os::unix::process::CommandExt;
+        let mut child = self
+            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("terraform apply");
+        let deadline = Instant::now() + patience;
+        while !ready() {
+            if child.try_wait().expect("terraform status").is_some() {
+                let out = child.wait_with_output().expect("terraform output");
+                panic!(
+                    "[terraform {}] apply ended before the moment to interrupt it:\n{}{}",
+                    self.tf.version,
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "[terraform {}] the moment to interrupt never came",
+                self.tf.version
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sent = Instant::now();
+        let killed = Command::new("kill")
+            .args(["-INT", "--", &format!("-{}", child.id())])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("terraform output");
+        let took = sent.elapsed();
+        eprintln!(
+            "[harness] terraform {} exited {:?} {took:?} after SIGINT",
+            self.tf.version,
+            out.status.code()
+        );
+        (
+            took,
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    }
 }
 
 /// Runs `f` once for each Terraform binary under test.

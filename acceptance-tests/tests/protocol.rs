@@ -1,7 +1,6 @@
 //! The protocol layer and the harness, proven with the real terraform CLI
 //! and the test-only provider `tptest`.
 
-use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -241,54 +240,15 @@ fn interrupt_stops_the_provider_promptly_and_keeps_the_object_in_state() {
     for_each_terraform(&tptest(), |w| {
         w.config(&thing_config(w, "slow", 1, "delay_ms = 120000"));
         w.init();
-        // Its own process group, so the signal reaches terraform, its wrapper
-        // process (Terraform 1.0) and the provider, as Ctrl-C in a terminal does.
-        let mut child = w
-            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-            .process_group(0)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
         let marker = store_dir(w).join("create-started");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !marker.exists() {
-            if let Some(status) = child.try_wait().unwrap() {
-                let out = child.wait_with_output().unwrap();
-                panic!(
-                    "terraform exited {status} before the create started:\n{}\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            assert!(Instant::now() < deadline, "create never started");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let sent = Instant::now();
-        let status = std::process::Command::new("kill")
-            .args(["-INT", "--", &format!("-{}", child.id())])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let out = child.wait_with_output().unwrap();
-        let took = sent.elapsed();
-        eprintln!(
-            "[harness] terraform {} exited {:?} {took:?} after SIGINT",
-            w.tf.version,
-            out.status.code()
-        );
+        let (took, text) = w.interrupt_apply(Duration::from_secs(60), || marker.exists());
         // The provider waits 120 s unless cancelled; anything near that means
         // StopProvider never reached the create.
         assert!(
             took < Duration::from_secs(20),
             "terraform took {took:?} to stop"
         );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("Interrupted") || stdout.contains("Interrupted"),
-            "{stdout}\n{stderr}"
-        );
+        assert!(text.contains("Interrupted"), "{text}");
 
         // The created object is in state (tainted), so nothing is orphaned.
         let r = w

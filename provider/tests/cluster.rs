@@ -15,7 +15,6 @@ use palette_api::models::{
     V1VsphereCloudConfig, V1VsphereMachinePoolConfigEntity,
 };
 use serde_json::{json, Value};
-use std::os::unix::process::CommandExt;
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Vc-Pa55-for-cluster-tests";
@@ -960,42 +959,17 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
             },
         ));
         w.init();
-        let mut child = w
-            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-            .process_group(0)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-        while listed(&lab, &project).is_empty() {
-            assert!(
-                child.try_wait().unwrap().is_none(),
-                "terraform ended before the create"
-            );
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the cluster was never created"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let sent = std::time::Instant::now();
-        assert!(std::process::Command::new("kill")
-            .args(["-INT", "--", &format!("-{}", child.id())])
-            .status()
-            .unwrap()
-            .success());
-        let out = child.wait_with_output().unwrap();
-        let took = sent.elapsed();
+        // Interrupted during the wait for Running, once the cluster exists.
+        let mut created = None;
+        let (took, text) = w.interrupt_apply(std::time::Duration::from_secs(120), || {
+            if created.is_none() && !listed(&lab, &project).is_empty() {
+                created = Some(std::time::Instant::now());
+            }
+            created.is_some_and(|t| t.elapsed() > std::time::Duration::from_millis(300))
+        });
         assert!(
             took < std::time::Duration::from_secs(20),
             "terraform took {took:?} to stop"
-        );
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
         );
         assert!(text.contains("Interrupted"), "{text}");
         let st = w

@@ -478,7 +478,6 @@ fn the_vcenter_password_never_appears_in_trace_logs() {
 
 #[test]
 fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destroy_removes_it() {
-    use std::os::unix::process::CommandExt;
     use std::time::{Duration, Instant};
     let sim = sim();
     for_each_terraform(&palette(), |w| {
@@ -494,40 +493,21 @@ fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destro
         };
         w.config(&config(&lab, &sim, &g));
         w.init();
-        let mut child = w
-            .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
-            .process_group(0)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Interrupt once the installer runs in vCenter: the wait for registration.
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !named(&vms(&lab, &sim), "pcg-interrupted")
-            .iter()
-            .any(|v| v.powered_on)
-        {
-            assert!(child.try_wait().unwrap().is_none(), "terraform ended early");
-            assert!(Instant::now() < deadline, "the installer never ran");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        std::thread::sleep(Duration::from_millis(300));
-        let sent = Instant::now();
-        assert!(std::process::Command::new("kill")
-            .args(["-INT", "--", &format!("-{}", child.id())])
-            .status()
-            .unwrap()
-            .success());
-        let out = child.wait_with_output().unwrap();
-        let took = sent.elapsed();
+        // Interrupted once the installer runs in vCenter: the wait for registration.
+        let mut running = None;
+        let (took, text) = w.interrupt_apply(Duration::from_secs(120), || {
+            if running.is_none()
+                && named(&vms(&lab, &sim), "pcg-interrupted")
+                    .iter()
+                    .any(|v| v.powered_on)
+            {
+                running = Some(Instant::now());
+            }
+            running.is_some_and(|t| t.elapsed() > Duration::from_millis(300))
+        });
         assert!(
             took < Duration::from_secs(20),
             "terraform took {took:?} to stop"
-        );
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
         );
         assert!(text.contains("nterrupted"), "{text}");
         let st = w
@@ -771,5 +751,59 @@ fn reset_on_failure_recovers_a_failed_gateway_without_replacing_it() {
         w.assert_plan_empty();
         w.destroy();
         assert!(named(&vms(&lab, &sim), "pcg-reset").is_empty());
+    });
+}
+
+/// Ctrl-C while the gateway provisions (registered, account and cloud
+/// config given): terraform stops promptly, the gateway's uid is in state,
+/// tainted, and destroy removes it and every VM it made.
+#[test]
+fn ctrl_c_during_provisioning_keeps_the_gateway_in_state() {
+    use std::time::Duration;
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        // Registration 3 s, provisioning almost 5 s: time to interrupt.
+        let lab = Lab::with_vcsim_at(&sim, 0.01);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        let g = Gw {
+            name: "pcg-cut",
+            node_count: 1,
+            extra: "",
+            installer_extra: "",
+            pool: false,
+        };
+        w.config(&config(&lab, &sim, &g));
+        w.init();
+        let provisioning = || {
+            lab.get::<Value>(None, "/v1/overlords?name=pcg-cut")
+                .ok()
+                .and_then(|v| {
+                    v["items"][0]["status"]["state"]
+                        .as_str()
+                        .map(str::to_string)
+                })
+                .as_deref()
+                == Some("Provisioning")
+        };
+        let (took, text) = w.interrupt_apply(Duration::from_secs(120), provisioning);
+        assert!(
+            took < Duration::from_secs(20),
+            "terraform took {took:?} to stop"
+        );
+        assert!(text.contains("Interrupted"), "{text}");
+        let st = w.state_resource(ADDR).expect("the gateway is in state");
+        assert_eq!(st["tainted"], true, "{st}");
+        let uid = st["values"]["id"].as_str().expect("its uid").to_string();
+        assert_eq!(
+            gateway(&lab, &uid)["metadata"]["name"],
+            "pcg-cut",
+            "the uid in state is the gateway's"
+        );
+        w.destroy();
+        assert!(named(&vms(&lab, &sim), "pcg-cut").is_empty());
+        assert!(lab
+            .get::<Value>(None, &format!("/v1/overlords/{uid}"))
+            .unwrap_err()
+            .is_not_found());
     });
 }
