@@ -34,6 +34,17 @@ pub struct TerraformBin {
     pub version: String,
 }
 
+impl TerraformBin {
+    /// `import` blocks (and `plan -generate-config-out`) arrived in 1.5.
+    pub fn supports_import_blocks(&self) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use palette_api::client::{Client, Error as ApiError};
@@ -31,7 +31,7 @@ use tfplugin::{
     PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, events, first, strings, Shared};
+use crate::shared::{api_diag, events, first, strings, Poll, Shared};
 
 const CLUSTERS: &str = "/v1/spectroclusters";
 const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
@@ -952,32 +952,6 @@ fn bullet(lines: &[String]) -> String {
         .map(|e| format!("- {e}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Polling that starts quick (a lab, or a change Palette applies at once)
-/// and slows down to a calm pace for real provisioning, never sleeping past
-/// the deadline.
-struct Poll {
-    next: Duration,
-}
-
-impl Poll {
-    const FIRST: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(10);
-
-    fn new() -> Poll {
-        Poll { next: Self::FIRST }
-    }
-
-    fn interval(&mut self, deadline: Instant) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 3 / 2).min(Self::MAX);
-        d.min(
-            deadline
-                .saturating_duration_since(Instant::now())
-                .max(Self::FIRST),
-        )
-    }
 }
 
 /// palette-lab runs its clock faster by `--time-scale`; tests that point the

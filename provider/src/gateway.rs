@@ -23,7 +23,7 @@ use tfplugin::{
 };
 use vsphere::vm::Placement;
 
-use crate::shared::{api_diag, events, first, strings, Shared};
+use crate::shared::{api_diag, events, first, strings, Poll, Shared};
 
 mod adopt;
 use adopt::Private;
@@ -299,6 +299,7 @@ impl Gateway {
         ctx: &Ctx,
     ) -> Result<V1Overlord, Diagnostics> {
         let mut last_state = String::new();
+        let mut poll = Poll::new();
         loop {
             let g = self
                 .get(client, uid, ctx)
@@ -348,7 +349,7 @@ impl Gateway {
                 )
                 .into());
             }
-            if !ctx.sleep(Duration::from_millis(poll_ms(deadline))).await {
+            if !ctx.sleep(poll.interval(deadline)).await {
                 return Err(Diagnostic::error(
                     "Interrupted",
                     format!("Terraform was interrupted while gateway {uid} provisions; it is in state (tainted)."),
@@ -508,12 +509,6 @@ impl Gateway {
         }
         out
     }
-}
-
-fn poll_ms(deadline: Instant) -> u64 {
-    // Poll quickly against a fast lab, calmly against a real Palette.
-    let left = deadline.saturating_duration_since(Instant::now());
-    (left.as_millis() as u64 / 100).clamp(100, 5000)
 }
 
 #[async_trait]
@@ -836,6 +831,7 @@ impl Resource for Gateway {
             .unwrap_or(Duration::from_secs(600));
         let reg_deadline = (Instant::now() + reg_timeout).min(deadline);
         let query = format!("/v1/overlords?name={}", url_escape(&name));
+        let mut poll = Poll::new();
         let uid = loop {
             match client.get::<V1Overlords>(&query, &ctx.cancel).await {
                 Ok(list) => {
@@ -872,10 +868,7 @@ impl Resource for Gateway {
                     ),
                 );
             }
-            if !ctx
-                .sleep(Duration::from_millis(poll_ms(reg_deadline)))
-                .await
-            {
+            if !ctx.sleep(poll.interval(reg_deadline)).await {
                 return ApplyResult::failed(
                     state,
                     Diagnostic::error("Interrupted", format!("Interrupted while waiting for registration; installer VM {vm_path} is in state (tainted).")),

@@ -268,3 +268,30 @@ pub fn strings(v: &Value) -> Vec<String> {
         .filter_map(|x| x.as_str().map(str::to_string))
         .collect()
 }
+
+/// Polling that starts quick (a lab, or a change Palette applies at once)
+/// and slows down to a calm pace for real provisioning, never sleeping past
+/// the deadline. Every wait of the provider (registration, provisioning,
+/// deletion) uses it.
+pub struct Poll {
+    next: Duration,
+}
+
+impl Poll {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MAX: Duration = Duration::from_secs(10);
+
+    pub fn new() -> Poll {
+        Poll { next: Self::FIRST }
+    }
+
+    pub fn interval(&mut self, deadline: Instant) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 3 / 2).min(Self::MAX);
+        d.min(
+            deadline
+                .saturating_duration_since(Instant::now())
+                .max(Self::FIRST),
+        )
+    }
+}

@@ -982,16 +982,11 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
     });
 }
 
-fn supports_import_blocks(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
-}
-
 #[test]
 fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
-        if !supports_import_blocks(&w.tf.version) {
+        if !w.tf.supports_import_blocks() {
             eprintln!(
                 "[harness] terraform {}: no import blocks before 1.5; skipped",
                 w.tf.version

@@ -10,18 +10,12 @@ use common::{palette, Lab};
 use serde_json::json;
 use vsphere::vcsim::Vcsim;
 
-fn supports_import_blocks(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    (major, minor) >= (1, 5)
-}
-
 #[test]
 fn generated_configuration_plans_clean() {
     let sim = Vcsim::start("svc@vsphere.local", "Gen-Pa55word", &[]).expect("vcsim");
     let mut ran = 0;
     for_each_terraform(&palette(), |w| {
-        if !supports_import_blocks(&w.tf.version) {
+        if !w.tf.supports_import_blocks() {
             eprintln!(
                 "[harness] terraform {}: no import blocks before 1.5; skipped",
                 w.tf.version
@@ -130,7 +124,7 @@ import {{
         ran > 0
             || acceptance_tests::terraform_bins()
                 .iter()
-                .all(|t| !supports_import_blocks(&t.version)),
+                .all(|t| !t.supports_import_blocks()),
         "no Terraform >= 1.5 ran"
     );
 }
