@@ -27,56 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERSION = "0.1.0"
-
-
-def tool(name):
-    return subprocess.run([os.path.join(REPO, "scripts", "tools.sh"), name], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-class Lab:
-    def __init__(self, binary, work, time_scale, vcsim):
-        self.out = open(os.path.join(work, "lab.out"), "w+")
-        env = dict(os.environ, VCSIM_BIN=vcsim)
-        self.proc = subprocess.Popen([binary, "--time-scale", str(time_scale)], stdout=self.out,
-                                     stderr=subprocess.DEVNULL, env=env)
-        for _ in range(600):
-            self.out.seek(0)
-            text = self.out.read()
-            if "VCENTER_PASSWORD=" in text:
-                break
-            time.sleep(0.05)
-        else:
-            raise SystemExit("palette-lab did not start")
-        self.vals = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
-        self.endpoint, self.key = self.vals["PALETTE_ENDPOINT"], self.vals["PALETTE_API_KEY"]
-
-    def admin(self, method, path, body=None):
-        req = urllib.request.Request(self.endpoint + path, method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req) as r:
-            raw = r.read()
-            return json.loads(raw) if raw else None
-
-    def calls(self):
-        return sum(v for k, v in self.admin("GET", "/lab/calls").items() if " /v1/" in k)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def terraform(tf, work, env, *args):
-    r = subprocess.run([tf, *args, "-input=false", "-no-color"], cwd=work, env=env,
-                       capture_output=True, text=True)
-    if r.returncode not in (0, 2):
-        raise SystemExit(f"terraform {' '.join(args)} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
-    return r
+from benchlib import (REPO, Lab, check_release_builds, palette_provider, terraform,
+                      terraform_env, tool)
 
 
 def write_config(work, lab, gateway, count):
@@ -156,21 +109,11 @@ def main():
     a = ap.parse_args()
     tf = a.terraform or tool("terraform")
     vcsim = tool("vcsim")
-    for b in (a.provider, a.lab):
-        if not os.access(b, os.X_OK):
-            raise SystemExit(f"{b} is missing: cargo build --release -p terraform-provider-palette -p palette-lab")
+    check_release_builds(a.provider, a.lab)
     version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
 
     work = tempfile.mkdtemp(prefix="palette-cluster-bench-")
-    d = os.path.join(work, "mirror", "registry.terraform.io", "palette-community/palette", VERSION, "linux_amd64")
-    os.makedirs(d)
-    shutil.copy(a.provider, os.path.join(d, f"terraform-provider-palette_v{VERSION}"))
-    rc = os.path.join(work, "terraform.rc")
-    with open(rc, "w") as f:
-        f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{work}/mirror"\n  }}\n}}\n')
-    env = dict(os.environ, TF_CLI_CONFIG_FILE=rc, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
-    for k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER"):
-        env.pop(k, None)
+    env = terraform_env(work, [palette_provider(a.provider)])
 
     lab = Lab(a.lab, work, a.time_scale, vcsim)
     rows = {}

@@ -26,60 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VERSION = "0.1.0"
-
-
-def tool(name):
-    return subprocess.run([os.path.join(REPO, "scripts", "tools.sh"), name], check=True,
-                          capture_output=True, text=True).stdout.strip()
-
-
-def mirror(root, source, version, binary, filename):
-    d = os.path.join(root, "registry.terraform.io", source, version, "linux_amd64")
-    os.makedirs(d, exist_ok=True)
-    shutil.copy(binary, os.path.join(d, filename))
-
-
-class Lab:
-    def __init__(self, binary, work):
-        self.out = open(os.path.join(work, "lab.out"), "w+")
-        self.proc = subprocess.Popen([binary, "--no-vcsim"], stdout=self.out, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            self.out.seek(0)
-            text = self.out.read()
-            if "PALETTE_API_KEY=" in text:
-                break
-            time.sleep(0.05)
-        else:
-            raise SystemExit("palette-lab did not start")
-        vals = dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
-        self.endpoint, self.key = vals["PALETTE_ENDPOINT"], vals["PALETTE_API_KEY"]
-
-    def admin(self, method, path, body=None):
-        req = urllib.request.Request(self.endpoint + path, method=method,
-                                     data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req) as r:
-            raw = r.read()
-            return json.loads(raw) if raw else None
-
-    def calls(self):
-        return sum(v for k, v in self.admin("GET", "/lab/calls").items() if " /v1/" in k)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-
-
-def terraform(tf, work, env, *args):
-    r = subprocess.run([tf, *args, "-input=false", "-no-color"], cwd=work, env=env,
-                       capture_output=True, text=True)
-    if r.returncode not in (0, 2):
-        raise SystemExit(f"terraform {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
-    return r
+from benchlib import (REPO, Lab, check_release_builds, palette_provider, terraform,
+                      terraform_env, tool)
 
 
 def timed_plans(tf, work, env, runs, between=None, mode=()):
@@ -112,21 +61,14 @@ def main():
     a = ap.parse_args()
     tf = a.terraform or tool("terraform")
     null_bin = a.null_provider or tool("null-provider")
-    for b in (a.provider, a.lab):
-        if not os.access(b, os.X_OK):
-            raise SystemExit(f"{b} is missing: cargo build --release -p terraform-provider-palette -p palette-lab")
+    check_release_builds(a.provider, a.lab)
     version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
 
     work_root = tempfile.mkdtemp(prefix="palette-refresh-bench-")
-    mirror_dir = os.path.join(work_root, "mirror")
-    mirror(mirror_dir, "palette-community/palette", VERSION, a.provider, f"terraform-provider-palette_v{VERSION}")
-    mirror(mirror_dir, "hashicorp/null", "2.1.2", null_bin, "terraform-provider-null_v2.1.2_x4")
-    rc = os.path.join(work_root, "terraform.rc")
-    with open(rc, "w") as f:
-        f.write(f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror_dir}"\n  }}\n}}\n')
-    env = dict(os.environ, TF_CLI_CONFIG_FILE=rc, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
-    for k in ("TF_LOG", "TF_LOG_PATH", "TF_LOG_PROVIDER"):
-        env.pop(k, None)
+    env = terraform_env(work_root, [
+        palette_provider(a.provider),
+        ("hashicorp/null", "2.1.2", null_bin, "terraform-provider-null_v2.1.2_x4"),
+    ])
 
     rows = []
     for n in [int(s) for s in a.sizes.split(",") if s]:
