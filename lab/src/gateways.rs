@@ -56,6 +56,19 @@ fn is_gateway(g: &Gateway, uid: &str, scope: &Scope) -> bool {
     g.uid == uid && visible(g, scope)
 }
 
+/// The gateway `uid` as the request's scope sees it, or the 404 to answer.
+fn gateway_mut<'a>(
+    store: &'a mut crate::state::Store,
+    uid: &str,
+    scope: &Scope,
+) -> Result<&'a mut Gateway, ApiError> {
+    store
+        .gateways
+        .iter_mut()
+        .find(|g| is_gateway(g, uid, scope))
+        .ok_or_else(|| ApiError::not_found("private cloud gateway", uid))
+}
+
 // ---------------------------------------------------------------- pairing and OVA
 
 #[derive(Deserialize)]
@@ -422,12 +435,9 @@ pub async fn account_create(
     }
     let mut store = lab.store();
     let account_uid = ids::new_uid();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| is_gateway(g, &uid, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     g.account = Some((account_uid.clone(), account));
     let name = g.name.clone();
@@ -462,12 +472,9 @@ pub async fn account_update(
         return e.into_response();
     }
     let mut store = lab.store();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| is_gateway(g, &uid, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     let account_uid = g
         .account
@@ -547,12 +554,9 @@ pub async fn cloud_config_create(
     };
     let (account, generation) = {
         let mut store = lab.store();
-        let Some(g) = store
-            .gateways
-            .iter_mut()
-            .find(|g| is_gateway(g, &uid, &scope))
-        else {
-            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        let g = match gateway_mut(&mut store, &uid, &scope) {
+            Ok(g) => g,
+            Err(e) => return e.into_response(),
         };
         let Some((_, account)) = g.account.clone() else {
             return ApiError::bad_request(format!(
@@ -627,12 +631,9 @@ pub async fn cloud_config_update(
     };
     let (account, generation) = {
         let mut store = lab.store();
-        let Some(g) = store
-            .gateways
-            .iter_mut()
-            .find(|g| is_gateway(g, &uid, &scope))
-        else {
-            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        let g = match gateway_mut(&mut store, &uid, &scope) {
+            Ok(g) => g,
+            Err(e) => return e.into_response(),
         };
         let Some(prior) = g.cloud_config.clone() else {
             return ApiError::bad_request("the gateway has no cloud config yet: POST it first")
@@ -1044,12 +1045,9 @@ pub async fn metadata_update(
         return ApiError::bad_request("metadata.name is required").into_response();
     };
     let mut store = lab.store();
-    let Some(g) = store
-        .gateways
-        .iter_mut()
-        .find(|g| is_gateway(g, &uid, &scope))
-    else {
-        return ApiError::not_found("private cloud gateway", &uid).into_response();
+    let g = match gateway_mut(&mut store, &uid, &scope) {
+        Ok(g) => g,
+        Err(e) => return e.into_response(),
     };
     let old = std::mem::replace(&mut g.name, name.clone());
     store.event(
@@ -1098,12 +1096,9 @@ pub async fn reset(
         let mut store = lab.store();
         // Addresses the clusters' nodes hold are theirs, not the gateway's.
         let held = crate::clusters::cluster_ips(&store, &uid);
-        let Some(g) = store
-            .gateways
-            .iter_mut()
-            .find(|g| is_gateway(g, &uid, &scope))
-        else {
-            return ApiError::not_found("private cloud gateway", &uid).into_response();
+        let g = match gateway_mut(&mut store, &uid, &scope) {
+            Ok(g) => g,
+            Err(e) => return e.into_response(),
         };
         g.generation += 1;
         g.state = "Pending".into();
