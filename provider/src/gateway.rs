@@ -582,6 +582,17 @@ impl Resource for Gateway {
             resp.requires_replace
                 .retain(|p| !p.to_string().starts_with("installer"));
         }
+        // Leaving `resource_pool` out and writing "Resources" both name the
+        // cluster's root pool (and a placement read back from vCenter has no
+        // path for it): switching between them is a record, not a move.
+        for block in ["installer", "placement"] {
+            let before = first(&req.prior, block).get("resource_pool");
+            let after = first(&resp.state, block).get("resource_pool");
+            if before != after && root_pool(before) && root_pool(after) {
+                let at = format!("{block}[0].resource_pool");
+                resp.requires_replace.retain(|p| p.to_string() != at);
+            }
+        }
         // The installer VM left vCenter: the plan shows it leaving the state.
         if private.installer_gone && !resp.state.is_null() {
             resp.state.set_attr("installer_vm_id", Value::Null);
@@ -1392,6 +1403,15 @@ impl Resource for Gateway {
     }
 }
 
+/// Whether a `resource_pool` value names a compute cluster's root pool.
+fn root_pool(v: &Value) -> bool {
+    v.is_null()
+        || matches!(
+            v.as_str().map(|s| s.trim_matches('/')),
+            Some("" | "Resources")
+        )
+}
+
 /// A state made by import and not applied since: its first apply records
 /// the configuration. States imported before the private flag existed are
 /// known by their missing placement.
@@ -1468,6 +1488,21 @@ mod tests {
             .filter_map(|x| x.attribute.as_ref().map(|p| p.to_string()))
             .collect();
         assert_eq!(paths, vec!["installer[0].pod_cidr"], "{d}");
+    }
+
+    #[test]
+    fn the_root_pool_has_three_spellings_and_no_other() {
+        for v in [
+            Value::Null,
+            "".into(),
+            "Resources".into(),
+            "/Resources/".into(),
+        ] {
+            assert!(root_pool(&v), "{v:?}");
+        }
+        for v in ["Resources/apps".into(), "apps".into(), Value::Unknown] {
+            assert!(!root_pool(&v), "{v:?}");
+        }
     }
 
     #[test]

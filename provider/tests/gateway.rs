@@ -529,7 +529,7 @@ fn ctrl_c_while_waiting_for_registration_keeps_the_installer_in_state_and_destro
 /// A gateway whose vCenter is the provider's default, with an SSH key and
 /// a proxy on the installer: everything an import must read back from
 /// vCenter and Palette for the next plan to be empty.
-fn adopted_config(lab: &Lab, sim: &Vcsim) -> String {
+fn adopted_config(lab: &Lab, sim: &Vcsim, placement_extra: &str) -> String {
     format!(
         r#"
 provider "palette" {{
@@ -564,6 +564,7 @@ resource "palette_private_cloud_gateway" "dc1" {{
     datastore       = "LocalDS_0"
     network         = "VM Network"
     folder          = "palette/gateways"
+    {placement_extra}
   }}
   ssh_keys    = ["ssh-ed25519 AAAA ops"]
   ntp_servers = ["0.pool.ntp.org", "1.pool.ntp.org"]
@@ -591,7 +592,7 @@ fn import_by_name_or_uid_reads_the_install_back_and_plans_nothing_then_installer
     for_each_terraform(&palette(), |w| {
         let lab = Lab::with_vcsim(&sim);
         w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-        w.config(&adopted_config(&lab, &sim));
+        w.config(&adopted_config(&lab, &sim, ""));
         w.init();
         w.apply();
         w.assert_plan_empty();
@@ -619,6 +620,23 @@ fn import_by_name_or_uid_reads_the_install_back_and_plans_nothing_then_installer
             }
             w.assert_plan_empty();
         }
+
+        // "Resources" and no resource_pool both name the root pool: writing
+        // it out is recorded in place, never a move of the gateway.
+        w.config(&adopted_config(
+            &lab,
+            &sim,
+            r#"resource_pool = "Resources""#,
+        ));
+        assert_eq!(
+            planned_actions(&w.plan_json()),
+            vec![(ADDR.to_string(), vec!["update".to_string()])]
+        );
+        w.apply();
+        w.assert_plan_empty();
+        w.config(&adopted_config(&lab, &sim, ""));
+        w.apply();
+        w.assert_plan_empty();
 
         // The installer VM deleted in vCenter: the plan shows it leaving
         // the state, the apply records that, and the next plan is empty.
