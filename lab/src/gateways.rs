@@ -50,7 +50,7 @@ pub const OVA_PATH: &str = "/lab/installer/palette-gateway-installer.ova";
 const OVF: &str = include_str!("../assets/palette-installer.ovf");
 const KIND: &str = "overlord";
 /// The extraConfig key naming the gateway a node VM was made for.
-const MARKER: &str = "guestinfo.palette.gateway";
+pub(crate) const MARKER: &str = "guestinfo.palette.gateway";
 
 fn is_gateway(g: &Gateway, uid: &str, scope: &Scope) -> bool {
     g.uid == uid && visible(g, scope)

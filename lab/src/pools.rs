@@ -156,15 +156,47 @@ pub async fn get_gateway(
     Extension(scope): Extension<Scope>,
     Path(uid): Path<String>,
 ) -> Response {
-    let store = lab.store();
-    match store
-        .gateways
-        .iter()
-        .find(|g| g.uid == uid && visible(g, &scope))
-    {
-        Some(g) => Json(g.to_api()).into_response(),
-        None => ApiError::not_found("private cloud gateway", &uid).into_response(),
+    let (mut api, account, vms) = {
+        let store = lab.store();
+        match store
+            .gateways
+            .iter()
+            .find(|g| g.uid == uid && visible(g, &scope))
+        {
+            Some(g) => (
+                g.to_api(),
+                g.account.clone().map(|(_, a)| a),
+                if g.state == "Running" {
+                    g.vms.clone()
+                } else {
+                    Vec::new()
+                },
+            ),
+            None => return ApiError::not_found("private cloud gateway", &uid).into_response(),
+        }
+    };
+    // As Palette's agents see it: a node VM powered off or gone in vCenter
+    // makes a Running gateway Unhealthy (until provisioning heals it).
+    if let (Some(a), false) = (account, vms.is_empty()) {
+        if let Ok(s) = crate::accounts::login(&a).await {
+            let mut healthy = true;
+            for vm in &vms {
+                match crate::persist::vm_info_of(&s, vm, crate::gateways::MARKER, &uid).await {
+                    Ok(i) if i.powered_on => {}
+                    Ok(_) => healthy = false,
+                    Err(e) if e.is_not_found() => healthy = false,
+                    Err(_) => {}
+                }
+            }
+            let _ = s.logout().await;
+            if !healthy {
+                if let Some(h) = api.status.as_mut().and_then(|st| st.health.as_mut()) {
+                    h.state = Some("Unhealthy".into());
+                }
+            }
+        }
     }
+    Json(api).into_response()
 }
 
 pub async fn list_pools(

@@ -193,6 +193,16 @@ fn gateway_install_resize_rename_drift_and_destroy() {
             ),
             (json!(2), json!(3))
         );
+        // Palette calls it Unhealthy meanwhile, and the plan says so.
+        assert_eq!(
+            gateway(&lab, &uid)["status"]["health"]["state"],
+            "Unhealthy"
+        );
+        let r = w.plan();
+        assert!(
+            r.combined().contains("The gateway is Unhealthy in Palette"),
+            "{r}"
+        );
         w.apply();
         assert_eq!(named(&vms(&lab, &sim), "pcg-dc1-node-").len(), 3);
         w.assert_plan_empty();
