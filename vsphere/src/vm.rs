@@ -163,6 +163,24 @@ impl Session {
         Error::from_vim(self.server(), "", e)
     }
 
+    /// A fault about VM `vm`: a VM that no longer exists is
+    /// [`Error::NotFound`], anything else as [`Session::err`] says.
+    fn vm_err(&self, vm: &str, e: vim_rs::core::client::Error) -> Error {
+        match &e {
+            vim_rs::core::client::Error::MethodFault(f)
+                if f.type_
+                    == Some(vim_rs::types::struct_enum::StructType::ManagedObjectNotFound) =>
+            {
+                Error::NotFound {
+                    kind: "virtual machine",
+                    path: vm.to_string(),
+                    hint: None,
+                }
+            }
+            _ => self.err(e),
+        }
+    }
+
     /// The object at an inventory path, or [`Error::NotFound`] naming it.
     pub async fn find(
         &self,
@@ -395,19 +413,7 @@ impl Session {
     /// gone is [`Error::NotFound`].
     pub async fn vm_info(&self, vm: &str) -> Result<VmInfo, Error> {
         let m = mo::VirtualMachine::new(self.handle(), vm);
-        let gone = |e: vim_rs::core::client::Error| match &e {
-            vim_rs::core::client::Error::MethodFault(f)
-                if f.type_
-                    == Some(vim_rs::types::struct_enum::StructType::ManagedObjectNotFound) =>
-            {
-                Error::NotFound {
-                    kind: "virtual machine",
-                    path: vm.to_string(),
-                    hint: None,
-                }
-            }
-            _ => self.err(e),
-        };
+        let gone = |e| self.vm_err(vm, e);
         let moref = ManagedObjectReference {
             r#type: vim_rs::types::enums::MoTypesEnum::VirtualMachine,
             value: vm.to_string(),
@@ -454,19 +460,7 @@ impl Session {
             r#type: t,
             value: v.to_string(),
         };
-        let gone = |e: vim_rs::core::client::Error| match &e {
-            vim_rs::core::client::Error::MethodFault(f)
-                if f.type_
-                    == Some(vim_rs::types::struct_enum::StructType::ManagedObjectNotFound) =>
-            {
-                Error::NotFound {
-                    kind: "virtual machine",
-                    path: vm.to_string(),
-                    hint: None,
-                }
-            }
-            _ => self.err(e),
-        };
+        let gone = |e| self.vm_err(vm, e);
         let vim = self.vim();
         let me = mor(MoTypesEnum::VirtualMachine, vm);
         let vm_name: String = vim.fetch_property(me.clone(), "name").await.map_err(gone)?;
