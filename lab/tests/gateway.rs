@@ -2,7 +2,6 @@
 //! from a real OVA import into vcsim, checked in vCenter through the
 //! vsphere crate, not the lab's word.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 mod common;
@@ -10,12 +9,9 @@ mod common;
 use common::Env;
 use palette_lab::gateways::keys;
 use serde_json::{json, Value};
-use vsphere::vm::Placement;
 
 /// The gateway's install steps on the shared test environment.
 trait GatewayEnv {
-    async fn installer(&self, vm_name: &str, props: &[(&str, &str)]) -> String;
-    async fn pairing_code(&self) -> String;
     async fn gateway_named(&self, name: &str) -> Option<Value>;
     async fn state(&self, uid: &str) -> String;
     fn account(&self, password: &str) -> Value;
@@ -23,47 +19,6 @@ trait GatewayEnv {
 }
 
 impl GatewayEnv for Env {
-    /// An installer VM deployed the documented way: the OVA from the
-    /// location Palette gives, imported into vCenter with its properties,
-    /// then powered on.
-    async fn installer(&self, vm_name: &str, props: &[(&str, &str)]) -> String {
-        let (_, ova) = self.call("GET", "/v1/overlords/vsphere/ova", None).await;
-        let location = ova["location"].as_str().unwrap().to_string();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("installer.ova");
-        vsphere::ovf::download(&self.http, &location, &path)
-            .await
-            .unwrap();
-        let ova = vsphere::ovf::Ova::open(&path).unwrap();
-        let s = self.session().await;
-        let at = s
-            .resolve(&Placement {
-                datacenter: "DC0".into(),
-                compute_cluster: "DC0_C0".into(),
-                datastore: "LocalDS_0".into(),
-                network: "VM Network".into(),
-                resource_pool: String::new(),
-                folder: "installers".into(),
-            })
-            .await
-            .unwrap();
-        let values: BTreeMap<String, String> = props
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let vm = s.import_ova(&ova, vm_name, &at, &values).await.unwrap();
-        s.power_on(&vm).await.unwrap();
-        vm
-    }
-
-    async fn pairing_code(&self) -> String {
-        let (s, v) = self
-            .call("GET", "/v1/overlords/pairing/code?cloudType=vsphere", None)
-            .await;
-        assert_eq!(s, 200, "{v}");
-        v["pairingCode"].as_str().unwrap().to_string()
-    }
-
     async fn gateway_named(&self, name: &str) -> Option<Value> {
         let (_, v) = self
             .call("GET", &format!("/v1/overlords?name={name}"), None)

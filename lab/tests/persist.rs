@@ -10,7 +10,6 @@ use std::time::Duration;
 use common::Env;
 use palette_lab::gateways::keys;
 use serde_json::{json, Value};
-use vsphere::vm::Placement;
 
 const PASSWORD: &str = "Pe-Pa55";
 
@@ -405,42 +404,18 @@ async fn an_installer_registered_before_a_restart_is_not_registered_again() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("lab.redb");
     let env = Env::with_data(PASSWORD, &[], Some(0.001), data).await;
-    let (_, v) = env
-        .call("GET", "/v1/overlords/pairing/code?cloudType=vsphere", None)
-        .await;
-    let code = v["pairingCode"].as_str().unwrap().to_string();
+    let code = env.pairing_code().await;
     // The installer as the gateway tests deploy it: the lab's OVA, imported
     // with its properties, powered on.
-    let (_, ova) = env.call("GET", "/v1/overlords/vsphere/ova", None).await;
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("installer.ova");
-    vsphere::ovf::download(&env.http, ova["location"].as_str().unwrap(), &path)
-        .await
-        .unwrap();
-    let ova = vsphere::ovf::Ova::open(&path).unwrap();
-    let s = env.session().await;
-    let at = s
-        .resolve(&Placement {
-            datacenter: "DC0".into(),
-            compute_cluster: "DC0_C0".into(),
-            datastore: "LocalDS_0".into(),
-            network: "VM Network".into(),
-            resource_pool: String::new(),
-            folder: "installers".into(),
-        })
-        .await
-        .unwrap();
-    let props: BTreeMap<String, String> = [
-        (keys::NAME, "pcg-once"),
-        (keys::CONSOLE_ENDPOINT, env.lab.endpoint().as_str()),
-        (keys::PAIRING_CODE, code.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let vm = s.import_ova(&ova, "installer", &at, &props).await.unwrap();
-    s.power_on(&vm).await.unwrap();
-    let _ = s.logout().await;
+    env.installer(
+        "installer",
+        &[
+            (keys::NAME, "pcg-once"),
+            (keys::CONSOLE_ENDPOINT, env.lab.endpoint().as_str()),
+            (keys::PAIRING_CODE, code.as_str()),
+        ],
+    )
+    .await;
     env.wait_for("registration", async || {
         let (_, v) = env.call("GET", "/v1/overlords?name=pcg-once", None).await;
         v["items"].as_array().and_then(|a| a.first().cloned())

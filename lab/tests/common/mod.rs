@@ -218,6 +218,48 @@ impl Env {
             .collect()
     }
 
+    /// An installer VM deployed the documented way: the OVA from the
+    /// location Palette gives, imported into vCenter with its properties,
+    /// then powered on.
+    pub async fn installer(&self, vm_name: &str, props: &[(&str, &str)]) -> String {
+        let (_, ova) = self.call("GET", "/v1/overlords/vsphere/ova", None).await;
+        let location = ova["location"].as_str().unwrap().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("installer.ova");
+        vsphere::ovf::download(&self.http, &location, &path)
+            .await
+            .unwrap();
+        let ova = vsphere::ovf::Ova::open(&path).unwrap();
+        let s = self.session().await;
+        let at = s
+            .resolve(&vsphere::vm::Placement {
+                datacenter: "DC0".into(),
+                compute_cluster: "DC0_C0".into(),
+                datastore: "LocalDS_0".into(),
+                network: "VM Network".into(),
+                resource_pool: String::new(),
+                folder: "installers".into(),
+            })
+            .await
+            .unwrap();
+        let values: std::collections::BTreeMap<String, String> = props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let vm = s.import_ova(&ova, vm_name, &at, &values).await.unwrap();
+        s.power_on(&vm).await.unwrap();
+        let _ = s.logout().await;
+        vm
+    }
+
+    pub async fn pairing_code(&self) -> String {
+        let (s, v) = self
+            .call("GET", "/v1/overlords/pairing/code?cloudType=vsphere", None)
+            .await;
+        assert_eq!(s, 200, "{v}");
+        v["pairingCode"].as_str().unwrap().to_string()
+    }
+
     /// Polls `f` every 50 ms until it answers, for at most 20 s.
     pub async fn wait_for(&self, what: &str, mut f: impl AsyncFnMut() -> Option<Value>) -> Value {
         let start = Instant::now();
