@@ -780,30 +780,10 @@ impl Resource for Gateway {
                 )
             }
         };
-        let dir = match tempfile::tempdir() {
-            Ok(d) => d,
-            Err(e) => {
-                return ApplyResult::failed(
-                    Value::Null,
-                    Diagnostic::error("No temporary directory", e.to_string()),
-                )
-            }
-        };
-        let ova_path = dir.path().join("installer.ova");
-        if let Err(e) = vsphere::ovf::download(session.http(), &location, &ova_path).await {
-            return ApplyResult::failed(
-                Value::Null,
-                Diagnostic::error("Cannot download the installer OVA", e.to_string()),
-            );
-        }
-        let ova = match vsphere::ovf::Ova::open(&ova_path) {
-            Ok(o) => o,
-            Err(e) => {
-                return ApplyResult::failed(
-                    Value::Null,
-                    Diagnostic::error("The installer OVA is unreadable", e.to_string()),
-                )
-            }
+        // The directory holds the OVA until the import is done.
+        let (dir, ova) = match download_ova(&session, &location).await {
+            Ok(x) => x,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
         };
         let props = self.installer_properties(&ova.descriptor, planned, &code);
         let vm_name = format!("{name}-installer");
@@ -1401,6 +1381,23 @@ impl Resource for Gateway {
             .bytes(),
         }])
     }
+}
+
+/// Palette's installer OVA from `location`, streamed to a temporary
+/// directory (installer OVAs are gigabytes) and opened there.
+async fn download_ova(
+    session: &vsphere::Session,
+    location: &str,
+) -> Result<(tempfile::TempDir, vsphere::ovf::Ova), Diagnostic> {
+    let dir = tempfile::tempdir()
+        .map_err(|e| Diagnostic::error("No temporary directory", e.to_string()))?;
+    let path = dir.path().join("installer.ova");
+    vsphere::ovf::download(session.http(), location, &path)
+        .await
+        .map_err(|e| Diagnostic::error("Cannot download the installer OVA", e.to_string()))?;
+    let ova = vsphere::ovf::Ova::open(&path)
+        .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?;
+    Ok((dir, ova))
 }
 
 /// Whether a `resource_pool` value names a compute cluster's root pool.

@@ -100,6 +100,18 @@ fn vms(lab: &Lab, sim: &Vcsim) -> Vec<vsphere::vm::VmInfo> {
     })
 }
 
+/// Deletes a VM in vCenter behind everyone's back.
+fn destroy_vm(lab: &Lab, sim: &Vcsim, vm: &str) {
+    lab.rt.block_on(async {
+        let t = vsphere::Target::parse(&sim.server, true).unwrap();
+        let s = vsphere::Session::login(&t, &sim.user, &sim.password)
+            .await
+            .unwrap();
+        s.destroy_vm(vm).await.unwrap();
+        let _ = s.logout().await;
+    })
+}
+
 fn named<'a>(all: &'a [vsphere::vm::VmInfo], prefix: &str) -> Vec<&'a vsphere::vm::VmInfo> {
     all.iter().filter(|v| v.name.starts_with(prefix)).collect()
 }
@@ -175,13 +187,7 @@ fn gateway_install_resize_rename_drift_and_destroy() {
                 .len(),
             3
         );
-        lab.rt.block_on(async {
-            let t = vsphere::Target::parse(&sim.server, true).unwrap();
-            let s = vsphere::Session::login(&t, &sim.user, &sim.password)
-                .await
-                .unwrap();
-            s.destroy_vm(&victim).await.unwrap();
-        });
+        destroy_vm(&lab, &sim, &victim);
         w.config(&config(&lab, &sim, &g));
         let plan = w.plan_json();
         let change = change_of(&plan, ADDR);
@@ -651,13 +657,7 @@ fn import_by_name_or_uid_reads_the_install_back_and_plans_nothing_then_installer
         // The installer VM deleted in vCenter: the plan shows it leaving
         // the state, the apply records that, and the next plan is empty.
         let installer = made["installer_vm_id"].as_str().unwrap().to_string();
-        lab.rt.block_on(async {
-            let t = vsphere::Target::parse(&sim.server, true).unwrap();
-            let s = vsphere::Session::login(&t, &sim.user, &sim.password)
-                .await
-                .unwrap();
-            s.destroy_vm(&installer).await.unwrap();
-        });
+        destroy_vm(&lab, &sim, &installer);
         let plan = w.plan_json();
         let change = change_of(&plan, ADDR);
         assert_eq!(change["actions"], json!(["update"]), "{change}");

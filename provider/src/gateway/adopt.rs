@@ -430,19 +430,10 @@ impl Gateway {
                     return Vec::new();
                 }
             };
-        let Ok(dir) = tempfile::tempdir() else {
-            return Vec::new();
-        };
-        let path = dir.path().join("installer.ova");
-        let location = ova.location.unwrap_or_default();
-        if let Err(e) = vsphere::ovf::download(session.http(), &location, &path).await {
-            tracing::warn!(error = %e, "import: cannot download the installer OVA");
-            return Vec::new();
-        }
-        match vsphere::ovf::Ova::open(&path) {
-            Ok(o) => vsphere::ovf::property_labels(&o.descriptor),
-            Err(e) => {
-                tracing::warn!(error = %e, "import: the installer OVA is unreadable");
+        match super::download_ova(session, &ova.location.unwrap_or_default()).await {
+            Ok((_dir, o)) => vsphere::ovf::property_labels(&o.descriptor),
+            Err(d) => {
+                tracing::warn!(error = %d, "import: cannot read the installer OVA");
                 Vec::new()
             }
         }
