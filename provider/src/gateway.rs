@@ -426,12 +426,8 @@ impl Gateway {
             }
         }
         if discover {
-            let prefix = format!("{name}-");
             for vm in vc.list_vms().await? {
-                if vm.name.starts_with(&prefix)
-                    && Some(vm.moref.as_str()) != installer_vm
-                    && !seen.contains(&vm.moref)
-                {
+                if is_node(&vm, name, installer_vm) && !seen.contains(&vm.moref) {
                     out.push(vm);
                 }
             }
@@ -1398,6 +1394,15 @@ async fn download_ova(
     let ova = vsphere::ovf::Ova::open(&path)
         .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?;
     Ok((dir, ova))
+}
+
+/// A VM named after the gateway (`NAME-...`) that is not its installer:
+/// one of its nodes.
+fn is_node(vm: &vsphere::vm::VmInfo, gateway: &str, installer: Option<&str>) -> bool {
+    vm.name
+        .strip_prefix(gateway)
+        .is_some_and(|rest| rest.starts_with('-'))
+        && Some(vm.moref.as_str()) != installer
 }
 
 /// Whether a `resource_pool` value names a compute cluster's root pool.

@@ -364,52 +364,47 @@ impl Gateway {
             // Deleted after install (installer_vm_action = "delete").
             state.set_attr("installer_vm_action", "delete".into());
         }
-        match self
-            .nodes(
-                &session,
-                &name,
-                &Value::Null,
-                installer.map(|v| v.moref.as_str()),
-                true,
-            )
-            .await
-        {
-            Ok(nodes) if !nodes.is_empty() => {
-                state.set_attr("nodes", nodes_value(&nodes));
-                state.set_attr("node_count", Value::int(nodes.len() as i64));
-                match session.vm_location(&nodes[0].moref).await {
-                    Ok(loc) => state.set_attr(
-                        "placement",
-                        Value::List(vec![inventory("placement", &loc.placement)]),
-                    ),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "import: cannot place the gateway's nodes")
-                    }
-                }
-                if let Some((keys, ntp)) = nodes
-                    .iter()
-                    .find_map(|n| cloud_init_settings(&n.extra_config))
-                {
-                    state.set_attr(
-                        "ssh_keys",
-                        if keys.is_empty() {
-                            Value::Null
-                        } else {
-                            list(&keys)
-                        },
-                    );
-                    state.set_attr(
-                        "ntp_servers",
-                        if ntp.is_empty() {
-                            Value::Null
-                        } else {
-                            list(&ntp)
-                        },
-                    );
+        // The VMs listed above: the nodes are among them.
+        let installer_id = installer.map(|v| v.moref.as_str());
+        let mut nodes: Vec<VmInfo> = vms
+            .iter()
+            .filter(|v| super::is_node(v, &name, installer_id))
+            .cloned()
+            .collect();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        if !nodes.is_empty() {
+            state.set_attr("nodes", nodes_value(&nodes));
+            state.set_attr("node_count", Value::int(nodes.len() as i64));
+            match session.vm_location(&nodes[0].moref).await {
+                Ok(loc) => state.set_attr(
+                    "placement",
+                    Value::List(vec![inventory("placement", &loc.placement)]),
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "import: cannot place the gateway's nodes")
                 }
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "import: cannot list the gateway's nodes"),
+            if let Some((keys, ntp)) = nodes
+                .iter()
+                .find_map(|n| cloud_init_settings(&n.extra_config))
+            {
+                state.set_attr(
+                    "ssh_keys",
+                    if keys.is_empty() {
+                        Value::Null
+                    } else {
+                        list(&keys)
+                    },
+                );
+                state.set_attr(
+                    "ntp_servers",
+                    if ntp.is_empty() {
+                        Value::Null
+                    } else {
+                        list(&ntp)
+                    },
+                );
+            }
         }
         let _ = session.logout().await;
         state
