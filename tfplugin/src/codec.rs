@@ -28,9 +28,11 @@ pub enum CodecError {
     },
 }
 
+/// How much of an offending value an error quotes, in characters.
+const FOUND_CHARS: usize = 80;
+
 fn mismatch(path: &str, expected: &Type, found: impl std::fmt::Debug) -> CodecError {
-    let mut found = format!("{found:?}");
-    found.truncate(80);
+    let found = debug_prefix(&found, FOUND_CHARS);
     CodecError::Mismatch {
         path: if path.is_empty() {
             "(root)".into()
@@ -40,6 +42,35 @@ fn mismatch(path: &str, expected: &Type, found: impl std::fmt::Debug) -> CodecEr
         expected: expected.to_string(),
         found,
     }
+}
+
+/// The first `max` characters of `value`'s Debug text. Cut on a character
+/// boundary (a byte cut panics inside a multi-byte character), and the
+/// formatting stops there, so a huge bad value costs no huge allocation.
+fn debug_prefix(value: &impl std::fmt::Debug, max: usize) -> String {
+    struct Bounded {
+        out: String,
+        left: usize,
+    }
+    impl std::fmt::Write for Bounded {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for c in s.chars() {
+                if self.left == 0 {
+                    // Ends the formatting early; the error is dropped below.
+                    return Err(std::fmt::Error);
+                }
+                self.out.push(c);
+                self.left -= 1;
+            }
+            Ok(())
+        }
+    }
+    let mut w = Bounded {
+        out: String::new(),
+        left: max,
+    };
+    let _ = std::fmt::write(&mut w, format_args!("{value:?}"));
+    w.out
 }
 
 // ---------------------------------------------------------------- msgpack
@@ -516,6 +547,49 @@ mod tests {
         );
     }
 
+    fn msgpack_string(text: &str) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &Mp::from(text)).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn a_mismatch_quoting_multibyte_text_is_an_error_not_a_panic() {
+        // Three-byte characters after 0, 1 or 2 ASCII ones: whatever the
+        // Debug text's prefix, one of them straddles byte 80.
+        for pad in 0..3 {
+            let text = format!("{}{}", "a".repeat(pad), "\u{20ac}".repeat(60));
+            let e = from_msgpack(&msgpack_string(&text), &Type::Bool).unwrap_err();
+            let CodecError::Mismatch { found, .. } = &e else {
+                panic!("{e:?}")
+            };
+            assert_eq!(found.chars().count(), FOUND_CHARS, "{found}");
+            let j = serde_json::Value::String(text);
+            assert!(from_json(&j, &Type::Number, JsonOptions::default()).is_err());
+        }
+    }
+
+    #[test]
+    fn numbers_with_huge_exponents_are_errors_not_panics() {
+        for text in [
+            "1e999999999",
+            "1e-9223372036854775808",
+            "-1e-9223372036854775808",
+            "1e9223372036854775807",
+            "1e99999999999999999999999",
+        ] {
+            assert!(
+                from_msgpack(&msgpack_string(text), &Type::Number).is_err(),
+                "{text}"
+            );
+            let j: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(
+                from_json(&j, &Type::Number, JsonOptions::default()).is_err(),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn type_mismatch_names_the_path() {
         let ty = Type::object([("a", Type::list(Type::Number))]);
@@ -642,6 +716,26 @@ mod tests {
             let text = serde_json::to_string(&j).unwrap();
             let back: serde_json::Value = serde_json::from_str(&text).unwrap();
             prop_assert_eq!(from_json(&back, &ty, JsonOptions::default()).unwrap(), v);
+        }
+
+        #[test]
+        fn mismatch_never_panics_on_any_text(text in "\\PC{0,120}") {
+            let e = mismatch("a", &Type::Bool, &text);
+            let CodecError::Mismatch { found, .. } = e else { unreachable!() };
+            prop_assert!(found.chars().count() <= FOUND_CHARS);
+            let j = serde_json::Value::String(text);
+            let _ = from_json(&j, &Type::Bool, JsonOptions::default());
+        }
+
+        #[test]
+        fn number_decoding_never_panics(
+            mantissa in "[-+]?[0-9]{0,30}(\\.[0-9]{0,30})?",
+            exp in any::<i64>(),
+        ) {
+            let text = format!("{mantissa}e{exp}");
+            let _ = from_msgpack(&msgpack_string(&text), &Type::Number);
+            let j = serde_json::Value::String(text);
+            let _ = from_json(&j, &Type::Number, JsonOptions::default());
         }
 
         #[test]

@@ -178,6 +178,10 @@ impl fmt::Display for Number {
     }
 }
 
+/// The largest decimal exponent a number literal may carry: a plain decimal
+/// string of that many digits is still small.
+const MAX_EXPONENT: u64 = 100_000;
+
 fn canonical_decimal(s: &str) -> Option<String> {
     let s = s.trim();
     let (neg, rest) = match s.as_bytes().first()? {
@@ -201,8 +205,10 @@ fn canonical_decimal(s: &str) -> Option<String> {
     {
         return None;
     }
-    // Bound the exponent so a hostile literal cannot make us allocate gigabytes.
-    if exp.abs() > 100_000 {
+    // Bound the exponent so a hostile literal cannot make us allocate
+    // gigabytes. `unsigned_abs`: `abs` of i64::MIN overflows (a panic in
+    // debug builds, a negative "bound" in release).
+    if exp.unsigned_abs() > MAX_EXPONENT {
         return None;
     }
     let digits: String = format!("{int_part}{frac_part}");
@@ -483,7 +489,19 @@ mod tests {
         ] {
             assert_eq!(Number::parse(input).unwrap().as_str(), want, "{input}");
         }
-        for bad in ["", "-", "1e", "abc", "1.2.3", "1e999999999"] {
+        for bad in [
+            "",
+            "-",
+            "1e",
+            "abc",
+            "1.2.3",
+            "1e999999999",
+            "1e-9223372036854775808",
+            "1e9223372036854775807",
+            "1e100001",
+            "\u{20ac}1",
+            "1\u{20ac}",
+        ] {
             assert!(Number::parse(bad).is_none(), "{bad}");
         }
     }
@@ -508,5 +526,22 @@ mod tests {
         let b = Value::Set(vec!["y".into(), "x".into()]);
         assert!(a.semantically_equal(&b));
         assert!(!a.semantically_equal(&Value::Set(vec!["x".into(), "x".into()])));
+    }
+
+    proptest::proptest! {
+        /// Any text, and any exponent an i64 holds: a number or None,
+        /// never a panic, and a parsed number is its own canonical form.
+        #[test]
+        fn parsing_never_panics(
+            text in "\\PC{0,40}",
+            mantissa in "[-+]?[0-9]{0,20}(\\.[0-9]{0,20})?",
+            exp in proptest::prelude::any::<i64>(),
+        ) {
+            for s in [text, format!("{mantissa}e{exp}"), format!("{mantissa}E{exp}")] {
+                if let Some(n) = Number::parse(&s) {
+                    proptest::prop_assert_eq!(Number::parse(n.as_str()), Some(n.clone()));
+                }
+            }
+        }
     }
 }
