@@ -9,6 +9,15 @@
 //!   the caller must look the object up by name before trying again.
 //! - Every wait ends early when the operation is cancelled (Terraform's
 //!   StopProvider), and the API key never appears in an error or a log.
+//!
+//! Redirects are followed only within the endpoint's origin (scheme, host
+//! and port): the `ApiKey` header goes with every hop, so a redirect to
+//! another host, or from https to http, would hand the key to whoever that
+//! is. Such a redirect is [`Error::CrossOriginRedirect`].
+//!
+//! Secrets in paths: the gateway pairing code travels in the events URL
+//! (`/v1/events/components/pairingcode/{code}`). Every log line and error of
+//! this client shows it cut to its last characters ([`redact`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -79,6 +88,16 @@ pub enum Error {
     Cancelled,
     #[error("client setup: {0}")]
     Setup(String),
+    /// Palette answered with a redirect to another origin; not followed,
+    /// because the API key would go with it.
+    #[error(
+        "Palette redirected the request to {target}, another host or scheme than the \
+         endpoint; not followed, so the API key is not sent there"
+    )]
+    CrossOriginRedirect {
+        /// The target's origin (`scheme://host:port`), without path.
+        target: String,
+    },
 }
 
 impl Error {
@@ -111,6 +130,136 @@ enum Attempt {
     NotSent(String),
     /// Failed after the request may have been received.
     Lost(String),
+    /// An answer the client refuses to act on (a cross-origin redirect).
+    Refused(Error),
+}
+
+/// How many same-origin redirects one request may follow (reqwest's default).
+const MAX_REDIRECTS: usize = 10;
+
+/// Why the redirect policy stopped a request; found again in reqwest's
+/// error chain to make the typed [`Error`].
+#[derive(Debug)]
+enum RedirectRefusal {
+    CrossOrigin { target: String },
+    TooMany,
+}
+
+impl fmt::Display for RedirectRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedirectRefusal::CrossOrigin { target } => {
+                write!(f, "redirect to another origin ({target}) refused")
+            }
+            RedirectRefusal::TooMany => write!(f, "more than {MAX_REDIRECTS} redirects"),
+        }
+    }
+}
+
+impl std::error::Error for RedirectRefusal {}
+
+/// Follows a redirect only to the origin of the first request: the `ApiKey`
+/// and `ProjectUid` headers are re-sent on every hop (reqwest strips only
+/// the standard credential headers across origins).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.stop();
+        };
+        if first.origin() != attempt.url().origin() {
+            let target = attempt.url().origin().ascii_serialization();
+            return attempt.error(RedirectRefusal::CrossOrigin { target });
+        }
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error(RedirectRefusal::TooMany);
+        }
+        attempt.follow()
+    })
+}
+
+/// The segment names whose next path segment is a secret: the gateway
+/// pairing code, which lets whoever holds it register a gateway.
+const SECRET_AFTER: &[&str] = &["pairingcode"];
+
+/// The secrets a request path carries (see [`SECRET_AFTER`]).
+fn secrets_in(path: &str) -> Vec<&str> {
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let segments: Vec<&str> = path.split('/').collect();
+    segments
+        .windows(2)
+        .filter(|w| SECRET_AFTER.iter().any(|s| w[0].eq_ignore_ascii_case(s)))
+        .map(|w| w[1])
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// What is left of a secret: its last two characters after an ellipsis,
+/// enough to tell two codes apart in a log, too few to use one. A secret of
+/// four characters or fewer shows nothing.
+fn mask(secret: &str) -> String {
+    let n = secret.chars().count();
+    let tail: String = if n > 4 {
+        secret.chars().skip(n - 2).collect()
+    } else {
+        String::new()
+    };
+    format!("\u{2026}{tail}")
+}
+
+/// `text` with every secret that `path` carries masked. Applied to the path
+/// itself for logs, and to every message of an error about that request,
+/// since a server's message or a transport error's URL may quote it.
+pub fn redact(text: &str, path: &str) -> String {
+    let mut out = text.to_string();
+    for secret in secrets_in(path) {
+        out = out.replace(secret, &mask(secret));
+    }
+    out
+}
+
+/// The error with [`redact`] applied to every message it carries.
+fn redact_error(e: Error, path: &str) -> Error {
+    let r = |m: String| redact(&m, path);
+    match e {
+        Error::NotFound { message } => Error::NotFound {
+            message: r(message),
+        },
+        Error::Conflict { message } => Error::Conflict {
+            message: r(message),
+        },
+        Error::Unauthorized { status, message } => Error::Unauthorized {
+            status,
+            message: r(message),
+        },
+        Error::Validation { code, message } => Error::Validation {
+            code: r(code),
+            message: r(message),
+        },
+        Error::Server {
+            status,
+            message,
+            attempts,
+        } => Error::Server {
+            status,
+            message: r(message),
+            attempts,
+        },
+        Error::Transport {
+            endpoint,
+            message,
+            attempts,
+        } => Error::Transport {
+            endpoint,
+            message: r(message),
+            attempts,
+        },
+        Error::Ambiguous { message } => Error::Ambiguous {
+            message: r(message),
+        },
+        Error::Decode(m) => Error::Decode(r(m)),
+        Error::Setup(m) => Error::Setup(r(m)),
+        e @ (Error::Throttled { .. } | Error::Cancelled | Error::CrossOriginRedirect { .. }) => e,
+    }
 }
 
 impl Client {
@@ -119,6 +268,7 @@ impl Client {
             .timeout(config.request_timeout)
             .connect_timeout(Duration::from_secs(15))
             .pool_idle_timeout(Duration::from_secs(90))
+            .redirect(redirect_policy())
             .user_agent(concat!(
                 "terraform-provider-palette/",
                 env!("CARGO_PKG_VERSION")
@@ -158,7 +308,7 @@ impl Client {
         cancel: &CancellationToken,
     ) -> Result<T, Error> {
         let body = self.call(Method::GET, path, None, cancel).await?;
-        decode(&body)
+        decode(&body).map_err(|e| redact_error(e, path))
     }
 
     /// POST with a JSON body. See the module docs for when it is retried.
@@ -170,7 +320,7 @@ impl Client {
     ) -> Result<T, Error> {
         let json = serde_json::to_vec(body).map_err(|e| Error::Decode(e.to_string()))?;
         let out = self.call(Method::POST, path, Some(json), cancel).await?;
-        decode(&out)
+        decode(&out).map_err(|e| redact_error(e, path))
     }
 
     pub async fn put<B: Serialize>(
@@ -208,7 +358,7 @@ impl Client {
     /// GET of a body that is not JSON (kubeconfig assets).
     pub async fn get_text(&self, path: &str, cancel: &CancellationToken) -> Result<String, Error> {
         let body = self.call(Method::GET, path, None, cancel).await?;
-        String::from_utf8(body).map_err(|e| Error::Decode(e.to_string()))
+        String::from_utf8(body).map_err(|e| redact_error(Error::Decode(e.to_string()), path))
     }
 
     pub async fn delete(&self, path: &str, cancel: &CancellationToken) -> Result<(), Error> {
@@ -233,8 +383,18 @@ impl Client {
         }
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) if e.is_connect() => return Attempt::NotSent(describe(&e)),
-            Err(e) => return Attempt::Lost(describe(&e)),
+            Err(e) => {
+                if let Some(RedirectRefusal::CrossOrigin { target }) = refusal(&e) {
+                    return Attempt::Refused(Error::CrossOriginRedirect {
+                        target: target.clone(),
+                    });
+                }
+                return if e.is_connect() {
+                    Attempt::NotSent(describe(&e))
+                } else {
+                    Attempt::Lost(describe(&e))
+                };
+            }
         };
         let status = resp.status();
         let retry_after = resp
@@ -253,6 +413,7 @@ impl Client {
         }
     }
 
+    /// One call with its retries; its errors redacted (see [`redact`]).
     async fn call(
         &self,
         method: Method,
@@ -260,6 +421,20 @@ impl Client {
         body: Option<Vec<u8>>,
         cancel: &CancellationToken,
     ) -> Result<Vec<u8>, Error> {
+        self.call_with_retries(method, path, body, cancel)
+            .await
+            .map_err(|e| redact_error(e, path))
+    }
+
+    async fn call_with_retries(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<u8>, Error> {
+        // Logged paths never carry a secret (the pairing code).
+        let logged = redact(path, path);
         let idempotent = method != Method::POST;
         let mut attempt_no = 0u32;
         loop {
@@ -273,7 +448,7 @@ impl Client {
             };
             let (retryable, wait_hint, err) = match outcome {
                 Attempt::Response { status, body, .. } if status.is_success() => {
-                    tracing::debug!(%method, path, status = status.as_u16(), attempt = attempt_no, "Palette API call");
+                    tracing::debug!(%method, path = %logged, status = status.as_u16(), attempt = attempt_no, "Palette API call");
                     return Ok(body);
                 }
                 Attempt::Response {
@@ -281,7 +456,7 @@ impl Client {
                     retry_after,
                     body,
                 } => {
-                    tracing::debug!(%method, path, status = status.as_u16(), attempt = attempt_no, "Palette API call failed");
+                    tracing::debug!(%method, path = %logged, status = status.as_u16(), attempt = attempt_no, "Palette API call failed");
                     let (code, message) = error_body(&body);
                     let err = classify(status, code, message, attempt_no);
                     let retryable = match status.as_u16() {
@@ -308,12 +483,13 @@ impl Client {
                     (true, None, err)
                 }
                 Attempt::Lost(message) => return Err(Error::Ambiguous { message }),
+                Attempt::Refused(e) => return Err(e),
             };
             if !retryable || attempt_no > self.config.max_retries {
                 return Err(err);
             }
             let wait = backoff(attempt_no, wait_hint, self.config.retry_max_wait);
-            tracing::debug!(%method, path, attempt = attempt_no, wait_ms = wait.as_millis() as u64, "retrying Palette API call");
+            tracing::debug!(%method, path = %logged, attempt = attempt_no, wait_ms = wait.as_millis() as u64, "retrying Palette API call");
             tokio::select! {
                 _ = cancel.cancelled() => return Err(Error::Cancelled),
                 _ = tokio::time::sleep(wait) => {}
@@ -336,6 +512,19 @@ fn backoff(attempt: u32, retry_after: Option<Duration>, max: Duration) -> Durati
     // Full jitter: anywhere in [exp/2, exp], so concurrent clients spread out.
     let frac = 0.5 + (nanos % 1000) as f64 / 2000.0;
     exp.mul_f64(frac)
+}
+
+/// The redirect policy's reason, if it stopped the request; looked for in
+/// the whole source chain, since where reqwest nests it is its business.
+fn refusal(e: &reqwest::Error) -> Option<&RedirectRefusal> {
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        if let Some(r) = inner.downcast_ref::<RedirectRefusal>() {
+            return Some(r);
+        }
+        src = inner.source();
+    }
+    None
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -451,5 +640,42 @@ mod tests {
             request_timeout: Duration::from_secs(1),
         };
         assert!(!format!("{c:?}").contains("sekrit-key"));
+    }
+
+    #[test]
+    fn redaction_keeps_only_the_last_two_characters_of_a_pairing_code() {
+        let path = "/v1/events/components/pairingcode/QX7RZK";
+        assert_eq!(
+            redact(path, path),
+            "/v1/events/components/pairingcode/\u{2026}ZK"
+        );
+        let said = "no gateway registered with pairing code QX7RZK yet";
+        assert_eq!(
+            redact(said, path),
+            "no gateway registered with pairing code \u{2026}ZK yet"
+        );
+        assert_eq!(
+            redact(said, "/v1/overlords"),
+            said,
+            "other paths hold no secret"
+        );
+        assert_eq!(
+            redact(
+                "/v1/events/components/pairingcode/AB?x=1",
+                "/v1/events/components/pairingcode/AB?x=1"
+            ),
+            "/v1/events/components/pairingcode/\u{2026}?x=1",
+            "a short secret shows nothing"
+        );
+        let e = redact_error(
+            Error::Transport {
+                endpoint: "http://x".into(),
+                message: format!("error sending request for url (http://x{path})"),
+                attempts: 1,
+            },
+            path,
+        );
+        assert!(!e.to_string().contains("QX7RZK"), "{e}");
+        assert!(!format!("{e:?}").contains("QX7RZK"), "{e:?}");
     }
 }
