@@ -133,6 +133,9 @@ impl DataFile {
             path: path.to_path_buf(),
             message,
         };
+        // The file holds API keys and vCenter passwords: only its owner may
+        // read it. Made before redb opens it, so it never exists readable.
+        restrict_to_owner(path).map_err(err)?;
         // redb asserts on some malformed files instead of returning an
         // error; a bad file must be an error that names it, not a crash.
         let opened = std::panic::catch_unwind(|| redb::Database::create(path));
@@ -234,6 +237,53 @@ impl DataFile {
         }
         txn.commit().map_err(|e| self.error("cannot write it", e))
     }
+}
+
+/// Creates `path` with mode 0600 if it is missing, and takes group and
+/// other permissions off an existing file. A file we may not change (another
+/// user's) is refused rather than used: it would keep the keys readable.
+#[cfg(unix)]
+fn restrict_to_owner(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create it: {e}")),
+    }
+    let mode = std::fs::metadata(path)
+        .map_err(|e| format!("cannot open it: {e}"))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)).map_err(
+            |e| {
+                format!(
+                    "it is readable by others (mode {:o}) and cannot be restricted to its owner \
+                     ({e}); it holds API keys and passwords",
+                    mode & 0o777
+                )
+            },
+        )?;
+        eprintln!(
+            "palette-lab: data file {} was readable by others (mode {:o}); now {:o}, \
+             as it holds API keys and passwords",
+            path.display(),
+            mode & 0o777,
+            mode & 0o700
+        );
+    }
+    Ok(())
+}
+
+/// Elsewhere the file gets the platform's default permissions.
+#[cfg(not(unix))]
+fn restrict_to_owner(_: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 fn encode(api_key: &str, store: &Store) -> Result<Vec<u8>, serde_json::Error> {
@@ -521,6 +571,30 @@ mod tests {
         persist.close();
         let loaded = DataFile::open(&path).unwrap().load().unwrap().unwrap();
         assert_eq!(loaded.store.org_name, "renamed");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.redb");
+        let file = DataFile::open(&path).unwrap();
+        file.save("k", &sample()).unwrap();
+        drop(file);
+        assert_eq!(mode(&path), 0o600, "a new file");
+        // A file made readable by others (a copy, an old lab) is tightened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let loaded = DataFile::open(&path).unwrap().load().unwrap().unwrap();
+        assert_eq!(loaded.api_key, "k");
+        assert_eq!(mode(&path), 0o600, "an existing file");
+        // An empty file made by hand (redb starts it) gets the same.
+        let empty = dir.path().join("empty.redb");
+        std::fs::write(&empty, b"").unwrap();
+        std::fs::set_permissions(&empty, std::fs::Permissions::from_mode(0o666)).unwrap();
+        DataFile::open(&empty).unwrap();
+        assert_eq!(mode(&empty), 0o600, "an empty file");
     }
 
     #[test]
