@@ -1202,7 +1202,9 @@ fn inventory_account(
             vcenter_server: Some(vc.target.server.clone()),
             username: Some(vc.user.clone()),
             password: Some(vc.password.clone()),
-            insecure: Some(true),
+            // The trust the lab was started with (`--vcenter-insecure`, or
+            // its own vcsim's self-signed certificate), never weaker.
+            insecure: Some(vc.target.insecure),
         }),
         None => Err(ApiError::bad_request(format!(
             "private cloud gateway {uid} has no vSphere account yet; configure it first"
