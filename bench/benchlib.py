@@ -79,7 +79,8 @@ class Lab:
     def admin(self, method, path, body=None):
         req = urllib.request.Request(self.endpoint + path, method=method,
                                      data=None if body is None else json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     # The admin API takes the key printed at start.
+                                     headers={"Content-Type": "application/json", "ApiKey": self.key})
         with urllib.request.urlopen(req) as r:
             raw = r.read()
             return json.loads(raw) if raw else None

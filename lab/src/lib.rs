@@ -39,8 +39,9 @@ use crate::error::ApiError;
 use crate::faults::{FaultKind, FaultRule};
 use crate::state::{Lab, Scope, Store};
 
-/// The whole HTTP surface: /v1 (authenticated, fault-injectable) and /lab.
-pub fn app(lab: Lab) -> Router {
+/// The whole HTTP surface: /v1 (authenticated, fault-injectable) and /lab,
+/// which only `admin_key` (the key printed at start) may use.
+pub fn app(lab: Lab, admin_key: String) -> Router {
     let v1 = Router::new()
         .route("/v1/users/info", get(users_info))
         .route("/v1/projects/{uid}", get(project_get))
@@ -167,7 +168,6 @@ pub fn app(lab: Lab) -> Router {
             "/lab/cluster-faults/{id}",
             delete(clusters::admin_remove_fault),
         )
-        .route(gateways::OVA_PATH, get(gateways::ova_file))
         .route(
             "/lab/faults",
             post(admin_add_fault)
@@ -179,9 +179,18 @@ pub fn app(lab: Lab) -> Router {
         .route(
             "/lab/contract-violations",
             get(contract::admin_violations).delete(contract::admin_clear_violations),
-        );
+        )
+        .layer(middleware::from_fn_with_state(
+            AdminKey(std::sync::Arc::from(admin_key)),
+            authenticate_admin,
+        ));
+    // Outside the admin check: the OVA is what Palette's OVA location points
+    // at, and an installer (or the provider, as an operator's browser would)
+    // downloads it without any key. It holds no secret.
+    let installer = Router::new().route(gateways::OVA_PATH, get(gateways::ova_file));
     v1.merge(admin)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
+        .merge(installer)
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
         .layer(middleware::from_fn_with_state(lab.clone(), persist_changes))
         .with_state(lab)
@@ -340,7 +349,7 @@ pub async fn start_with_data(
         gateways::spawn_watcher(lab.clone(), vc);
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let router = app(lab.clone());
+    let router = app(lab.clone(), api_key.clone());
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router)
             .with_graceful_shutdown(async {
@@ -464,6 +473,39 @@ async fn authenticate(State(lab): State<Lab>, mut req: Request, next: Next) -> R
 struct KeyOf(String);
 
 // ---------------------------------------------------------------- /v1
+/// The key that may use `/lab`: the one printed at start.
+#[derive(Clone)]
+struct AdminKey(std::sync::Arc<str>);
+
+/// `/lab` mints keys and switches faults, so it takes the start-up key in
+/// the same `ApiKey` header as `/v1`; any other key, even one `/lab/keys`
+/// minted, is a 401: those are handed to API users, not lab operators.
+async fn authenticate_admin(State(admin): State<AdminKey>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get("ApiKey")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if !same_secret(given, admin.0.as_bytes()) {
+        return ApiError::unauthorized(
+            "the lab's admin API needs the key palette-lab printed at start in the ApiKey header",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Compares in time that depends on the lengths only, so the answer's
+/// timing does not tell a guesser how much of the key was right.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len()
+        && given
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
 
 async fn users_info(
     State(lab): State<Lab>,

@@ -65,6 +65,7 @@ async fn api_key_is_required_and_checked() {
     // Keys made through the admin API work too.
     let k: Value = http
         .post(format!("{}/lab/keys", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap()
@@ -81,10 +82,88 @@ async fn api_key_is_required_and_checked() {
 }
 
 #[tokio::test]
+async fn the_admin_api_takes_the_start_up_key_only() {
+    let (lab, http, _contract) = lab().await;
+    let keys = || lab.lab.store().keys.len();
+    let before = keys();
+    let minted: Value = http
+        .post(format!("{}/lab/keys", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let minted = minted["apiKey"].as_str().unwrap().to_string();
+    assert_eq!(keys(), before + 1);
+
+    // No key, a wrong one, one of the right length, a minted /v1 key:
+    // 401 in Palette's error shape, and nothing minted or changed.
+    let (head, last) = lab.api_key.split_at(lab.api_key.len() - 1);
+    let near_miss = format!("{head}{}", if last == "x" { "y" } else { "x" });
+    for key in [
+        None,
+        Some("not-a-key"),
+        Some(near_miss.as_str()),
+        Some(&minted),
+    ] {
+        for (method, path) in [
+            ("POST", "/lab/keys"),
+            ("GET", "/lab/projects"),
+            ("POST", "/lab/gateways"),
+            ("POST", "/lab/faults"),
+            ("DELETE", "/lab/faults"),
+            ("GET", "/lab/calls"),
+            ("DELETE", "/lab/calls"),
+            ("POST", "/lab/clusters"),
+            ("DELETE", "/lab/clusters/x"),
+            ("POST", "/lab/cluster-faults"),
+            ("GET", "/lab/contract-violations"),
+        ] {
+            let mut req = http
+                .request(method.parse().unwrap(), format!("{}{path}", lab.endpoint()))
+                .json(
+                    &json!({"name": "pcg", "method": "GET", "path_prefix": "/v1",
+                              "kind": "drop", "count": 1}),
+                );
+            if let Some(k) = key {
+                req = req.header("ApiKey", k);
+            }
+            let r = req.send().await.unwrap();
+            assert_eq!(r.status(), 401, "{method} {path} with {key:?}");
+            assert_palette_error(&r.json().await.unwrap(), "Unauthorized");
+        }
+    }
+    assert_eq!(keys(), before + 1, "a refused request minted a key");
+    assert!(lab.lab.store().gateways.is_empty());
+    let r = http
+        .get(format!("{}/v1/users/info", lab.endpoint()))
+        .header("ApiKey", &minted)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "no fault was switched on");
+
+    // The installer OVA is what an installer fetches without a key.
+    let r = http
+        .get(format!(
+            "{}{}",
+            lab.endpoint(),
+            palette_lab::gateways::OVA_PATH
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
 async fn project_header_scopes_requests() {
     let (lab, http, _contract) = lab().await;
     let projects: Value = http
         .get(format!("{}/lab/projects", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap()
@@ -137,6 +216,7 @@ async fn project_header_scopes_requests() {
 async fn add_fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Value) {
     let r = http
         .post(format!("{}/lab/faults", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .json(&rule)
         .send()
         .await
@@ -219,6 +299,7 @@ async fn faults_switch_on_and_expire() {
 
     let r = http
         .delete(format!("{}/lab/faults", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap();
@@ -237,6 +318,7 @@ async fn calls_are_counted_per_path() {
     }
     let calls: Value = http
         .get(format!("{}/lab/calls", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap()
@@ -245,11 +327,13 @@ async fn calls_are_counted_per_path() {
         .unwrap();
     assert_eq!(calls["GET /v1/users/info"], 3);
     http.delete(format!("{}/lab/calls", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap();
     let calls: Value = http
         .get(format!("{}/lab/calls", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap()

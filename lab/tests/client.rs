@@ -30,6 +30,7 @@ async fn setup(
 async fn fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Value) {
     let r = http
         .post(format!("{}/lab/faults", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .json(&rule)
         .send()
         .await
@@ -40,6 +41,7 @@ async fn fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Valu
 async fn calls(lab: &palette_lab::RunningLab, http: &reqwest::Client, key: &str) -> u64 {
     let c: Value = http
         .get(format!("{}/lab/calls", lab.endpoint()))
+        .header("ApiKey", &lab.api_key)
         .send()
         .await
         .unwrap()

@@ -199,6 +199,7 @@ async fn gateway_install_resize_rename_and_delete() {
     let cluster: Value = env
         .http
         .post(format!("{}/lab/clusters", env.lab.endpoint()))
+        .header("ApiKey", &env.lab.api_key)
         .json(&json!({"name": "apps-dc1", "account_uid": acct["uid"]}))
         .send()
         .await
@@ -217,6 +218,7 @@ async fn gateway_install_resize_rename_and_delete() {
             env.lab.endpoint(),
             cluster["uid"].as_str().unwrap()
         ))
+        .header("ApiKey", &env.lab.api_key)
         .send()
         .await
         .unwrap();

@@ -35,6 +35,7 @@ impl Env {
         let r: Value = self
             .http
             .post(format!("{}/lab/gateways", self.lab.endpoint()))
+            .header("ApiKey", &self.lab.api_key)
             .json(&json!({"name": name, "project_uid": project}))
             .send()
             .await
@@ -49,6 +50,7 @@ impl Env {
         let r: Value = self
             .http
             .get(format!("{}/lab/projects", self.lab.endpoint()))
+            .header("ApiKey", &self.lab.api_key)
             .send()
             .await
             .unwrap()

@@ -159,12 +159,15 @@ impl Env {
         (status, r.text().await.unwrap())
     }
 
-    /// A call to the lab's admin API (no key).
+    /// A call to the lab's admin API, with the key the lab printed at start.
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(
-            method.parse().unwrap(),
-            format!("{}{path}", self.lab.endpoint()),
-        );
+        let mut req = self
+            .http
+            .request(
+                method.parse().unwrap(),
+                format!("{}{path}", self.lab.endpoint()),
+            )
+            .header("ApiKey", &self.lab.api_key);
         if let Some(b) = body {
             req = req.json(&b);
         }

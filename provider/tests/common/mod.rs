@@ -92,7 +92,10 @@ impl Lab {
     pub fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.lab.endpoint());
         self.rt.block_on(async {
-            let mut req = reqwest::Client::new().request(method, url);
+            // The admin API takes the key the lab printed at start.
+            let mut req = reqwest::Client::new()
+                .request(method, url)
+                .header("ApiKey", &self.lab.api_key);
             if let Some(b) = body {
                 req = req.json(&b);
             }
