@@ -40,11 +40,12 @@ import (
 const restSessionPath = "/rest/com/vmware/cis/session"
 
 type options struct {
-	listen   string
-	username string
-	password string
-	anyLogin bool
-	trace    bool
+	listen      string
+	username    string
+	password    string
+	passwordEnv string
+	anyLogin    bool
+	trace       bool
 
 	datacenter     int
 	cluster        int
@@ -63,7 +64,8 @@ func parseFlags() *options {
 
 	fs.StringVar(&o.listen, "l", "127.0.0.1:0", "listen `address` (host:port); port 0 picks a free port")
 	fs.StringVar(&o.username, "username", "user", "the only user name accepted by SOAP Login and REST session create")
-	fs.StringVar(&o.password, "password", "pass", "the only password accepted by SOAP Login and REST session create")
+	fs.StringVar(&o.password, "password", "pass", "the only password accepted by SOAP Login and REST session create (visible to every user in ps; prefer -password-env)")
+	fs.StringVar(&o.passwordEnv, "password-env", "", "take the password from this environment `variable` instead of -password: a process's environment is readable by its owner only, its command line by everyone")
 	fs.BoolVar(&o.anyLogin, "any-login", false, "accept any non-empty user name/password (vcsim's lax default); the ready line still shows -username/-password")
 	fs.BoolVar(&o.trace, "trace", false, "write SOAP traffic to stderr")
 
@@ -114,6 +116,15 @@ func main() {
 }
 
 func run(o *options) error {
+	if o.passwordEnv != "" {
+		p, ok := os.LookupEnv(o.passwordEnv)
+		if !ok || p == "" {
+			return fmt.Errorf("-password-env %s: the variable is unset or empty", o.passwordEnv)
+		}
+		o.password = p
+		// Not needed any more; nothing this process starts should inherit it.
+		os.Unsetenv(o.passwordEnv)
+	}
 	if o.username == "" || o.password == "" {
 		return fmt.Errorf("-username and -password must be non-empty")
 	}

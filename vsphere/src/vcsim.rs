@@ -24,6 +24,11 @@ impl std::fmt::Debug for Vcsim {
     }
 }
 
+/// The environment variable vcsim reads its password from (`-password-env`):
+/// an argument would show in `ps` to every user of the machine, a process's
+/// environment only to its owner.
+const PASSWORD_ENV: &str = "VCSIM_PASSWORD";
+
 /// The vcsim binary: `$VCSIM_BIN`, else `.tools/vcsim/vcsim` in the workspace.
 pub fn binary() -> Result<PathBuf, String> {
     if let Some(p) = std::env::var_os("VCSIM_BIN") {
@@ -43,7 +48,8 @@ impl Vcsim {
     pub fn start(user: &str, password: &str, extra: &[&str]) -> Result<Vcsim, String> {
         let bin = binary()?;
         let mut child = Command::new(&bin)
-            .args(["-username", user, "-password", password])
+            .args(["-username", user, "-password-env", PASSWORD_ENV])
+            .env(PASSWORD_ENV, password)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -63,7 +69,12 @@ impl Vcsim {
             Ok(Some(Ok(l))) => l,
             other => {
                 let _ = child.kill();
-                return Err(format!("vcsim did not report ready: {other:?}"));
+                // A build from before -password-env exits at once.
+                return Err(format!(
+                    "vcsim did not report ready ({}; if it predates lab/vcsim/main.go, run \
+                     scripts/tools.sh vcsim): {other:?}",
+                    bin.display()
+                ));
             }
         };
         let url = line
@@ -94,5 +105,22 @@ impl Drop for Vcsim {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `ps` shows of a process: its command line, readable by any user.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_password_is_not_on_the_command_line() {
+        let password = "Cmdline-Check-7b1e";
+        let sim = Vcsim::start("ops@vsphere.local", password, &[]).expect("vcsim");
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", sim.child.id())).unwrap();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        assert!(cmdline.contains("-username ops@vsphere.local"), "{cmdline}");
+        assert!(!cmdline.contains(password), "{cmdline}");
     }
 }
