@@ -189,8 +189,8 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
     // downloads it without any key. It holds no secret.
     let installer = Router::new().route(gateways::OVA_PATH, get(gateways::ova_file));
     v1.merge(admin)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
         .merge(installer)
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
         .layer(middleware::from_fn_with_state(lab.clone(), persist_changes))
         .with_state(lab)
@@ -472,7 +472,6 @@ async fn authenticate(State(lab): State<Lab>, mut req: Request, next: Next) -> R
 #[derive(Clone)]
 struct KeyOf(String);
 
-// ---------------------------------------------------------------- /v1
 /// The key that may use `/lab`: the one printed at start.
 #[derive(Clone)]
 struct AdminKey(std::sync::Arc<str>);
@@ -506,6 +505,7 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
             == 0
 }
 
+// ---------------------------------------------------------------- /v1
 
 async fn users_info(
     State(lab): State<Lab>,
