@@ -141,7 +141,7 @@ const PLACEHOLDER_ENDPOINT: &str = "192.0.2.10";
 
 // ---------------------------------------------------------------- the model
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Cluster {
     pub uid: String,
     pub name: String,
@@ -175,6 +175,72 @@ pub struct Cluster {
     /// a restart to hold it.
     #[serde(skip)]
     pub busy: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Not derived: `token` is the cluster's kubeconfig credential.
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("uid", &self.uid)
+            .field("name", &self.name)
+            .field("scope", &self.scope)
+            .field("account_uid", &self.account_uid)
+            .field("gateway_uid", &self.gateway_uid)
+            .field("config_uid", &self.config_uid)
+            .field("pools", &self.pools)
+            .field("nodes", &self.nodes)
+            .field("state", &self.state)
+            .field("generation", &self.generation)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cluster of another cloud (`spec.cloudType` other than `vsphere`), made
+/// through `/lab/clusters` with a `cloud_type`. The lab only shows it (its
+/// GET answers as Palette would for, say, an AWS cluster), so that tests can
+/// check that the provider refuses to adopt or delete it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForeignCluster {
+    pub uid: String,
+    pub name: String,
+    pub cloud_type: String,
+}
+
+impl ForeignCluster {
+    fn to_api(&self) -> V1SpectroCluster {
+        V1SpectroCluster {
+            api_version: Some("v1".into()),
+            kind: Some("SpectroCluster".into()),
+            metadata: Some(V1ObjectMeta {
+                name: Some(self.name.clone()),
+                uid: Some(self.uid.clone()),
+                ..Default::default()
+            }),
+            spec: Some(V1SpectroClusterSpec {
+                cloud_type: Some(self.cloud_type.clone()),
+                // Another cloud's config kind, as Palette names them
+                // (`AwsCloudConfig`); no `/v1/cloudconfigs/vsphere` serves it.
+                cloud_config_ref: Some(V1ObjectReference {
+                    kind: Some(format!("{}CloudConfig", capitalized(&self.cloud_type))),
+                    name: Some(self.name.clone()),
+                    uid: Some(format!("{}-config", self.uid)),
+                }),
+                ..Default::default()
+            }),
+            status: Some(V1SpectroClusterStatus {
+                state: Some("Running".into()),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1615,7 +1681,10 @@ pub async fn get(
     let store = lab.store();
     match find(&store, &uid, &scope) {
         Ok(c) => Json(to_api(&store, c)).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => match store.foreign_clusters.iter().find(|f| f.uid == uid) {
+            Some(f) => Json(f.to_api()).into_response(),
+            None => e.into_response(),
+        },
     }
 }
 

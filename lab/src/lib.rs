@@ -554,13 +554,28 @@ async fn admin_new_key(State(lab): State<Lab>, body: Option<Json<NewKey>>) -> Re
 #[derive(serde::Deserialize)]
 struct NewCluster {
     name: String,
+    /// Required for a vSphere stand-in; a foreign cluster has no account.
+    #[serde(default)]
     account_uid: String,
+    /// `aws`, `azure`...: a cluster of another cloud, only shown by
+    /// `GET /v1/spectroclusters/{uid}` (for the provider's kind checks).
+    #[serde(default)]
+    cloud_type: Option<String>,
 }
 
 /// Lab shortcut: a stand-in cluster on an account (no VMs), so tests of
 /// gateway and account deletion need not build a real cluster.
 async fn admin_new_cluster(State(lab): State<Lab>, Json(body): Json<NewCluster>) -> Response {
     let mut store = lab.store();
+    if let Some(cloud) = body.cloud_type.filter(|c| c != "vsphere") {
+        let uid = ids::new_uid();
+        store.foreign_clusters.push(clusters::ForeignCluster {
+            uid: uid.clone(),
+            name: body.name,
+            cloud_type: cloud,
+        });
+        return (StatusCode::CREATED, Json(json!({"uid": uid}))).into_response();
+    }
     if !store.accounts.iter().any(|a| a.uid == body.account_uid) {
         return ApiError::not_found("cloud account", &body.account_uid).into_response();
     }

@@ -27,7 +27,7 @@ pub struct User {
     pub name: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 pub struct Store {
     pub org_name: String,
     pub tenant_uid: String,
@@ -51,6 +51,30 @@ pub struct Store {
     /// Sticky lifecycle faults for clusters (`/lab/cluster-faults`).
     pub cluster_faults: Vec<(u64, crate::clusters::ClusterFault)>,
     pub next_cluster_fault: u64,
+    /// Clusters of other clouds (`/lab/clusters` with a `cloud_type`):
+    /// only shown, so that tests can point the provider at a uid that is not
+    /// a vSphere cluster. Absent from older data files.
+    #[serde(default)]
+    pub foreign_clusters: Vec<crate::clusters::ForeignCluster>,
+}
+
+/// Not derived: the API keys (the map's keys) and pairing codes are
+/// secrets; the rest is summed up by count.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("org_name", &self.org_name)
+            .field("tenant_uid", &self.tenant_uid)
+            .field("projects", &self.projects)
+            .field("keys", &format_args!("{} (redacted)", self.keys.len()))
+            .field("gateways", &self.gateways.len())
+            .field("accounts", &self.accounts.len())
+            .field("pairing_codes", &self.pairing_codes.len())
+            .field("cluster_refs", &self.cluster_refs)
+            .field("clusters", &self.clusters.len())
+            .field("foreign_clusters", &self.foreign_clusters)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,11 +84,22 @@ pub struct ClusterRef {
     pub account_uid: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PairingCode {
     pub code: String,
     pub scope: Scope,
     pub used_by: Option<String>,
+}
+
+/// Not derived: a pairing code lets an installer join the tenant.
+impl std::fmt::Debug for PairingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PairingCode")
+            .field("code", &"<redacted>")
+            .field("scope", &self.scope)
+            .field("used_by", &self.used_by)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -108,6 +143,7 @@ impl Store {
             clusters: Vec::new(),
             cluster_faults: Vec::new(),
             next_cluster_fault: 0,
+            foreign_clusters: Vec::new(),
         }
     }
 
@@ -171,11 +207,23 @@ impl Store {
 
 /// How the lab reaches "its" vCenter: the one the gateways it emulates
 /// work in (vcsim, or a vCenter given at start).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VcenterAccess {
     pub target: vsphere::Target,
     pub user: String,
     pub password: String,
+}
+
+/// Not derived: `Options` (and so this) is printed in start-up logs and
+/// test failures, where the vCenter password must not appear.
+impl std::fmt::Debug for VcenterAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VcenterAccess")
+            .field("target", &self.target)
+            .field("user", &self.user)
+            .field("password", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Start-up options.

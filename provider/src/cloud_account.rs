@@ -15,7 +15,7 @@ use tfplugin::{
     PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, Shared};
+use crate::shared::{api_diag, other_cloud, wrong_kind, Shared};
 
 /// The annotation that binds a vSphere account to its gateway in Palette.
 const OVERLORD_ANNOTATION: &str = "overlordUid";
@@ -108,6 +108,30 @@ fn context_of(a: &V1VsphereAccount, asked: &str) -> String {
         .cloned()
         .filter(|s| s == "tenant" || s == "project")
         .unwrap_or_else(|| asked.to_string())
+}
+
+/// `/v1/cloudaccounts/vsphere/{uid}` answers only for vSphere accounts (a
+/// uid of another cloud is a 404 there, as Palette's typed endpoints are).
+/// An answer whose `kind` still names another cloud is refused all the
+/// same: state must never claim an account this resource does not manage.
+pub fn check_kind(a: &V1VsphereAccount) -> Result<(), Diagnostics> {
+    match other_cloud(a.kind.as_deref()) {
+        None => Ok(()),
+        Some(cloud) => Err(Diagnostic::error(
+            "Not a vSphere cloud account",
+            format!(
+                "{} palette_cloud_account_vsphere manages vSphere accounts only; nothing was changed.",
+                wrong_kind(
+                    uid_of(a).unwrap_or("?"),
+                    Some(&cloud),
+                    "cloud account",
+                    name_of(a),
+                    "a vSphere account"
+                )
+            ),
+        )
+        .into()),
+    }
 }
 
 async fn get(client: &Client, uid: &str, ctx: &Ctx) -> Result<Option<V1VsphereAccount>, ApiError> {
@@ -312,6 +336,12 @@ impl Resource for CloudAccount {
         };
         let uid = state.get("id").as_str().unwrap_or_default();
         match get(&client, uid, ctx).await {
+            // Another cloud's account is an error that keeps the state.
+            Ok(Some(a)) if check_kind(&a).is_err() => ReadResult {
+                state: state.clone(),
+                private: private.to_vec(),
+                diags: check_kind(&a).unwrap_err(),
+            },
             Ok(Some(a)) => ReadResult::ok(state_from(&a, &ctxt, state, true), private.to_vec()),
             // Only a real "not found" removes the account from state.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
@@ -358,6 +388,7 @@ impl Resource for CloudAccount {
                     .next(),
             };
             if let Some(a) = found {
+                check_kind(&a)?;
                 let ctxt = context_of(&a, c);
                 return Ok(vec![Imported {
                     state: state_from(&a, &ctxt, &Value::Null, true),
@@ -424,10 +455,13 @@ impl DataSource for CloudAccountData {
             find_by_name(&client, name, ctx).await
         };
         match found {
-            Ok(list) if list.len() == 1 => (
-                state_from(&list[0], &ctxt, &Value::Null, false),
-                Diagnostics::new(),
-            ),
+            Ok(list) if list.len() == 1 => match check_kind(&list[0]) {
+                Ok(()) => (
+                    state_from(&list[0], &ctxt, &Value::Null, false),
+                    Diagnostics::new(),
+                ),
+                Err(d) => (Value::Null, d),
+            },
             Ok(list) if list.is_empty() => (
                 Value::Null,
                 Diagnostic::error(
@@ -461,6 +495,29 @@ impl DataSource for CloudAccountData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_account_whose_kind_names_another_cloud_is_refused() {
+        let account = |kind: &str| V1VsphereAccount {
+            kind: Some(kind.into()),
+            metadata: Some(V1ObjectMeta {
+                name: Some("prod".into()),
+                uid: Some("a-1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        // What the typed endpoint says about itself, or nothing of a cloud.
+        for ok in ["vsphere", "CloudAccount", ""] {
+            assert!(check_kind(&account(ok)).is_ok(), "{ok}");
+        }
+        let d = check_kind(&account("aws")).unwrap_err();
+        assert!(
+            d.to_string()
+                .contains("uid a-1 is an aws cloud account named \"prod\", not a vSphere account."),
+            "{d}"
+        );
+    }
 
     #[test]
     fn server_spelling_follows_the_configuration_when_it_names_the_same_server() {

@@ -31,7 +31,7 @@ use tfplugin::{
     PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, events, first, strings, Poll, Shared};
+use crate::shared::{api_diag, events, first, strings, wrong_kind, Poll, Shared};
 
 const CLUSTERS: &str = "/v1/spectroclusters";
 const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
@@ -965,15 +965,57 @@ fn lab_time_scale() -> f64 {
         .unwrap_or(1.0)
 }
 
+/// A cluster of another cloud behind a uid is refused: state that claimed
+/// it would let a later destroy delete, say, an AWS cluster.
+pub fn check_kind(uid: &str, c: &V1SpectroCluster) -> Result<(), String> {
+    let cloud = c.spec.as_ref().and_then(|s| s.cloud_type.as_deref());
+    if cloud.is_some_and(|t| t.eq_ignore_ascii_case("vsphere")) {
+        return Ok(());
+    }
+    let name = c.metadata.as_ref().and_then(|m| m.name.as_deref());
+    Err(wrong_kind(uid, cloud, "cluster", name, "a vSphere cluster"))
+}
+
+/// Why a cluster could not be read.
+#[derive(Debug)]
+enum ReadError {
+    Api(ApiError),
+    /// The uid names a cluster of another cloud (the text says which).
+    WrongKind(String),
+}
+
+impl From<ApiError> for ReadError {
+    fn from(e: ApiError) -> Self {
+        ReadError::Api(e)
+    }
+}
+
+fn read_diag(summary: &str, e: &ReadError) -> Diagnostics {
+    match e {
+        ReadError::Api(e) => api_diag(summary, e),
+        ReadError::WrongKind(what) => Diagnostic::error(
+            "Not a vSphere cluster",
+            format!(
+                "{what} palette_cluster_vsphere manages vSphere clusters only; nothing was changed. If this \
+                 uid is in state by mistake, remove it with `terraform state rm` (which leaves the cluster \
+                 alone)."
+            ),
+        )
+        .into(),
+    }
+}
+
 async fn read_remote(
     client: &Client,
     uid: &str,
     with_defaults: bool,
     ctx: &Ctx,
-) -> Result<Option<Remote>, ApiError> {
+) -> Result<Option<Remote>, ReadError> {
     let Some(cluster) = get_cluster(client, uid, ctx).await? else {
         return Ok(None);
     };
+    // Before anything else is read: the rest assumes a vSphere cluster.
+    check_kind(uid, &cluster).map_err(ReadError::WrongKind)?;
     let config_uid = cluster
         .spec
         .as_ref()
@@ -1006,7 +1048,7 @@ async fn read_remote(
         {
             Ok(k) => Some(k),
             Err(e) if e.is_not_found() => None,
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     } else {
         None
@@ -1341,7 +1383,7 @@ impl Resource for Cluster {
             ),
             Err(e) => ApplyResult::failed(
                 settle(partial),
-                api_diag(
+                read_diag(
                     &format!("Cluster {uid} runs, but reading it back failed"),
                     &e,
                 ),
@@ -1380,7 +1422,7 @@ impl Resource for Cluster {
             ),
             (Ok(()), Err(e)) => ApplyResult::failed(
                 settle(fallback),
-                api_diag(
+                read_diag(
                     &format!("Cluster {uid} updated, but reading it back failed"),
                     &e,
                 ),
@@ -1398,6 +1440,20 @@ impl Resource for Cluster {
         let started = Instant::now();
         let deadline = started
             + tfplugin::timeouts::get(&req.prior, "delete", schemas::cluster::DEFAULT_DELETE);
+        // A destroy with -refresh=false, or after a state edit, skips read's
+        // check; a delete is the one call that must never reach a cluster of
+        // another cloud, so it looks first.
+        match get_cluster(&client, &uid, ctx).await {
+            Ok(None) => return Diagnostics::new(),
+            Ok(Some(c)) => {
+                if let Err(what) = check_kind(&uid, &c) {
+                    return read_diag("", &ReadError::WrongKind(what));
+                }
+            }
+            Err(e) => {
+                return api_diag(&format!("Cannot read cluster {uid} before deleting it"), &e)
+            }
+        }
         match client
             .delete(&format!("{CLUSTERS}/{uid}"), &ctx.cancel)
             .await
@@ -1502,9 +1558,10 @@ impl Resource for Cluster {
         let uid = s(state, "id").unwrap_or_default();
         match read_remote(&client, &uid, false, ctx).await {
             Ok(Some(r)) => ReadResult::ok(state_from(&r, state, &ctxt), private.to_vec()),
-            // Only a real "not found" (or Deleted) removes the cluster from state.
+            // Only a real "not found" (or Deleted) removes the cluster from state;
+            // a cluster of another cloud is an error that keeps it.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
-            Err(e) => keep(api_diag(&format!("Cannot read cluster {uid}"), &e)),
+            Err(e) => keep(read_diag(&format!("Cannot read cluster {uid}"), &e)),
         }
     }
 
@@ -1553,7 +1610,7 @@ impl Resource for Cluster {
             if let Some(uid) = uids.first() {
                 let r = read_remote(&client, uid, true, ctx)
                     .await
-                    .map_err(|e| api_diag("Cannot read cluster", &e))?
+                    .map_err(|e| read_diag("Cannot read cluster", &e))?
                     .ok_or_else(|| {
                         Diagnostics::from(Diagnostic::error(
                             "Cluster not found",
@@ -1810,6 +1867,42 @@ mod tests {
             .map(|x| format!("{} {}", x.summary, x.detail))
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn a_cluster_of_another_cloud_is_refused_by_name_and_cloud() {
+        let cluster = |cloud: Option<&str>| V1SpectroCluster {
+            metadata: Some(V1ObjectMeta {
+                name: Some("foo".into()),
+                uid: Some("u-1".into()),
+                ..Default::default()
+            }),
+            spec: Some(V1SpectroClusterSpec {
+                cloud_type: cloud.map(str::to_string),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(check_kind("u-1", &cluster(Some("vsphere"))), Ok(()));
+        assert_eq!(
+            check_kind("u-1", &cluster(Some("aws"))).unwrap_err(),
+            "uid u-1 is an aws cluster named \"foo\", not a vSphere cluster."
+        );
+        assert_eq!(
+            check_kind("u-1", &cluster(Some("gcp"))).unwrap_err(),
+            "uid u-1 is a gcp cluster named \"foo\", not a vSphere cluster."
+        );
+        assert!(check_kind("u-1", &cluster(None))
+            .unwrap_err()
+            .contains("no stated cloud type"));
+        // The diagnostic says what to do and that nothing changed.
+        let d = read_diag(
+            "x",
+            &ReadError::WrongKind(check_kind("u-1", &cluster(Some("aws"))).unwrap_err()),
+        );
+        let text = messages(&d);
+        assert!(text.contains("Not a vSphere cluster"), "{text}");
+        assert!(text.contains("terraform state rm"), "{text}");
     }
 
     #[test]

@@ -6,10 +6,35 @@ use async_trait::async_trait;
 use palette_api::models::{V1Overlord, V1Overlords};
 use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Value};
 
-use crate::shared::{api_diag, Shared};
+use crate::shared::{api_diag, other_cloud, wrong_kind, Shared};
 
 pub struct GatewayData {
     pub shared: Arc<Shared>,
+}
+
+/// The spec gives a gateway (`v1Overlord`) no field for its cloud; its
+/// `kind` is an undocumented string. When that string names a cloud other
+/// than vSphere, the gateway is refused: IP pools, accounts and clusters
+/// here all live on vSphere gateways. Any other `kind` says nothing.
+pub fn check_gateway_kind(g: &V1Overlord) -> Result<(), Diagnostics> {
+    let Some(cloud) = other_cloud(g.kind.as_deref()) else {
+        return Ok(());
+    };
+    let meta = g.metadata.clone().unwrap_or_default();
+    Err(Diagnostic::error(
+        "Not a vSphere gateway",
+        format!(
+            "{} This provider works with vSphere private cloud gateways only.",
+            wrong_kind(
+                meta.uid.as_deref().unwrap_or("?"),
+                Some(&cloud),
+                "private cloud gateway",
+                meta.name.as_deref(),
+                "a vSphere gateway"
+            )
+        ),
+    )
+    .into())
 }
 
 fn state_from(g: &V1Overlord) -> Value {
@@ -65,7 +90,10 @@ impl DataSource for GatewayData {
                 .get::<V1Overlord>(&format!("/v1/overlords/{uid}"), &ctx.cancel)
                 .await
             {
-                Ok(g) => (state_from(&g), Diagnostics::new()),
+                Ok(g) => match check_gateway_kind(&g) {
+                    Ok(()) => (state_from(&g), Diagnostics::new()),
+                    Err(d) => (Value::Null, d),
+                },
                 Err(e) if e.is_not_found() => (
                     Value::Null,
                     Diagnostic::error(
@@ -91,7 +119,10 @@ impl DataSource for GatewayData {
             .filter(|g| g.metadata.as_ref().and_then(|m| m.name.as_deref()) == Some(name.as_str()))
             .collect();
         match matches.as_slice() {
-            [g] => (state_from(g), Diagnostics::new()),
+            [g] => match check_gateway_kind(g) {
+                Ok(()) => (state_from(g), Diagnostics::new()),
+                Err(d) => (Value::Null, d),
+            },
             [] => {
                 let known: Vec<String> = list
                     .iter()
@@ -132,5 +163,34 @@ impl DataSource for GatewayData {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palette_api::models::V1ObjectMeta;
+
+    #[test]
+    fn a_gateway_whose_kind_names_another_cloud_is_refused() {
+        let gw = |kind: Option<&str>| V1Overlord {
+            kind: kind.map(str::to_string),
+            metadata: Some(V1ObjectMeta {
+                name: Some("pcg-east".into()),
+                uid: Some("g-1".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        for ok in [None, Some("Overlord"), Some("vsphere")] {
+            assert!(check_gateway_kind(&gw(ok)).is_ok(), "{ok:?}");
+        }
+        let d = check_gateway_kind(&gw(Some("maas"))).unwrap_err();
+        assert!(
+            d.to_string().contains(
+                "uid g-1 is a maas private cloud gateway named \"pcg-east\", not a vSphere gateway."
+            ),
+            "{d}"
+        );
     }
 }

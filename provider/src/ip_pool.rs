@@ -181,6 +181,11 @@ impl IpPool {
                 if want != uid && Some(want) != meta.name.as_deref() {
                     continue;
                 }
+                // Named on purpose: say what it is rather than "not found".
+                crate::gateway_data::check_gateway_kind(g)?;
+            } else if crate::gateway_data::check_gateway_kind(g).is_err() {
+                // A bare pool uid is looked for on vSphere gateways only.
+                continue;
             }
             let pools = self
                 .shared

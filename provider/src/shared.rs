@@ -252,6 +252,57 @@ pub async fn events(client: &Client, kind: &str, uid: &str, ctx: &Ctx) -> Vec<St
     }
 }
 
+/// Cloud types of Palette (the spec's `v1CloudType`) other than vSphere.
+/// An object whose `kind` is one of these belongs to another cloud, whatever
+/// endpoint answered with it.
+const OTHER_CLOUDS: &[&str] = &[
+    "aws",
+    "azure",
+    "gcp",
+    "openstack",
+    "maas",
+    "nested",
+    "baremetal",
+    "eks",
+    "aks",
+    "edge",
+    "apache-cloudstack",
+    "edge-native",
+    "generic",
+    "gke",
+];
+
+/// The cloud a `kind` names, when it names a cloud other than vSphere.
+/// Kinds that name no cloud (`CloudAccount`, `Overlord`) say nothing.
+pub fn other_cloud(kind: Option<&str>) -> Option<String> {
+    let k = kind?.trim().to_ascii_lowercase();
+    OTHER_CLOUDS.contains(&k.as_str()).then_some(k)
+}
+
+/// The error text for a uid that names an object of another cloud: what it
+/// really is, so that nobody imports (and later destroys) it by mistake.
+/// `cloud` is `None` when the object states no cloud at all.
+pub fn wrong_kind(
+    uid: &str,
+    cloud: Option<&str>,
+    what: &str,
+    name: Option<&str>,
+    expected: &str,
+) -> String {
+    let named = name.map(|n| format!(" named {n:?}")).unwrap_or_default();
+    match cloud.filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let article = if c.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!("uid {uid} is {article} {c} {what}{named}, not {expected}.")
+        }
+        None => format!("uid {uid} is a {what}{named} of no stated cloud type, not {expected}."),
+    }
+}
+
 /// The single object of a list-of-one block, or null.
 pub fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
     v.get(block)
