@@ -50,6 +50,17 @@ def field_name(prop):
     return s
 
 
+# Field names that hold secrets: the word alone or as the last part of the
+# name. The same rule as provider/tests/secret_debug.rs, which checks the
+# output.
+SECRET_WORDS = ("password", "passwd", "api_key", "apikey", "token", "secret", "pairing_code", "kubeconfig")
+
+
+def is_secret(fname):
+    n = fname.removeprefix("r#").lower()
+    return any(n == w or n.endswith("_" + w) for w in SECRET_WORDS)
+
+
 def doc(text, indent=""):
     if not text:
         return []
@@ -92,7 +103,12 @@ class Gen:
         self.items[name] = None  # reserve: recursive references resolve to the name
         lines = doc(schema.get("description"))
         lines.append(f"// spec: {origin}")
-        lines.append("#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]")
+        fields = [field_name(prop) for prop in sorted(schema.get("properties", {}))]
+        secret = [f for f in fields if is_secret(f)]
+        # A derived Debug would print a password (or key, token, pairing
+        # code) into any log line or assertion that shows the model.
+        derives = "Clone, Default, PartialEq, Serialize, Deserialize" if secret else "Debug, Clone, Default, PartialEq, Serialize, Deserialize"
+        lines.append(f"#[derive({derives})]")
         lines.append(f"pub struct {name} {{")
         for prop in sorted(schema.get("properties", {})):
             p = schema["properties"][prop]
@@ -107,6 +123,20 @@ class Gen:
             lines.append(f'    #[serde(rename = "{prop}", default, skip_serializing_if = "Option::is_none")]')
             lines.append(f"    pub {fname}: Option<{ty}>,")
         lines.append("}")
+        if secret:
+            lines.append("")
+            lines.append(f"/// Written by hand, not derived: {', '.join(f'`{f}`' for f in secret)} never printed.")
+            lines.append(f"impl std::fmt::Debug for {name} {{")
+            lines.append("    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {")
+            lines.append(f'        f.debug_struct("{name}")')
+            for f in fields:
+                if f in secret:
+                    lines.append(f'            .field("{f.removeprefix("r#")}", &self.{f}.as_ref().map(|_| "<redacted>"))')
+                else:
+                    lines.append(f'            .field("{f.removeprefix("r#")}", &self.{f})')
+            lines.append("            .finish()")
+            lines.append("    }")
+            lines.append("}")
         self.items[name] = lines
 
     def run(self):

@@ -911,7 +911,7 @@ pub struct V1ClusterProfileSummarySpecSummary {
 
 /// ClusterProfileTemplate contains details of a clusterprofile definition
 // spec: v1ClusterProfileTemplate
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1ClusterProfileTemplate {
     #[serde(rename = "cloudType", default, skip_serializing_if = "Option::is_none")]
     pub cloud_type: Option<String>,
@@ -955,6 +955,27 @@ pub struct V1ClusterProfileTemplate {
     /// Deprecated. Use profileVersion
     #[serde(rename = "version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i32>,
+}
+
+/// Written by hand, not derived: `pack_server_secret` never printed.
+impl std::fmt::Debug for V1ClusterProfileTemplate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V1ClusterProfileTemplate")
+            .field("cloud_type", &self.cloud_type)
+            .field("name", &self.name)
+            .field("pack_server_refs", &self.pack_server_refs)
+            .field(
+                "pack_server_secret",
+                &self.pack_server_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("packs", &self.packs)
+            .field("profile_version", &self.profile_version)
+            .field("related_object", &self.related_object)
+            .field("type", &self.r#type)
+            .field("uid", &self.uid)
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// Cluster profile template meta information
@@ -2433,7 +2454,7 @@ pub struct V1PackValuesEntity {
 
 /// Pairing code response
 // spec: v1PairingCode
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1PairingCode {
     #[serde(
         rename = "pairingCode",
@@ -2441,6 +2462,18 @@ pub struct V1PairingCode {
         skip_serializing_if = "Option::is_none"
     )]
     pub pairing_code: Option<String>,
+}
+
+/// Written by hand, not derived: `pairing_code` never printed.
+impl std::fmt::Debug for V1PairingCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V1PairingCode")
+            .field(
+                "pairing_code",
+                &self.pairing_code.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Pool defines IP ranges or with CIDR for available IPs Gateway, Prefix and Nameserver if provided, will overwrite values in IPPool
@@ -3704,7 +3737,7 @@ pub struct V1VsphereAccounts {
 }
 
 // spec: v1VsphereCloudAccount
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1VsphereCloudAccount {
     /// Insecure is a flag that controls whether or not to validate the vSphere server's certificate.
     #[serde(rename = "insecure", default, skip_serializing_if = "Option::is_none")]
@@ -3720,6 +3753,18 @@ pub struct V1VsphereCloudAccount {
         skip_serializing_if = "Option::is_none"
     )]
     pub vcenter_server: Option<String>,
+}
+
+/// Written by hand, not derived: `password` never printed.
+impl std::fmt::Debug for V1VsphereCloudAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("V1VsphereCloudAccount")
+            .field("insecure", &self.insecure)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("username", &self.username)
+            .field("vcenter_server", &self.vcenter_server)
+            .finish()
+    }
 }
 
 /// vSphere cloud cluster config entity

@@ -452,7 +452,7 @@ pub fn entity(v: &Value) -> V1SpectroVsphereClusterEntity {
 // State from Palette (pure)
 
 /// What one refresh reads.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Remote {
     pub cluster: V1SpectroCluster,
     pub config: V1VsphereCloudConfig,
@@ -462,6 +462,22 @@ pub struct Remote {
     /// After an import: the profiles' own pack values, so that only the
     /// packs the cluster overrides become `pack` blocks.
     pub profile_defaults: Option<BTreeMap<String, BTreeMap<String, String>>>,
+}
+
+/// Not derived: the kubeconfig holds the cluster's admin credentials.
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("cluster", &self.cluster)
+            .field("config", &self.config)
+            .field("machines", &self.machines)
+            .field(
+                "kubeconfig",
+                &self.kubeconfig.as_ref().map(|_| "<redacted>"),
+            )
+            .field("profile_defaults", &self.profile_defaults)
+            .finish()
+    }
 }
 
 fn state_of(c: &V1SpectroCluster) -> String {
