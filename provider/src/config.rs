@@ -218,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn endpoint_from_the_environment_is_checked_too() {
+        // PALETTE_ENDPOINT never passes the schema's validators, so the
+        // configure-time check is the only one it meets.
+        for (endpoint, why) in [
+            ("http://palette.example.com", "unencrypted"),
+            (
+                "https://ops:s3cr3t-pw@palette.example.com",
+                "user name or password",
+            ),
+        ] {
+            let env = |k: &str| match k {
+                "PALETTE_API_KEY" => Some("k".to_string()),
+                "PALETTE_ENDPOINT" => Some(endpoint.to_string()),
+                _ => None,
+            };
+            let e = resolve(&cfg(&[]), env).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(why), "{text}");
+            assert!(!text.contains("s3cr3t-pw"), "{text}");
+            assert_eq!(e.0[0].attribute.as_ref().unwrap().to_string(), "endpoint");
+        }
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = resolve(&cfg(&[("api_key", "super-secret-key".into())]), no_env).unwrap();
         assert!(!format!("{s:?}").contains("super-secret-key"));

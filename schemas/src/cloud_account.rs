@@ -1,7 +1,7 @@
 //! `palette_cloud_account_vsphere`: a vSphere cloud account on a gateway.
 
-use tfplugin::validate::{check, one_of, NotBlank};
-use tfplugin::{Attribute, Block, Schema, Value};
+use tfplugin::validate::{one_of, NotBlank};
+use tfplugin::{Attribute, Block, Schema};
 
 pub const TYPE_NAME: &str = "palette_cloud_account_vsphere";
 pub const DATA_TYPE_NAME: &str = "palette_cloud_account_vsphere";
@@ -39,13 +39,7 @@ pub fn schema() -> Schema {
             .attr(
                 Attribute::string("vcenter_server")
                     .required()
-                    .validator(check(
-                        "must be a vCenter host name or https URL such as `vcenter.example.com`",
-                        |v: &Value| match v.as_str() {
-                            Some(s) => vsphere::normalize_server(s).map(|_| ()).map_err(|e| e.to_string()),
-                            None => Ok(()),
-                        },
-                    ))
+                    .validator(crate::vcenter_server_validator())
                     .description(
                         "vCenter address: a host name, `host:port`, or an https URL. Palette stores the bare host \
                          (`https://vc.example.com/sdk` is sent as `vc.example.com`); your spelling is kept in \

@@ -54,8 +54,8 @@ fn inventory_attrs(b: Block, replace: bool) -> Block {
 fn proxy_block() -> Block {
     Block::new()
         .description("Proxy the installer and the gateway use to reach Palette. Set all three or leave the block out.")
-        .attr(Attribute::string("http_proxy").required().validator(NotBlank).description("HTTP proxy URL, such as `http://proxy.example.com:3128`."))
-        .attr(Attribute::string("https_proxy").required().validator(NotBlank).description("HTTPS proxy URL."))
+        .attr(Attribute::string("http_proxy").required().validator(NotBlank).validator(tfplugin::validate::no_userinfo("http://proxy.example.com:3128")).description("HTTP proxy URL, such as `http://proxy.example.com:3128`."))
+        .attr(Attribute::string("https_proxy").required().validator(NotBlank).validator(tfplugin::validate::no_userinfo("http://proxy.example.com:3128")).description("HTTPS proxy URL."))
         .attr(
             Attribute::new("no_proxy", Type::list(Type::String))
                 .required()
@@ -132,13 +132,7 @@ fn vcenter_block() -> Block {
         .attr(
             Attribute::string("server")
                 .required()
-                .validator(check(
-                    "must be a vCenter host name or https URL such as `vcenter.example.com`",
-                    |v: &Value| match v.as_str() {
-                        Some(s) => vsphere::normalize_server(s).map(|_| ()).map_err(|e| e.to_string()),
-                        None => Ok(()),
-                    },
-                ))
+                .validator(crate::vcenter_server_validator())
                 .description("vCenter host name or URL."),
         )
         .attr(name_attr("username", "vCenter user, such as `svc-palette@vsphere.local`."))
@@ -260,7 +254,7 @@ pub fn schema() -> Schema {
             .attr(Attribute::string("ip_address").computed().description("IP address of the gateway."))
             .attr(Attribute::string("cloud_account_id").computed().use_state_for_unknown().description("Uid of the gateway's vSphere account."))
             .attr(Attribute::string("ip_pool_id").computed().description("Uid of the nodes' IP pool when `static_ip_pool` is set."))
-            .attr(Attribute::string("installer_vm_id").computed().description("vCenter id (managed object) of the installer VM."))
+            .attr(Attribute::string("installer_vm_id").computed().description("vCenter id (managed object) of the installer VM this provider deployed (or, after an import, the one it marked for this gateway). Null when the installer is not provably the provider's: destroy then leaves it in vCenter."))
             .attr(Attribute::string("installer_vm_path").computed().description("Inventory path of the installer VM."))
             .attr(
                 Attribute::new(
@@ -272,7 +266,7 @@ pub fn schema() -> Schema {
                     ])),
                 )
                 .computed()
-                .description("The gateway's node VMs in vCenter, each with `name`, `vm_id` and `powered_on`."),
+                .description("The gateway's node VMs in vCenter, each with `name`, `vm_id` and `powered_on`: the machines Palette reports for the gateway, found at their exact inventory path. A VM whose name merely starts like the gateway's is never counted, nor deleted."),
             )
             .block(NestedBlock::new("vcenter", Nesting::List, vcenter_block()).max_items(1))
             .block(

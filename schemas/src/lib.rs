@@ -11,7 +11,9 @@ pub mod gateway_data;
 pub mod ip_pool;
 pub mod provider;
 
-use tfplugin::Schema;
+use tfplugin::schema::Validator;
+use tfplugin::validate::{check, no_userinfo};
+use tfplugin::{Schema, Value};
 
 /// The provider's registry address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/palette-community/palette";
@@ -39,4 +41,24 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
         (gateway_data::TYPE_NAME, gateway_data::schema()),
         (ip_pool::DATA_TYPE_NAME, ip_pool::data_schema()),
     ]
+}
+
+/// The one check of a vCenter address (`server` of the provider's and the
+/// gateway's `vcenter` blocks, `vcenter_server` of accounts): a host,
+/// `host:port` or https URL, and never `user:password@`. Credentials are
+/// refused before the address is parsed, so that no error (the parser's
+/// echoes the value) ever shows them.
+pub fn vcenter_server_validator() -> impl Validator {
+    check(
+        "must be a vCenter host name or https URL, without `user:password@`, such as `vcenter.example.com`",
+        |v: &Value| match v.as_str() {
+            Some(s) => {
+                no_userinfo("vcenter.example.com").check(s)?;
+                vsphere::normalize_server(s)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            None => Ok(()),
+        },
+    )
 }

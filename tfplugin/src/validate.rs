@@ -91,6 +91,81 @@ impl Validator for NotBlank {
     }
 }
 
+/// Where a URL, or a bare `host[:port]`, carries a `user[:password]@` part:
+/// the byte range of that part (without the `@`). Found by hand rather than
+/// by a URL parser so that values no parser accepts (`user:pw@vc:443`) are
+/// caught too; the last `@` before the path ends it, as in URL parsers.
+pub fn userinfo(s: &str) -> Option<std::ops::Range<usize>> {
+    let start = match s.find("://") {
+        Some(i) if !s[..i].contains(['/', '?', '#', '@']) => i + 3,
+        _ => 0,
+    };
+    let authority = &s[start..];
+    let end = authority
+        .find(['/', '?', '#', '\\'])
+        .unwrap_or(authority.len());
+    authority[..end].rfind('@').map(|at| start..start + at)
+}
+
+/// `s` up to the end of its host and port, with any `user[:password]`
+/// replaced by `***`: what an error may show of a value that carried
+/// credentials. Nothing after the host is shown, as a path or query may
+/// carry a token too.
+pub fn redact_userinfo(s: &str) -> String {
+    let Some(range) = userinfo(s) else {
+        return s.to_string();
+    };
+    let rest = &s[range.end..];
+    let host_end = rest[1..]
+        .find(['/', '?', '#', '\\'])
+        .map_or(rest.len(), |i| i + 1);
+    format!("{}***{}", &s[..range.start], &rest[..host_end])
+}
+
+/// A URL (or `host[:port]`) without `user[:password]@`: credentials there
+/// would be kept in the plan, the state and error text, none of which is
+/// treated as secret. The error names the attribute and an example of a
+/// valid value, and shows the value with its credentials masked.
+pub struct NoUserinfo {
+    pub example: String,
+}
+
+pub fn no_userinfo(example: impl Into<String>) -> NoUserinfo {
+    NoUserinfo {
+        example: example.into(),
+    }
+}
+
+impl NoUserinfo {
+    /// The detail of the error for `s`, or `None` when it has no userinfo.
+    pub fn check(&self, s: &str) -> Result<(), String> {
+        match userinfo(s) {
+            None => Ok(()),
+            Some(_) => Err(format!(
+                "The value carries a user name or password before `@` ({}). Credentials in an address \
+                 would be kept in the plan, the state and error messages; write the address alone, for \
+                 example `{}`, and give credentials only in attributes meant for them.",
+                redact_userinfo(s),
+                self.example
+            )),
+        }
+    }
+}
+
+impl Validator for NoUserinfo {
+    fn description(&self) -> String {
+        format!(
+            "must be an address without `user:password@`, such as `{}`",
+            self.example
+        )
+    }
+    fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
+        if let Some(Err(detail)) = value.as_str().map(|s| self.check(s)) {
+            diags.error_at(path.clone(), "Credentials in an address", detail);
+        }
+    }
+}
+
 /// A validator from a closure returning `Err(detail)` for a bad value.
 pub struct FnValidator<F> {
     description: String,
@@ -213,6 +288,48 @@ pub(crate) fn for_each_element(
 mod tests {
     use super::*;
     use crate::schema::{Attribute, NestedBlock};
+
+    #[test]
+    fn userinfo_is_found_with_or_without_a_scheme() {
+        for (s, want) in [
+            ("https://user:pw@vc.example.com/sdk", Some("user:pw")),
+            ("user:pw@vc.example.com:443", Some("user:pw")),
+            ("http://u@proxy:3128", Some("u")),
+            ("https://a@b:p@c@host", Some("a@b:p@c")),
+            ("https://vc.example.com/path@x", None),
+            ("https://vc.example.com?q=a@b", None),
+            ("vc.example.com", None),
+            ("http://proxy.example.com:3128", None),
+            ("https://user:pw@host\\@evil", Some("user:pw")),
+        ] {
+            assert_eq!(userinfo(s).map(|r| &s[r]), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_error_shows_no_credentials() {
+        let v = no_userinfo("vcenter.example.com");
+        for s in [
+            "https://admin:hunter2@vc.example.com/sdk?token=t0k",
+            "admin:hunter2@vc.example.com",
+            "https://hunter2@vc.example.com",
+        ] {
+            let e = v.check(s).unwrap_err();
+            assert!(!e.contains("hunter2"), "{e}");
+            assert!(!e.contains("admin"), "{e}");
+            assert!(!e.contains("t0k"), "{e}");
+            assert!(e.contains("***@vc.example.com"), "{e}");
+            assert!(e.contains("`vcenter.example.com`"), "{e}");
+        }
+        assert!(v.check("https://vc.example.com").is_ok());
+        let mut d = Diagnostics::new();
+        v.validate(
+            &Value::String("u:p@h".into()),
+            &AttrPath::attr("server"),
+            &mut d,
+        );
+        assert_eq!(d.0[0].attribute.as_ref().unwrap().to_string(), "server");
+    }
 
     #[test]
     fn validators_report_paths_inside_blocks() {
