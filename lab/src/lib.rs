@@ -16,6 +16,7 @@ pub mod clusters;
 pub mod contract;
 pub mod error;
 pub mod faults;
+pub mod gateway_cluster;
 pub mod gateways;
 pub mod ids;
 pub mod persist;
@@ -101,7 +102,7 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         )
         .route(
             "/v1/spectroclusters/{uid}",
-            get(clusters::get).delete(clusters::delete),
+            get(gateway_cluster::get).delete(clusters::delete),
         )
         .route("/v1/spectroclusters/{uid}/status", get(clusters::status))
         .route(
@@ -122,7 +123,7 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         )
         .route(
             "/v1/cloudconfigs/vsphere/{config}",
-            get(clusters::cloud_config_get),
+            get(gateway_cluster::cloud_config_get),
         )
         .route(
             "/v1/cloudconfigs/vsphere/{config}/clusterConfig",
@@ -138,7 +139,7 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         )
         .route(
             "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}/machines",
-            get(clusters::machines),
+            get(gateway_cluster::machines),
         )
         .route(
             "/v1/overlords/vsphere/{uid}/pools",
