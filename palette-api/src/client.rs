@@ -196,7 +196,9 @@ fn secrets_in(path: &str) -> Vec<&str> {
 /// What is left of a secret: its last two characters after an ellipsis,
 /// enough to tell two codes apart in a log, too few to use one. A secret of
 /// four characters or fewer shows nothing.
-fn mask(secret: &str) -> String {
+/// A secret shown by its last two characters at most, so a reader can tell
+/// two apart without learning either.
+pub fn mask(secret: &str) -> String {
     let n = secret.chars().count();
     let tail: String = if n > 4 {
         secret.chars().skip(n - 2).collect()

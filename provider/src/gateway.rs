@@ -26,6 +26,7 @@ use vsphere::vm::Placement;
 use crate::shared::{api_diag, events, first, strings, Poll, Shared};
 
 mod adopt;
+mod own;
 use adopt::Private;
 
 pub struct Gateway {
@@ -39,6 +40,11 @@ struct VcAccess {
     user: String,
     password: String,
     insecure: bool,
+    /// PEM CA bundle to trust for vCenter (`ca_file`), read at each login.
+    ca_file: Option<std::path::PathBuf>,
+    /// Palette's own CA (the provider's `ca_file`): the installer OVA comes
+    /// from Palette, so vCenter's trust settings must not apply to it.
+    palette_ca: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for VcAccess {
@@ -52,8 +58,40 @@ impl std::fmt::Debug for VcAccess {
 
 impl VcAccess {
     async fn login(&self) -> Result<vsphere::Session, vsphere::Error> {
-        let target = vsphere::Target::parse(&self.server, self.insecure)?;
-        vsphere::Session::login(&target, &self.user, &self.password).await
+        let mut target = vsphere::Target::parse(&self.server, self.insecure)?;
+        if let Some(path) = &self.ca_file {
+            target.ca_pem = Some(vsphere::session::read_ca_file(path)?);
+        }
+        let session = vsphere::Session::login(&target, &self.user, &self.password).await?;
+        Ok(session.with_download_ca(self.palette_ca.clone()))
+    }
+
+    /// A session whose vCenter waits end on Ctrl-C and at the operation's
+    /// deadline instead of polling forever.
+    async fn login_until(
+        &self,
+        ctx: &Ctx,
+        deadline: Option<Instant>,
+    ) -> Result<vsphere::Session, vsphere::Error> {
+        let session = self.login().await?;
+        Ok(session
+            .with_cancel(ctx.cancel.clone())
+            .with_deadline(deadline))
+    }
+
+    /// Plan-time check of the `vcenter` block: `ca_file` with `insecure`
+    /// would silently trust nothing but skip every check.
+    fn check_tls(config: &Value, d: &mut Diagnostics) {
+        let b = first(config, "vcenter");
+        let ca_file = b.get("ca_file");
+        if b.get("insecure").as_bool() == Some(true) && !ca_file.is_null() && !ca_file.is_unknown()
+        {
+            d.error_at(
+                path(&[("vcenter", Some(0)), ("insecure", None)]),
+                "Conflicting vCenter TLS settings",
+                "`insecure = true` skips vCenter's certificate checks, which makes `ca_file` pointless. Set one of them.",
+            );
+        }
     }
 
     fn account(&self) -> V1VsphereCloudAccount {
@@ -235,11 +273,15 @@ fn registration_help(
     vm_path: &str,
     events: &[String],
 ) -> String {
+    // The code itself would let anyone who reads the error pair a gateway,
+    // so neither the text nor Palette's events quoted in it carry it.
+    let raw = code;
+    let code = palette_api::client::mask(raw);
     let mut s = format!(
         "Gateway {name:?} did not register in time. The installer VM is {vm_path}; it is kept (and in \
          state, tainted) so you can look. As the reference document's troubleshooting says, check:\n\
          - the console endpoint {endpoint:?} is right and has no trailing slash;\n\
-         - the pairing code {code} was typed by this provider, so it is right unless it expired;\n\
+         - the pairing code (ending {code}) was typed by this provider, so it is right unless it expired;\n\
          - the installer VM reaches the endpoint (outbound HTTPS, or the proxy settings);\n\
          - over SSH (installer.ssh_public_key), /var/log/cloud-init-output.log on the installer VM.\n\
          The next apply replaces the installer."
@@ -247,6 +289,11 @@ fn registration_help(
     if !events.is_empty() {
         s.push_str("\nPalette's events for this installer:\n");
         for e in events {
+            let e = if raw.is_empty() {
+                e.clone()
+            } else {
+                e.replace(raw, &code)
+            };
             s.push_str(&format!("- {e}\n"));
         }
     }
@@ -255,6 +302,11 @@ fn registration_help(
 
 impl Gateway {
     fn vcenter(&self, v: &Value) -> Option<VcAccess> {
+        let palette_ca = self
+            .shared
+            .client()
+            .ok()
+            .and_then(|c| c.config().ca_pem.clone());
         let b = first(v, "vcenter");
         if !b.is_null() {
             return Some(VcAccess {
@@ -262,6 +314,8 @@ impl Gateway {
                 user: s(b, "username"),
                 password: s(b, "password"),
                 insecure: b.get("insecure").as_bool().unwrap_or(false),
+                ca_file: b.get("ca_file").as_str().map(Into::into),
+                palette_ca,
             });
         }
         let settings = self.shared.settings.read().expect("settings lock");
@@ -270,6 +324,8 @@ impl Gateway {
             user: vc.username.clone(),
             password: vc.password.expose().to_string(),
             insecure: vc.insecure,
+            ca_file: vc.ca_file.clone(),
+            palette_ca,
         })
     }
 
@@ -400,40 +456,67 @@ impl Gateway {
             if g.status.as_ref().and_then(|s| s.state.as_deref()) == Some("Failed"))
     }
 
-    /// The gateway's node VMs: the ones recorded in state that still exist,
-    /// plus any VM named after the gateway (`NAME-...`) not yet recorded.
+    /// The gateway's node VMs, on Palette's evidence (see `own`): the
+    /// machines it reports for the gateway, found at their exact paths.
     async fn nodes(
         &self,
-        vc: &vsphere::Session,
-        name: &str,
+        client: &Client,
+        session: &vsphere::Session,
+        g: &V1Overlord,
+        ctx: &Ctx,
+    ) -> Result<Vec<vsphere::vm::VmInfo>, String> {
+        let reported = own::reported_nodes(client, g, ctx)
+            .await
+            .map_err(|e| format!("cannot read the gateway's machines from Palette: {e}"))?;
+        own::found_nodes(session, &reported)
+            .await
+            .map_err(|e| format!("cannot find the gateway's machines in vCenter: {e}"))
+    }
+
+    /// The VMs a delete may remove, each with its name, and a line for
+    /// each VM recorded in state that is left because it is no longer
+    /// provably the gateway's. Evidence: Palette's report of the gateway's
+    /// machines, the nodes recorded on that evidence while their VMs keep
+    /// their names, and the installer this provider deployed (see `own`).
+    async fn owned_vms(
+        &self,
+        session: &vsphere::Session,
         prior: &Value,
-        installer_vm: Option<&str>,
-        discover: bool,
-    ) -> Result<Vec<vsphere::vm::VmInfo>, vsphere::Error> {
-        let mut out = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for n in prior.as_elements().unwrap_or(&[]) {
-            let Some(id) = n.get("vm_id").as_str() else {
+        uid: &str,
+        reported: &[own::ReportedNode],
+    ) -> Result<(Vec<(String, String)>, Vec<String>), vsphere::Error> {
+        let mut doomed: Vec<(String, String)> = own::found_nodes(session, reported)
+            .await?
+            .into_iter()
+            .map(|v| (v.moref, v.name))
+            .collect();
+        let mut kept = Vec::new();
+        for r in own::recorded_nodes(prior.get("nodes")) {
+            if doomed.iter().any(|(id, _)| *id == r.vm_id) {
                 continue;
-            };
-            match vc.vm_info(id).await {
-                Ok(i) => {
-                    seen.insert(i.moref.clone());
-                    out.push(i);
-                }
+            }
+            match session.vm_info(&r.vm_id).await {
+                Ok(now) if own::still_recorded(&r, &now) => doomed.push((now.moref, now.name)),
+                Ok(now) => kept.push(format!(
+                    "{} ({}): recorded as node {:?}, now named {:?}",
+                    now.moref, now.name, r.name, now.name
+                )),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => return Err(e),
             }
         }
-        if discover {
-            for vm in vc.list_vms().await? {
-                if is_node(&vm, name, installer_vm) && !seen.contains(&vm.moref) {
-                    out.push(vm);
-                }
+        if let Some(id) = prior.get("installer_vm_id").as_str() {
+            let path = s(prior, "installer_vm_path");
+            match session.vm_info(id).await {
+                Ok(now) => match own::installer_doubt(&now, &path, uid) {
+                    None => doomed.push((now.moref, now.name)),
+                    Some(why) => kept.push(format!("installer {path}: {why}")),
+                },
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
             }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
+        Ok((doomed, kept))
     }
 
     fn cloud_config(&self, v: &Value, pool_uid: Option<&str>) -> V1OverlordVsphereCloudConfig {
@@ -520,6 +603,7 @@ impl Resource for Gateway {
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         check_networks(config, &mut d);
+        VcAccess::check_tls(config, &mut d);
         d
     }
 
@@ -741,7 +825,7 @@ impl Resource for Gateway {
         };
 
         // 2. The installer into vCenter, powered on.
-        let session = match vc.login().await {
+        let session = match vc.login_until(ctx, Some(deadline)).await {
             Ok(s) => s,
             Err(e) => {
                 return ApplyResult::failed(
@@ -864,6 +948,13 @@ impl Resource for Gateway {
         };
         state.set_attr("id", Value::from(uid.clone()));
         tracing::info!(gateway = %uid, "gateway registered");
+        // The marker lets a later import (or a state rebuilt by hand) prove
+        // that this installer is the gateway's; without it the installer is
+        // still tracked through state, so a failure here is not fatal.
+        let marker = BTreeMap::from([(own::INSTALLER_MARKER.to_string(), uid.clone())]);
+        if let Err(e) = session.set_extra_config(&installer, &marker).await {
+            tracing::warn!(error = %e, installer = %vm_path, "cannot mark the installer VM");
+        }
 
         // 4. Account, nodes' pool, cloud config.
         let body = V1OverlordVsphereAccountCreate {
@@ -985,10 +1076,7 @@ impl Resource for Gateway {
             state.set_attr("installer_vm_id", Value::Null);
             state.set_attr("installer_vm_path", Value::Null);
         }
-        match self
-            .nodes(&session, &name, &Value::Null, Some(&installer), true)
-            .await
-        {
+        match self.nodes(&client, &session, &g, ctx).await {
             Ok(n) => state.set_attr("nodes", nodes_value(&n)),
             Err(e) => tracing::warn!(error = %e, "cannot list the gateway's VMs"),
         }
@@ -1164,8 +1252,35 @@ impl Resource for Gateway {
             if let (Some(vc), Some(vm)) =
                 (self.vcenter(planned), prior.get("installer_vm_id").as_str())
             {
-                if let Ok(session) = vc.login().await {
-                    match session.destroy_vm(vm).await {
+                let session = match vc.login_until(ctx, Some(deadline)).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            state,
+                            Diagnostic::error(
+                                "Cannot log in to vCenter to delete the installer VM",
+                                e.to_string(),
+                            ),
+                        )
+                    }
+                };
+                let path = s(prior, "installer_vm_path");
+                let doubt = match session.vm_info(vm).await {
+                    Ok(now) => own::installer_doubt(&now, &path, &uid),
+                    Err(e) if e.is_not_found() => None,
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            state,
+                            Diagnostic::error("Cannot read the installer VM", e.to_string()),
+                        )
+                    }
+                };
+                match doubt {
+                    // Not provably the installer any more: forgotten, not deleted.
+                    Some(why) => {
+                        tracing::warn!(%why, installer = %path, "installer VM left in vCenter")
+                    }
+                    None => match session.destroy_vm(vm).await {
                         Ok(()) => {}
                         Err(e) if e.is_not_found() => {}
                         Err(e) => {
@@ -1174,8 +1289,9 @@ impl Resource for Gateway {
                                 Diagnostic::error("Cannot delete the installer VM", e.to_string()),
                             )
                         }
-                    }
+                    },
                 }
+                let _ = session.logout().await;
                 state.set_attr("installer_vm_id", Value::Null);
                 state.set_attr("installer_vm_path", Value::Null);
             }
@@ -1194,7 +1310,19 @@ impl Resource for Gateway {
             Err(d) => return d,
         };
         let uid = s(prior, "id");
+        let mut diags = Diagnostics::new();
+        // Palette's report of the gateway's machines is read before Palette
+        // forgets the gateway: it is the evidence for deleting node VMs.
+        let mut reported = Vec::new();
         if !uid.is_empty() {
+            match self.get(&client, &uid, ctx).await {
+                Ok(Some(g)) => match own::reported_nodes(&client, &g, ctx).await {
+                    Ok(r) => reported = r,
+                    Err(e) => tracing::warn!(error = %e, "cannot read the gateway's machines"),
+                },
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the gateway before deleting it"),
+            }
             match client.delete(&format!("/v1/overlords/{uid}"), &ctx.cancel).await {
                 Ok(()) => {}
                 Err(e) if e.is_not_found() => {}
@@ -1210,9 +1338,11 @@ impl Resource for Gateway {
         }
         // vCenter: the installer, and any node VM Palette left behind.
         let Some(vc) = self.vcenter(prior) else {
-            return Diagnostics::new();
+            return diags;
         };
-        let session = match vc.login().await {
+        let deadline = Instant::now()
+            + tfplugin::timeouts::get(prior, "delete", schemas::gateway::DEFAULT_DELETE);
+        let session = match vc.login_until(ctx, Some(deadline)).await {
             Ok(s) => s,
             Err(e) => {
                 return Diagnostic::error(
@@ -1225,31 +1355,40 @@ impl Resource for Gateway {
                 .into()
             }
         };
-        let mut vms: Vec<String> = prior
-            .get("nodes")
-            .as_elements()
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|n| n.get("vm_id").as_str().map(str::to_string))
-            .collect();
-        if let Some(i) = prior.get("installer_vm_id").as_str() {
-            vms.push(i.to_string());
+        let (doomed, kept) = match self.owned_vms(&session, prior, &uid, &reported).await {
+            Ok(x) => x,
+            Err(e) => {
+                return Diagnostic::error(
+                    "Gateway deleted in Palette, but its VMs could not be checked",
+                    format!("{e}. Nothing was deleted in vCenter; the gateway's VMs may remain."),
+                )
+                .into()
+            }
+        };
+        if !kept.is_empty() {
+            diags.warning(
+                "Some VMs were left in vCenter",
+                format!(
+                    "The provider deletes only VMs it can prove are this gateway's (see the docs). Left in place:\n{}",
+                    kept.iter().map(|k| format!("- {k}")).collect::<Vec<_>>().join("\n")
+                ),
+            );
         }
-        for vm in vms {
+        for (vm, name) in doomed {
             match session.destroy_vm(&vm).await {
-                Ok(()) => {}
+                Ok(()) => tracing::info!(vm = %vm, name = %name, "deleted the gateway's VM"),
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
-                    return Diagnostic::error(
+                    diags.push(Diagnostic::error(
                         "Cannot delete a gateway VM",
-                        format!("{e} (VM {vm}); the gateway itself is deleted."),
-                    )
-                    .into()
+                        format!("{e} (VM {name}, {vm}); the gateway itself is deleted."),
+                    ));
+                    return diags;
                 }
             }
         }
         let _ = session.logout().await;
-        Diagnostics::new()
+        diags
     }
 
     async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
@@ -1280,31 +1419,32 @@ impl Resource for Gateway {
                     let installer = state.get("installer_vm_id").as_str().map(str::to_string);
                     private_now.installer_gone = false;
                     if let Some(vm) = &installer {
-                        // Kept in state until a plan shows it going.
+                        // Kept in state until a plan shows it going. A VM
+                        // under that id that is no longer the installer
+                        // (renamed, or another gateway's) counts as gone.
                         match session.vm_info(vm).await {
-                            Ok(_) => {}
+                            Ok(now) => {
+                                if let Some(why) =
+                                    own::installer_doubt(&now, &s(state, "installer_vm_path"), &uid)
+                                {
+                                    tracing::warn!(%why, "the recorded installer VM is no longer the gateway's");
+                                    private_now.installer_gone = true;
+                                }
+                            }
                             Err(e) if e.is_not_found() => private_now.installer_gone = true,
                             Err(e) => tracing::warn!(error = %e, "cannot read the installer VM"),
                         }
                     }
-                    // Nodes are looked for by name only until some are recorded.
-                    let discover = state
+                    // Before any node is recorded (a gateway still
+                    // provisioning) there is no count to compare.
+                    let recorded = state
                         .get("nodes")
                         .as_elements()
-                        .is_none_or(<[Value]>::is_empty);
-                    match self
-                        .nodes(
-                            &session,
-                            &s(state, "name"),
-                            state.get("nodes"),
-                            installer.as_deref(),
-                            discover,
-                        )
-                        .await
-                    {
+                        .is_some_and(|n| !n.is_empty());
+                    match self.nodes(&client, &session, &g, ctx).await {
                         Ok(nodes) => {
-                            tracing::debug!(discover, found = nodes.len(), "gateway node VMs");
-                            if !discover {
+                            tracing::debug!(found = nodes.len(), "gateway node VMs");
+                            if recorded {
                                 // A node VM gone or off in vCenter shows as a lower count.
                                 let live = nodes.iter().filter(|n| n.powered_on).count() as i64;
                                 next.set_attr("node_count", Value::int(live));
@@ -1388,21 +1528,16 @@ async fn download_ova(
     let dir = tempfile::tempdir()
         .map_err(|e| Diagnostic::error("No temporary directory", e.to_string()))?;
     let path = dir.path().join("installer.ova");
-    vsphere::ovf::download(session.http(), location, &path)
+    session
+        .download(location, &path)
         .await
         .map_err(|e| Diagnostic::error("Cannot download the installer OVA", e.to_string()))?;
-    let ova = vsphere::ovf::Ova::open(&path)
+    // Checking the manifest reads the whole OVA: off the async workers.
+    let ova = tokio::task::spawn_blocking(move || vsphere::ovf::Ova::open(&path))
+        .await
+        .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?
         .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?;
     Ok((dir, ova))
-}
-
-/// A VM named after the gateway (`NAME-...`) that is not its installer:
-/// one of its nodes.
-fn is_node(vm: &vsphere::vm::VmInfo, gateway: &str, installer: Option<&str>) -> bool {
-    vm.name
-        .strip_prefix(gateway)
-        .is_some_and(|rest| rest.starts_with('-'))
-        && Some(vm.moref.as_str()) != installer
 }
 
 /// Whether a `resource_pool` value names a compute cluster's root pool.
@@ -1505,6 +1640,19 @@ mod tests {
         for v in ["Resources/apps".into(), "apps".into(), Value::Unknown] {
             assert!(!root_pool(&v), "{v:?}");
         }
+    }
+
+    #[test]
+    fn the_registration_help_never_carries_the_pairing_code() {
+        let text = registration_help(
+            "pcg",
+            "https://console.example.com",
+            "SECRET42",
+            "DC0/vm/pcg-installer",
+            &["Warning: pairing code SECRET42 is not known".to_string()],
+        );
+        assert!(!text.contains("SECRET42"), "{text}");
+        assert!(text.contains("\u{2026}42"), "{text}");
     }
 
     #[test]

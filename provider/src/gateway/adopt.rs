@@ -3,10 +3,12 @@
 //! console's procedure left behind is read back instead, so the first plan
 //! after an import is empty when the configuration describes the gateway as
 //! it is:
-//! - the installer VM is the VM whose OVF property "Installer Name" is the
-//!   gateway's name: its properties give the `installer` block and its
-//!   place in vCenter the block's placement;
-//! - the node VMs give `placement`, `node_count`, and through their
+//! - the installer VM is the one this provider marked for the gateway, else
+//!   the only VM whose OVF property "Installer Name" is the gateway's name:
+//!   its properties give the `installer` block and its place in vCenter the
+//!   block's placement (an unmarked one is read, never owned: see `own`);
+//! - the node VMs (the machines Palette reports for the gateway) give
+//!   `placement`, `node_count`, and through their
 //!   cloud-init user data (`guestinfo.userdata`, as CAPV writes it) the SSH
 //!   keys and NTP servers;
 //! - the nodes' IP pool is the gateway's pool holding its address;
@@ -336,14 +338,39 @@ impl Gateway {
         } else {
             Vec::new()
         };
-        let installer: Option<&VmInfo> = vms
+        // The installer: the one this provider marked for the gateway
+        // (owned, so a later delete may remove it); else the one VM that
+        // says it installs this gateway, read for its settings but never
+        // owned, since nothing proves who made it. Several claimants prove
+        // nothing at all: none is read.
+        let marked: Vec<&VmInfo> = vms
+            .iter()
+            .filter(|v| super::own::marked_installer(v, &uid))
+            .collect();
+        let claimants: Vec<&VmInfo> = vms
             .iter()
             .filter(|v| {
                 by_label(&v.properties, &labels, "installer name") == Some(name.as_str())
                     && by_label(&v.properties, &labels, "pairing code")
                         .is_some_and(|c| !c.is_empty())
             })
-            .min_by(|a, b| a.name.cmp(&b.name));
+            .collect();
+        let (installer, owned) = match (marked.as_slice(), claimants.as_slice()) {
+            ([one], _) => (Some(*one), true),
+            ([], [one]) => {
+                tracing::warn!(vm = %one.name, "import: the installer VM was not deployed by this provider; its settings are read, and destroy will leave it in vCenter");
+                (Some(*one), false)
+            }
+            ([], []) => (None, false),
+            _ => {
+                tracing::warn!(
+                    marked = marked.len(),
+                    claimants = claimants.len(),
+                    "import: several VMs claim to be the installer; none is read"
+                );
+                (None, false)
+            }
+        };
         if let Some(vm) = installer {
             match session.vm_location(&vm.moref).await {
                 Ok(loc) => {
@@ -355,23 +382,31 @@ impl Gateway {
                             &loc.placement,
                         )]),
                     );
-                    state.set_attr("installer_vm_id", Value::from(vm.moref.clone()));
-                    state.set_attr("installer_vm_path", Value::from(loc.path));
+                    if owned {
+                        state.set_attr("installer_vm_id", Value::from(vm.moref.clone()));
+                        state.set_attr("installer_vm_path", Value::from(loc.path));
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "import: cannot place the installer VM"),
             }
-        } else {
+        } else if claimants.is_empty() {
             // Deleted after install (installer_vm_action = "delete").
             state.set_attr("installer_vm_action", "delete".into());
         }
-        // The VMs listed above: the nodes are among them.
-        let installer_id = installer.map(|v| v.moref.as_str());
-        let mut nodes: Vec<VmInfo> = vms
-            .iter()
-            .filter(|v| super::is_node(v, &name, installer_id))
-            .cloned()
-            .collect();
-        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        // The nodes: the machines Palette reports for the gateway.
+        let nodes = match super::own::reported_nodes(&client, g, ctx).await {
+            Ok(reported) => match super::own::found_nodes(&session, &reported).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "import: cannot find the gateway's machines in vCenter");
+                    Vec::new()
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "import: cannot read the gateway's machines");
+                Vec::new()
+            }
+        };
         if !nodes.is_empty() {
             state.set_attr("nodes", nodes_value(&nodes));
             state.set_attr("node_count", Value::int(nodes.len() as i64));
