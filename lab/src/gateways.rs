@@ -123,8 +123,23 @@ pub async fn ova_location(State(lab): State<Lab>) -> Response {
     .into_response()
 }
 
-/// The OVA: a tar with the descriptor first, then its disk.
+/// The OVA: a tar with the descriptor first, then its manifest (as
+/// VMware's tools write it, so clients check the digests), then its disk.
 pub fn ova_bytes() -> Vec<u8> {
+    // A placeholder disk: vcsim stores what is uploaded without reading it.
+    let disk = [0u8; 65536];
+    let sha256 = |data: &[u8]| -> String {
+        ring::digest::digest(&ring::digest::SHA256, data)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let manifest = format!(
+        "SHA256(palette-installer.ovf)= {}\nSHA256(palette-installer-disk1.vmdk)= {}\n",
+        sha256(OVF.as_bytes()),
+        sha256(&disk)
+    );
     let mut builder = tar::Builder::new(Vec::new());
     let mut add = |name: &str, data: &[u8]| {
         let mut h = tar::Header::new_ustar();
@@ -137,8 +152,8 @@ pub fn ova_bytes() -> Vec<u8> {
             .expect("writing to memory");
     };
     add("palette-installer.ovf", OVF.as_bytes());
-    // A placeholder disk: vcsim stores what is uploaded without reading it.
-    add("palette-installer-disk1.vmdk", &[0u8; 65536]);
+    add("palette-installer.mf", manifest.as_bytes());
+    add("palette-installer-disk1.vmdk", &disk);
     builder.into_inner().expect("writing to memory")
 }
 
@@ -1316,6 +1331,19 @@ mod tests {
             .collect();
         assert_eq!(
             names,
+            vec![
+                "palette-installer.ovf",
+                "palette-installer.mf",
+                "palette-installer-disk1.vmdk"
+            ]
+        );
+        // The manifest holds: clients that check it accept the lab's OVA.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("installer.ova");
+        std::fs::write(&path, &bytes).unwrap();
+        let ova = vsphere::ovf::Ova::open(&path).unwrap();
+        assert_eq!(
+            ova.verified,
             vec!["palette-installer.ovf", "palette-installer-disk1.vmdk"]
         );
         for key in [

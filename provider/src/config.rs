@@ -44,6 +44,9 @@ pub struct VcenterSettings {
     pub username: String,
     pub password: Secret,
     pub insecure: bool,
+    /// PEM CA bundle for vCenter, checked readable at configure and read
+    /// again at each login.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -135,11 +138,26 @@ pub fn resolve(
                 .as_str()
                 .map(str::to_string)
                 .or_else(|| from_env("VSPHERE_PASSWORD"));
+            let at = |name: &str| AttrPath::attr("vcenter").then_index(0).then_attr(name);
+            let vc_insecure = vc.get("insecure").as_bool().unwrap_or(false);
+            let vc_ca_file = vc.get("ca_file").as_str().map(PathBuf::from);
+            if vc_insecure && vc_ca_file.is_some() {
+                d.error_at(
+                    at("insecure"),
+                    "Conflicting vCenter TLS settings",
+                    "`insecure = true` skips vCenter's certificate checks, which makes `ca_file` pointless. Set one of them.",
+                );
+            } else if let Some(path) = &vc_ca_file {
+                if let Err(e) = vsphere::session::read_ca_file(path) {
+                    d.error_at(at("ca_file"), "Invalid vCenter CA file", e.to_string());
+                }
+            }
             Some(VcenterSettings {
                 server: vc.get("server").as_str().unwrap_or_default().to_string(),
                 username: vc.get("username").as_str().unwrap_or_default().to_string(),
                 password: Secret::new(password.unwrap_or_default()),
-                insecure: vc.get("insecure").as_bool().unwrap_or(false),
+                insecure: vc_insecure,
+                ca_file: vc_ca_file,
             })
         }
         None => None,
@@ -238,6 +256,70 @@ mod tests {
             assert!(text.contains(why), "{text}");
             assert!(!text.contains("s3cr3t-pw"), "{text}");
             assert_eq!(e.0[0].attribute.as_ref().unwrap().to_string(), "endpoint");
+        }
+    }
+
+    fn vcenter(pairs: &[(&str, Value)]) -> Value {
+        let block = schemas::provider::vcenter_block();
+        let mut vc = Value::null_object(&block.ty());
+        vc.set_attr("server", "vc.example.com".into());
+        vc.set_attr("username", "u".into());
+        for (k, x) in pairs {
+            vc.set_attr(k, x.clone());
+        }
+        Value::List(vec![vc])
+    }
+
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.iter()
+            .filter_map(|d| d.attribute.as_ref().map(|p| p.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn vcenter_ca_file_conflicts_with_insecure() {
+        let e = resolve(
+            &cfg(&[
+                ("api_key", "k".into()),
+                (
+                    "vcenter",
+                    vcenter(&[("insecure", true.into()), ("ca_file", "/ca.pem".into())]),
+                ),
+            ]),
+            no_env,
+        )
+        .unwrap_err();
+        assert_eq!(paths(&e), vec!["vcenter[0].insecure"]);
+        assert!(e
+            .iter()
+            .any(|d| d.summary == "Conflicting vCenter TLS settings"));
+    }
+
+    #[test]
+    fn vcenter_ca_file_is_read_at_configure() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let not_pem = dir.path().join("key.txt");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        for (file, says) in [
+            (&missing, "cannot read it"),
+            (&not_pem, "no PEM certificate"),
+        ] {
+            let e = resolve(
+                &cfg(&[
+                    ("api_key", "k".into()),
+                    (
+                        "vcenter",
+                        vcenter(&[("ca_file", file.display().to_string().into())]),
+                    ),
+                ]),
+                no_env,
+            )
+            .unwrap_err();
+            assert_eq!(paths(&e), vec!["vcenter[0].ca_file"]);
+            let detail = &e.iter().next().unwrap().detail;
+            assert!(detail.contains(&file.display().to_string()), "{detail}");
+            assert!(detail.contains(says), "{detail}");
         }
     }
 

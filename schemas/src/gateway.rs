@@ -143,7 +143,13 @@ fn vcenter_block() -> Block {
                 .validator(NotBlank)
                 .description("vCenter password. Sensitive; never read back."),
         )
-        .attr(Attribute::bool("insecure").default(false).description("Skip the check of vCenter's TLS certificate."))
+        .attr(Attribute::bool("insecure").default(false).description(
+            "Skip the check of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
+        ))
+        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
+            "Path to a PEM file of CA certificates to trust for vCenter, for a vCenter whose certificate a \
+             private CA signed. Read when the provider talks to vCenter.",
+        ))
 }
 
 fn pool_block() -> Block {

@@ -80,7 +80,13 @@ pub fn vcenter_block() -> Block {
                 .sensitive()
                 .description("vCenter password. Never shown in plans or logs. Also read from `VSPHERE_PASSWORD`."),
         )
-        .attr(Attribute::bool("insecure").optional().description("Skip verification of vCenter's TLS certificate."))
+        .attr(Attribute::bool("insecure").optional().description(
+            "Skip verification of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
+        ))
+        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
+            "Path to a PEM file of CA certificates to trust for vCenter, for a vCenter whose certificate a \
+             private CA signed. Read when the provider is configured.",
+        ))
 }
 
 pub fn schema() -> Schema {

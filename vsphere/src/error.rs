@@ -46,6 +46,40 @@ pub enum Error {
         "invalid vCenter address {0:?}: use a host name or https URL such as vcenter.example.com"
     )]
     BadAddress(String),
+    /// The caller cancelled (Ctrl-C, Terraform stopping the provider) while
+    /// a wait or transfer was in progress.
+    #[error("cancelled while waiting for {what}{}", may_run_on(.still_running))]
+    Cancelled { what: String, still_running: bool },
+    /// A wait passed the deadline its session was given.
+    #[error("timed out waiting for {what}{}", may_run_on(.still_running))]
+    TimedOut { what: String, still_running: bool },
+    /// A transfer moved no bytes for `secs` seconds.
+    #[error("{what} stalled: no data moved for {secs} s")]
+    Stalled { what: String, secs: u64 },
+    /// A download location over plain http to a host that is not loopback:
+    /// anyone on the path could swap what is downloaded.
+    #[error(
+        "refusing to download from {host} over plain http; use an https location (http is accepted only for loopback addresses)"
+    )]
+    InsecureDownload { host: String },
+    /// A download failed; `host` is the location's host, never its query,
+    /// which may carry a signed token.
+    #[error("cannot download from {host}: {message}")]
+    Download { host: String, message: String },
+    /// An OVA whose files do not match its own manifest (`.mf`).
+    #[error("the OVA does not match its manifest: {file}: {problem}")]
+    Manifest { file: String, problem: String },
+    /// A CA file that cannot be read or holds no PEM certificate.
+    #[error("CA file {path}: {message}")]
+    CaFile { path: String, message: String },
+}
+
+fn may_run_on(yes: &bool) -> &'static str {
+    if *yes {
+        "; it may still be running in vCenter"
+    } else {
+        ""
+    }
 }
 
 fn hint_suffix(h: &Option<String>) -> String {

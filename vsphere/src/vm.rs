@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use vim_rs::core::client::VimClient;
 use vim_rs::mo;
@@ -289,31 +288,38 @@ impl Session {
         Ok((current, current_path))
     }
 
-    /// Waits for a task to end; its fault becomes the error.
+    /// Waits for a task to end; its fault becomes the error. The wait ends
+    /// early with [`Error::Cancelled`] or [`Error::TimedOut`] as the
+    /// session's limits say ([`Session::with_cancel`],
+    /// [`Session::with_deadline`]); the task itself goes on in vCenter.
     pub async fn wait_task(&self, task: &ManagedObjectReference) -> Result<(), Error> {
         let t = mo::Task::new(self.handle(), &task.value);
-        loop {
-            let info = t.info().await.map_err(|e| self.err(e))?;
-            match info.state {
-                TaskInfoStateEnum::Success => return Ok(()),
-                TaskInfoStateEnum::Error => {
-                    let fault = info.error.map(Arc::new);
-                    return Err(match fault {
-                        Some(f) => Error::from_vim(
-                            self.server(),
-                            "",
-                            vim_rs::core::client::Error::MethodFault(f),
-                        ),
-                        None => Error::Fault {
-                            server: self.server().into(),
-                            fault: "TaskFailed".into(),
-                            detail: info.name,
-                        },
-                    });
-                }
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
+        let what = || format!("vCenter task {}", task.value);
+        let info = self
+            .limits()
+            .wait(what, true, || async {
+                let info = t.info().await.map_err(|e| self.err(e))?;
+                Ok(match info.state {
+                    TaskInfoStateEnum::Success | TaskInfoStateEnum::Error => Some(info),
+                    _ => None,
+                })
+            })
+            .await?;
+        if info.state == TaskInfoStateEnum::Success {
+            return Ok(());
         }
+        Err(match info.error.map(Arc::new) {
+            Some(f) => Error::from_vim(
+                self.server(),
+                "",
+                vim_rs::core::client::Error::MethodFault(f),
+            ),
+            None => Error::Fault {
+                server: self.server().into(),
+                fault: "TaskFailed".into(),
+                detail: info.name,
+            },
+        })
     }
 
     /// Creates a VM with one vmxnet3 NIC on the placement's network, powered

@@ -39,3 +39,52 @@ async fn dead_port_is_unreachable() {
     let err = Session::login(&target, "u", "p").await.unwrap_err();
     assert!(matches!(err, Error::Unreachable { .. }), "{err:?}");
 }
+
+/// The session's HTTP client (SOAP, vAPI, NFC) follows no redirect that
+/// leaves the server it was talking to.
+#[tokio::test]
+async fn the_session_client_refuses_cross_origin_redirects() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    init();
+    let sim = Vcsim::start("svc@vsphere.local", "s3cret-Pa55", &[]).expect("vcsim");
+    let target = Target::parse(&sim.url(), true).unwrap();
+    let s = Session::login(&target, &sim.user, &sim.password)
+        .await
+        .unwrap();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = other.accept().await {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = c
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let first = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = first.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = first.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf).await;
+            let r = format!(
+                "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{other_port}/rest\r\ncontent-length: 0\r\n\r\n"
+            );
+            let _ = c.write_all(r.as_bytes()).await;
+        }
+    });
+    let e = s
+        .http()
+        .get(format!(
+            "http://127.0.0.1:{port}/rest/com/vmware/cis/session"
+        ))
+        .header("vmware-api-session-id", "token-abc")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.is_redirect(), "{e:?}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    s.logout().await.unwrap();
+}

@@ -204,3 +204,39 @@ fn ova() -> Vec<u8> {
     }
     b.into_inner().unwrap()
 }
+
+/// Ctrl-C (Terraform cancelling the operation) ends a task wait at once,
+/// and the operation's deadline ends it too, naming the task and saying it
+/// may go on in vCenter.
+#[tokio::test]
+async fn task_waits_obey_cancellation_and_the_deadline() {
+    let sim = Vcsim::start("u@vsphere.local", "p4ss", &[]).unwrap();
+    let token = tokio_util::sync::CancellationToken::new();
+    let s = session(&sim).await.with_cancel(token.clone());
+    let at = s.resolve(&placement("")).await.unwrap();
+    let spec = VmSpec {
+        name: "waits".into(),
+        cpus: 1,
+        memory_mb: 256,
+        ..Default::default()
+    };
+    let vm = s.create_vm(&spec, &at).await.unwrap();
+
+    token.cancel();
+    let started = std::time::Instant::now();
+    let e = s.power_on(&vm).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(
+        matches!(&e, Error::Cancelled { what, still_running: true } if what.starts_with("vCenter task ")),
+        "{e:?}"
+    );
+
+    let s = session(&sim)
+        .await
+        .with_deadline(Some(std::time::Instant::now()));
+    let e = s.destroy_vm(&vm).await.unwrap_err();
+    assert!(matches!(e, Error::TimedOut { .. }), "{e:?}");
+    let text = e.to_string();
+    assert!(text.contains("vCenter task task-"), "{text}");
+    assert!(text.contains("may still be running in vCenter"), "{text}");
+}

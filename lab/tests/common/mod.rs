@@ -229,7 +229,7 @@ impl Env {
         let location = ova["location"].as_str().unwrap().to_string();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("installer.ova");
-        vsphere::ovf::download(&self.http, &location, &path)
+        vsphere::ovf::download(&location, &path, None)
             .await
             .unwrap();
         let ova = vsphere::ovf::Ova::open(&path).unwrap();
