@@ -277,10 +277,21 @@ impl Session {
             let next_path = format!("{current_path}/{part}");
             current = match self.find("VM folder", &next_path).await {
                 Ok(f) => f,
-                Err(Error::NotFound { .. }) => mo::Folder::new(self.handle(), &current.value)
-                    .create_folder(part)
-                    .await
-                    .map_err(|e| self.err(e))?,
+                Err(Error::NotFound { .. }) => {
+                    match mo::Folder::new(self.handle(), &current.value)
+                        .create_folder(part)
+                        .await
+                    {
+                        Ok(f) => f,
+                        // Another caller (a second gateway in the same
+                        // apply) made it between our lookup and create:
+                        // DuplicateName, and the folder is there to use.
+                        Err(e) => match self.find("VM folder", &next_path).await {
+                            Ok(f) => f,
+                            Err(_) => return Err(self.err(e)),
+                        },
+                    }
+                }
                 Err(e) => return Err(e),
             };
             current_path = next_path;
