@@ -17,7 +17,8 @@ use palette_api::models::{
     V1CloudMachineStatus, V1MachineAddress, V1ObjectMeta, V1ObjectReference, V1SpectroCluster,
     V1SpectroClusterSpec, V1SpectroClusterStatus, V1VsphereCloudConfig, V1VsphereCloudConfigSpec,
     V1VsphereClusterConfig, V1VsphereInstanceType, V1VsphereMachine, V1VsphereMachinePoolConfig,
-    V1VsphereMachineSpec, V1VsphereMachines, V1VsphereNic, V1VsphereNetworkConfig, V1VspherePlacementConfig,
+    V1VsphereMachineSpec, V1VsphereMachines, V1VsphereNetworkConfig, V1VsphereNic,
+    V1VspherePlacementConfig,
 };
 
 use crate::error::ApiError;

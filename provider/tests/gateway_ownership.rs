@@ -164,9 +164,18 @@ fn gateways_sharing_a_prefix_own_only_their_own_vms() {
 
         // A refresh records each gateway's own node and nothing else.
         w.must(&["apply", "-refresh-only", "-auto-approve"]);
-        assert_eq!(node_names(w, "palette_private_cloud_gateway.pcg"), ["pcg-node-0"]);
-        assert_eq!(node_names(w, "palette_private_cloud_gateway.dr"), ["pcg-dr-node-0"]);
-        assert_eq!(values(w, "palette_private_cloud_gateway.pcg")["node_count"], 1);
+        assert_eq!(
+            node_names(w, "palette_private_cloud_gateway.pcg"),
+            ["pcg-node-0"]
+        );
+        assert_eq!(
+            node_names(w, "palette_private_cloud_gateway.dr"),
+            ["pcg-dr-node-0"]
+        );
+        assert_eq!(
+            values(w, "palette_private_cloud_gateway.pcg")["node_count"],
+            1
+        );
         w.assert_plan_empty();
 
         // Import by name with a look-alike present: the installer the
@@ -177,7 +186,10 @@ fn gateways_sharing_a_prefix_own_only_their_own_vms() {
         let got = values(w, "palette_private_cloud_gateway.dr");
         assert_eq!(got["installer_vm_id"], dr["installer_vm_id"]);
         assert_ne!(got["installer_vm_id"].as_str(), Some(copy.as_str()));
-        assert_eq!(node_names(w, "palette_private_cloud_gateway.dr"), ["pcg-dr-node-0"]);
+        assert_eq!(
+            node_names(w, "palette_private_cloud_gateway.dr"),
+            ["pcg-dr-node-0"]
+        );
         w.assert_plan_empty();
 
         // Destroying pcg removes its installer and node, nothing of
@@ -219,7 +231,10 @@ fn gateways_sharing_a_prefix_own_only_their_own_vms() {
         w.import("palette_private_cloud_gateway.dr", "pcg-dr");
         let got = values(w, "palette_private_cloud_gateway.dr");
         assert!(got["installer_vm_id"].is_null(), "{got}");
-        assert_eq!(node_names(w, "palette_private_cloud_gateway.dr"), ["pcg-dr-node-0"]);
+        assert_eq!(
+            node_names(w, "palette_private_cloud_gateway.dr"),
+            ["pcg-dr-node-0"]
+        );
         w.destroy();
         let left = vm_names(&lab, &sim);
         assert!(!left.iter().any(|n| n == "pcg-dr-node-0"), "{left:?}");

@@ -45,12 +45,21 @@ async fn a_marker_reads_back_and_vms_are_found_by_exact_path() {
         .await
         .unwrap();
     let info = s.vm_info(&vm).await.unwrap();
-    assert_eq!(info.extra_config.get(&key).map(String::as_str), Some("uid-1"));
+    assert_eq!(
+        info.extra_config.get(&key).map(String::as_str),
+        Some("uid-1")
+    );
     // Other keys are left alone.
-    assert_eq!(info.extra_config.get("guestinfo.other").map(String::as_str), Some("x"));
+    assert_eq!(
+        info.extra_config.get("guestinfo.other").map(String::as_str),
+        Some("x")
+    );
 
     let path = vsphere::owner::vm_path("DC0", "palette/gateways", "pcg-node-0");
-    assert_eq!(s.vm_at(&path).await.unwrap().map(|v| v.moref), Some(vm.clone()));
+    assert_eq!(
+        s.vm_at(&path).await.unwrap().map(|v| v.moref),
+        Some(vm.clone())
+    );
     // A prefix, another folder or a folder itself is not the VM.
     for other in [
         vsphere::owner::vm_path("DC0", "palette/gateways", "pcg-node"),
@@ -61,6 +70,10 @@ async fn a_marker_reads_back_and_vms_are_found_by_exact_path() {
     }
 
     s.destroy_vm(&vm).await.unwrap();
-    assert!(s.set_extra_config(&vm, &BTreeMap::new()).await.unwrap_err().is_not_found());
+    assert!(s
+        .set_extra_config(&vm, &BTreeMap::new())
+        .await
+        .unwrap_err()
+        .is_not_found());
     let _ = s.logout().await;
 }
