@@ -51,8 +51,10 @@ fn placement(g: &Gateway) -> V1VspherePlacementConfig {
         datastore: p.datastore,
         folder: p.folder,
         resource_pool: p.resource_pool,
-        network: Some(V1VsphereNetworkConfig {
-            network_name: net.network_name,
+        // A gateway reset (or not yet configured) has no network to name,
+        // and the spec requires a name wherever a network is given.
+        network: net.network_name.map(|name| V1VsphereNetworkConfig {
+            network_name: Some(name),
             static_ip: net.static_ip,
             parent_pool_ref: net.parent_pool_uid.map(|uid| V1ObjectReference {
                 kind: Some("IPPool".into()),
