@@ -8,9 +8,7 @@ use std::sync::Arc;
 
 use vim_rs::core::client::VimClient;
 use vim_rs::mo;
-use vim_rs::types::boxed_types::ValueElements;
-use vim_rs::types::structs::{OptionValue, VirtualMachineConfigSpec};
-use vim_rs::types::vim_any::VimAny;
+use vim_rs::types::structs::VirtualMachineConfigSpec;
 
 use crate::error::Error;
 use crate::session::Session;
@@ -26,17 +24,8 @@ impl Session {
     ) -> Result<(), Error> {
         // Checked first so that a vanished VM is a typed not-found.
         self.vm_info(vm).await?;
-        let extra: Vec<Box<dyn vim_rs::types::traits::OptionValueTrait>> = entries
-            .iter()
-            .map(|(k, v)| {
-                Box::new(OptionValue {
-                    key: k.clone(),
-                    value: Some(VimAny::Value(ValueElements::PrimitiveString(v.clone()))),
-                }) as Box<dyn vim_rs::types::traits::OptionValueTrait>
-            })
-            .collect();
         let spec = VirtualMachineConfigSpec {
-            extra_config: Some(extra),
+            extra_config: Some(crate::vm::option_values(entries)),
             ..Default::default()
         };
         let handle: Arc<dyn VimClient> = self.vim().clone();

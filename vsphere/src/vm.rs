@@ -24,6 +24,21 @@ use vim_rs::types::vim_any::VimAny;
 use crate::error::Error;
 use crate::session::Session;
 
+/// `extraConfig` entries as vim_rs option values.
+pub(crate) fn option_values(
+    entries: &BTreeMap<String, String>,
+) -> Vec<Box<dyn vim_rs::types::traits::OptionValueTrait>> {
+    entries
+        .iter()
+        .map(|(k, v)| {
+            Box::new(OptionValue {
+                key: k.clone(),
+                value: Some(VimAny::Value(ValueElements::PrimitiveString(v.clone()))),
+            }) as Box<dyn vim_rs::types::traits::OptionValueTrait>
+        })
+        .collect()
+}
+
 /// Where a VM goes. Names, not paths: the datacenter's folders are implied.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Placement {
@@ -356,16 +371,7 @@ impl Session {
             },
             ..Default::default()
         };
-        let extra: Vec<Box<dyn vim_rs::types::traits::OptionValueTrait>> = spec
-            .extra_config
-            .iter()
-            .map(|(k, v)| {
-                Box::new(OptionValue {
-                    key: k.clone(),
-                    value: Some(VimAny::Value(ValueElements::PrimitiveString(v.clone()))),
-                }) as Box<dyn vim_rs::types::traits::OptionValueTrait>
-            })
-            .collect();
+        let extra = option_values(&spec.extra_config);
         let config = VirtualMachineConfigSpec {
             name: Some(spec.name.clone()),
             num_cp_us: Some(spec.cpus.max(1)),
