@@ -177,6 +177,9 @@ impl std::fmt::Debug for Tagging {
 struct Inner {
     http: reqwest::Client,
     server: String,
+    /// Where the vAPI endpoints answer: `https://SERVER`. Tests point it at
+    /// a vCenter-shaped fake over plain http.
+    origin: String,
     user: String,
     password: Password,
     token: Mutex<Option<String>>,
@@ -193,8 +196,9 @@ impl Drop for Inner {
             // until it idles out.
             let http = self.http.clone();
             let server = self.server.clone();
+            let origin = self.origin.clone();
             handle.spawn(async move {
-                let _ = delete_session(&http, &server, &token).await;
+                let _ = delete_session(&http, &server, &origin, &token).await;
             });
         }
     }
@@ -222,14 +226,25 @@ impl Tagging {
     /// Opens a vAPI session as `user` over `session`'s HTTP client. A wrong
     /// user name or password is [`Error::InvalidLogin`].
     pub async fn login(session: &Session, user: &str, password: &str) -> Result<Tagging, Error> {
-        let http = session.http().clone();
         let server = session.server().to_string();
-        let token = open_session(&http, &server, user, password).await?;
+        let origin = format!("https://{server}");
+        Tagging::open(session.http().clone(), server, origin, user, password).await
+    }
+
+    async fn open(
+        http: reqwest::Client,
+        server: String,
+        origin: String,
+        user: &str,
+        password: &str,
+    ) -> Result<Tagging, Error> {
+        let token = open_session(&http, &server, &origin, user, password).await?;
         tracing::debug!(server = %server, user, "vAPI session opened");
         Ok(Tagging {
             inner: Arc::new(Inner {
                 http,
                 server,
+                origin,
                 user: user.to_string(),
                 password: Password(password.to_string()),
                 token: Mutex::new(Some(token)),
@@ -241,7 +256,10 @@ impl Tagging {
     pub async fn logout(self) -> Result<(), Error> {
         let token = self.inner.token.lock().ok().and_then(|mut t| t.take());
         match token {
-            Some(t) => delete_session(&self.inner.http, &self.inner.server, &t).await,
+            Some(t) => {
+                let i = &self.inner;
+                delete_session(&i.http, &i.server, &i.origin, &t).await
+            }
             None => Ok(()),
         }
     }
@@ -352,8 +370,11 @@ impl Tagging {
             )
             .await?;
         if ids.is_empty() {
-            // vCenter answers 404 for an unknown category, vcsim an empty
-            // list: ask, so both say NotFound.
+            // vCenter answers an unknown category with 404 not_found, which
+            // `list` has already made NotFound. vcsim answers it with an
+            // empty list, so an empty list is checked against the category
+            // itself; on vCenter that is one read of a category that is
+            // there but has no tags.
             self.category(category_id).await?;
         }
         get_each(&self.inner, "tag", ids).await
@@ -442,7 +463,11 @@ impl Tagging {
                 Method::POST,
                 &["tagging", "tag-association", &id_segment(tag_id)],
                 Some("list-attached-objects"),
-                // vcsim reads a body for this action and fails on none.
+                // vCenter's /rest takes the parameters of an operation that
+                // are not in its path as the fields of one JSON object; this
+                // one has none (the tag is in the path), so `{}` is its whole
+                // input, as no body is. vcsim decodes a body for this action
+                // and answers 400 to none, so `{}` is what both take.
                 Some(json!({})),
                 Subject::missing("tag", tag_id),
             )
@@ -475,7 +500,14 @@ impl Inner {
         if self.current_token().as_deref() != stale {
             return Ok(());
         }
-        let token = open_session(&self.http, &self.server, &self.user, &self.password.0).await?;
+        let token = open_session(
+            &self.http,
+            &self.server,
+            &self.origin,
+            &self.user,
+            &self.password.0,
+        )
+        .await?;
         tracing::debug!(server = %self.server, user = %self.user, "vAPI session renewed");
         if let Ok(mut t) = self.token.lock() {
             *t = Some(token);
@@ -493,7 +525,7 @@ impl Inner {
         body: Option<Value>,
         subject: Subject<'_>,
     ) -> Result<Vec<u8>, Error> {
-        let url = rest_url(&self.server, segments, action)?;
+        let url = rest_url(&self.origin, segments, action)?;
         let mut renewed = false;
         loop {
             let token = self.current_token();
@@ -642,10 +674,11 @@ where
 async fn open_session(
     http: &reqwest::Client,
     server: &str,
+    origin: &str,
     user: &str,
     password: &str,
 ) -> Result<String, Error> {
-    let url = rest_url(server, &["session"], None)?;
+    let url = rest_url(origin, &["session"], None)?;
     let resp = http
         .post(url)
         .basic_auth(user, Some(password))
@@ -661,8 +694,13 @@ async fn open_session(
     unwrap_value(server, &bytes)
 }
 
-async fn delete_session(http: &reqwest::Client, server: &str, token: &str) -> Result<(), Error> {
-    let url = rest_url(server, &["session"], None)?;
+async fn delete_session(
+    http: &reqwest::Client,
+    server: &str,
+    origin: &str,
+    token: &str,
+) -> Result<(), Error> {
+    let url = rest_url(origin, &["session"], None)?;
     let resp = http
         .delete(url)
         .header(SESSION_HEADER, token_header(server, token)?)
@@ -692,22 +730,22 @@ fn id_segment(id: &str) -> String {
     format!("id:{id}")
 }
 
-/// `https://SERVER/rest/com/vmware/cis/SEGMENTS?~action=ACTION`, each
-/// segment percent-encoded. The query is written by hand: form encoding
-/// would turn `~` into `%7E`, which is not what vAPI documents.
-fn rest_url(server: &str, segments: &[&str], action: Option<&str>) -> Result<Url, Error> {
-    let mut url = Url::parse(&format!("https://{server}/rest/com/vmware/cis"))
-        .map_err(|_| Error::BadAddress(server.to_string()))?;
-    url.path_segments_mut()
-        .map_err(|_| Error::BadAddress(server.to_string()))?
-        .extend(segments);
+/// `ORIGIN/rest/com/vmware/cis/SEGMENTS?~action=ACTION` (`ORIGIN` being
+/// `https://SERVER`), each segment percent-encoded. The query is written by
+/// hand: form encoding would turn `~` into `%7E`, which is not what vAPI
+/// documents.
+fn rest_url(origin: &str, segments: &[&str], action: Option<&str>) -> Result<Url, Error> {
+    let bad = || Error::BadAddress(origin.trim_start_matches("https://").to_string());
+    let mut url = Url::parse(&format!("{origin}/rest/com/vmware/cis")).map_err(|_| bad())?;
+    url.path_segments_mut().map_err(|_| bad())?.extend(segments);
     if let Some(a) = action {
         url.set_query(Some(&format!("~action={a}")));
     }
     Ok(url)
 }
 
-/// `{"value": ...}`; vcsim writes `null` or nothing for an empty list.
+/// `{"value": ...}`; vCenter writes `{"value": []}` for an empty list, vcsim
+/// `null` or nothing.
 fn unwrap_list<T: DeserializeOwned>(server: &str, body: &[u8]) -> Result<Vec<T>, Error> {
     Ok(envelope::<Vec<T>>(server, body)?.unwrap_or_default())
 }
@@ -888,7 +926,7 @@ mod tests {
     #[test]
     fn urls_keep_ids_and_actions_intact() {
         let u = rest_url(
-            "vc:8443",
+            "https://vc:8443",
             &[
                 "tagging",
                 "tag-association",
@@ -901,7 +939,7 @@ mod tests {
             u.as_str(),
             "https://vc:8443/rest/com/vmware/cis/tagging/tag-association/id:urn:vmomi:Tag:a%2Fb:GLOBAL?~action=attach"
         );
-        assert!(rest_url("bad host", &[], None).is_err());
+        assert!(rest_url("https://bad host", &[], None).is_err());
     }
 
     #[test]
@@ -994,7 +1032,7 @@ mod tests {
             .unwrap();
         let t = Tagging::login(&s, &sim.user, &sim.password).await.unwrap();
         let first = t.inner.current_token().unwrap();
-        delete_session(&t.inner.http, &t.inner.server, &first)
+        delete_session(&t.inner.http, &t.inner.server, &t.inner.origin, &first)
             .await
             .unwrap();
         assert!(t.categories().await.unwrap().is_empty());
@@ -1002,5 +1040,183 @@ mod tests {
         assert_ne!(first, second);
         t.logout().await.unwrap();
         s.logout().await.unwrap();
+    }
+}
+
+#[cfg(test)]
+#[path = "fake_vapi.rs"]
+mod fake_vapi;
+
+/// vCenter's side of each way vcsim answers differently, against a server
+/// that answers as vCenter's API reference documents.
+#[cfg(test)]
+mod vcenter {
+    use super::fake_vapi::FakeVcenter;
+    use super::*;
+
+    const USER: &str = "administrator@vsphere.local";
+    const PASSWORD: &str = "VMware1!";
+
+    /// No proxy from the environment: the fake is on loopback.
+    fn http() -> reqwest::Client {
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    }
+
+    async fn connect() -> (FakeVcenter, Tagging) {
+        let vc = FakeVcenter::start(USER, PASSWORD).await;
+        let t = Tagging::open(http(), vc.server.clone(), vc.origin.clone(), USER, PASSWORD)
+            .await
+            .unwrap();
+        (vc, t)
+    }
+
+    fn zones(name: &str) -> CategorySpec {
+        CategorySpec {
+            name: name.into(),
+            description: "zones".into(),
+            cardinality: Cardinality::Single,
+            associable_types: vec!["ClusterComputeResource".into()],
+        }
+    }
+
+    fn zone(category_id: &str, name: &str) -> TagSpec {
+        TagSpec {
+            name: name.into(),
+            description: String::new(),
+            category_id: category_id.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_category_is_not_found_from_vcenters_404() {
+        let (vc, t) = connect().await;
+        let gone = "urn:vmomi:InventoryServiceCategory:0d3c5a1e-gone:GLOBAL";
+        match t.tags_in(gone).await {
+            Err(Error::NotFound { kind, path, hint }) => {
+                assert_eq!((kind, path.as_str()), ("tag category", gone));
+                assert!(hint.is_some_and(|h| h.contains("does not exist")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Straight from the 404: vcsim's fallback, reading the category,
+        // did not run.
+        let log = vc.log();
+        assert!(
+            !log.iter().any(|l| l.starts_with("GET tagging/category/")),
+            "{log:?}"
+        );
+        assert!(matches!(
+            t.ensure_tag(&zone(gone, "zone-1")).await,
+            Err(Error::NotFound {
+                kind: "tag category",
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_category_without_tags_has_none_on_vcenter() {
+        let (_vc, t) = connect().await;
+        let c = t.ensure_category(&zones("k8s-zone")).await.unwrap();
+        assert!(t.tags_in(&c.id).await.unwrap().is_empty());
+        assert_eq!(t.tag_by_name(&c.id, "zone-1").await.unwrap(), None);
+        // vCenter's full objects (with `used_by`) read back as created.
+        assert_eq!(t.category(&c.id).await.unwrap(), c);
+        t.logout().await.unwrap();
+    }
+
+    /// `list-attached-objects` with `{}`: vCenter's /rest holds a body to
+    /// the operation's parameters outside the path, and this one has none.
+    #[tokio::test]
+    async fn attached_objects_asks_as_vcenter_takes_it() {
+        let (vc, t) = connect().await;
+        let c = t.ensure_category(&zones("k8s-zone")).await.unwrap();
+        let tag = t.ensure_tag(&zone(&c.id, "zone-1")).await.unwrap();
+        assert_eq!(t.ensure_tag(&zone(&c.id, "zone-1")).await.unwrap(), tag);
+        let cluster = ObjectRef::new("ClusterComputeResource", "domain-c7");
+        t.attach(&tag.id, &cluster).await.unwrap();
+        t.attach(&tag.id, &cluster).await.unwrap();
+        assert_eq!(
+            t.attached_objects(&tag.id).await.unwrap(),
+            [cluster.clone()]
+        );
+        let asked: Vec<String> = vc
+            .log()
+            .into_iter()
+            .filter(|l| l.contains("~action=list-attached-objects"))
+            .collect();
+        assert_eq!(
+            asked,
+            [format!(
+                "POST tagging/tag-association/id:{}?~action=list-attached-objects {{}}",
+                tag.id
+            )]
+        );
+        assert_eq!(t.attached_tags(&cluster).await.unwrap(), [tag.clone()]);
+        // vCenter refuses a type the category does not take.
+        match t
+            .attach(&tag.id, &ObjectRef::virtual_machine("vm-42"))
+            .await
+        {
+            Err(Error::Api {
+                status: 400,
+                error_type,
+                ..
+            }) => assert_eq!(
+                error_type.as_deref(),
+                Some("com.vmware.vapi.std.errors.invalid_argument")
+            ),
+            other => panic!("{other:?}"),
+        }
+        t.detach(&tag.id, &cluster).await.unwrap();
+        assert!(t.attached_objects(&tag.id).await.unwrap().is_empty());
+        t.delete_tag(&tag.id).await.unwrap();
+        assert!(matches!(
+            t.attached_objects(&tag.id).await,
+            Err(Error::NotFound { kind: "tag", .. })
+        ));
+        assert!(matches!(
+            t.attach(&tag.id, &cluster).await,
+            Err(Error::NotFound { kind: "tag", .. })
+        ));
+        t.delete_category(&c.id).await.unwrap();
+        assert!(matches!(
+            t.delete_category(&c.id).await,
+            Err(Error::NotFound {
+                kind: "tag category",
+                ..
+            })
+        ));
+    }
+
+    /// vCenter takes names that differ only in case for the same name;
+    /// vcsim does not.
+    #[tokio::test]
+    async fn a_name_vcenter_holds_in_another_case_is_found_again() {
+        let (vc, t) = connect().await;
+        let id = vc.add_category("K8s-Zone", "SINGLE", &["ClusterComputeResource"]);
+        let c = t.ensure_category(&zones("k8s-zone")).await.unwrap();
+        assert_eq!((c.id.as_str(), c.name.as_str()), (id.as_str(), "K8s-Zone"));
+        assert!(matches!(
+            t.create_category(&zones("K8S-ZONE")).await,
+            Err(Error::AlreadyExists {
+                kind: "tag category",
+                ..
+            })
+        ));
+        let tag = t.ensure_tag(&zone(&id, "Zone-1")).await.unwrap();
+        assert_eq!(t.ensure_tag(&zone(&id, "zone-1")).await.unwrap(), tag);
+    }
+
+    #[tokio::test]
+    async fn an_expired_vcenter_session_is_renewed() {
+        let (vc, t) = connect().await;
+        vc.expire_sessions();
+        assert!(t.categories().await.unwrap().is_empty());
+        assert_eq!(vc.logins(), 2);
+        match Tagging::open(http(), vc.server.clone(), vc.origin.clone(), USER, "wrong").await {
+            Err(Error::InvalidLogin { user, .. }) => assert_eq!(user, USER),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -107,15 +107,23 @@ pub struct VmInfo {
 pub struct OvfProperty {
     pub key: String,
     /// The descriptor's label (what the vSphere wizard shows). vCenter keeps
-    /// it; vcsim does not, so callers match labels through the descriptor.
+    /// it; vcsim does not (see [`ovf_properties`]), so callers match labels
+    /// through the descriptor when it is `None`.
     pub label: Option<String>,
     pub value: String,
 }
 
-/// OVF property values: vCenter keeps them in `vAppConfig.property`;
-/// vcsim copies ImportVApp's property mapping into `extraConfig` instead,
-/// so without vApp properties every non-`guestinfo.` extraConfig key that
-/// looks like an OVF key (`a.b`) stands for one.
+/// The `extraConfig` key vcsim puts on every VM it makes (`govcsim`), and
+/// vCenter on none.
+const VCSIM_VM: &str = "govcsim";
+
+/// OVF property values. vCenter keeps them, labelled, in
+/// `vAppConfig.property`. vcsim keeps no vApp properties: it copies
+/// ImportVApp's property mapping into `extraConfig`, so on a vcsim VM
+/// without vApp properties every non-`guestinfo.` extraConfig key that
+/// looks like an OVF key (`a.b`) stands for one. Only there: a vCenter VM
+/// without vApp properties has none, and its extraConfig holds VMX settings
+/// of the same look (`svga.present`, `tools.guest.desktop.autolock`).
 pub fn ovf_properties(
     vapp: Option<&vim_rs::types::structs::VmConfigInfo>,
     extra: &BTreeMap<String, String>,
@@ -140,7 +148,7 @@ pub fn ovf_properties(
                 .collect()
         })
         .unwrap_or_default();
-    if !from_vapp.is_empty() {
+    if !from_vapp.is_empty() || !extra.contains_key(VCSIM_VM) {
         return from_vapp;
     }
     extra
@@ -441,8 +449,9 @@ impl Session {
             r#type: vim_rs::types::enums::MoTypesEnum::VirtualMachine,
             value: vm.to_string(),
         };
-        // The whole `runtime` object does not decode from vcsim (it omits
-        // fields vim_rs requires); the one field needed does, everywhere.
+        // One property, not the whole `runtime` object: vCenter's decodes,
+        // vcsim's does not (it omits fields vim_rs requires), and this one
+        // field reads the same from both, so there is no vcsim branch.
         let power: VirtualMachinePowerStateEnum = self
             .vim()
             .fetch_property(moref, "runtime.powerState")
@@ -821,8 +830,9 @@ mod tests {
     }
 
     #[test]
-    fn without_vapp_properties_extra_config_stands_in_but_not_guestinfo() {
+    fn on_a_vcsim_vm_extra_config_stands_in_but_not_guestinfo() {
         let extra = BTreeMap::from([
+            ("govcsim".to_string(), "TRUE".to_string()),
             ("installer.name".to_string(), "pcg".to_string()),
             ("guestinfo.userdata".to_string(), "x".to_string()),
         ]);
@@ -830,5 +840,36 @@ mod tests {
         assert_eq!(props.len(), 1);
         assert_eq!(props[0].key, "installer.name");
         assert_eq!(props[0].label, None);
+    }
+
+    /// A VM vCenter did not deploy from an OVF (a CAPV node, a VM made by
+    /// hand): no vApp properties, and an extraConfig of VMX settings as
+    /// vCenter 7 and 8 report them. None of them is an OVF property; read as
+    /// one, each would lack a label and send an import after the installer
+    /// OVA's descriptor for nothing.
+    #[test]
+    fn a_vcenter_vm_without_vapp_properties_has_none() {
+        let extra: BTreeMap<String, String> = [
+            ("nvram", "node-1.nvram"),
+            ("svga.present", "TRUE"),
+            ("pciBridge0.present", "TRUE"),
+            ("pciBridge4.virtualDev", "pcieRootPort"),
+            ("tools.guest.desktop.autolock", "FALSE"),
+            ("vmware.tools.internalversion", "12352"),
+            ("migrate.hostLog", "node-1-3b1f.hlog"),
+            (
+                "sched.swap.derivedName",
+                "/vmfs/volumes/ds/node-1/node-1-3b1f.vswp",
+            ),
+            ("numa.autosize.vcpu.maxPerVirtualNode", "2"),
+            ("guestinfo.userdata", "I2Nsb3VkLWNvbmZpZw=="),
+            ("guestinfo.userdata.encoding", "base64"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(ovf_properties(None, &extra), Vec::new());
+        let empty_vapp = VmConfigInfo::default();
+        assert_eq!(ovf_properties(Some(&empty_vapp), &extra), Vec::new());
     }
 }

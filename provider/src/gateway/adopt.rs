@@ -328,8 +328,11 @@ impl Gateway {
                 return state;
             }
         };
-        // Labels come with the properties from vCenter; vcsim drops them,
-        // so then they are read from Palette's installer OVA descriptor.
+        // vCenter keeps each OVF property's label; vcsim keeps none, so for
+        // its VMs the labels are read from Palette's installer OVA
+        // descriptor (a download). On vCenter that happens only for an OVF
+        // deployed with unlabelled properties: a VM without vApp properties
+        // has no properties at all (`vsphere::vm::ovf_properties`).
         let labels = if vms
             .iter()
             .any(|v| !v.properties.is_empty() && v.properties.iter().any(|p| p.label.is_none()))
@@ -493,7 +496,7 @@ mod tests {
             resource_pool: String::new(),
             folder: "palette/installers".into(),
         };
-        // vCenter: labels on the properties.
+        // vCenter: labels on the properties, no descriptor read.
         let vc = vec![
             prop("a", Some("Console Endpoint"), "https://console.example.com"),
             prop("b", Some("Pod CIDR"), "172.16.0.0/16"),
@@ -520,7 +523,8 @@ mod tests {
             proxy.get("no_proxy"),
             &list(&["vc.example.com".into(), ".example.com".into()])
         );
-        // vcsim: bare keys, labels from the OVA descriptor.
+        // vcsim: bare keys (its extraConfig standing in for vApp
+        // properties), labels from the OVA descriptor.
         let sim = vec![prop(
             "installer.console_endpoint",
             None,
