@@ -12,6 +12,7 @@
 //! restarts (persist.rs).
 
 pub mod accounts;
+pub mod calls;
 pub mod clusters;
 pub mod contract;
 pub mod error;
@@ -32,7 +33,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post, put};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -43,116 +44,69 @@ use crate::state::{Lab, Scope, Store};
 /// The whole HTTP surface: /v1 (authenticated, fault-injectable) and /lab,
 /// which only `admin_key` (the key printed at start) may use.
 pub fn app(lab: Lab, admin_key: String) -> Router {
-    let v1 = Router::new()
-        .route("/v1/users/info", get(users_info))
-        .route("/v1/projects/{uid}", get(project_get))
-        .route("/v1/dashboard/projects", post(profiles::projects_summary))
-        .route(
-            "/v1/dashboard/clusterprofiles",
-            post(profiles::filter_summary),
-        )
-        .route("/v1/clusterprofiles/{uid}", get(profiles::get))
-        .route(
-            "/v1/cloudaccounts/vsphere",
-            get(accounts::list).post(accounts::create),
-        )
-        .route(
-            "/v1/cloudaccounts/vsphere/{uid}",
+    // One table builds the router and lists what it serves, against which
+    // /lab/calls?match= checks a pattern (calls.rs).
+    let (v1, mut served) = calls::routes! {
+        "/v1/users/info" => get(users_info);
+        "/v1/projects/{uid}" => get(project_get);
+        "/v1/dashboard/projects" => post(profiles::projects_summary);
+        "/v1/dashboard/clusterprofiles" => post(profiles::filter_summary);
+        "/v1/clusterprofiles/{uid}" => get(profiles::get);
+        "/v1/cloudaccounts/vsphere" => get(accounts::list).post(accounts::create);
+        "/v1/cloudaccounts/vsphere/{uid}" =>
             get(accounts::get)
                 .put(accounts::update)
-                .delete(accounts::delete),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/account/validate",
-            post(accounts::validate),
-        )
-        .route("/v1/overlords", get(pools::list_gateways))
-        .route(
-            "/v1/overlords/{uid}",
-            get(pools::get_gateway).delete(gateways::delete),
-        )
-        .route("/v1/overlords/pairing/code", get(gateways::pairing_code))
-        .route("/v1/overlords/vsphere/ova", get(gateways::ova_location))
-        .route("/v1/overlords/{uid}/reset", put(gateways::reset))
-        .route(
-            "/v1/overlords/{uid}/metadata",
-            put(gateways::metadata_update),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/account",
-            post(gateways::account_create).put(gateways::account_update),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/cloudconfig",
-            post(gateways::cloud_config_create).put(gateways::cloud_config_update),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/properties/datacenters",
-            get(gateways::datacenters),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/properties/computecluster/resources",
-            get(gateways::compute_cluster_resources),
-        )
-        .route("/v1/events/components/{kind}/{uid}", get(gateways::events))
-        .route("/v1/spectroclusters/vsphere", post(clusters::create))
-        .route(
-            "/v1/spectroclusters/vsphere/validate",
-            post(clusters::validate),
-        )
-        .route(
-            "/v1/spectroclusters/{uid}",
-            get(gateway_cluster::get).delete(clusters::delete),
-        )
-        .route("/v1/spectroclusters/{uid}/status", get(clusters::status))
-        .route(
-            "/v1/spectroclusters/{uid}/profiles",
-            patch(clusters::profiles_patch),
-        )
-        .route(
-            "/v1/spectroclusters/{uid}/metadata",
-            patch(clusters::metadata_patch),
-        )
-        .route(
-            "/v1/spectroclusters/{uid}/assets/kubeconfig",
-            get(clusters::kubeconfig),
-        )
-        .route(
-            "/v1/dashboard/spectroclusters/search",
-            post(clusters::search),
-        )
-        .route(
-            "/v1/cloudconfigs/vsphere/{config}",
-            get(gateway_cluster::cloud_config_get),
-        )
-        .route(
-            "/v1/cloudconfigs/vsphere/{config}/clusterConfig",
-            put(clusters::cluster_config_update),
-        )
-        .route(
-            "/v1/cloudconfigs/vsphere/{config}/machinePools",
-            post(clusters::pool_create),
-        )
-        .route(
-            "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}",
-            put(clusters::pool_update).delete(clusters::pool_delete),
-        )
-        .route(
-            "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}/machines",
-            get(gateway_cluster::machines),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/pools",
-            get(pools::list_pools).post(pools::create_pool),
-        )
-        .route(
-            "/v1/overlords/vsphere/{uid}/pools/{pool_uid}",
-            put(pools::update_pool).delete(pools::delete_pool),
-        )
+                .delete(accounts::delete);
+        "/v1/overlords/vsphere/{uid}/account/validate" => post(accounts::validate);
+        "/v1/overlords" => get(pools::list_gateways);
+        "/v1/overlords/{uid}" => get(pools::get_gateway).delete(gateways::delete);
+        "/v1/overlords/pairing/code" => get(gateways::pairing_code);
+        "/v1/overlords/vsphere/ova" => get(gateways::ova_location);
+        "/v1/overlords/{uid}/reset" => put(gateways::reset);
+        "/v1/overlords/{uid}/metadata" => put(gateways::metadata_update);
+        "/v1/overlords/vsphere/{uid}/account" =>
+            post(gateways::account_create)
+                .put(gateways::account_update);
+        "/v1/overlords/vsphere/{uid}/cloudconfig" =>
+            post(gateways::cloud_config_create)
+                .put(gateways::cloud_config_update);
+        "/v1/overlords/vsphere/{uid}/properties/datacenters" => get(gateways::datacenters);
+        "/v1/overlords/vsphere/{uid}/properties/computecluster/resources" =>
+            get(gateways::compute_cluster_resources);
+        "/v1/events/components/{kind}/{uid}" => get(gateways::events);
+        "/v1/spectroclusters/vsphere" => post(clusters::create);
+        "/v1/spectroclusters/vsphere/validate" => post(clusters::validate);
+        "/v1/spectroclusters/{uid}" => get(gateway_cluster::get).delete(clusters::delete);
+        "/v1/spectroclusters/{uid}/status" => get(clusters::status);
+        "/v1/spectroclusters/{uid}/profiles" => patch(clusters::profiles_patch);
+        "/v1/spectroclusters/{uid}/metadata" => patch(clusters::metadata_patch);
+        "/v1/spectroclusters/{uid}/assets/kubeconfig" => get(clusters::kubeconfig);
+        "/v1/dashboard/spectroclusters/search" => post(clusters::search);
+        "/v1/cloudconfigs/vsphere/{config}" => get(gateway_cluster::cloud_config_get);
+        "/v1/cloudconfigs/vsphere/{config}/clusterConfig" => put(clusters::cluster_config_update);
+        "/v1/cloudconfigs/vsphere/{config}/machinePools" => post(clusters::pool_create);
+        "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}" =>
+            put(clusters::pool_update)
+                .delete(clusters::pool_delete);
+        "/v1/cloudconfigs/vsphere/{config}/machinePools/{name}/machines" =>
+            get(gateway_cluster::machines);
+        "/v1/overlords/vsphere/{uid}/pools" => get(pools::list_pools).post(pools::create_pool);
+        "/v1/overlords/vsphere/{uid}/pools/{pool_uid}" =>
+            put(pools::update_pool)
+                .delete(pools::delete_pool);
+    };
+    let v1 = v1
         .layer(middleware::from_fn_with_state(lab.clone(), authenticate))
         // Inside the fault injector: injected faults are the tests' doing.
         .layer(middleware::from_fn_with_state(lab.clone(), contract::check))
         .layer(middleware::from_fn_with_state(lab.clone(), inject_faults));
+    // Outside the admin check: the OVA is what Palette's OVA location points
+    // at, and an installer (or the provider, as an operator's browser would)
+    // downloads it without any key. It holds no secret.
+    let (installer, ova) = calls::routes! {
+        gateways::OVA_PATH => get(gateways::ova_file);
+    };
+    served.extend(ova);
     let admin = Router::new()
         .route("/lab/keys", post(admin_new_key))
         .route("/lab/projects", get(admin_projects))
@@ -176,7 +130,12 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
                 .delete(admin_clear_faults),
         )
         .route("/lab/faults/{id}", delete(admin_remove_fault))
-        .route("/lab/calls", get(admin_calls).delete(admin_reset_calls))
+        .route(
+            "/lab/calls",
+            get(calls::admin_calls)
+                .delete(calls::admin_reset_calls)
+                .layer(axum::Extension(calls::Served(served.into()))),
+        )
         .route(
             "/lab/contract-violations",
             get(contract::admin_violations).delete(contract::admin_clear_violations),
@@ -185,10 +144,6 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
             AdminKey(std::sync::Arc::from(admin_key)),
             authenticate_admin,
         ));
-    // Outside the admin check: the OVA is what Palette's OVA location points
-    // at, and an installer (or the provider, as an operator's browser would)
-    // downloads it without any key. It holds no secret.
-    let installer = Router::new().route(gateways::OVA_PATH, get(gateways::ova_file));
     v1.merge(admin)
         .merge(installer)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
@@ -637,13 +592,4 @@ async fn admin_remove_fault(State(lab): State<Lab>, Path(id): Path<u64>) -> Resp
     } else {
         ApiError::not_found("fault rule", &id.to_string()).into_response()
     }
-}
-
-async fn admin_calls(State(lab): State<Lab>) -> Response {
-    Json(json!(*lab.calls.lock().expect("calls lock"))).into_response()
-}
-
-async fn admin_reset_calls(State(lab): State<Lab>) -> StatusCode {
-    lab.calls.lock().expect("calls lock").clear();
-    StatusCode::NO_CONTENT
 }

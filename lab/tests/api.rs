@@ -342,3 +342,65 @@ async fn calls_are_counted_per_path() {
         .unwrap();
     assert_eq!(calls.get("GET /v1/users/info"), None);
 }
+
+#[tokio::test]
+async fn calls_are_counted_by_pattern_and_a_pattern_no_route_fits_is_refused() {
+    let (lab, http, _contract) = lab().await;
+    let count = async |pattern: &str| {
+        let mut url = reqwest::Url::parse(&format!("{}/lab/calls", lab.endpoint())).unwrap();
+        url.query_pairs_mut().append_pair("match", pattern);
+        let r = http
+            .get(url)
+            .header("ApiKey", &lab.api_key)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    for _ in 0..2 {
+        http.get(format!("{}/v1/users/info", lab.endpoint()))
+            .header("ApiKey", &lab.api_key)
+            .send()
+            .await
+            .unwrap();
+    }
+    for (pattern, n) in [
+        ("GET /v1/users/info", 2),
+        ("GET /v1/users/*", 2),
+        ("GET /v1/**", 2),
+        ("* /v1/users/info", 2),
+        ("GET /v1/projects/*", 0),
+        ("DELETE /v1/spectroclusters/*", 0),
+        // The OVA download is outside /v1 but counted like it.
+        (&format!("GET {}", palette_lab::gateways::OVA_PATH), 0),
+    ] {
+        let (status, body) = count(pattern).await;
+        assert_eq!(
+            (status, body["count"].as_u64()),
+            (200, Some(n)),
+            "{pattern}: {body}"
+        );
+    }
+    // Paths the lab does not serve, or not with that method: counting them
+    // would give 0 whatever the client did.
+    for pattern in [
+        "PATCH /v1/spectroclusters",
+        "PATCH /v1/spectroclusters/*",
+        "GET /v1/user/info",
+        "POST /v1/projects/*",
+        "GET /lab/calls",
+        "get /v1/users/info",
+        "GET /v1/users/inf*",
+    ] {
+        let (status, body) = count(pattern).await;
+        assert_eq!(status, 400, "{pattern}: {body}");
+        assert_palette_error(&body, "InvalidRequest");
+    }
+    let (_, body) = count("PATCH /v1/spectroclusters/*").await;
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("fits no route")
+            && message.contains("PATCH /v1/spectroclusters/{uid}/profiles"),
+        "the refusal lists the routes for the method: {message}"
+    );
+}

@@ -38,17 +38,21 @@ async fn fault(lab: &palette_lab::RunningLab, http: &reqwest::Client, rule: Valu
     assert_eq!(r.status(), 201);
 }
 
-async fn calls(lab: &palette_lab::RunningLab, http: &reqwest::Client, key: &str) -> u64 {
-    let c: Value = http
-        .get(format!("{}/lab/calls", lab.endpoint()))
+/// Calls the lab counted that `pattern` fits (see palette_lab::calls); a
+/// pattern no route fits fails the test.
+async fn calls(lab: &palette_lab::RunningLab, http: &reqwest::Client, pattern: &str) -> u64 {
+    let mut url = reqwest::Url::parse(&format!("{}/lab/calls", lab.endpoint())).unwrap();
+    url.query_pairs_mut().append_pair("match", pattern);
+    let r = http
+        .get(url)
         .header("ApiKey", &lab.api_key)
         .send()
         .await
-        .unwrap()
-        .json()
-        .await
         .unwrap();
-    c[key].as_u64().unwrap_or(0)
+    let status = r.status();
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "calls({pattern:?}): {c}");
+    c["count"].as_u64().unwrap()
 }
 
 #[tokio::test]
