@@ -73,46 +73,6 @@ fn visible(a: &Account, scope: &Scope) -> bool {
     a.scope == Scope::Tenant || &a.scope == scope
 }
 
-/// Milliseconds since the Unix epoch: a time that still means something
-/// after a restart, unlike an `Instant`.
-pub(crate) fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
-
-pub(crate) fn now() -> String {
-    // RFC 3339 in UTC without a date crate: seconds since the epoch are
-    // enough for ordering, and the field is display-only.
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
-    let days = secs / 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// A session in the account's vCenter with the account's credentials.
 pub(crate) async fn login(
     spec: &V1VsphereCloudAccount,
@@ -273,7 +233,7 @@ pub async fn create(
         scope,
         gateway_uid: gateway,
         spec,
-        created: now(),
+        created: lab.clock.now(),
     });
     (StatusCode::CREATED, Json(V1Uid { uid: Some(uid) })).into_response()
 }
@@ -388,15 +348,5 @@ pub async fn validate(
     match check_credentials(&account).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_are_civil() {
-        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
-        assert_eq!(super::civil_from_days(20_819), (2027, 1, 1));
-        assert_eq!(super::civil_from_days(11_016), (2000, 2, 29));
     }
 }

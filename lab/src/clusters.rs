@@ -872,7 +872,7 @@ pub async fn create(
             ))
             .into_response();
         }
-        let now = crate::accounts::now();
+        let now = lab.clock.now();
         store.clusters.push(Cluster {
             uid: uid.clone(),
             name: c.name.clone(),
@@ -989,7 +989,7 @@ fn fail(lab: &Lab, uid: &str, generation: u64, f: Failure) {
         status: Some("False".into()),
         reason: Some(f.reason.into()),
         message: Some(f.message.clone()),
-        last_transition_time: Some(crate::accounts::now()),
+        last_transition_time: Some(lab.clock.now()),
         ..Default::default()
     }];
     let name = c.name.clone();
@@ -1096,7 +1096,7 @@ fn spawn_lifecycle_from(lab: Lab, uid: String, generation: u64, phase: Phase, pe
         c.conditions = vec![V1ClusterCondition {
             r#type: Some("Ready".into()),
             status: Some("True".into()),
-            last_transition_time: Some(crate::accounts::now()),
+            last_transition_time: Some(lab.clock.now()),
             ..Default::default()
         }];
         for n in &mut c.nodes {
@@ -1574,7 +1574,7 @@ fn by_config<'a>(store: &'a Store, config: &str, scope: &Scope) -> Result<&'a Cl
         .ok_or_else(|| ApiError::not_found("cloud config", config))
 }
 
-fn meta(c: &Cluster) -> V1ObjectMeta {
+fn meta(clock: &crate::clock::Clock, c: &Cluster) -> V1ObjectMeta {
     let mut annotations = c.annotations.clone();
     annotations.insert("scope".into(), scope_name(&c.scope).into());
     V1ObjectMeta {
@@ -1584,6 +1584,9 @@ fn meta(c: &Cluster) -> V1ObjectMeta {
         annotations: Some(annotations),
         creation_timestamp: Some(c.created.clone()),
         last_modified_timestamp: Some(c.modified.clone()),
+        // As Palette sets it when a deletion is asked for; a client measures
+        // how long a deletion has run against this and the `Date` header.
+        deletion_timestamp: c.deleting_since.map(|ms| clock.rfc3339(ms)),
         ..Default::default()
     }
 }
@@ -1646,7 +1649,7 @@ fn to_api(store: &Store, c: &Cluster) -> V1SpectroCluster {
     V1SpectroCluster {
         api_version: Some("v1".into()),
         kind: Some("SpectroCluster".into()),
-        metadata: Some(meta(c)),
+        metadata: Some(meta(&store.clock, c)),
         spec: Some(V1SpectroClusterSpec {
             cloud_type: Some("vsphere".into()),
             cluster_type: Some("PureManage".into()),
@@ -1730,7 +1733,7 @@ fn summary(store: &Store, c: &Cluster) -> V1SpectroClusterSummary {
         Scope::Tenant => None,
     };
     V1SpectroClusterSummary {
-        metadata: Some(meta(c)),
+        metadata: Some(meta(&store.clock, c)),
         spec_summary: Some(V1SpectroClusterSummarySpecSummary {
             cloud_account_meta: Some(V1CloudAccountMeta {
                 name: account.map(|a| a.name.clone()),
@@ -2109,7 +2112,7 @@ pub async fn cluster_config_update(
         static_ip: old.static_ip,
         placement: Some(placement),
     };
-    c.modified = crate::accounts::now();
+    c.modified = lab.clock.now();
     let name = c.name.clone();
     store.event(
         KIND,
@@ -2221,7 +2224,7 @@ fn apply_pools(
         change(&mut c.pools);
         c.generation += 1;
         c.state = "Provisioning".into();
-        c.modified = crate::accounts::now();
+        c.modified = lab.clock.now();
         let (name, generation) = (c.name.clone(), c.generation);
         store.event(KIND, uid, &name, "Normal", "MachinePoolsChanged", what);
         generation
@@ -2557,7 +2560,7 @@ pub async fn profiles_patch(
         return not_found(&uid).into_response();
     };
     c.profiles = profiles;
-    c.modified = crate::accounts::now();
+    c.modified = lab.clock.now();
     store.event(
         KIND,
         &uid,
@@ -2599,7 +2602,7 @@ pub async fn metadata_patch(
         annotations.remove("scope");
         c.annotations = annotations;
     }
-    c.modified = crate::accounts::now();
+    c.modified = lab.clock.now();
     let name = c.name.clone();
     store.event(
         KIND,
@@ -2716,14 +2719,9 @@ pub struct DeleteQuery {
     force_delete: Option<bool>,
 }
 
-/// Minutes and seconds of lab time in `real`.
-fn lab_time(lab: &Lab, real: Duration) -> String {
-    let scale = lab.options.time_scale;
-    let secs = if scale > 0.0 {
-        (real.as_secs_f64() / scale).round() as u64
-    } else {
-        0
-    };
+/// Minutes and seconds, as the force-delete refusal says them.
+fn minutes(d: Duration) -> String {
+    let secs = d.as_secs();
     format!("{}m{:02}s", secs / 60, secs % 60)
 }
 
@@ -2746,7 +2744,7 @@ pub async fn delete(
         if c.deleting_since.is_some() {
             return StatusCode::NO_CONTENT.into_response();
         }
-        c.deleting_since = Some(crate::accounts::unix_millis());
+        c.deleting_since = Some(crate::clock::wall_millis());
         c.state = "Deleting".into();
         c.generation += 1;
         let (name, generation) = (c.name.clone(), c.generation);
@@ -2878,16 +2876,16 @@ async fn force_delete(lab: Lab, scope: Scope, uid: String) -> Response {
             ))
             .into_response();
         };
-        // A wall clock set back shows as no time waited, not as a panic.
-        let waited = Duration::from_millis(crate::accounts::unix_millis().saturating_sub(since));
-        let needed = lab.scaled(FORCE_DELETE_AFTER);
-        if waited < needed {
+        // On the lab's clock, which its timestamps and `Date` show: the
+        // rule a client reads off them is the rule enforced here.
+        let waited = Duration::from_millis(lab.clock.elapsed(since, crate::clock::wall_millis()));
+        if waited < FORCE_DELETE_AFTER {
             return invalid(format!(
                 "cluster '{}' has been deleting for {}: force delete is possible 15 minutes after \
                  deletion started, {} from now",
                 c.name,
-                lab_time(&lab, waited),
-                lab_time(&lab, needed - waited)
+                minutes(waited),
+                minutes(FORCE_DELETE_AFTER - waited)
             ))
             .into_response();
         }

@@ -297,7 +297,7 @@ fn register(lab: &Lab, vm: &str, p: &InstallerProps) -> Option<String> {
         pairing_code: Some(p.pairing_code.clone()),
         installer_vm: Some(vm.to_string()),
         cluster_uid: ids::new_uid(),
-        created: crate::accounts::now(),
+        created: lab.clock.now(),
         ..Default::default()
     });
     store.event(

@@ -13,6 +13,7 @@
 
 pub mod accounts;
 pub mod calls;
+pub mod clock;
 pub mod clusters;
 pub mod contract;
 pub mod error;
@@ -149,6 +150,7 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
         .layer(middleware::from_fn_with_state(lab.clone(), persist_changes))
+        .layer(middleware::from_fn_with_state(lab.clone(), date_header))
         .with_state(lab)
 }
 
@@ -324,6 +326,17 @@ pub async fn start_with_data(
 }
 
 // ---------------------------------------------------------------- middleware
+
+/// Every answer carries the lab's clock in `Date`, as Palette's carry
+/// Palette's: clients measure ages against it (hyper adds the wall clock
+/// only when a response has no `Date`).
+async fn date_header(State(lab): State<Lab>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&lab.clock.http_date()) {
+        resp.headers_mut().insert(axum::http::header::DATE, v);
+    }
+    resp
+}
 
 /// With a data file, answers a request that may have changed the state only
 /// once the change is on disk: a client told "created" must find it after

@@ -415,7 +415,7 @@ pub async fn admin_new_gateway(State(lab): State<Lab>, Json(body): Json<NewGatew
         scope,
         state: "Running".into(),
         cluster_uid: ids::new_uid(),
-        created: crate::accounts::now(),
+        created: lab.clock.now(),
         ..Default::default()
     });
     (StatusCode::CREATED, Json(serde_json::json!({"uid": uid}))).into_response()

@@ -56,6 +56,10 @@ pub struct Store {
     /// a vSphere cluster. Absent from older data files.
     #[serde(default)]
     pub foreign_clusters: Vec<crate::clusters::ForeignCluster>,
+    /// The lab's clock (set from the time scale at start; never saved: a
+    /// restarted lab starts its own).
+    #[serde(skip)]
+    pub clock: crate::clock::Clock,
 }
 
 /// Not derived: the API keys (the map's keys) and pairing codes are
@@ -144,6 +148,7 @@ impl Store {
             cluster_faults: Vec::new(),
             next_cluster_fault: 0,
             foreign_clusters: Vec::new(),
+            clock: crate::clock::Clock::default(),
         }
     }
 
@@ -188,7 +193,7 @@ impl Store {
             reason: reason.into(),
             message,
             severity: severity.into(),
-            time: crate::accounts::now(),
+            time: self.clock.now(),
         });
     }
 
@@ -252,6 +257,8 @@ pub struct Lab {
     /// Calls per "METHOD /path", for tests that count API calls.
     pub calls: Arc<Mutex<BTreeMap<String, u64>>>,
     pub options: Arc<Options>,
+    /// The lab's clock at its time scale (also in the store, for events).
+    pub clock: crate::clock::Clock,
     /// `http://127.0.0.1:PORT`, known once the lab listens.
     pub base_url: Arc<std::sync::OnceLock<String>>,
     /// Responses checked against the Palette API spec, when switched on.
@@ -268,8 +275,11 @@ impl Lab {
         Self::with_options(store, Options::default())
     }
 
-    pub fn with_options(store: Store, options: Options) -> Lab {
+    pub fn with_options(mut store: Store, options: Options) -> Lab {
+        let clock = crate::clock::Clock::new(options.time_scale);
+        store.clock = clock;
         Lab {
+            clock,
             store: Arc::new(Mutex::new(store)),
             faults: Arc::new(Mutex::new(Faults::default())),
             calls: Arc::new(Mutex::new(BTreeMap::new())),

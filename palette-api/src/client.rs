@@ -20,7 +20,7 @@
 //! this client shows it cut to its last characters ([`redact`]).
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -124,6 +124,8 @@ enum Attempt {
     Response {
         status: StatusCode,
         retry_after: Option<Duration>,
+        /// The server's clock when it answered (its `Date` header).
+        date: Option<SystemTime>,
         body: Vec<u8>,
     },
     /// Failed before the request could have reached the server.
@@ -309,8 +311,22 @@ impl Client {
         path: &str,
         cancel: &CancellationToken,
     ) -> Result<T, Error> {
-        let body = self.call(Method::GET, path, None, cancel).await?;
+        let body = self.call(Method::GET, path, None, cancel).await?.body;
         decode(&body).map_err(|e| redact_error(e, path))
+    }
+
+    /// GET, with the time on the server's clock when it answered (its
+    /// `Date` header; `None` when it sent none or an unreadable one). Lets a
+    /// caller measure an age against Palette's own timestamps, immune to
+    /// skew between this machine's clock and Palette's.
+    pub async fn get_dated<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(T, Option<SystemTime>), Error> {
+        let reply = self.call(Method::GET, path, None, cancel).await?;
+        let value = decode(&reply.body).map_err(|e| redact_error(e, path))?;
+        Ok((value, reply.date))
     }
 
     /// POST with a JSON body. See the module docs for when it is retried.
@@ -322,7 +338,7 @@ impl Client {
     ) -> Result<T, Error> {
         let json = serde_json::to_vec(body).map_err(|e| Error::Decode(e.to_string()))?;
         let out = self.call(Method::POST, path, Some(json), cancel).await?;
-        decode(&out).map_err(|e| redact_error(e, path))
+        decode(&out.body).map_err(|e| redact_error(e, path))
     }
 
     pub async fn put<B: Serialize>(
@@ -359,7 +375,7 @@ impl Client {
 
     /// GET of a body that is not JSON (kubeconfig assets).
     pub async fn get_text(&self, path: &str, cancel: &CancellationToken) -> Result<String, Error> {
-        let body = self.call(Method::GET, path, None, cancel).await?;
+        let body = self.call(Method::GET, path, None, cancel).await?.body;
         String::from_utf8(body).map_err(|e| redact_error(Error::Decode(e.to_string()), path))
     }
 
@@ -399,16 +415,14 @@ impl Client {
             }
         };
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get("Retry-After")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let header = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok());
+        let date = header("Date").and_then(http_date);
+        let retry_after = header("Retry-After").and_then(|v| retry_after(v, date));
         match resp.bytes().await {
             Ok(b) => Attempt::Response {
                 status,
                 retry_after,
+                date,
                 body: b.to_vec(),
             },
             Err(e) => Attempt::Lost(describe(&e)),
@@ -422,7 +436,7 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
         cancel: &CancellationToken,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Reply, Error> {
         self.call_with_retries(method, path, body, cancel)
             .await
             .map_err(|e| redact_error(e, path))
@@ -434,7 +448,7 @@ impl Client {
         path: &str,
         body: Option<Vec<u8>>,
         cancel: &CancellationToken,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<Reply, Error> {
         // Logged paths never carry a secret (the pairing code).
         let logged = redact(path, path);
         let idempotent = method != Method::POST;
@@ -449,14 +463,17 @@ impl Client {
                 a = self.attempt(&method, path, &body) => a,
             };
             let (retryable, wait_hint, err) = match outcome {
-                Attempt::Response { status, body, .. } if status.is_success() => {
+                Attempt::Response {
+                    status, body, date, ..
+                } if status.is_success() => {
                     tracing::debug!(%method, path = %logged, status = status.as_u16(), attempt = attempt_no, "Palette API call");
-                    return Ok(body);
+                    return Ok(Reply { body, date });
                 }
                 Attempt::Response {
                     status,
                     retry_after,
                     body,
+                    ..
                 } => {
                     tracing::debug!(%method, path = %logged, status = status.as_u16(), attempt = attempt_no, "Palette API call failed");
                     let (code, message) = error_body(&body);
@@ -498,6 +515,40 @@ impl Client {
             }
         }
     }
+}
+
+/// A successful answer: its body and the server's clock when it answered.
+struct Reply {
+    body: Vec<u8>,
+    date: Option<SystemTime>,
+}
+
+/// An HTTP date (RFC 9110 IMF-fixdate, as in `Date` and `Retry-After`).
+fn http_date(v: &str) -> Option<SystemTime> {
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(v.trim())
+        .ok()
+        .and_then(|t| SystemTime::try_from(t).ok())
+}
+
+/// `Retry-After` in either of its forms: seconds, or the HTTP date after
+/// which to retry, counted from the server's own `Date` when it gave one so
+/// that clock skew between the two machines does not stretch the wait.
+fn retry_after(v: &str, server_now: Option<SystemTime>) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(v)?;
+    let now = server_now.unwrap_or_else(SystemTime::now);
+    Some(at.duration_since(now).unwrap_or_default())
+}
+
+/// An RFC 3339 time as Palette writes them in object metadata
+/// (`creationTimestamp`, `deletionTimestamp`).
+pub fn rfc3339(v: &str) -> Option<SystemTime> {
+    v.parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|t| SystemTime::try_from(t).ok())
 }
 
 /// The wait before retry number `attempt`: Retry-After when the server gave
@@ -595,6 +646,33 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates_on_the_servers_clock() {
+        assert_eq!(retry_after(" 7 ", None), Some(Duration::from_secs(7)));
+        let server = http_date("Wed, 02 Dec 2026 07:22:26 GMT").unwrap();
+        assert_eq!(
+            retry_after("Wed, 02 Dec 2026 07:23:06 GMT", Some(server)),
+            Some(Duration::from_secs(40))
+        );
+        // A date already past means: retry now.
+        assert_eq!(
+            retry_after("Wed, 02 Dec 2026 07:00:00 GMT", Some(server)),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", Some(server)), None);
+    }
+
+    #[test]
+    fn palette_timestamps_and_http_dates_agree() {
+        let a = rfc3339("2026-12-02T07:22:26Z").unwrap();
+        let b = http_date("Wed, 02 Dec 2026 07:22:26 GMT").unwrap();
+        assert_eq!(a, b);
+        // An offset and a fraction, as other servers write them.
+        let frac = rfc3339("2026-12-02T08:22:26.500+01:00").unwrap();
+        assert_eq!(frac.duration_since(a).unwrap(), Duration::from_millis(500));
+        assert_eq!(rfc3339("yesterday"), None);
+    }
 
     #[test]
     fn backoff_honours_retry_after_within_the_cap() {

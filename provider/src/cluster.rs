@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use palette_api::client::{Client, Error as ApiError};
@@ -970,15 +970,26 @@ fn bullet(lines: &[String]) -> String {
         .join("\n")
 }
 
-/// palette-lab runs its clock faster by `--time-scale`; tests that point the
-/// provider at it say so here, so that the force-delete delay (at least 15
-/// minutes of Palette's time) is waited in the lab's time.
-fn lab_time_scale() -> f64 {
-    std::env::var("PALETTE_LAB_TIME_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|f| *f > 0.0 && *f <= 1.0)
-        .unwrap_or(1.0)
+/// How long a cluster has been deleting, on Palette's clock: from its
+/// `deletionTimestamp` to the server's `Date`, the clock Palette's own
+/// 15-minute force-delete rule runs on. Measured there, a skewed local clock
+/// cannot make the provider force too early or wait too long, and a
+/// deletion that an earlier run started counts from its real start. Where
+/// either time is missing, the time since this run asked for the deletion.
+fn deleting_for(
+    c: &V1SpectroCluster,
+    server_now: Option<std::time::SystemTime>,
+    since_request: Duration,
+) -> Duration {
+    let started = c
+        .metadata
+        .as_ref()
+        .and_then(|m| m.deletion_timestamp.as_deref())
+        .and_then(palette_api::client::rfc3339);
+    match (started, server_now) {
+        (Some(started), Some(now)) => now.duration_since(started).unwrap_or_default(),
+        _ => since_request,
+    }
 }
 
 /// A cluster of another cloud behind a uid is refused: state that claimed
@@ -1485,15 +1496,19 @@ impl Resource for Cluster {
                 .as_str()
                 .unwrap_or(schemas::cluster::DEFAULT_FORCE_DELETE_DELAY),
         )
-        .unwrap_or(schemas::cluster::MIN_FORCE_DELETE_DELAY)
-        .mul_f64(lab_time_scale());
+        .unwrap_or(schemas::cluster::MIN_FORCE_DELETE_DELAY);
+        let requested = Instant::now();
         let mut forced = false;
         let mut last = String::new();
         let mut poll = Poll::new();
         loop {
-            let state = match get_cluster(&client, &uid, ctx).await {
-                Ok(None) => break,
-                Ok(Some(c)) => state_of(&c),
+            let dated = client
+                .get_dated::<V1SpectroCluster>(&format!("{CLUSTERS}/{uid}"), &ctx.cancel)
+                .await;
+            let (state, waited) = match dated {
+                Ok((c, _)) if state_of(&c) == "Deleted" => break,
+                Err(e) if e.is_not_found() => break,
+                Ok((c, date)) => (state_of(&c), deleting_for(&c, date, requested.elapsed())),
                 Err(ApiError::Cancelled) => return interrupted(&uid, "was being deleted"),
                 Err(e) => {
                     return api_diag(
@@ -1506,7 +1521,7 @@ impl Resource for Cluster {
                 tracing::info!(cluster = %uid, state = %state, "cluster deletion");
                 last = state.clone();
             }
-            if force && !forced && started.elapsed() >= delay {
+            if force && !forced && waited >= delay {
                 tracing::warn!(cluster = %uid, "cluster still deleting after force_delete_delay; forcing");
                 match client
                     .delete(&format!("{CLUSTERS}/{uid}?forceDelete=true"), &ctx.cancel)
@@ -1792,6 +1807,41 @@ fn profiles_changed(old: &Value, new: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn deletion_age_is_read_on_palettes_clock() {
+        use palette_api::client::rfc3339;
+        let deleting = |ts: Option<&str>| V1SpectroCluster {
+            metadata: Some(palette_api::models::V1ObjectMeta {
+                deletion_timestamp: ts.map(str::to_string),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let local = Duration::from_secs(3);
+        let server = rfc3339("2026-12-02T08:00:00Z");
+        // Palette's own times win over this machine's count, in both
+        // directions: an earlier run's deletion, or a clock far behind.
+        assert_eq!(
+            super::deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), server, local),
+            Duration::from_secs(20 * 60)
+        );
+        // A deletion timestamp ahead of the server's Date is no time yet.
+        assert_eq!(
+            super::deleting_for(&deleting(Some("2026-12-02T08:00:05Z")), server, local),
+            Duration::ZERO
+        );
+        // Without either time, the time since this run asked.
+        assert_eq!(super::deleting_for(&deleting(None), server, local), local);
+        assert_eq!(
+            super::deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), None, local),
+            local
+        );
+        assert_eq!(
+            super::deleting_for(&deleting(Some("not a time")), server, local),
+            local
+        );
+    }
+
     use super::*;
     use palette_api::models::{
         V1ClusterProfileTemplate, V1ObjectReference, V1PackRef, V1SpectroClusterSpec,

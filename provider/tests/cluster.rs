@@ -184,9 +184,6 @@ fn plan_fails(w: &Workdir, config: &str) -> String {
 
 fn setup(w: &mut Workdir, lab: &Lab) {
     w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-    // The lab runs at time scale 0.001; the provider waits its force-delete
-    // delay in the lab's time.
-    w.set_env("PALETTE_LAB_TIME_SCALE", "0.001");
 }
 
 fn state_of(w: &Workdir) -> Value {

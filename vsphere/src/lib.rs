@@ -12,6 +12,7 @@ pub mod ovf;
 pub mod owner;
 pub mod session;
 pub mod tags;
+#[cfg(any(test, feature = "vcsim"))]
 pub mod vcsim;
 pub mod vm;
 
