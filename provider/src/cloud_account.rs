@@ -15,7 +15,7 @@ use tfplugin::{
     PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, other_cloud, wrong_kind, Shared};
+use crate::shared::{api_diag, other_cloud, read_failed, wrong_kind, Shared};
 
 /// The annotation that binds a vSphere account to its gateway in Palette.
 const OVERLORD_ANNOTATION: &str = "overlordUid";
@@ -348,7 +348,7 @@ impl Resource for CloudAccount {
             Err(e) => ReadResult {
                 state: state.clone(),
                 private: private.to_vec(),
-                diags: api_diag("Cannot read vSphere cloud account", &e),
+                diags: read_failed("Cannot read vSphere cloud account", "cloud account", &e),
             },
         }
     }

@@ -1592,6 +1592,11 @@ impl Resource for Cluster {
             // Only a real "not found" (or Deleted) removes the cluster from state;
             // a cluster of another cloud is an error that keeps it.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
+            Err(ReadError::Api(e)) => keep(crate::shared::read_failed(
+                &format!("Cannot read cluster {uid}"),
+                "cluster",
+                &e,
+            )),
             Err(e) => keep(read_diag(&format!("Cannot read cluster {uid}"), &e)),
         }
     }

@@ -23,7 +23,7 @@ use tfplugin::{
 };
 use vsphere::vm::Placement;
 
-use crate::shared::{api_diag, events, first, strings, Poll, Shared};
+use crate::shared::{api_diag, events, first, read_failed, strings, Poll, Shared};
 
 mod adopt;
 mod own;
@@ -1409,10 +1409,11 @@ impl Resource for Gateway {
         let g = match self.get(&client, &uid, ctx).await {
             Ok(Some(g)) => g,
             Ok(None) => return ReadResult::ok(Value::Null, Vec::new()),
-            Err(e) => return keep(api_diag("Cannot read the gateway", &e)),
+            Err(e) => return keep(read_failed("Cannot read the gateway", "gateway", &e)),
         };
         let mut next = observed(state.clone(), &g);
         let mut private_now = Private::parse(private);
+        let mut vcenter_unread = Vec::new();
         if let Some(vc) = self.vcenter(state) {
             match vc.login().await {
                 Ok(session) => {
@@ -1432,7 +1433,7 @@ impl Resource for Gateway {
                                 }
                             }
                             Err(e) if e.is_not_found() => private_now.installer_gone = true,
-                            Err(e) => tracing::warn!(error = %e, "cannot read the installer VM"),
+                            Err(e) => vcenter_unread.push(format!("the installer VM: {e}")),
                         }
                     }
                     // Before any node is recorded (a gateway still
@@ -1451,16 +1452,18 @@ impl Resource for Gateway {
                             }
                             next.set_attr("nodes", nodes_value(&nodes));
                         }
-                        Err(e) => tracing::warn!(error = %e, "cannot read the gateway's VMs"),
+                        Err(e) => vcenter_unread.push(e),
                     }
                     let _ = session.logout().await;
                 }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot reach vCenter to read the gateway's VMs")
-                }
+                Err(e) => vcenter_unread.push(e.to_string()),
             }
         }
-        ReadResult::ok(next, private_now.bytes())
+        ReadResult {
+            state: next,
+            private: private_now.bytes(),
+            diags: vcenter_unread_warning(&vcenter_unread),
+        }
     }
 
     /// By uid or name. The installer and placement inputs Palette cannot
@@ -1517,6 +1520,29 @@ impl Resource for Gateway {
             .bytes(),
         }])
     }
+}
+
+/// A warning, not an error, for a refresh that read the gateway from
+/// Palette but not its VMs from vCenter: with an error, a vCenter password
+/// rotated in the gateway's `vcenter` block could never be applied (the
+/// refresh logs in with the old one), and the gateway itself is known to
+/// exist. The state keeps the VMs as last recorded, so the warning says
+/// drift in vCenter is not in this plan.
+fn vcenter_unread_warning(errors: &[String]) -> Diagnostics {
+    if errors.is_empty() {
+        return Diagnostics::new();
+    }
+    Diagnostic::warning(
+        "Cannot read the gateway's VMs",
+        format!(
+            "{}. The gateway remains in Terraform state; its `nodes` and `node_count` are as last \
+             recorded, so node VMs deleted or powered off in vCenter do not show in this plan. \
+             Check that vCenter is reachable and that the credentials (the gateway's `vcenter` \
+             block, else the provider's) are accepted.",
+            errors.join("; ")
+        ),
+    )
+    .into()
 }
 
 /// Palette's installer OVA from `location`, streamed to a temporary

@@ -14,7 +14,7 @@ use tfplugin::{
     Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, Shared};
+use crate::shared::{api_diag, read_failed, Shared};
 
 pub struct IpPool {
     pub shared: Arc<Shared>,
@@ -377,7 +377,7 @@ impl Resource for IpPool {
             Err(e) => ReadResult {
                 state: state.clone(),
                 private: private.to_vec(),
-                diags: api_diag("Cannot read IP pool", &e),
+                diags: read_failed("Cannot read IP pool", "IP pool", &e),
             },
         }
     }

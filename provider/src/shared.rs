@@ -218,6 +218,42 @@ pub fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
     Diagnostic::error(summary, format!("{e}.{hint}")).into()
 }
 
+/// A diagnostic for a refresh that could not read the object. Terraform
+/// keeps the prior state when a read fails, and users fear the opposite
+/// (a 403 or an outage making Terraform plan to recreate everything), so
+/// the text says the object stays and what to look at.
+pub fn read_failed(summary: &str, what: &str, e: &ApiError) -> Diagnostics {
+    let why = match e {
+        ApiError::Unauthorized { status: 403, .. } => {
+            " Palette refused access (HTTP 403): check the API key's permissions; its user's \
+             role must allow reading this object in its project (or the tenant)."
+                .to_string()
+        }
+        ApiError::Unauthorized { status, .. } => format!(
+            " Palette did not accept the API key (HTTP {status}): check api_key / PALETTE_API_KEY."
+        ),
+        ApiError::Server { status, .. } => format!(
+            " Palette failed with HTTP {status} on every attempt: the fault is on Palette's side; \
+             try again later."
+        ),
+        ApiError::Throttled { .. } => " Palette kept answering HTTP 429 (throttled): try again \
+                                        later, or raise max_retries / retry_max_wait."
+            .to_string(),
+        ApiError::Transport { .. } => {
+            " Check the endpoint and the network path to Palette.".to_string()
+        }
+        _ => String::new(),
+    };
+    Diagnostic::error(
+        summary,
+        format!(
+            "{e}.{why} The {what} remains in Terraform state unchanged: only Palette answering \
+             \"not found\" removes it. Run the command again once this is resolved."
+        ),
+    )
+    .into()
+}
+
 /// Palette uids are 24 lowercase hex digits.
 fn is_uid(s: &str) -> bool {
     s.len() == 24
