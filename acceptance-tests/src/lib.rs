@@ -6,7 +6,11 @@
 //! Which Terraform runs: every binary in `TF_ACC_TERRAFORM` (a list
 //! separated by `:`), or else `terraform` on PATH plus the Terraform 1.0.3
 //! that `scripts/tools.sh` installs under `.tools/`, when present. Each test
-//! runs its steps once per binary and prints which version ran.
+//! prints the binaries found, runs its steps once per binary and prints
+//! which version ran. A test that needs a newer Terraform runs through
+//! [`for_each_terraform_where`], which fails when no binary qualifies
+//! (unless `TF_ACC_ALLOW_SKIP=1`): a test all of whose runs were skipped
+//! has checked nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -34,6 +38,10 @@ pub struct TerraformBin {
     pub version: String,
 }
 
+/// What [`TerraformBin::supports_import_blocks`] checks, for
+/// [`for_each_terraform_where`]'s log.
+pub const IMPORT_BLOCKS: &str = "import blocks (Terraform 1.5 or later)";
+
 impl TerraformBin {
     /// `import` blocks (and `plan -generate-config-out`) arrived in 1.5.
     pub fn supports_import_blocks(&self) -> bool {
@@ -54,11 +62,18 @@ pub fn repo_root() -> PathBuf {
 
 /// The Terraform binaries to test with, each with its version.
 pub fn terraform_bins() -> &'static [TerraformBin] {
-    static BINS: OnceLock<Vec<TerraformBin>> = OnceLock::new();
-    BINS.get_or_init(|| {
+    &found().1
+}
+
+/// Where the binaries came from, and the binaries.
+fn found() -> &'static (&'static str, Vec<TerraformBin>) {
+    static FOUND: OnceLock<(&'static str, Vec<TerraformBin>)> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let mut source = "TF_ACC_TERRAFORM";
         let mut paths: Vec<PathBuf> = match std::env::var("TF_ACC_TERRAFORM") {
             Ok(list) if !list.trim().is_empty() => list.split(':').map(PathBuf::from).collect(),
             _ => {
+                source = "PATH and .tools (TF_ACC_TERRAFORM unset)";
                 let mut v = Vec::new();
                 if let Some(p) = which("terraform") {
                     v.push(p);
@@ -78,7 +93,7 @@ pub fn terraform_bins() -> &'static [TerraformBin] {
             !paths.is_empty(),
             "no terraform binary: put terraform on PATH, run scripts/tools.sh terraform-1.0.3, or set TF_ACC_TERRAFORM"
         );
-        paths
+        let bins = paths
             .into_iter()
             .map(|path| {
                 let out = Command::new(&path).arg("version").arg("-json").output().expect("run terraform version");
@@ -86,7 +101,8 @@ pub fn terraform_bins() -> &'static [TerraformBin] {
                 let version = j["terraform_version"].as_str().unwrap_or("unknown").to_string();
                 TerraformBin { path, version }
             })
-            .collect()
+            .collect();
+        (source, bins)
     })
 }
 
@@ -382,12 +398,70 @@ impl Workdir {
 }
 
 /// Runs `f` once for each Terraform binary under test.
-pub fn for_each_terraform(provider: &ProviderUnderTest, mut f: impl FnMut(&mut Workdir)) {
-    for tf in terraform_bins() {
+pub fn for_each_terraform(provider: &ProviderUnderTest, f: impl FnMut(&mut Workdir)) {
+    for_each_terraform_where(provider, "any Terraform", |_| true, f)
+}
+
+/// Runs `f` once for each Terraform binary under test that `qualifies`
+/// (`needs` says what the test needs, for the log), e.g.
+/// `for_each_terraform_where(&p, "import blocks (1.5+)", TerraformBin::supports_import_blocks, ...)`.
+/// Fails the test when no binary qualifies, unless `TF_ACC_ALLOW_SKIP=1`:
+/// a gate inside `f` that returns early could skip every run and pass.
+pub fn for_each_terraform_where(
+    provider: &ProviderUnderTest,
+    needs: &str,
+    qualifies: impl Fn(&TerraformBin) -> bool,
+    mut f: impl FnMut(&mut Workdir),
+) {
+    let (source, bins) = found();
+    let listed: Vec<String> = bins
+        .iter()
+        .map(|t| format!("{} ({})", t.version, t.path.display()))
+        .collect();
+    eprintln!(
+        "[harness] Terraform found in {source}: {}",
+        listed.join(", ")
+    );
+    let allow_skip = std::env::var("TF_ACC_ALLOW_SKIP").is_ok_and(|v| v == "1");
+    run_qualifying(bins, needs, qualifies, allow_skip, |tf| {
         let mut w = Workdir::new(tf, provider);
         eprintln!("[harness] ---- running with Terraform {} ----", tf.version);
         f(&mut w);
+    });
+}
+
+/// The selection behind [`for_each_terraform_where`], apart from the
+/// binaries and the environment so it can be tested; how many ran.
+fn run_qualifying(
+    bins: &[TerraformBin],
+    needs: &str,
+    qualifies: impl Fn(&TerraformBin) -> bool,
+    allow_skip: bool,
+    mut run: impl FnMut(&TerraformBin),
+) -> usize {
+    let mut ran = 0;
+    for tf in bins {
+        if qualifies(tf) {
+            run(tf);
+            ran += 1;
+        } else {
+            eprintln!(
+                "[harness] ---- skipped Terraform {}: this test needs {needs} ----",
+                tf.version
+            );
+        }
     }
+    let versions: Vec<&str> = bins.iter().map(|t| t.version.as_str()).collect();
+    if ran == 0 {
+        assert!(
+            allow_skip,
+            "no Terraform under test has {needs} (found: {}), so this test checked nothing; \
+             add one to TF_ACC_TERRAFORM, or set TF_ACC_ALLOW_SKIP=1 to let it pass unrun",
+            versions.join(", ")
+        );
+        eprintln!("[harness] no Terraform has {needs}; passed unrun (TF_ACC_ALLOW_SKIP=1)");
+    }
+    ran
 }
 
 /// Managed-resource changes of a plan JSON, as (address, actions); data
@@ -449,4 +523,87 @@ pub fn change_of<'a>(plan: &'a serde_json::Value, address: &str) -> &'a serde_js
         .and_then(|a| a.iter().find(|rc| rc["address"] == address))
         .map(|rc| &rc["change"])
         .unwrap_or_else(|| panic!("no change for {address} in plan"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bins(versions: &[&str]) -> Vec<TerraformBin> {
+        versions
+            .iter()
+            .map(|v| TerraformBin {
+                path: PathBuf::from(format!("/opt/terraform-{v}")),
+                version: v.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_qualifying_versions_run() {
+        let mut seen = Vec::new();
+        let ran = run_qualifying(
+            &bins(&["1.9.8", "1.0.3", "1.5.0"]),
+            "import blocks",
+            TerraformBin::supports_import_blocks,
+            false,
+            |t| seen.push(t.version.clone()),
+        );
+        assert_eq!(ran, 2);
+        assert_eq!(seen, ["1.9.8", "1.5.0"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "no Terraform under test has import blocks (found: 1.0.3, 1.4.7)")]
+    fn a_test_no_version_can_run_fails() {
+        run_qualifying(
+            &bins(&["1.0.3", "1.4.7"]),
+            "import blocks",
+            TerraformBin::supports_import_blocks,
+            false,
+            |_| panic!("nothing qualifies"),
+        );
+    }
+
+    /// A version gate inside a test's body (`if !w.tf.supports_…() { return }`)
+    /// can skip every run and still pass; the gate belongs in
+    /// `for_each_terraform_where`, which fails instead.
+    #[test]
+    fn no_test_gates_a_version_inside_its_body() {
+        let mut found = Vec::new();
+        for dir in ["provider/tests", "acceptance-tests/tests"] {
+            let Ok(entries) = std::fs::read_dir(repo_root().join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.extension().is_none_or(|x| x != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    if line.contains(".tf.supports_") {
+                        found.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "gate versions with for_each_terraform_where instead:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_opt_out_lets_it_pass_unrun() {
+        let ran = run_qualifying(
+            &bins(&["1.0.3"]),
+            "import blocks",
+            TerraformBin::supports_import_blocks,
+            true,
+            |_| panic!("nothing qualifies"),
+        );
+        assert_eq!(ran, 0);
+    }
 }
