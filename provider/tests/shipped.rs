@@ -110,7 +110,8 @@ fn no_shipped_code_reads_a_lab_setting() {
     for p in sources {
         let text = std::fs::read_to_string(&p).unwrap();
         for (n, line) in text.lines().enumerate() {
-            if line.contains("PALETTE_LAB_") || line.contains("VCSIM_") {
+            // Quoted: the names of environment variables, not of constants.
+            if line.contains("\"PALETTE_LAB_") || line.contains("\"VCSIM_") {
                 found.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
             }
         }
