@@ -38,7 +38,7 @@ pub enum Cardinality {
 pub struct Category {
     pub id: String,
     pub name: String,
-    // vcsim omits empty strings and lists.
+    // vCenter sends every field; vcsim omits empty strings and lists.
     #[serde(default)]
     pub description: String,
     pub cardinality: Cardinality,
