@@ -1,25 +1,33 @@
-//! Contract checks: every `/v1` response the lab gives, held against the
+//! Contract checks: every `/v1` exchange with the lab, held against the
 //! Palette API spec (palette-api-subset.json, plus the operations of
-//! palette-api/operations-extra.txt taken from the full spec), so the lab
-//! cannot drift into answers real Palette would never give: invented
-//! fields, wrong types, undeclared statuses.
+//! palette-api/operations-extra.txt taken from the full spec). Requests are
+//! checked because the lab reads them into the same serde models clients
+//! write, which drop what they do not know: a misnamed field, an invented
+//! query parameter or a wrong type would otherwise pass unseen. Responses
+//! are checked so the lab cannot drift into answers real Palette would
+//! never give: invented fields, wrong types, undeclared statuses.
+//!
+//! Where the lab knowingly differs from the spec is listed in one place,
+//! [`DEVIATIONS`], each with its reason; the checker counts the ones a run
+//! relied on, for `GET /lab/contract-deviations` and the guard's report.
 //!
 //! Off unless switched on ([`Checker::enable`], or `PALETTE_LAB_CONTRACT=1`
 //! at start); then each violation is kept for `GET /lab/contract-violations`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::error::ApiError;
 use crate::state::Lab;
 
 /// Where the spec is unless `PALETTE_API_SPEC` says otherwise: the shared
@@ -34,11 +42,12 @@ const EXTRA_OPERATIONS: &str = concat!(
 );
 const FULL_SPEC_NAME: &str = "palette-apis-spec-4.8.json";
 
-/// Responses larger than this are not Palette JSON answers; the limit only
-/// keeps a runaway body from being held in memory.
+/// Bodies larger than this, either way, are not Palette JSON; the limit
+/// only keeps a runaway body from being held in memory.
 const BODY_LIMIT: usize = 16 << 20;
 
-/// One response that broke the contract.
+/// One exchange that broke the contract: problems with the request start
+/// with `request`, the others are the response's.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Violation {
     pub operation: String,
@@ -48,11 +57,28 @@ pub struct Violation {
     pub problems: Vec<String>,
 }
 
-/// Per lab: whether to check, and what was found.
+/// A deviation a run relied on, and where.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct DeviationUse {
+    pub name: &'static str,
+    pub reason: &'static str,
+    pub uses: u64,
+    pub operations: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Uses {
+    count: u64,
+    operations: BTreeSet<String>,
+}
+
+/// Per lab: whether to check, what was found, and which deviations the
+/// answers needed.
 #[derive(Debug, Default)]
 pub struct Checker {
     enabled: AtomicBool,
     violations: Mutex<Vec<Violation>>,
+    used: Mutex<BTreeMap<&'static str, Uses>>,
 }
 
 impl Checker {
@@ -62,7 +88,7 @@ impl Checker {
         let on = std::env::var("PALETTE_LAB_CONTRACT").is_ok_and(|v| v == "1");
         Checker {
             enabled: AtomicBool::new(on),
-            violations: Mutex::new(Vec::new()),
+            ..Checker::default()
         }
     }
 
@@ -82,10 +108,52 @@ impl Checker {
         self.violations.lock().expect("violations lock").clear();
     }
 
+    /// Removes and returns the violations of `operation` with a problem
+    /// containing `problem`: for a test that breaks the contract on
+    /// purpose, to show the lab saw it without failing at the end.
+    pub fn take(&self, operation: &str, problem: &str) -> Vec<Violation> {
+        let mut all = self.violations.lock().expect("violations lock");
+        let (taken, kept) = all.drain(..).partition(|v: &Violation| {
+            v.operation == operation && v.problems.iter().any(|p| p.contains(problem))
+        });
+        *all = kept;
+        taken
+    }
+
+    /// The deviations used since the start (or the last clearing), in the
+    /// order [`DEVIATIONS`] lists them.
+    pub fn deviations_used(&self) -> Vec<DeviationUse> {
+        let used = self.used.lock().expect("deviations lock");
+        DEVIATIONS
+            .iter()
+            .filter_map(|d| {
+                used.get(d.name).map(|u| DeviationUse {
+                    name: d.name,
+                    reason: d.reason,
+                    uses: u.count,
+                    operations: u.operations.iter().cloned().collect(),
+                })
+            })
+            .collect()
+    }
+
+    pub fn clear_deviations(&self) {
+        self.used.lock().expect("deviations lock").clear();
+    }
+
     fn record(&self, v: Violation) {
         tracing::warn!(operation = %v.operation, method = %v.method, path = %v.path,
             status = v.status, problems = ?v.problems, "contract violation");
         self.violations.lock().expect("violations lock").push(v);
+    }
+
+    fn note_used(&self, operation: &str, names: &BTreeSet<&'static str>) {
+        let mut used = self.used.lock().expect("deviations lock");
+        for name in names {
+            let u = used.entry(name).or_default();
+            u.count += 1;
+            u.operations.insert(operation.to_string());
+        }
     }
 
     /// Panics listing every violation, if there are any.
@@ -106,15 +174,32 @@ impl Checker {
                 })
                 .collect();
             panic!(
-                "the lab's responses broke the Palette API contract:\n  {}",
+                "requests to the lab or its responses broke the Palette API contract:\n  {}",
                 text.join("\n  ")
             );
         }
     }
+
+    /// The deviations used, one line each, for a test's output.
+    pub fn deviations_report(&self) -> Option<String> {
+        let used = self.deviations_used();
+        if used.is_empty() {
+            return None;
+        }
+        let lines: Vec<String> = used
+            .iter()
+            .map(|u| format!("{} x{} ({})", u.name, u.uses, u.operations.join(", ")))
+            .collect();
+        Some(format!(
+            "contract deviations used (see DEVIATIONS in lab/src/contract.rs):\n  {}",
+            lines.join("\n  ")
+        ))
+    }
 }
 
 /// Switches the check on for a lab and fails the test when dropped with
-/// violations recorded, so no test has to remember a final assertion.
+/// violations recorded, so no test has to remember a final assertion; it
+/// also prints the deviations the run relied on.
 pub struct Guard(Arc<Checker>);
 
 pub fn guard(lab: &Lab) -> Guard {
@@ -124,6 +209,9 @@ pub fn guard(lab: &Lab) -> Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if let Some(report) = self.0.deviations_report() {
+            eprintln!("{report}");
+        }
         // A second panic while unwinding would abort and hide the first.
         if !std::thread::panicking() {
             self.0.assert_clean();
@@ -133,13 +221,44 @@ impl Drop for Guard {
 
 // ---------------------------------------------------------------- the layer
 
-/// The middleware: passes the response on unchanged, after checking it.
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The middleware: reads the request body to check it and hands the same
+/// bytes on, then passes the response on unchanged, after checking it.
 pub async fn check(State(lab): State<Lab>, req: Request, next: Next) -> Response {
     if !lab.contract.enabled() {
         return next.run(req).await;
     }
     let method = req.method().as_str().to_string();
     let path = req.uri().path().to_string();
+    let query = req.uri().query().map(str::to_string);
+    let (parts, body) = req.into_parts();
+    let request_type = content_type(&parts.headers);
+    let request_body = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => {
+            let problem = format!("request $: body not read within {BODY_LIMIT} bytes: {e}");
+            let answer = ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "InvalidRequest", &problem);
+            lab.contract.record(Violation {
+                operation: spec()
+                    .ok()
+                    .and_then(|s| s.operation_id(&method, &path))
+                    .unwrap_or("(none)")
+                    .to_string(),
+                method,
+                path,
+                status: answer.status.as_u16(),
+                problems: vec![problem],
+            });
+            return answer.into_response();
+        }
+    };
+    let req = Request::from_parts(parts, Body::from(request_body.clone()));
     let resp = next.run(req).await;
     let (parts, body) = resp.into_parts();
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
@@ -152,24 +271,63 @@ pub async fn check(State(lab): State<Lab>, req: Request, next: Next) -> Response
             return Response::from_parts(parts, Body::from_stream(failing));
         }
     };
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let verdict = match spec() {
-        Ok(spec) => spec.check(&method, &path, parts.status.as_u16(), content_type, &bytes),
-        Err(e) => Some(Violation {
+    let response_type = content_type(&parts.headers);
+    let exchange = Exchange {
+        method: &method,
+        path: &path,
+        query: query.as_deref(),
+        request_type: request_type.as_deref(),
+        request_body: &request_body,
+        status: parts.status.as_u16(),
+        response_type: response_type.as_deref(),
+        response_body: &bytes,
+    };
+    match spec() {
+        Ok(spec) => {
+            let verdict = spec.examine(&exchange, true);
+            if let Some(op) = &verdict.operation {
+                lab.contract.note_used(op, &verdict.deviations);
+            }
+            if let Some(v) = verdict.violation {
+                lab.contract.record(v);
+            }
+        }
+        Err(e) => lab.contract.record(Violation {
             operation: "(spec unavailable)".into(),
             method: method.clone(),
             path: path.clone(),
             status: parts.status.as_u16(),
             problems: vec![e.clone()],
         }),
-    };
-    if let Some(v) = verdict {
-        lab.contract.record(v);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// For the router's fallback: a `/v1` request no route serves never
+/// reaches [`check`], yet calling a path the spec lacks is the client's
+/// mistake (and one the spec has but the lab lacks, the lab's).
+pub fn unrouted(lab: &Lab, method: &str, path: &str) {
+    if !lab.contract.enabled() || !path.starts_with("/v1/") {
+        return;
+    }
+    let (operation, problem) = match spec().map(|s| s.operation_id(method, path)) {
+        Ok(Some(id)) => (
+            id.to_string(),
+            "the lab has no route for this operation of the spec".to_string(),
+        ),
+        Ok(None) => (
+            "(none)".to_string(),
+            "request: no operation in the spec serves this path".to_string(),
+        ),
+        Err(e) => ("(spec unavailable)".to_string(), e.clone()),
+    };
+    lab.contract.record(Violation {
+        operation,
+        method: method.to_string(),
+        path: path.to_string(),
+        status: StatusCode::NOT_FOUND.as_u16(),
+        problems: vec![problem],
+    });
 }
 
 pub async fn admin_violations(State(lab): State<Lab>) -> Response {
@@ -178,6 +336,17 @@ pub async fn admin_violations(State(lab): State<Lab>) -> Response {
 
 pub async fn admin_clear_violations(State(lab): State<Lab>) -> StatusCode {
     lab.contract.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /lab/contract-deviations`: the deviations the lab's answers relied
+/// on, with their reasons, how often and for which operations.
+pub async fn admin_deviations(State(lab): State<Lab>) -> Response {
+    Json(lab.contract.deviations_used()).into_response()
+}
+
+pub async fn admin_clear_deviations(State(lab): State<Lab>) -> StatusCode {
+    lab.contract.clear_deviations();
     StatusCode::NO_CONTENT
 }
 
@@ -197,7 +366,7 @@ pub fn spec() -> Result<&'static Spec, &'static String> {
 #[derive(Debug)]
 enum Segment {
     Literal(String),
-    Param,
+    Param(String),
 }
 
 #[derive(Debug)]
@@ -207,6 +376,50 @@ struct Operation {
     template: Vec<Segment>,
     /// Status -> the body schema it declares, if any.
     responses: HashMap<String, Option<Value>>,
+    /// Path, query and header parameters: the operation's own, and its
+    /// path's where the operation does not redeclare them.
+    params: Vec<Value>,
+    /// The body parameter, if the operation takes one.
+    body: Option<Value>,
+}
+
+impl Operation {
+    fn param(&self, place: &str, name: &str) -> Option<&Value> {
+        self.params
+            .iter()
+            .find(|p| p["in"] == place && p["name"] == name)
+    }
+
+    fn names_an_object(&self) -> bool {
+        self.template.iter().any(|s| matches!(s, Segment::Param(_)))
+    }
+
+    fn takes_input(&self) -> bool {
+        self.body.is_some() || self.params.iter().any(|p| p["in"] == "query")
+    }
+}
+
+/// One request and the lab's answer to it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Exchange<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub request_type: Option<&'a str>,
+    pub request_body: &'a [u8],
+    pub status: u16,
+    pub response_type: Option<&'a str>,
+    pub response_body: &'a [u8],
+}
+
+/// What [`Spec::examine`] found.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// The operation the exchange matched, if any.
+    pub operation: Option<String>,
+    pub violation: Option<Violation>,
+    /// Names of the [`DEVIATIONS`] the exchange needed to pass.
+    pub deviations: BTreeSet<&'static str>,
 }
 
 #[derive(Debug)]
@@ -222,6 +435,13 @@ fn read_json(path: &std::path::Path) -> Result<Value, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|c| {
+        let c = c.split(';').next().unwrap_or_default().trim();
+        c.eq_ignore_ascii_case("application/json") || c.ends_with("+json")
+    })
 }
 
 impl Spec {
@@ -281,7 +501,10 @@ impl Spec {
             spec.add_operations(full, |op| {
                 let id = op["operationId"].as_str().unwrap_or_default();
                 if wanted.contains(id) && !before.contains(id) {
+                    // Parameters too: a body's schema is a root like a
+                    // response's.
                     roots.push(op["responses"].clone());
+                    roots.push(op["parameters"].clone());
                     true
                 } else {
                     false
@@ -315,6 +538,11 @@ impl Spec {
             let Some(item) = item.as_object() else {
                 continue;
             };
+            let shared = item
+                .get("parameters")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for (method, op) in item {
                 if method == "parameters" || !take(op) {
                     continue;
@@ -327,6 +555,22 @@ impl Spec {
                             .collect()
                     })
                     .unwrap_or_default();
+                let own = op["parameters"].as_array().cloned().unwrap_or_default();
+                // Swagger: an operation's parameter replaces its path's of
+                // the same name and place.
+                let mut params: Vec<Value> = shared
+                    .iter()
+                    .filter(|s| {
+                        !own.iter()
+                            .any(|o| o["name"] == s["name"] && o["in"] == s["in"])
+                    })
+                    .cloned()
+                    .collect();
+                params.extend(own);
+                let body = params
+                    .iter()
+                    .position(|p| p["in"] == "body")
+                    .map(|i| params.remove(i));
                 self.operations.push(Operation {
                     id: op["operationId"]
                         .as_str()
@@ -335,6 +579,8 @@ impl Spec {
                     method: method.to_ascii_uppercase(),
                     template: parse_template(template),
                     responses,
+                    params,
+                    body,
                 });
             }
         }
@@ -354,8 +600,8 @@ impl Spec {
                     match t {
                         Segment::Literal(l) if l == s => literal += 1,
                         Segment::Literal(_) => return None,
-                        Segment::Param if s.is_empty() => return None,
-                        Segment::Param => {}
+                        Segment::Param(_) if s.is_empty() => return None,
+                        Segment::Param(_) => {}
                     }
                 }
                 Some((literal, op))
@@ -378,7 +624,8 @@ impl Spec {
             .map(|o| o.id.as_str())
     }
 
-    /// What is wrong with a response, if anything.
+    /// What is wrong with a response, if anything; the request is not
+    /// looked at.
     pub fn check(
         &self,
         method: &str,
@@ -387,108 +634,233 @@ impl Spec {
         content_type: Option<&str>,
         body: &[u8],
     ) -> Option<Violation> {
-        let candidates = self.matching(path);
+        let exchange = Exchange {
+            method,
+            path,
+            status,
+            response_type: content_type,
+            response_body: body,
+            ..Exchange::default()
+        };
+        self.examine(&exchange, false).violation
+    }
+
+    /// What is wrong with an exchange, if anything, and which deviations
+    /// it needed; the request is checked when `requests` is set.
+    pub fn examine(&self, x: &Exchange, requests: bool) -> Verdict {
+        let candidates = self.matching(x.path);
         let op = candidates
             .iter()
-            .find(|o| o.method.eq_ignore_ascii_case(method));
-        let mut problems = Vec::new();
-        let is_error = status >= 400;
-        let is_json = content_type.is_some_and(|c| {
-            let c = c.split(';').next().unwrap_or_default().trim();
-            c.eq_ignore_ascii_case("application/json") || c.ends_with("+json")
+            .find(|o| o.method.eq_ignore_ascii_case(x.method));
+        let mut walk = Walk::new(&self.definitions);
+        match op {
+            // A path the spec lacks is the request's fault, whatever the
+            // answer; without checking requests only a success says so.
+            None if requests || x.status < 400 => {
+                if candidates.is_empty() {
+                    walk.problems
+                        .push("no operation in the spec serves this path".into())
+                } else {
+                    walk.problems.push(format!(
+                        "the spec has no {} here (only {})",
+                        x.method,
+                        candidates
+                            .iter()
+                            .map(|o| format!("{} {}", o.method, o.id))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            }
+            None => {}
+            Some(op) => {
+                if requests {
+                    self.request_problems(op, x, &mut walk);
+                }
+                self.status_problems(op, x.status, &mut walk);
+            }
+        }
+        self.response_problems(op.copied(), x, &mut walk);
+        let operation = op.map(|o| o.id.clone());
+        let violation = (!walk.problems.is_empty()).then(|| {
+            let mut problems = walk.problems;
+            problems.extend(self.notes.iter().map(|n| format!("note: {n}")));
+            Violation {
+                operation: operation.clone().unwrap_or_else(|| "(none)".into()),
+                method: x.method.to_string(),
+                path: x.path.to_string(),
+                status: x.status,
+                problems,
+            }
         });
-        let parsed = if body.is_empty() {
+        Verdict {
+            operation,
+            violation,
+            deviations: walk.used,
+        }
+    }
+
+    /// Whether the spec, or a deviation, has `op` answer `status`.
+    fn status_problems(&self, op: &Operation, status: u16, walk: &mut Walk) {
+        if op.responses.contains_key(&status.to_string()) || op.responses.contains_key("default") {
+            return;
+        }
+        match DEVIATIONS.iter().find(|d| d.allows_status(op, status)) {
+            Some(d) => {
+                walk.used.insert(d.name);
+            }
+            None => {
+                let mut known: Vec<&String> = op.responses.keys().collect();
+                known.sort();
+                walk.problems.push(format!(
+                    "status {status} is not declared (the spec has {known:?}), \
+                     nor listed in contract.rs DEVIATIONS for this operation"
+                ));
+            }
+        }
+    }
+
+    fn response_problems(&self, op: Option<&Operation>, x: &Exchange, walk: &mut Walk) {
+        let body = x.response_body;
+        let is_json = is_json(x.response_type);
+        let parsed = if body.is_empty() || !is_json {
             None
-        } else if is_json {
+        } else {
             match serde_json::from_slice::<Value>(body) {
                 Ok(v) => Some(v),
                 Err(e) => {
-                    problems.push(format!("$: body is not JSON: {e}"));
+                    walk.problems.push(format!("$: body is not JSON: {e}"));
                     None
                 }
             }
-        } else {
-            None
         };
-        if is_error {
+        if x.status >= 400 {
             if !body.is_empty() && !is_json {
-                problems.push(format!(
+                walk.problems.push(format!(
                     "$: error body is {} rather than Palette's JSON error",
-                    content_type.unwrap_or("untyped")
+                    x.response_type.unwrap_or("untyped")
                 ));
             }
             if let Some(v) = &parsed {
-                self.check_error(v, &mut problems);
+                self.check_error(v, walk);
             }
-        } else {
-            match op {
-                None if candidates.is_empty() => {
-                    problems.push("no operation in the spec serves this path".into())
+            return;
+        }
+        let Some(op) = op else {
+            return;
+        };
+        let declared = op
+            .responses
+            .get(&x.status.to_string())
+            .or_else(|| op.responses.get("default"));
+        match declared {
+            // Said by status_problems.
+            None => {}
+            Some(None) if !body.is_empty() => walk.problems.push(format!(
+                "$: a body where the spec declares none for {}",
+                x.status
+            )),
+            Some(None) => {}
+            Some(Some(schema)) if is_binary(schema) => {}
+            Some(Some(_)) if body.is_empty() => walk.problems.push(format!(
+                "$: no body where the spec declares one for {}",
+                x.status
+            )),
+            Some(Some(_)) if !is_json => walk.problems.push(format!(
+                "$: body is {} where the spec declares JSON",
+                x.response_type.unwrap_or("untyped")
+            )),
+            Some(Some(schema)) => {
+                if let Some(v) = &parsed {
+                    walk.value(schema, v, "$", Side::Response);
                 }
-                None => problems.push(format!(
-                    "the spec has no {method} here (only {})",
-                    candidates
-                        .iter()
-                        .map(|o| format!("{} {}", o.method, o.id))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+            }
+        }
+    }
+
+    /// Path parameters, query parameters and body, against `op`.
+    fn request_problems(&self, op: &Operation, x: &Exchange, walk: &mut Walk) {
+        let segs = x.path.trim_end_matches('/').split('/');
+        for (t, raw) in op.template.iter().zip(segs) {
+            let Segment::Param(name) = t else {
+                continue;
+            };
+            // A parameter the spec leaves undescribed constrains nothing.
+            if let Some(p) = op.param("path", name) {
+                let value = percent_decoded(raw);
+                walk.param(p, &[value.as_str()], &format!("request path {{{name}}}"));
+            }
+        }
+
+        let mut given: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        match parse_query(x.query) {
+            Ok(pairs) => {
+                for (k, v) in pairs {
+                    given.entry(k).or_default().push(v);
+                }
+            }
+            Err(e) => walk.problems.push(format!("request query: {e}")),
+        }
+        for (name, values) in &given {
+            let at = format!("request query {name}");
+            match op.param("query", name) {
+                None => walk.problems.push(format!(
+                    "{at}: not a query parameter of this operation in the spec"
                 )),
-                Some(op) => {
-                    let declared = op
-                        .responses
-                        .get(&status.to_string())
-                        .or_else(|| op.responses.get("default"));
-                    match declared {
-                        None => {
-                            let mut known: Vec<&String> = op.responses.keys().collect();
-                            known.sort();
-                            problems.push(format!(
-                                "status {status} is not declared (the spec has {known:?})"
-                            ))
-                        }
-                        Some(None) if !body.is_empty() => problems.push(format!(
-                            "$: a body where the spec declares none for {status}"
-                        )),
-                        Some(None) => {}
-                        Some(Some(schema)) if is_binary(schema) => {}
-                        Some(Some(_)) if body.is_empty() => problems.push(format!(
-                            "$: no body where the spec declares one for {status}"
-                        )),
-                        Some(Some(_)) if !is_json => problems.push(format!(
-                            "$: body is {} where the spec declares JSON",
-                            content_type.unwrap_or("untyped")
-                        )),
-                        Some(Some(schema)) => {
-                            if let Some(v) = &parsed {
-                                validate(&self.definitions, schema, v, "$", &mut problems);
-                            }
-                        }
+                Some(p) => {
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    walk.param(p, &values, &at);
+                }
+            }
+        }
+        for p in op.params.iter().filter(|p| p["in"] == "query") {
+            let name = p["name"].as_str().unwrap_or_default();
+            if p["required"] == true && !given.contains_key(name) {
+                walk.problems
+                    .push(format!("request query {name}: required, and missing"));
+            }
+        }
+
+        let body = x.request_body;
+        match &op.body {
+            None if body.is_empty() => {}
+            None => walk.problems.push(format!(
+                "request $: a body ({} bytes) where the operation takes none",
+                body.len()
+            )),
+            Some(p) if body.is_empty() => {
+                if p["required"] == true {
+                    walk.problems
+                        .push("request $: no body where the spec requires one".into());
+                }
+            }
+            Some(_) if !is_json(x.request_type) => walk.problems.push(format!(
+                "request $: body is {} where the spec takes JSON",
+                x.request_type.unwrap_or("untyped")
+            )),
+            Some(p) => match serde_json::from_slice::<Value>(body) {
+                Err(e) => walk
+                    .problems
+                    .push(format!("request $: body is not JSON: {e}")),
+                Ok(v) => {
+                    if let Some(schema) = p.get("schema") {
+                        walk.value(schema, &v, "request $", Side::Request);
                     }
                 }
-            }
+            },
         }
-        if problems.is_empty() {
-            return None;
-        }
-        problems.extend(self.notes.iter().map(|n| format!("note: {n}")));
-        Some(Violation {
-            operation: op.map(|o| o.id.clone()).unwrap_or_else(|| "(none)".into()),
-            method: method.to_string(),
-            path: path.to_string(),
-            status,
-            problems,
-        })
     }
 
     /// Palette's error shape: v1Error where the spec has it, and the `code`
     /// and `message` clients show to users in any case.
-    fn check_error(&self, v: &Value, problems: &mut Vec<String>) {
+    fn check_error(&self, v: &Value, walk: &mut Walk) {
         if let Some(schema) = &self.error {
-            validate(&self.definitions, schema, v, "$", problems);
+            walk.value(schema, v, "$", Side::Response);
         }
         for field in ["code", "message"] {
             if !v.get(field).is_some_and(Value::is_string) {
-                problems.push(format!("$.{field}: an error needs a string {field}"));
+                walk.problems
+                    .push(format!("$.{field}: an error needs a string {field}"));
             }
         }
     }
@@ -497,14 +869,46 @@ impl Spec {
 fn parse_template(t: &str) -> Vec<Segment> {
     t.trim_end_matches('/')
         .split('/')
-        .map(|s| {
-            if s.starts_with('{') && s.ends_with('}') {
-                Segment::Param
-            } else {
-                Segment::Literal(s.to_string())
-            }
-        })
+        .map(
+            |s| match s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => Segment::Param(name.to_string()),
+                None => Segment::Literal(s.to_string()),
+            },
+        )
         .collect()
+}
+
+/// The name/value pairs of a query string, decoded as servers do.
+fn parse_query(query: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let Some(q) = query.filter(|q| !q.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let uri: axum::http::Uri = format!("/?{q}").parse().map_err(|e| format!("{e}"))?;
+    axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| e.body_text())
+}
+
+/// A path segment with its `%XX` escapes undone (no `+` rule: that is
+/// the query's).
+fn percent_decoded(s: &str) -> String {
+    let hex = |c: Option<&u8>| c.and_then(|c| (*c as char).to_digit(16));
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match (b[i], hex(b.get(i + 1)), hex(b.get(i + 2))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn is_binary(schema: &Value) -> bool {
@@ -530,51 +934,147 @@ fn copy_reached(v: &Value, from: &Map<String, Value>, into: &mut Map<String, Val
     }
 }
 
-// ---------------------------------------------------------------- validator
+// ---------------------------------------------------------------- deviations
 
 /// Where the lab knowingly differs from the spec, each for a reason the
-/// spec cannot express; kept short, and each one reported.
-struct Deviation {
-    definition: &'static str,
-    property: &'static str,
-    /// Required in the spec yet absent in responses.
-    write_only: bool,
-    /// Values beyond the spec's enum.
-    more_values: &'static [&'static str],
+/// spec cannot express: the one list of them, kept short, and each use
+/// reported ([`Checker::deviations_used`]).
+pub struct Deviation {
+    /// Short and stable: what reports and tests call it.
+    pub name: &'static str,
+    pub reason: &'static str,
+    what: Departure,
 }
 
-const DEVIATIONS: &[Deviation] = &[
-    // The spec shares one definition between request and response; Palette
-    // takes the vCenter password in and never echoes it back, and the
-    // provider keeps it from configuration.
+enum Departure {
+    /// A property the spec requires that responses leave out.
+    WriteOnly {
+        definition: &'static str,
+        property: &'static str,
+    },
+    /// An error status the spec does not declare for these operations.
+    Status { status: u16, on: Operations },
+}
+
+/// Which operations a status deviation covers.
+enum Operations {
+    All,
+    /// Those with a parameter in their path: they name an object.
+    NamingAnObject,
+    /// Those taking a body or query parameters.
+    TakingInput,
+    /// Those that change something: every method but GET.
+    Changing,
+}
+
+pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
-        definition: "v1VsphereCloudAccount",
-        property: "password",
-        write_only: true,
-        more_values: &[],
+        name: "vsphere-password-write-only",
+        reason: "The spec shares v1VsphereCloudAccount between request and response and \
+                 requires password; Palette takes the vCenter password in and never echoes it \
+                 back (the provider keeps it from configuration). Requests still need it.",
+        what: Departure::WriteOnly {
+            definition: "v1VsphereCloudAccount",
+            property: "password",
+        },
+    },
+    // The spec declares success statuses only: no operation in it has a 4xx
+    // or 5xx, nor `default`. Palette answers errors with v1Error bodies and
+    // these statuses, which clients (this provider among them) act on.
+    Deviation {
+        name: "401-unauthenticated",
+        reason: "Every operation is secured by the ApiKey header (securityDefinitions), yet \
+                 none declares 401: Palette answers a missing, unknown or revoked key with 401.",
+        what: Departure::Status {
+            status: 401,
+            on: Operations::All,
+        },
+    },
+    Deviation {
+        name: "403-project-access",
+        reason: "A ProjectUid header naming a project the key cannot reach: Palette answers \
+                 403; the spec declares neither the header nor the status.",
+        what: Departure::Status {
+            status: 403,
+            on: Operations::All,
+        },
+    },
+    Deviation {
+        name: "404-no-such-object",
+        reason: "The object a path names does not exist, or was deleted (also a datacenter or \
+                 compute cluster a gateway's vCenter lacks): Palette answers 404 \
+                 ResourceNotFound, which is how clients learn an object is gone.",
+        what: Departure::Status {
+            status: 404,
+            on: Operations::NamingAnObject,
+        },
+    },
+    Deviation {
+        name: "400-invalid-input",
+        reason: "Input Palette's validation refuses (a required name missing, an overlapping \
+                 range, an unsupported cloudType, vCenter credentials that fail): Palette \
+                 answers 400 with a v1Error saying why.",
+        what: Departure::Status {
+            status: 400,
+            on: Operations::TakingInput,
+        },
+    },
+    Deviation {
+        name: "409-conflict",
+        reason: "A change that clashes with what exists: a name already taken, or deleting \
+                 an object still in use (a gateway with clusters, an account or IP pool a \
+                 cluster uses): Palette answers 409.",
+        what: Departure::Status {
+            status: 409,
+            on: Operations::Changing,
+        },
+    },
+    Deviation {
+        name: "500-server-failure",
+        reason: "Work on Palette's side that failed (for the lab: its vCenter work, such as \
+                 removing a gateway's VMs): Palette answers 500 with a v1Error.",
+        what: Departure::Status {
+            status: 500,
+            on: Operations::All,
+        },
     },
 ];
 
 impl Deviation {
-    fn apply(&self, def: &Value) -> Value {
-        let mut def = def.clone();
-        if self.write_only {
-            if let Some(req) = def.get_mut("required").and_then(Value::as_array_mut) {
-                req.retain(|f| f != self.property);
+    fn allows_status(&self, op: &Operation, given: u16) -> bool {
+        let Departure::Status { status, on } = &self.what else {
+            return false;
+        };
+        *status == given
+            && match on {
+                Operations::All => true,
+                Operations::NamingAnObject => op.names_an_object(),
+                Operations::TakingInput => op.takes_input(),
+                Operations::Changing => op.method != "GET",
             }
-        }
-        let values = def
-            .pointer_mut(&format!("/properties/{}/enum", self.property))
-            .and_then(Value::as_array_mut);
-        if let Some(values) = values {
-            values.extend(self.more_values.iter().map(|v| Value::from(*v)));
-        }
-        def
     }
 }
 
-/// Checks `v` against a Swagger 2.0 schema, as much of it as the Palette
-/// spec uses, pushing "json.path: what" for each problem.
+// ---------------------------------------------------------------- validator
+
+/// Which way a value travels: deviations for answers do not excuse
+/// requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Side {
+    Request,
+    Response,
+}
+
+/// One walk of values against schemas, gathering "json.path: what" for
+/// each problem and the deviations it needed.
+struct Walk<'a> {
+    defs: &'a Map<String, Value>,
+    problems: Vec<String>,
+    used: BTreeSet<&'static str>,
+}
+
+/// Checks a response value `v` against a Swagger 2.0 schema, as much of
+/// it as the Palette spec uses, pushing "json.path: what" for each problem.
 pub fn validate(
     defs: &Map<String, Value>,
     schema: &Value,
@@ -582,145 +1082,282 @@ pub fn validate(
     at: &str,
     problems: &mut Vec<String>,
 ) {
-    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        let name = r.strip_prefix("#/definitions/").unwrap_or_default();
-        match defs.get(name) {
-            Some(def) => match DEVIATIONS.iter().find(|d| d.definition == name) {
-                Some(d) => validate(defs, &d.apply(def), v, at, problems),
-                None => validate(defs, def, v, at, problems),
-            },
-            None => problems.push(format!("{at}: the spec's {r} cannot be resolved")),
-        }
-        return;
-    }
-    if v.is_null() {
-        // go-swagger writes nil for these rather than leaving them out.
-        let nullable = schema["x-nullable"] == true || schema["x-omitempty"] == false;
-        if !nullable {
-            problems.push(format!("{at}: null where the spec does not allow it"));
-        }
-        return;
-    }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(v) {
-            problems.push(format!(
-                "{at}: {v} is not one of {}",
-                Value::from(allowed.clone())
-            ));
+    let mut walk = Walk::new(defs);
+    walk.value(schema, v, at, Side::Response);
+    problems.extend(walk.problems);
+}
+
+impl<'a> Walk<'a> {
+    fn new(defs: &'a Map<String, Value>) -> Walk<'a> {
+        Walk {
+            defs,
+            problems: Vec::new(),
+            used: BTreeSet::new(),
         }
     }
-    let ty = schema.get("type").and_then(Value::as_str).or_else(|| {
-        (schema.get("properties").is_some() || schema.get("additionalProperties").is_some())
-            .then_some("object")
-    });
-    match ty {
-        Some("object") => validate_object(defs, schema, v, at, problems),
-        Some("array") => {
-            let Some(items) = v.as_array() else {
-                return problems.push(format!("{at}: {} where the spec has an array", kind(v)));
-            };
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter().enumerate() {
-                    validate(defs, item_schema, item, &format!("{at}[{i}]"), problems);
-                }
+
+    fn value(&mut self, schema: &Value, v: &Value, at: &str, side: Side) {
+        if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+            let name = r.strip_prefix("#/definitions/").unwrap_or_default();
+            let defs = self.defs;
+            match defs.get(name) {
+                Some(def) => match self.relaxed(name, def, v, side) {
+                    Some(relaxed) => self.value(&relaxed, v, at, side),
+                    None => self.value(def, v, at, side),
+                },
+                None => self
+                    .problems
+                    .push(format!("{at}: the spec's {r} cannot be resolved")),
             }
-            if schema["uniqueItems"] == true {
-                for (i, item) in items.iter().enumerate() {
-                    if items[..i].contains(item) {
-                        problems.push(format!("{at}[{i}]: a repeated item where items are unique"));
+            return;
+        }
+        if v.is_null() {
+            // go-swagger writes nil for these rather than leaving them out.
+            let nullable = schema["x-nullable"] == true || schema["x-omitempty"] == false;
+            if !nullable {
+                self.problems
+                    .push(format!("{at}: null where the spec does not allow it"));
+            }
+            return;
+        }
+        if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+            if !allowed.contains(v) {
+                self.problems.push(format!(
+                    "{at}: {v} is not one of {}",
+                    Value::from(allowed.clone())
+                ));
+            }
+        }
+        let ty = schema.get("type").and_then(Value::as_str).or_else(|| {
+            (schema.get("properties").is_some() || schema.get("additionalProperties").is_some())
+                .then_some("object")
+        });
+        match ty {
+            Some("object") => self.object(schema, v, at, side),
+            Some("array") => {
+                let Some(items) = v.as_array() else {
+                    return self
+                        .problems
+                        .push(format!("{at}: {} where the spec has an array", kind(v)));
+                };
+                if let Some(item_schema) = schema.get("items") {
+                    for (i, item) in items.iter().enumerate() {
+                        self.value(item_schema, item, &format!("{at}[{i}]"), side);
+                    }
+                }
+                if schema["uniqueItems"] == true {
+                    for (i, item) in items.iter().enumerate() {
+                        if items[..i].contains(item) {
+                            self.problems
+                                .push(format!("{at}[{i}]: a repeated item where items are unique"));
+                        }
                     }
                 }
             }
-        }
-        Some("string") => match v.as_str() {
-            None => problems.push(format!("{at}: {} where the spec has a string", kind(v))),
-            Some(s) => {
-                if schema["format"] == "date-time" && !is_rfc3339(s) {
-                    problems.push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
+            Some("string") => match v.as_str() {
+                None => self
+                    .problems
+                    .push(format!("{at}: {} where the spec has a string", kind(v))),
+                Some(s) => {
+                    if schema["format"] == "date-time" && !is_rfc3339(s) {
+                        self.problems
+                            .push(format!("{at}: {s:?} is not an RFC 3339 date-time"));
+                    }
+                }
+            },
+            Some("integer") => {
+                let Some(n) = v.as_number() else {
+                    return self
+                        .problems
+                        .push(format!("{at}: {} where the spec has an integer", kind(v)));
+                };
+                let text = n.to_string();
+                let Ok(i) = text.parse::<i128>() else {
+                    return self
+                        .problems
+                        .push(format!("{at}: {text} is not an integer"));
+                };
+                let range = match schema["format"].as_str() {
+                    Some("int8") => Some((i8::MIN as i128, i8::MAX as i128)),
+                    Some("int32") => Some((i32::MIN as i128, i32::MAX as i128)),
+                    Some("int64") => Some((i64::MIN as i128, i64::MAX as i128)),
+                    _ => None,
+                };
+                if let Some((lo, hi)) = range {
+                    if i < lo || i > hi {
+                        self.problems
+                            .push(format!("{at}: {i} is out of {} range", schema["format"]));
+                    }
+                }
+                self.bounds(schema, v, at);
+            }
+            Some("number") => {
+                if v.is_number() {
+                    self.bounds(schema, v, at);
+                } else {
+                    self.problems
+                        .push(format!("{at}: {} where the spec has a number", kind(v)));
                 }
             }
+            Some("boolean") if !v.is_boolean() => self
+                .problems
+                .push(format!("{at}: {} where the spec has a boolean", kind(v))),
+            Some("boolean") => {}
+            Some(other) => self
+                .problems
+                .push(format!("{at}: the spec's type {other:?} is not understood")),
+            // No type and no structure: any value.
+            None => {}
+        }
+    }
+
+    /// `def` as the deviations for it have an answer need it, noting the
+    /// ones that `v` needs; `None` when none applies.
+    fn relaxed(&mut self, name: &str, def: &Value, v: &Value, side: Side) -> Option<Value> {
+        if side != Side::Response {
+            return None;
+        }
+        let mut relaxed: Option<Value> = None;
+        for d in DEVIATIONS {
+            let Departure::WriteOnly {
+                definition,
+                property,
+            } = d.what
+            else {
+                continue;
+            };
+            let absent = v.as_object().is_some_and(|o| !o.contains_key(property));
+            let required = def["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == property));
+            if definition == name && absent && required {
+                self.used.insert(d.name);
+                let def = relaxed.get_or_insert_with(|| def.clone());
+                if let Some(req) = def.get_mut("required").and_then(Value::as_array_mut) {
+                    req.retain(|f| f != property);
+                }
+            }
+        }
+        relaxed
+    }
+
+    fn object(&mut self, schema: &Value, v: &Value, at: &str, side: Side) {
+        let Some(obj) = v.as_object() else {
+            return self
+                .problems
+                .push(format!("{at}: {} where the spec has an object", kind(v)));
+        };
+        let props = schema.get("properties").and_then(Value::as_object);
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            for name in required.iter().filter_map(Value::as_str) {
+                if !obj.contains_key(name) {
+                    self.problems
+                        .push(format!("{at}.{name}: required, and missing"));
+                }
+            }
+        }
+        let extra = schema.get("additionalProperties");
+        for (key, value) in obj {
+            let here = format!("{at}.{key}");
+            match (props.and_then(|p| p.get(key)), extra) {
+                (Some(s), _) => self.value(s, value, &here, side),
+                (None, Some(Value::Bool(false))) => self
+                    .problems
+                    .push(format!("{here}: not a property of this object in the spec")),
+                (None, Some(Value::Bool(true))) => {}
+                (None, Some(s)) => self.value(s, value, &here, side),
+                // Without properties an object is free-form.
+                (None, None) if props.is_none() => {}
+                (None, None) => self
+                    .problems
+                    .push(format!("{here}: not a property of this object in the spec")),
+            }
+        }
+    }
+
+    /// `minimum` and `maximum`, with Swagger 2.0's boolean exclusive flags.
+    fn bounds(&mut self, schema: &Value, v: &Value, at: &str) {
+        let Some(x) = v.as_f64() else {
+            return;
+        };
+        if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
+            if schema["exclusiveMinimum"] == true && x <= min {
+                self.problems
+                    .push(format!("{at}: {x} is not above the minimum {min}"));
+            } else if x < min {
+                self.problems
+                    .push(format!("{at}: {x} is below the minimum {min}"));
+            }
+        }
+        if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
+            if schema["exclusiveMaximum"] == true && x >= max {
+                self.problems
+                    .push(format!("{at}: {x} is not below the maximum {max}"));
+            } else if x > max {
+                self.problems
+                    .push(format!("{at}: {x} is above the maximum {max}"));
+            }
+        }
+    }
+
+    /// A path or query parameter given as `raw` (more than one value only
+    /// for a `multi` array), typed as the spec declares it, then checked
+    /// like any value.
+    fn param(&mut self, param: &Value, raw: &[&str], at: &str) {
+        let is_array = param["type"] == "array";
+        let format = param["collectionFormat"].as_str().unwrap_or("csv");
+        if raw.len() > 1 && !(is_array && format == "multi") {
+            return self.problems.push(format!(
+                "{at}: given {} times where the spec takes one value",
+                raw.len()
+            ));
+        }
+        let typed = if is_array {
+            let sep = match format {
+                "ssv" => Some(' '),
+                "tsv" => Some('\t'),
+                "pipes" => Some('|'),
+                "multi" => None,
+                _ => Some(','),
+            };
+            let parts: Vec<&str> = match sep {
+                Some(sep) => raw.iter().flat_map(|r| r.split(sep)).collect(),
+                None => raw.to_vec(),
+            };
+            parts
+                .iter()
+                .map(|p| typed_param(&param["items"], p))
+                .collect::<Result<Vec<Value>, String>>()
+                .map(Value::from)
+        } else {
+            typed_param(param, raw.first().copied().unwrap_or_default())
+        };
+        match typed {
+            Ok(v) => self.value(param, &v, at, Side::Request),
+            Err(e) => self.problems.push(format!("{at}: {e}")),
+        }
+    }
+}
+
+/// A parameter's text as the JSON value of its declared type.
+fn typed_param(schema: &Value, raw: &str) -> Result<Value, String> {
+    match schema["type"].as_str() {
+        Some("integer") => raw
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("{raw:?} where the spec has an integer")),
+        Some("number") => raw
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{raw:?} where the spec has a number")),
+        Some("boolean") => match raw {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            _ => Err(format!("{raw:?} where the spec has a boolean")),
         },
-        Some("integer") => {
-            let Some(n) = v.as_number() else {
-                return problems.push(format!("{at}: {} where the spec has an integer", kind(v)));
-            };
-            let text = n.to_string();
-            let Ok(i) = text.parse::<i128>() else {
-                return problems.push(format!("{at}: {text} is not an integer"));
-            };
-            let range = match schema["format"].as_str() {
-                Some("int8") => Some((i8::MIN as i128, i8::MAX as i128)),
-                Some("int32") => Some((i32::MIN as i128, i32::MAX as i128)),
-                Some("int64") => Some((i64::MIN as i128, i64::MAX as i128)),
-                _ => None,
-            };
-            if let Some((lo, hi)) = range {
-                if i < lo || i > hi {
-                    problems.push(format!("{at}: {i} is out of {} range", schema["format"]));
-                }
-            }
-            check_minimum(schema, v, at, problems);
-        }
-        Some("number") => {
-            if v.is_number() {
-                check_minimum(schema, v, at, problems);
-            } else {
-                problems.push(format!("{at}: {} where the spec has a number", kind(v)));
-            }
-        }
-        Some("boolean") if !v.is_boolean() => {
-            problems.push(format!("{at}: {} where the spec has a boolean", kind(v)))
-        }
-        Some("boolean") => {}
-        Some(other) => problems.push(format!("{at}: the spec's type {other:?} is not understood")),
-        // No type and no structure: any value.
-        None => {}
-    }
-}
-
-fn validate_object(
-    defs: &Map<String, Value>,
-    schema: &Value,
-    v: &Value,
-    at: &str,
-    problems: &mut Vec<String>,
-) {
-    let Some(obj) = v.as_object() else {
-        return problems.push(format!("{at}: {} where the spec has an object", kind(v)));
-    };
-    let props = schema.get("properties").and_then(Value::as_object);
-    if let Some(required) = schema.get("required").and_then(Value::as_array) {
-        for name in required.iter().filter_map(Value::as_str) {
-            if !obj.contains_key(name) {
-                problems.push(format!("{at}.{name}: required, and missing"));
-            }
-        }
-    }
-    let extra = schema.get("additionalProperties");
-    for (key, value) in obj {
-        let here = format!("{at}.{key}");
-        match (props.and_then(|p| p.get(key)), extra) {
-            (Some(s), _) => validate(defs, s, value, &here, problems),
-            (None, Some(Value::Bool(false))) => {
-                problems.push(format!("{here}: not a property of this object in the spec"))
-            }
-            (None, Some(Value::Bool(true))) => {}
-            (None, Some(s)) => validate(defs, s, value, &here, problems),
-            // Without properties an object is free-form.
-            (None, None) if props.is_none() => {}
-            (None, None) => {
-                problems.push(format!("{here}: not a property of this object in the spec"))
-            }
-        }
-    }
-}
-
-fn check_minimum(schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
-    let (Some(min), Some(x)) = (schema.get("minimum").and_then(Value::as_f64), v.as_f64()) else {
-        return;
-    };
-    if x < min {
-        problems.push(format!("{at}: {x} is below the minimum {min}"));
+        _ => Ok(Value::String(raw.to_string())),
     }
 }
 

@@ -141,13 +141,20 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
             "/lab/contract-violations",
             get(contract::admin_violations).delete(contract::admin_clear_violations),
         )
+        .route(
+            "/lab/contract-deviations",
+            get(contract::admin_deviations).delete(contract::admin_clear_deviations),
+        )
         .layer(middleware::from_fn_with_state(
             AdminKey(std::sync::Arc::from(admin_key)),
             authenticate_admin,
         ));
     v1.merge(admin)
         .merge(installer)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path") })
+        .fallback(|State(lab): State<Lab>, req: Request| async move {
+            contract::unrouted(&lab, req.method().as_str(), req.uri().path());
+            ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such API path")
+        })
         .layer(middleware::from_fn_with_state(lab.clone(), count_calls))
         .layer(middleware::from_fn_with_state(lab.clone(), persist_changes))
         .layer(middleware::from_fn_with_state(lab.clone(), date_header))
