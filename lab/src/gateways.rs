@@ -212,10 +212,17 @@ pub struct InstallerProps {
 }
 
 impl InstallerProps {
-    /// vCenter keeps OVF properties in `vAppConfig`; vcsim puts them in
-    /// `extraConfig`. The lab reads the latter (vcsim is its vCenter).
+    /// The installer's OVF properties as the vsphere client reads them:
+    /// from `vAppConfig` on vCenter (`palette-lab --vcenter`), from
+    /// `extraConfig` on a VM vcsim made, where vcsim copies them.
     pub fn from_vm(vm: &vsphere::vm::VmInfo) -> Option<InstallerProps> {
-        let get = |k: &str| vm.extra_config.get(k).cloned().unwrap_or_default();
+        let get = |k: &str| {
+            vm.properties
+                .iter()
+                .find(|p| p.key == k)
+                .map(|p| p.value.clone())
+                .unwrap_or_default()
+        };
         let code = get(keys::PAIRING_CODE);
         (!code.is_empty()).then(|| InstallerProps {
             name: get(keys::NAME),
@@ -1320,6 +1327,39 @@ pub async fn compute_cluster_resources(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_installer_is_read_from_vcenters_vapp_properties() {
+        use vsphere::vm::{OvfProperty, VmInfo};
+        let prop = |key: &str, value: &str| OvfProperty {
+            key: key.into(),
+            label: Some(key.into()),
+            value: value.into(),
+        };
+        // vCenter: vAppConfig properties, and extraConfig with VMX settings.
+        let vm = VmInfo {
+            moref: "vm-42".into(),
+            name: "installer".into(),
+            powered_on: true,
+            annotation: None,
+            extra_config: [("svga.present".to_string(), "TRUE".to_string())].into(),
+            properties: vec![
+                prop(super::keys::NAME, "pcg-1"),
+                prop(super::keys::CONSOLE_ENDPOINT, "https://palette.example"),
+                prop(super::keys::PAIRING_CODE, "ABC123"),
+            ],
+        };
+        let p = super::InstallerProps::from_vm(&vm).expect("an installer");
+        assert_eq!(p.name, "pcg-1");
+        assert_eq!(p.console_endpoint, "https://palette.example");
+        assert_eq!(p.pairing_code, "ABC123");
+        // A VM deployed without the installer's properties is not one.
+        let plain = VmInfo {
+            properties: vec![prop(super::keys::NAME, "x")],
+            ..vm
+        };
+        assert!(super::InstallerProps::from_vm(&plain).is_none());
+    }
+
     #[test]
     fn the_ova_is_a_tar_with_the_descriptor_first() {
         let bytes = super::ova_bytes();
