@@ -206,16 +206,45 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
         // A create that succeeds but never answers: adopted by name, not made twice.
         w.destroy();
         assert!(pools_of(&lab, &gw).is_empty());
+        lab.reset_calls();
         lab.fault(
             json!({"method": "POST", "path_prefix": pools_path, "kind": "no_answer", "count": 1}),
         );
         w.apply();
+        let pools = pools_of(&lab, &gw);
         assert_eq!(
-            pools_of(&lab, &gw).len(),
+            pools.len(),
             1,
             "the unanswered POST must not lead to a second pool"
         );
+        assert_eq!(
+            lab.calls("POST /v1/overlords/vsphere/*/pools"),
+            1,
+            "an unanswered POST is followed by a search by name, never a second POST"
+        );
+        let st = w.state_resource("palette_ip_pool.nodes").unwrap();
+        assert_eq!(
+            st["values"]["id"].as_str(),
+            pools[0].metadata.as_ref().and_then(|m| m.uid.as_deref()),
+            "the pool found by name is the one in state"
+        );
         w.assert_plan_empty();
+
+        // A connection dropped before the lab took the POST in: the search
+        // finds nothing, the apply fails saying it is safe to retry, and
+        // nothing was posted twice; applying again creates the pool.
+        w.destroy();
+        lab.reset_calls();
+        lab.fault(json!({"method": "POST", "path_prefix": pools_path, "kind": "drop", "count": 1}));
+        let r = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert!(!r.ok(), "{r}");
+        let text = r.combined().split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(text.contains("it is safe to apply again"), "{r}");
+        assert!(pools_of(&lab, &gw).is_empty());
+        assert_eq!(lab.calls("POST /v1/overlords/vsphere/*/pools"), 1);
+        w.apply();
+        assert_eq!(pools_of(&lab, &gw).len(), 1);
+        assert_eq!(lab.calls("POST /v1/overlords/vsphere/*/pools"), 2);
 
         // A dropped connection on delete: retried, nothing left.
         lab.fault(

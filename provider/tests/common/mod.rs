@@ -6,6 +6,7 @@
 use acceptance_tests::ProviderUnderTest;
 use palette_api::client::Client;
 use serde_json::{json, Value};
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 pub fn palette() -> ProviderUnderTest {
@@ -13,6 +14,19 @@ pub fn palette() -> ProviderUnderTest {
         binary: env!("CARGO_BIN_EXE_terraform-provider-palette").into(),
         source: "palette-community/palette".into(),
         version: "0.1.0".into(),
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; fails the test naming `what`
+/// when it does not within `within`, rather than going on as if it had.
+pub fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < within,
+            "timed out after {within:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -109,10 +123,31 @@ impl Lab {
         self.admin(reqwest::Method::POST, "/lab/faults", Some(rule));
     }
 
-    pub fn calls(&self, key: &str) -> u64 {
-        self.admin(reqwest::Method::GET, "/lab/calls", None)[key]
-            .as_u64()
-            .unwrap_or(0)
+    /// How many requests the lab got that `pattern` fits, counted since
+    /// the lab started or [`Lab::reset_calls`]. A pattern is `METHOD /path`:
+    /// METHOD may be `*` (any method); in the path a `*` segment is any one
+    /// segment and a final `**` whatever follows, so
+    /// `PATCH /v1/spectroclusters/*/profiles` counts pack-value changes and
+    /// `PUT /v1/**` every PUT. Panics when no route the lab serves fits the
+    /// pattern: such a count would be 0 whatever the provider did.
+    pub fn calls(&self, pattern: &str) -> u64 {
+        let mut url = reqwest::Url::parse(&format!("{}/lab/calls", self.lab.endpoint())).unwrap();
+        url.query_pairs_mut().append_pair("match", pattern);
+        let (status, body): (_, Value) = self.rt.block_on(async {
+            let r = reqwest::Client::new()
+                .get(url)
+                .header("ApiKey", &self.lab.api_key)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json().await.unwrap_or(Value::Null))
+        });
+        assert!(
+            status.is_success(),
+            "lab.calls({pattern:?}): {}",
+            body["message"].as_str().unwrap_or(&body.to_string())
+        );
+        body["count"].as_u64().expect("a count")
     }
 
     pub fn reset_calls(&self) {
