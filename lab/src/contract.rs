@@ -788,7 +788,19 @@ impl Spec {
             // A parameter the spec leaves undescribed constrains nothing.
             if let Some(p) = op.param("path", name) {
                 let value = percent_decoded(raw);
-                walk.param(p, &[value.as_str()], &format!("request path {{{name}}}"));
+                let widened = path_deviation(op, name, &value).map(|d| {
+                    walk.used.insert(d.name);
+                    let mut p = p.clone();
+                    if let Some(e) = p.get_mut("enum").and_then(Value::as_array_mut) {
+                        e.push(Value::from(value.as_str()));
+                    }
+                    p
+                });
+                walk.param(
+                    widened.as_ref().unwrap_or(p),
+                    &[value.as_str()],
+                    &format!("request path {{{name}}}"),
+                );
             }
         }
 
@@ -864,6 +876,19 @@ impl Spec {
             }
         }
     }
+}
+
+/// The deviation that lets `value` stand for path parameter `name` of
+/// `op`, if one does.
+fn path_deviation(op: &Operation, name: &str, value: &str) -> Option<&'static Deviation> {
+    DEVIATIONS.iter().find(|d| match &d.what {
+        Departure::PathValues {
+            operation,
+            parameter,
+            values,
+        } => *operation == op.id && *parameter == name && values.contains(&value),
+        _ => false,
+    })
 }
 
 fn parse_template(t: &str) -> Vec<Segment> {
@@ -954,6 +979,12 @@ enum Departure {
     },
     /// An error status the spec does not declare for these operations.
     Status { status: u16, on: Operations },
+    /// Path parameter values beyond the enum the spec gives an operation.
+    PathValues {
+        operation: &'static str,
+        parameter: &'static str,
+        values: &'static [&'static str],
+    },
 }
 
 /// Which operations a status deviation covers.
@@ -961,8 +992,8 @@ enum Operations {
     All,
     /// Those with a parameter in their path: they name an object.
     NamingAnObject,
-    /// Those taking a body or query parameters.
-    TakingInput,
+    /// Those taking a body or query parameters, or changing something.
+    TakingInputOrChanging,
     /// Those that change something: every method but GET.
     Changing,
 }
@@ -1012,11 +1043,12 @@ pub const DEVIATIONS: &[Deviation] = &[
     Deviation {
         name: "400-invalid-input",
         reason: "Input Palette's validation refuses (a required name missing, an overlapping \
-                 range, an unsupported cloudType, vCenter credentials that fail): Palette \
+                 range, an unsupported cloudType, vCenter credentials that fail), or a change \
+                 the object does not allow (deleting a cluster's control-plane pool): Palette \
                  answers 400 with a v1Error saying why.",
         what: Departure::Status {
             status: 400,
-            on: Operations::TakingInput,
+            on: Operations::TakingInputOrChanging,
         },
     },
     Deviation {
@@ -1038,6 +1070,34 @@ pub const DEVIATIONS: &[Deviation] = &[
             on: Operations::All,
         },
     },
+    // Owed, not Palette's: requests this project's own clients make that
+    // the spec does not allow, kept visible here (and in every report)
+    // until the clients stop making them.
+    Deviation {
+        name: "owed-events-of-overlords",
+        reason: "NOT how Palette is specified: objectKind is spectrocluster or edgehost. The \
+                 provider reads a failed gateway's events as overlord/{gatewayUid} and the lab \
+                 files them there. Owed: read them as spectrocluster/{spec.spectroClusterUid} \
+                 (a gateway is a cluster of its own), with the lab serving them there.",
+        what: Departure::PathValues {
+            operation: "v1EventsComponentsObjTypeUidList",
+            parameter: "objectKind",
+            values: &["overlord"],
+        },
+    },
+    Deviation {
+        name: "owed-events-of-pairing-codes",
+        reason: "NOT how Palette is specified, nor could be: an installer that never registered \
+                 is no object of Palette's. The lab files why an installer cannot register as \
+                 events of kind pairingcode and the provider quotes them when registration \
+                 times out. Owed: the provider's registration help alone, and the lab's \
+                 diagnosis in its log or admin API.",
+        what: Departure::PathValues {
+            operation: "v1EventsComponentsObjTypeUidList",
+            parameter: "objectKind",
+            values: &["pairingcode"],
+        },
+    },
 ];
 
 impl Deviation {
@@ -1049,7 +1109,7 @@ impl Deviation {
             && match on {
                 Operations::All => true,
                 Operations::NamingAnObject => op.names_an_object(),
-                Operations::TakingInput => op.takes_input(),
+                Operations::TakingInputOrChanging => op.takes_input() || op.method != "GET",
                 Operations::Changing => op.method != "GET",
             }
     }

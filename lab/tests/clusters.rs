@@ -683,7 +683,7 @@ async fn dhcp_cluster_changes_in_place_and_stays_in_its_project() {
         .await;
     assert_eq!(s, 204, "{v}");
     for bad in [
-        json!({"clusterConfig": {"staticIp": true}}),
+        json!({"clusterConfig": {"placement": {"datacenter": "DC0", "folder": FOLDER}, "staticIp": true}}),
         json!({"clusterConfig": {"placement": {"datacenter": "DC0", "folder": "elsewhere"}}}),
     ] {
         let (s, v) = env
@@ -909,6 +909,16 @@ async fn invalid_specs_are_refused_naming_what_is_wrong() {
         ] {
             let (s, v) = env.call("POST", path, Some(body.clone())).await;
             assert_eq!(s, 400, "{what} at {path}: {v}");
+            if what == "bad endpoint type" {
+                // Outside the spec's enum: the contract check saw it too.
+                let op = if path.ends_with("validate") {
+                    "v1SpectroClustersVsphereValidate"
+                } else {
+                    "v1SpectroClustersVsphereCreate"
+                };
+                let seen = env.lab.lab.contract.take(op, "\"Magic\" is not one of");
+                assert_eq!(seen.len(), 1, "{seen:?}");
+            }
             let msg = v["message"].as_str().unwrap_or_default();
             assert!(msg.contains(needle), "{what}: {needle:?} not in {msg:?}");
         }

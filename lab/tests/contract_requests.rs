@@ -245,11 +245,15 @@ async fn path_values_and_paths_outside_the_spec_are_violations() {
     let lab = lab().await;
     let gw = lab.gateway("gw-path").await;
     // Events are for spectroclusters and edge hosts only.
-    lab.call("GET", &format!("/v1/events/components/overlord/{gw}"), None)
-        .await;
+    lab.call(
+        "GET",
+        &format!("/v1/events/components/cloudaccount/{gw}"),
+        None,
+    )
+    .await;
     lab.one(
         "v1EventsComponentsObjTypeUidList",
-        "request path {objectKind}: \"overlord\" is not one of",
+        "request path {objectKind}: \"cloudaccount\" is not one of",
     );
     lab.call("GET", "/v1/overlords/vsphere/pools", None).await;
     let found = lab.taken();

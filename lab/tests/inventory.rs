@@ -81,6 +81,12 @@ async fn datacenters_and_cluster_resources_come_from_vcenter() {
         )
         .await;
     assert_eq!(s, 400);
+    // The spec requires both: the contract check saw the request as wrong.
+    let seen = env.lab.lab.contract.take(
+        "v1OverlordsUidVsphereComputeclusterRes",
+        "request query datacenter: required, and missing",
+    );
+    assert_eq!(seen.len(), 1, "{seen:?}");
     // An unknown gateway is a 404.
     let (s, _) = env
         .call(

@@ -280,7 +280,7 @@ async fn what_was_provisioning_at_the_stop_finishes_after_the_restart() {
         .to_string();
     let pool = |name: &str, cp: bool| {
         json!({
-            "poolConfig": {"name": name, "isControlPlane": cp, "size": 1},
+            "poolConfig": {"name": name, "isControlPlane": cp, "size": 1, "labels": []},
             "cloudConfig": {"instanceType": {"numCPUs": 2, "memoryMiB": 4096, "diskGiB": 60},
                             "placements": [{"cluster": "DC0_C0", "datastore": "LocalDS_0",
                                             "resourcePool": "",
