@@ -179,7 +179,8 @@ fn pool_block() -> Block {
             Attribute::new("nameservers", Type::list(Type::String))
                 .optional()
                 .requires_replace()
-                .description("DNS servers."),
+                .validator(crate::nameservers_validator())
+                .description("DNS server addresses (IP addresses, not host names), such as `10.10.128.8`."),
         )
         .attr(
             Attribute::bool("restrict_to_single_cluster")

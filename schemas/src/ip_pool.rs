@@ -1,7 +1,7 @@
 //! `palette_ip_pool`: a static IP pool of a private cloud gateway.
 
-use tfplugin::validate::{check, IntBetween, NotBlank};
-use tfplugin::{Attribute, Block, Schema, Type, Value};
+use tfplugin::validate::{IntBetween, NotBlank};
+use tfplugin::{Attribute, Block, Schema, Type};
 
 pub const TYPE_NAME: &str = "palette_ip_pool";
 
@@ -9,16 +9,7 @@ fn ip_attr(name: &str, what: &str) -> Attribute {
     Attribute::string(name)
         .optional()
         .description(what)
-        .validator(check(
-            "must be an IP address such as `10.10.183.1`",
-            |v: &Value| match v.as_str().map(|s| s.trim().parse::<std::net::IpAddr>()) {
-                Some(Ok(_)) => Ok(()),
-                _ => Err(format!(
-                    "{:?} is not an IP address; write for example \"10.10.183.1\"",
-                    v.as_str().unwrap_or_default()
-                )),
-            },
-        ))
+        .validator(crate::ip_address_validator())
 }
 
 pub fn schema() -> Schema {
@@ -52,7 +43,12 @@ pub fn schema() -> Schema {
                     .description("Prefix length of the network, such as `24`."),
             )
             .attr(ip_attr("gateway", "The network's gateway address; must be inside the network."))
-            .attr(Attribute::new("nameservers", Type::list(Type::String)).optional().description("DNS server addresses."))
+            .attr(
+                Attribute::new("nameservers", Type::list(Type::String))
+                    .optional()
+                    .validator(crate::nameservers_validator())
+                    .description("DNS server addresses (IP addresses, not host names), such as `10.10.128.8`."),
+            )
             .attr(Attribute::new("search_domains", Type::list(Type::String)).optional().description("DNS search domains."))
             .attr(
                 Attribute::bool("restrict_to_single_cluster")
@@ -85,4 +81,52 @@ pub fn data_schema() -> Schema {
         }
     }
     Schema::new(block)
+}
+
+#[cfg(test)]
+mod tests {
+    use tfplugin::diag::AttrPath;
+    use tfplugin::validate::validate_config;
+    use tfplugin::Value;
+
+    fn names(list: &[&str]) -> Value {
+        Value::List(list.iter().map(|s| Value::from(*s)).collect())
+    }
+
+    #[test]
+    fn nameservers_are_addresses_checked_one_by_one() {
+        let block = &super::schema().block;
+        let config = |ns: Value| Value::object([("name", Value::from("p")), ("nameservers", ns)]);
+        assert!(!validate_config(block, &config(names(&["10.10.128.8", "fd00::53"]))).has_errors());
+        let d = validate_config(block, &config(names(&["10.10.128.8", "dns.example"])));
+        let errors: Vec<_> = d.iter().collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(
+            errors[0].attribute,
+            Some(AttrPath::attr("nameservers").then_index(1))
+        );
+        assert!(
+            errors[0]
+                .detail
+                .contains("\"dns.example\" is not an IP address"),
+            "{errors:?}"
+        );
+        // The gateway's static pool takes the same check, at its own path.
+        let gw = &crate::gateway::schema().block;
+        let pool = Value::object([("nameservers", names(&["ns1.example"]))]);
+        let d = validate_config(
+            gw,
+            &Value::object([("static_ip_pool", Value::List(vec![pool]))]),
+        );
+        let paths: Vec<_> = d.iter().filter_map(|x| x.attribute.clone()).collect();
+        assert!(
+            paths.contains(
+                &AttrPath::attr("static_ip_pool")
+                    .then_index(0)
+                    .then_attr("nameservers")
+                    .then_index(0)
+            ),
+            "{paths:?}"
+        );
+    }
 }

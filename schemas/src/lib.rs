@@ -43,6 +43,27 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
     ]
 }
 
+/// An IP address, such as the addresses Palette gives nodes or DNS servers
+/// (which Palette takes as addresses only: a host name would leave nodes
+/// without name resolution).
+pub fn ip_address_validator() -> impl Validator {
+    check(
+        "must be an IP address such as `10.10.183.1`",
+        |v: &Value| match v.as_str().map(|s| s.trim().parse::<std::net::IpAddr>()) {
+            Some(Ok(_)) => Ok(()),
+            _ => Err(format!(
+                "{:?} is not an IP address; write for example \"10.10.183.1\"",
+                v.as_str().unwrap_or_default()
+            )),
+        },
+    )
+}
+
+/// DNS servers: a list of IP addresses, each checked where it stands.
+pub fn nameservers_validator() -> impl Validator {
+    tfplugin::validate::each(ip_address_validator())
+}
+
 /// The one check of a vCenter address (`server` of the provider's and the
 /// gateway's `vcenter` blocks, `vcenter_server` of accounts): a host,
 /// `host:port` or https URL, and never `user:password@`. Credentials are

@@ -166,6 +166,28 @@ impl Validator for NoUserinfo {
     }
 }
 
+/// Every element of a list or set must pass `inner`; each bad element is
+/// reported at its own index (`nameservers[1]`), so the user sees which one.
+/// Unknown and null elements wait for apply, as whole values do.
+pub struct Each<V>(pub V);
+
+pub fn each<V: Validator>(inner: V) -> Each<V> {
+    Each(inner)
+}
+
+impl<V: Validator> Validator for Each<V> {
+    fn description(&self) -> String {
+        format!("each element {}", self.0.description())
+    }
+    fn validate(&self, value: &Value, path: &AttrPath, diags: &mut Diagnostics) {
+        for (i, v) in value.as_elements().into_iter().flatten().enumerate() {
+            if v.is_known() && !v.is_null() {
+                self.0.validate(v, &path.then_index(i), diags);
+            }
+        }
+    }
+}
+
 /// A validator from a closure returning `Err(detail)` for a bad value.
 pub struct FnValidator<F> {
     description: String,
@@ -288,6 +310,33 @@ pub(crate) fn for_each_element(
 mod tests {
     use super::*;
     use crate::schema::{Attribute, NestedBlock};
+
+    #[test]
+    fn each_reports_the_bad_elements_at_their_index() {
+        let v = each(OneOf(vec!["a".into(), "b".into()]));
+        assert_eq!(v.description(), "each element must be one of `a`, `b`");
+        let mut d = Diagnostics::new();
+        let list = Value::List(vec![
+            Value::from("a"),
+            Value::from("x"),
+            Value::Unknown,
+            Value::Null,
+            Value::from("y"),
+        ]);
+        v.validate(&list, &AttrPath::attr("names"), &mut d);
+        let paths: Vec<_> = d.iter().map(|x| x.attribute.clone()).collect();
+        assert_eq!(
+            paths,
+            vec![
+                Some(AttrPath::attr("names").then_index(1)),
+                Some(AttrPath::attr("names").then_index(4))
+            ]
+        );
+        let mut none = Diagnostics::new();
+        v.validate(&Value::Unknown, &AttrPath::attr("names"), &mut none);
+        v.validate(&Value::Null, &AttrPath::attr("names"), &mut none);
+        assert!(none.is_empty());
+    }
 
     #[test]
     fn userinfo_is_found_with_or_without_a_scheme() {
