@@ -1587,7 +1587,6 @@ fn meta(clock: &crate::clock::Clock, c: &Cluster) -> V1ObjectMeta {
         // As Palette sets it when a deletion is asked for; a client measures
         // how long a deletion has run against this and the `Date` header.
         deletion_timestamp: c.deleting_since.map(|ms| clock.rfc3339(ms)),
-        ..Default::default()
     }
 }
 
