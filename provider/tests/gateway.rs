@@ -760,10 +760,10 @@ fn reset_on_failure_recovers_a_failed_gateway_without_replacing_it() {
         // Reset outside Terraform (the console's button): Pending, nodes
         // gone. The plan shows it; the apply provisions it again in place.
         lab.rt.block_on(async {
+            // No body: the spec's reset takes none.
             lab.client
-                .put(
+                .put_empty(
                     &format!("/v1/overlords/{uid}/reset"),
-                    &json!({}),
                     &tokio_util::sync::CancellationToken::new(),
                 )
                 .await
