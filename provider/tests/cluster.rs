@@ -444,6 +444,8 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
                 name: workers.name.clone(),
                 is_control_plane: Some(false),
                 size: Some(3),
+                // Required by the spec, as the provider sends it.
+                labels: Some(vec!["worker".into()]),
                 additional_labels: workers.additional_labels.clone(),
                 update_strategy: workers.update_strategy.clone(),
                 ..Default::default()
@@ -1037,11 +1039,12 @@ fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() 
                                         "placement": {"datacenter": "DC0", "folder": "by-hand"}},
                         "machinepoolconfig": [
                             {"poolConfig": {"name": "cp", "isControlPlane": true, "size": 1,
+                                            "labels": ["control-plane"],
                                             "updateStrategy": {"type": "RollingUpdateScaleOut"}},
                              "cloudConfig": {"instanceType": {"numCPUs": 4, "memoryMiB": 8192, "diskGiB": 60},
                                              "placements": placement}},
                             {"poolConfig": {"name": "workers", "isControlPlane": false, "size": 2,
-                                            "additionalLabels": {"tier": "web"},
+                                            "labels": ["worker"], "additionalLabels": {"tier": "web"},
                                             "updateStrategy": {"type": "RollingUpdateScaleIn"}},
                              "cloudConfig": {"instanceType": {"numCPUs": 2, "memoryMiB": 4096, "diskGiB": 40},
                                              "placements": placement}}
