@@ -24,7 +24,8 @@ in FILE, created if missing: a restart on the same file keeps it, prints the sam
 and resumes what was in progress. Without it the state lives in memory. vcsim's inventory\n\
 is not kept: with vcsim, VMs made before a restart are gone (use --vcenter to keep them).\n\
 Admin API (lab only): POST /lab/keys, GET /lab/projects, POST /lab/gateways, /lab/faults,\n\
-/lab/cluster-faults, /lab/calls, /lab/contract-violations. Every /lab call needs the\n\
+/lab/cluster-faults, /lab/calls, /lab/contract-violations, /lab/contract-deviations.\n\
+Every /lab call needs the\n\
 PALETTE_API_KEY printed at start in the ApiKey header (401 otherwise; keys made through\n\
 /lab/keys do not qualify), so a lab exposed with --listen does not hand out keys or\n\
 faults. Only the installer OVA (/lab/installer/...) is served without a key, as Palette's\n\
