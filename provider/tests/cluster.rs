@@ -7,14 +7,16 @@
 mod common;
 
 use acceptance_tests::{
-    assert_diagnostic_at, change_of, for_each_terraform, planned_actions, Workdir,
+    assert_diagnostic_at, change_of, for_each_terraform, for_each_terraform_where, planned_actions,
+    TerraformBin, Workdir, IMPORT_BLOCKS,
 };
-use common::{palette, Lab};
+use common::{palette, wait_until, Lab};
 use palette_api::models::{
     V1PackValuesEntity, V1SpectroClusterProfileEntity, V1SpectroClusterProfiles,
     V1VsphereCloudConfig, V1VsphereMachinePoolConfigEntity,
 };
 use serde_json::{json, Value};
+use std::time::Duration;
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Vc-Pa55-for-cluster-tests";
@@ -542,18 +544,14 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
 
         // Deleted out of band: planned for creation, not an error.
         lab.delete(Some(&project), &cluster_path(&uid));
-        let mut gone = false;
-        for _ in 0..100 {
-            if lab
-                .get::<Value>(Some(&project), &cluster_path(&uid))
-                .is_err()
-            {
-                gone = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        assert!(gone, "lab deletion finished");
+        wait_until(
+            "the lab to finish deleting",
+            Duration::from_secs(10),
+            || {
+                lab.get::<Value>(Some(&project), &cluster_path(&uid))
+                    .is_err()
+            },
+        );
         let plan = w.plan_json();
         assert_eq!(
             changes(&plan),
@@ -701,6 +699,24 @@ fn bad_cluster_input_fails_at_plan_with_the_attribute() {
     });
 }
 
+/// The calls that change something in Palette which the lab got, by
+/// pattern, with how many (patterns with none left out). The read-only
+/// POSTs (searches, validations) are not among them.
+fn palette_writes(lab: &Lab) -> Vec<(&'static str, u64)> {
+    [
+        "POST /v1/spectroclusters/vsphere",
+        "POST /v1/cloudconfigs/**",
+        "POST /v1/cloudaccounts/**",
+        "PATCH /v1/**",
+        "PUT /v1/**",
+        "DELETE /v1/**",
+    ]
+    .into_iter()
+    .map(|p| (p, lab.calls(p)))
+    .filter(|(_, n)| *n > 0)
+    .collect()
+}
+
 /// Clusters the lab lists in a project (the search without a filter).
 fn listed(lab: &Lab, project: &str) -> Vec<Value> {
     let v: Value = lab
@@ -759,7 +775,12 @@ fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
             changes(&w.plan_json()),
             vec![(ADDR.to_string(), vec!["update".to_string()])]
         );
+        lab.reset_calls();
         w.apply();
+        // The one write this change needs; it also shows that the patterns
+        // asserted to count nothing below do count the provider's writes.
+        assert_eq!(palette_writes(&lab), vec![("PUT /v1/**", 1)]);
+        assert_eq!(lab.calls("PUT /v1/cloudconfigs/vsphere/*/clusterConfig"), 1);
         let cc = cloud_config(&lab, &project, w);
         let keys = cc.spec.unwrap().cluster_config.unwrap().ssh_keys.unwrap();
         assert_eq!(
@@ -822,7 +843,11 @@ fn dhcp_cluster_stuck_in_deleting_is_force_deleted_only_when_asked() {
         ));
         lab.reset_calls();
         w.apply();
-        assert_eq!(lab.calls("PATCH /v1/spectroclusters"), 0);
+        assert_eq!(
+            palette_writes(&lab),
+            vec![],
+            "changing force_delete is the provider's own business: nothing is sent to Palette"
+        );
         let out = w.must(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
         let text = out.combined();
         assert!(text.contains("force-deleted"), "{text}");
@@ -984,35 +1009,32 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
 #[test]
 fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() {
     let sim = sim();
-    for_each_terraform(&palette(), |w| {
-        if !w.tf.supports_import_blocks() {
-            eprintln!(
-                "[harness] terraform {}: no import blocks before 1.5; skipped",
-                w.tf.version
+    for_each_terraform_where(
+        &palette(),
+        IMPORT_BLOCKS,
+        TerraformBin::supports_import_blocks,
+        |w| {
+            let lab = Lab::with_vcsim(&sim);
+            setup(w, &lab);
+            let project = lab.project("Default");
+            let gw = lab.gateway("pcg-dc1");
+            let provider = format!(
+                "provider \"palette\" {{\n  endpoint = \"{}\"\n  project  = \"Default\"\n}}\n",
+                lab.endpoint()
             );
-            return;
-        }
-        let lab = Lab::with_vcsim(&sim);
-        setup(w, &lab);
-        let project = lab.project("Default");
-        let gw = lab.gateway("pcg-dc1");
-        let provider = format!(
-            "provider \"palette\" {{\n  endpoint = \"{}\"\n  project  = \"Default\"\n}}\n",
-            lab.endpoint()
-        );
-        // The profile's uid, through the data source.
-        w.config(&format!(
+            // The profile's uid, through the data source.
+            w.config(&format!(
             "{provider}\ndata \"palette_cluster_profile\" \"infra\" {{\n  name = \"vsphere-ubuntu-k8s\"\n}}\n\
              output \"profile\" {{\n  value = data.palette_cluster_profile.infra.id\n}}\n"
         ));
-        w.init();
-        w.apply();
-        let profile = w.must(&["output", "-raw", "profile"]).stdout;
-        // Made by hand, as in the console: an account, then a DHCP cluster
-        // with one pack's values overridden.
-        let c = lab.client.with_project(Some(project.clone()));
-        let cancel = Default::default();
-        let account: Value = lab
+            w.init();
+            w.apply();
+            let profile = w.must(&["output", "-raw", "profile"]).stdout;
+            // Made by hand, as in the console: an account, then a DHCP cluster
+            // with one pack's values overridden.
+            let c = lab.client.with_project(Some(project.clone()));
+            let cancel = Default::default();
+            let account: Value = lab
             .rt
             .block_on(c.post(
                 "/v1/cloudaccounts/vsphere",
@@ -1023,9 +1045,9 @@ fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() 
                 &cancel,
             ))
             .unwrap();
-        let placement = json!([{"cluster": "DC0_C0", "datastore": "LocalDS_0", "resourcePool": "Resources",
+            let placement = json!([{"cluster": "DC0_C0", "datastore": "LocalDS_0", "resourcePool": "Resources",
                                 "network": {"networkName": "VM Network", "staticIp": false}}]);
-        let cluster: Value = lab
+            let cluster: Value = lab
             .rt
             .block_on(c.post(
                 "/v1/spectroclusters/vsphere",
@@ -1054,36 +1076,38 @@ fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() 
                 &cancel,
             ))
             .unwrap();
-        let uid = cluster["uid"].as_str().unwrap().to_string();
-        for _ in 0..200 {
-            let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
-            if c["status"]["state"] == "Running" {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        w.config(&format!("{provider}\nimport {{\n  to = palette_cluster_vsphere.by_hand\n  id = \"by-hand\"\n}}\n"));
-        let r = w.run(&[
-            "plan",
-            "-input=false",
-            "-no-color",
-            "-generate-config-out=generated.tf",
-        ]);
-        let generated = std::fs::read_to_string(w.work().join("generated.tf"))
-            .unwrap_or_else(|_| panic!("no generated.tf: {r}"));
-        assert!(
-            generated.contains("resource \"palette_cluster_vsphere\" \"by_hand\""),
-            "{generated}"
-        );
-        assert!(
-            generated.contains("custom: true"),
-            "the overridden pack is generated: {generated}"
-        );
-        let plan = w.plan_json();
-        let change = change_of(&plan, "palette_cluster_vsphere.by_hand");
-        assert_eq!(change["actions"], json!(["no-op"]), "{change}\n{generated}");
-        w.apply();
-        w.assert_plan_empty();
-        w.destroy();
-    });
+            let uid = cluster["uid"].as_str().unwrap().to_string();
+            wait_until(
+                "the cluster made by hand to run",
+                Duration::from_secs(60),
+                || {
+                    let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
+                    c["status"]["state"] == "Running"
+                },
+            );
+            w.config(&format!("{provider}\nimport {{\n  to = palette_cluster_vsphere.by_hand\n  id = \"by-hand\"\n}}\n"));
+            let r = w.run(&[
+                "plan",
+                "-input=false",
+                "-no-color",
+                "-generate-config-out=generated.tf",
+            ]);
+            let generated = std::fs::read_to_string(w.work().join("generated.tf"))
+                .unwrap_or_else(|_| panic!("no generated.tf: {r}"));
+            assert!(
+                generated.contains("resource \"palette_cluster_vsphere\" \"by_hand\""),
+                "{generated}"
+            );
+            assert!(
+                generated.contains("custom: true"),
+                "the overridden pack is generated: {generated}"
+            );
+            let plan = w.plan_json();
+            let change = change_of(&plan, "palette_cluster_vsphere.by_hand");
+            assert_eq!(change["actions"], json!(["no-op"]), "{change}\n{generated}");
+            w.apply();
+            w.assert_plan_empty();
+            w.destroy();
+        },
+    );
 }
