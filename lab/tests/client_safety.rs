@@ -240,3 +240,49 @@ fn the_pairing_code_never_reaches_a_log_line_or_an_error() {
         }
     }
 }
+
+/// A create answered 500, 502 or 504 may have been carried out (a proxy's
+/// timeout after Palette stored the object): the client says so and sends it
+/// once, so the caller looks the object up by name. A 503 or a 400 says the
+/// request was not taken.
+#[tokio::test]
+async fn a_create_answered_with_a_server_failure_is_ambiguous_and_sent_once() {
+    for (status, ambiguous) in [
+        (500, true),
+        (502, true),
+        (504, true),
+        (503, false),
+        (400, false),
+    ] {
+        let (base, seen) = staged(move |_| {
+            (
+                StatusCode::from_u16(status).unwrap(),
+                axum::Json(json!({"code": "Failed", "message": "upstream timed out"})),
+            )
+                .into_response()
+        })
+        .await;
+        let c = client_for(&base, 3);
+        let err = c
+            .post::<_, Value>(
+                "/v1/cloudaccounts/vsphere",
+                &json!({}),
+                &CancellationToken::new(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            matches!(err, Error::Ambiguous { .. }),
+            ambiguous,
+            "{status}: {err:?}"
+        );
+        if ambiguous {
+            assert!(err.to_string().contains(&format!("HTTP {status}")), "{err}");
+        }
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "{status}: a create is never sent twice"
+        );
+    }
+}

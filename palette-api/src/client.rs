@@ -5,8 +5,10 @@
 //! - GET, PUT and DELETE are idempotent: retried on 429, 5xx and transport
 //!   errors, with jittered exponential backoff, honouring Retry-After.
 //! - POST creates things: it is retried only when the request provably did
-//!   not take effect (connection refused, or 429). After any other failure
-//!   the caller must look the object up by name before trying again.
+//!   not take effect (connection refused, or 429). A lost answer, or a 500,
+//!   502 or 504 (which a proxy may give after Palette did the work), is
+//!   [`Error::Ambiguous`]: the caller must look the object up by name before
+//!   trying again.
 //! - Every wait ends early when the operation is cancelled (Terraform's
 //!   StopProvider), and the API key never appears in an error or a log.
 //!
@@ -477,6 +479,18 @@ impl Client {
                 } => {
                     tracing::debug!(%method, path = %logged, status = status.as_u16(), attempt = attempt_no, "Palette API call failed");
                     let (code, message) = error_body(&body);
+                    // Behind a proxy, a 502 or 504 may come after Palette
+                    // carried the create out, and a 500 may come from a step
+                    // after the object was stored: the caller must look the
+                    // object up by name before anyone sends the POST again.
+                    if !idempotent && matches!(status.as_u16(), 500 | 502 | 504) {
+                        return Err(Error::Ambiguous {
+                            message: format!(
+                                "Palette answered HTTP {}: {message}",
+                                status.as_u16()
+                            ),
+                        });
+                    }
                     let err = classify(status, code, message, attempt_no);
                     let retryable = match status.as_u16() {
                         429 => true,
