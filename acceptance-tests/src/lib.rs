@@ -131,6 +131,19 @@ impl Run {
     pub fn combined(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+    /// [`Run::combined`] through [`flat`].
+    pub fn flat(&self) -> String {
+        flat(&self.combined())
+    }
+}
+
+/// Terraform's output with its box drawing removed and its wrapping undone,
+/// so that a sentence of a diagnostic can be looked for whole.
+pub fn flat(s: &str) -> String {
+    s.replace(['│', '╷', '╵'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl std::fmt::Display for Run {

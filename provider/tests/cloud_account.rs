@@ -303,11 +303,7 @@ fn account_faults_end_with_true_state_and_no_duplicates() {
         lab.fault(json!({"method": "POST", "path_prefix": path, "kind": "drop", "count": 1}));
         let r = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
         assert!(!r.ok(), "{r}");
-        let text = r
-            .combined()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = r.flat();
         assert!(text.contains("it is safe to apply again"), "{r}");
         assert!(accounts(&lab, Some(&default)).is_empty());
         assert_eq!(lab.calls(&format!("POST {path}")), 1);

@@ -7,8 +7,8 @@
 mod common;
 
 use acceptance_tests::{
-    assert_diagnostic_at, change_of, for_each_terraform, for_each_terraform_where, planned_actions,
-    TerraformBin, Workdir, IMPORT_BLOCKS,
+    assert_diagnostic_at, change_of, flat, for_each_terraform, for_each_terraform_where,
+    planned_actions, TerraformBin, Workdir, IMPORT_BLOCKS,
 };
 use common::{palette, wait_until, Lab};
 use palette_api::models::{
@@ -327,8 +327,7 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
                 },
             ),
         );
-        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat.contains("is not a pool of gateway"), "{text}");
+        assert!(flat(&text).contains("is not a pool of gateway"), "{text}");
 
         // Scale workers 2 -> 4 -> 1 in place; VMs follow in vCenter.
         for (n, total) in [(4u32, 5usize), (1, 2)] {
@@ -640,7 +639,6 @@ fn bad_cluster_input_fails_at_plan_with_the_attribute() {
                 "shorter than 15 minutes",
             ),
         ];
-        let flat = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
         for (pools, attr, want) in cases {
             w.config(&config(
                 &lab,

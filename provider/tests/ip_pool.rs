@@ -238,11 +238,7 @@ fn faults_during_create_read_and_delete_end_with_true_state_and_no_duplicates() 
         lab.fault(json!({"method": "POST", "path_prefix": pools_path, "kind": "drop", "count": 1}));
         let r = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
         assert!(!r.ok(), "{r}");
-        let text = r
-            .combined()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = r.flat();
         assert!(text.contains("it is safe to apply again"), "{r}");
         assert!(pools_of(&lab, &gw).is_empty());
         assert_eq!(lab.calls("POST /v1/overlords/vsphere/*/pools"), 1);

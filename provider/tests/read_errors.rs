@@ -12,7 +12,7 @@
 
 mod common;
 
-use acceptance_tests::{for_each_terraform, planned_actions, Workdir};
+use acceptance_tests::{flat, for_each_terraform, planned_actions, Workdir};
 use common::{palette, Lab};
 use serde_json::{json, Value};
 use vsphere::vcsim::Vcsim;
@@ -22,15 +22,6 @@ const GATEWAY: &str = "palette_private_cloud_gateway.dc1";
 const POOL: &str = "palette_ip_pool.nodes";
 const ACCOUNT: &str = "palette_cloud_account_vsphere.dc1";
 const CLUSTER: &str = "palette_cluster_vsphere.apps";
-
-/// Terraform's output with its box drawing removed and its wrapping undone,
-/// so that a sentence of a diagnostic can be looked for whole.
-fn flat(s: &str) -> String {
-    s.replace(['│', '╷', '╵'], " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 fn state_list(w: &Workdir) -> Vec<String> {
     let r = w.must(&["state", "list"]);
