@@ -29,8 +29,8 @@ pub mod proto {
 
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use provider::{
-    ApplyRequest, ApplyResult, Ctx, DataSource, Imported, PlanRequest, PlanResponse, Provider,
-    ReadResult, Resource,
+    ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, Opened, PlanRequest,
+    PlanResponse, Provider, ReadResult, Renewed, Resource,
 };
 pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use value::{Number, Type, Value};

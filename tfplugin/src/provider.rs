@@ -41,6 +41,11 @@ pub trait Provider: Send + Sync + 'static {
     fn schema(&self) -> Schema;
     fn resources(&self) -> Vec<Arc<dyn Resource>>;
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>>;
+    /// Ephemeral resources (Terraform 1.10+): opened when a run needs them,
+    /// never stored in plan or state.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
+        Vec::new()
+    }
 
     async fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::new()
@@ -198,4 +203,65 @@ pub trait DataSource: Send + Sync + 'static {
     }
     /// Returns the full object: configuration plus computed attributes.
     async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics);
+}
+
+/// What opening an ephemeral resource produced.
+#[derive(Clone, Debug)]
+pub struct Opened {
+    /// The full object: configuration plus computed attributes.
+    pub result: Value,
+    /// Handed back to `renew` and `close`; Terraform never stores it.
+    pub private: Vec<u8>,
+    /// When Terraform should call `renew` (for credentials that expire
+    /// during a run); `None` means never.
+    pub renew_at: Option<std::time::SystemTime>,
+    pub diags: Diagnostics,
+}
+
+impl Opened {
+    pub fn ok(result: Value) -> Self {
+        Opened {
+            result,
+            private: Vec::new(),
+            renew_at: None,
+            diags: Diagnostics::new(),
+        }
+    }
+    pub fn failed(diags: impl Into<Diagnostics>) -> Self {
+        Opened {
+            result: Value::Null,
+            private: Vec::new(),
+            renew_at: None,
+            diags: diags.into(),
+        }
+    }
+}
+
+/// What renewing an ephemeral resource produced.
+#[derive(Clone, Debug, Default)]
+pub struct Renewed {
+    pub private: Vec<u8>,
+    pub renew_at: Option<std::time::SystemTime>,
+    pub diags: Diagnostics,
+}
+
+#[async_trait]
+pub trait EphemeralResource: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    async fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Called with a wholly known configuration; Terraform plans an unknown
+    /// result itself when the configuration is not yet known.
+    async fn open(&self, config: &Value, ctx: &Ctx) -> Opened;
+    async fn renew(&self, private: &[u8], _ctx: &Ctx) -> Renewed {
+        Renewed {
+            private: private.to_vec(),
+            ..Default::default()
+        }
+    }
+    async fn close(&self, _private: &[u8], _ctx: &Ctx) -> Diagnostics {
+        Diagnostics::new()
+    }
 }

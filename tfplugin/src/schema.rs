@@ -181,6 +181,9 @@ pub struct Attribute {
     pub optional: bool,
     pub computed: bool,
     pub sensitive: bool,
+    /// Terraform (1.11+) sends the value in configuration only and never
+    /// stores it in plan or state; the server nulls it in every response.
+    pub write_only: bool,
     pub deprecated: Option<String>,
     pub default: Option<Value>,
     pub plan_modifiers: Vec<PlanModifier>,
@@ -196,6 +199,7 @@ impl fmt::Debug for Attribute {
             .field("optional", &self.optional)
             .field("computed", &self.computed)
             .field("sensitive", &self.sensitive)
+            .field("write_only", &self.write_only)
             .field("default", &self.default)
             .field("plan_modifiers", &self.plan_modifiers)
             .finish()
@@ -213,6 +217,7 @@ impl Attribute {
             optional: false,
             computed: false,
             sensitive: false,
+            write_only: false,
             deprecated: None,
             default: None,
             plan_modifiers: Vec::new(),
@@ -250,6 +255,12 @@ impl Attribute {
         self
     }
     pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    /// Write-only values are also sensitive: they are secrets by design.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self.sensitive = true;
         self
     }
@@ -328,11 +339,11 @@ mod tests {
 /// found before Terraform sees it. Returns one message per problem.
 pub fn check_schema(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
-    check_block(&schema.block, "", &mut out);
+    check_block(&schema.block, "", false, &mut out);
     out
 }
 
-fn check_attrs(attrs: &[Attribute], at: &str, out: &mut Vec<String>) {
+fn check_attrs(attrs: &[Attribute], at: &str, in_set: bool, out: &mut Vec<String>) {
     let mut seen = std::collections::HashSet::new();
     for a in attrs {
         let path = format!("{at}{}", a.name);
@@ -350,20 +361,40 @@ fn check_attrs(attrs: &[Attribute], at: &str, out: &mut Vec<String>) {
                 "{path}: a required attribute cannot have a default"
             ));
         }
+        if a.write_only && (a.computed || a.default.is_some()) {
+            out.push(format!(
+                "{path}: a write-only attribute cannot be computed or have a default"
+            ));
+        }
+        if a.write_only && in_set {
+            out.push(format!(
+                "{path}: a write-only attribute cannot be inside a set"
+            ));
+        }
         if let Some(n) = &a.nested {
-            check_attrs(&n.attributes, &format!("{path}."), out);
+            check_attrs(
+                &n.attributes,
+                &format!("{path}."),
+                in_set || n.nesting == Nesting::Set,
+                out,
+            );
         }
     }
 }
 
-fn check_block(block: &Block, at: &str, out: &mut Vec<String>) {
-    check_attrs(&block.attributes, at, out);
+fn check_block(block: &Block, at: &str, in_set: bool, out: &mut Vec<String>) {
+    check_attrs(&block.attributes, at, in_set, out);
     for b in &block.blocks {
         let path = format!("{at}{}", b.name);
         if block.attributes.iter().any(|a| a.name == b.name) {
             out.push(format!("{path}: both an attribute and a block"));
         }
-        check_block(&b.block, &format!("{path}."), out);
+        check_block(
+            &b.block,
+            &format!("{path}."),
+            in_set || b.nesting == Nesting::Set,
+            out,
+        );
     }
 }
 
@@ -388,6 +419,188 @@ mod check_tests {
             vec![
                 "a: must be required, optional or computed",
                 "n.x: required excludes optional and computed"
+            ]
+        );
+    }
+}
+
+// ------------------------------------------------------------- write-only
+
+/// Objects at the positions a nested block or nested attribute holds in a
+/// value: one for single nesting, every element otherwise.
+fn nested_objects_mut(nesting: Nesting, v: &mut Value) -> Vec<&mut Value> {
+    match (nesting, v) {
+        (_, Value::Null | Value::Unknown) => Vec::new(),
+        (Nesting::Single | Nesting::Group, v) => vec![v],
+        (_, Value::List(e) | Value::Set(e) | Value::Tuple(e)) => e.iter_mut().collect(),
+        (_, Value::Map(m)) => m.values_mut().collect(),
+        (n, Value::Dynamic(_, inner)) => nested_objects_mut(n, inner),
+        _ => Vec::new(),
+    }
+}
+
+fn nested_objects(nesting: Nesting, v: &Value, at: &AttrPath) -> Vec<(AttrPath, Value)> {
+    match (nesting, v) {
+        (_, Value::Null | Value::Unknown) => Vec::new(),
+        (Nesting::Single | Nesting::Group, v) => vec![(at.clone(), v.clone())],
+        (_, Value::List(e) | Value::Set(e) | Value::Tuple(e)) => e
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (at.then_index(i), x.clone()))
+            .collect(),
+        (_, Value::Map(m)) => m.iter().map(|(k, x)| (at.then_key(k), x.clone())).collect(),
+        (n, Value::Dynamic(_, inner)) => nested_objects(n, inner, at),
+        _ => Vec::new(),
+    }
+}
+
+fn null_write_only_attrs(attrs: &[Attribute], v: &mut Value) {
+    for a in attrs {
+        if a.write_only {
+            if v.as_map().is_some_and(|m| m.contains_key(&a.name)) {
+                v.set_attr(&a.name, Value::Null);
+            }
+        } else if let Some(n) = &a.nested {
+            if let Some(inner) = v.as_map_mut().and_then(|m| m.get_mut(&a.name)) {
+                for o in nested_objects_mut(n.nesting, inner) {
+                    null_write_only_attrs(&n.attributes, o);
+                }
+            }
+        }
+    }
+}
+
+fn write_only_paths_in(attrs: &[Attribute], v: &Value, at: &AttrPath, out: &mut Vec<AttrPath>) {
+    for a in attrs {
+        let here = at.then_attr(&a.name);
+        let inner = v.get(&a.name);
+        if a.write_only {
+            if !inner.is_null() {
+                out.push(here);
+            }
+        } else if let Some(n) = &a.nested {
+            for (p, o) in nested_objects(n.nesting, inner, &here) {
+                write_only_paths_in(&n.attributes, &o, &p, out);
+            }
+        }
+    }
+}
+
+impl Block {
+    /// True when any attribute, at any depth, is write-only.
+    pub fn has_write_only(&self) -> bool {
+        fn attrs(a: &[Attribute]) -> bool {
+            a.iter()
+                .any(|a| a.write_only || a.nested.as_ref().is_some_and(|n| attrs(&n.attributes)))
+        }
+        attrs(&self.attributes) || self.blocks.iter().any(|b| b.block.has_write_only())
+    }
+
+    /// Sets every write-only attribute in `v` to null. Terraform rejects a
+    /// provider response that carries a value for one ("a bug in the
+    /// provider"), so the server applies this to everything it returns.
+    pub fn null_write_only(&self, v: &mut Value) {
+        if !self.has_write_only() {
+            return;
+        }
+        null_write_only_attrs(&self.attributes, v);
+        for b in &self.blocks {
+            if let Some(inner) = v.as_map_mut().and_then(|m| m.get_mut(&b.name)) {
+                for o in nested_objects_mut(b.nesting, inner) {
+                    b.block.null_write_only(o);
+                }
+            }
+        }
+    }
+
+    /// Paths of write-only attributes that hold a value (known or not).
+    pub fn write_only_values(&self, v: &Value) -> Vec<AttrPath> {
+        let mut out = Vec::new();
+        self.write_only_values_at(v, &AttrPath::root(), &mut out);
+        out
+    }
+
+    fn write_only_values_at(&self, v: &Value, at: &AttrPath, out: &mut Vec<AttrPath>) {
+        write_only_paths_in(&self.attributes, v, at, out);
+        for b in &self.blocks {
+            let here = at.then_attr(&b.name);
+            for (p, o) in nested_objects(b.nesting, v.get(&b.name), &here) {
+                b.block.write_only_values_at(&o, &p, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod write_only_tests {
+    use super::*;
+
+    fn block() -> Block {
+        Block::new()
+            .attr(Attribute::string("name").required())
+            .attr(Attribute::string("secret_wo").optional().write_only())
+            .block(NestedBlock::new(
+                "vcenter",
+                Nesting::List,
+                Block::new()
+                    .attr(Attribute::string("password").optional().sensitive())
+                    .attr(Attribute::string("password_wo").optional().write_only()),
+            ))
+    }
+
+    fn value() -> Value {
+        Value::object([
+            ("name", Value::string("a")),
+            ("secret_wo", Value::string("s1")),
+            (
+                "vcenter",
+                Value::List(vec![Value::object([
+                    ("password", Value::Null),
+                    ("password_wo", Value::string("s2")),
+                ])]),
+            ),
+        ])
+    }
+
+    #[test]
+    fn finds_every_write_only_value_with_its_path() {
+        let paths: Vec<String> = block()
+            .write_only_values(&value())
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(paths, vec!["secret_wo", "vcenter[0].password_wo"]);
+    }
+
+    #[test]
+    fn nulls_write_only_values_and_nothing_else() {
+        let b = block();
+        let mut v = value();
+        b.null_write_only(&mut v);
+        assert!(b.write_only_values(&v).is_empty());
+        assert_eq!(v.get("name"), &Value::string("a"));
+        assert!(v.as_map().unwrap().contains_key("secret_wo"));
+        let mut null = Value::Null;
+        b.null_write_only(&mut null);
+        assert_eq!(null, Value::Null);
+    }
+
+    #[test]
+    fn schema_check_refuses_computed_or_set_nested_write_only() {
+        let s = Schema::new(
+            Block::new()
+                .attr(Attribute::string("a").optional().computed().write_only())
+                .block(NestedBlock::new(
+                    "s",
+                    Nesting::Set,
+                    Block::new().attr(Attribute::string("w").optional().write_only()),
+                )),
+        );
+        assert_eq!(
+            check_schema(&s),
+            vec![
+                "a: a write-only attribute cannot be computed or have a default",
+                "s.w: a write-only attribute cannot be inside a set"
             ]
         );
     }

@@ -13,7 +13,7 @@ use crate::diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
-    ApplyRequest, Ctx, DataSource, PlanRequest, PlanResponse, Provider, Resource,
+    ApplyRequest, Ctx, DataSource, EphemeralResource, PlanRequest, PlanResponse, Provider, Resource,
 };
 use crate::schema::{Attribute, Block, Nesting, Schema};
 use crate::validate::validate_config;
@@ -24,6 +24,7 @@ pub struct ProviderService {
     provider_schema: Schema,
     resources: HashMap<String, (Arc<dyn Resource>, Schema)>,
     data_sources: HashMap<String, (Arc<dyn DataSource>, Schema)>,
+    ephemeral: HashMap<String, (Arc<dyn EphemeralResource>, Schema)>,
     /// Replaced after each StopProvider so that a provider instance that
     /// Terraform keeps using after a stop still works.
     stop: Mutex<CancellationToken>,
@@ -51,11 +52,20 @@ impl ProviderService {
                 (d.type_name().to_string(), (d, s))
             })
             .collect();
+        let ephemeral = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|e| {
+                let s = e.schema();
+                (e.type_name().to_string(), (e, s))
+            })
+            .collect();
         ProviderService {
             provider_schema: provider.schema(),
             provider,
             resources,
             data_sources,
+            ephemeral,
             stop: Mutex::new(CancellationToken::new()),
         }
     }
@@ -79,6 +89,22 @@ impl ProviderService {
                     .into_iter()
                     .map(|p| format!("{}: {p}", d.type_name())),
             );
+            if d.schema().block.has_write_only() {
+                out.push(format!(
+                    "{}: write-only attributes are for managed resources only",
+                    d.type_name()
+                ));
+            }
+        }
+        for e in provider.ephemeral_resources() {
+            out.extend(
+                crate::schema::check_schema(&e.schema())
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", e.type_name())),
+            );
+        }
+        if provider.schema().block.has_write_only() {
+            out.push("provider: write-only attributes are for managed resources only".into());
         }
         out
     }
@@ -95,6 +121,13 @@ impl ProviderService {
             )
             .into()
         })
+    }
+
+    fn ephemeral_resource(
+        &self,
+        name: &str,
+    ) -> Result<&(Arc<dyn EphemeralResource>, Schema), Diagnostics> {
+        self.ephemeral.get(name).ok_or_else(|| no_ephemeral(name))
     }
 
     fn data_source(&self, name: &str) -> Result<&(Arc<dyn DataSource>, Schema), Diagnostics> {
@@ -299,7 +332,13 @@ impl pb::provider_server::Provider for ProviderService {
                 })
                 .collect(),
             functions: Vec::new(),
-            ephemeral_resources: Vec::new(),
+            ephemeral_resources: self
+                .ephemeral
+                .keys()
+                .map(|k| pb::get_metadata::EphemeralResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
         }))
     }
 
@@ -323,7 +362,11 @@ impl pb::provider_server::Provider for ProviderService {
             provider_meta: None,
             server_capabilities: Some(Self::capabilities()),
             functions: Default::default(),
-            ephemeral_resource_schemas: Default::default(),
+            ephemeral_resource_schemas: self
+                .ephemeral
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
+                .collect(),
         }))
     }
 
@@ -351,6 +394,15 @@ impl pb::provider_server::Provider for ProviderService {
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
         let mut d = validate_config(&schema.block, &config);
+        // An absent capability (Terraform before 1.11) means not allowed: such
+        // a Terraform would store the value in plan and state like any other.
+        let allowed = req
+            .client_capabilities
+            .as_ref()
+            .is_some_and(|c| c.write_only_attributes_allowed);
+        if !allowed {
+            d.extend(write_only_not_supported(&schema.block, &config));
+        }
         d.extend(r.validate(&config).await);
         Ok(Response::new(resp(diags_to_pb(&d))))
     }
@@ -395,7 +447,8 @@ impl pb::provider_server::Provider for ProviderService {
                 resp
             )
         };
-        let upgraded = try_diags!(r.upgrade_state(req.version, &json).await, resp);
+        let mut upgraded = try_diags!(r.upgrade_state(req.version, &json).await, resp);
+        schema.block.null_write_only(&mut upgraded);
         let dv = try_diags!(encode(&upgraded, &schema.ty()), resp);
         Ok(Response::new(pb::upgrade_resource_state::Response {
             upgraded_state: Some(dv),
@@ -432,7 +485,8 @@ impl pb::provider_server::Provider for ProviderService {
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let ty = schema.ty();
         let state = try_diags!(decode(req.current_state.as_ref(), &ty), resp);
-        let out = r.read(&state, &req.private, &self.ctx()).await;
+        let mut out = r.read(&state, &req.private, &self.ctx()).await;
+        schema.block.null_write_only(&mut out.state);
         let new_state = try_diags!(encode(&out.state, &ty), resp);
         Ok(Response::new(pb::read_resource::Response {
             new_state: Some(new_state),
@@ -470,6 +524,7 @@ impl pb::provider_server::Provider for ProviderService {
         if !preq.proposed.is_null() || !preq.prior.is_null() {
             r.modify_plan(&preq, &mut presp).await;
         }
+        schema.block.null_write_only(&mut presp.state);
         let planned = try_diags!(encode(&presp.state, &ty), resp);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(planned),
@@ -517,6 +572,8 @@ impl pb::provider_server::Provider for ProviderService {
             let out = r.update(&areq, &ctx).await;
             (out.state, out.private, out.diags)
         };
+        let mut state = state;
+        schema.block.null_write_only(&mut state);
         let new_state = try_diags!(encode(&state, &ty), resp);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: Some(new_state),
@@ -539,7 +596,8 @@ impl pb::provider_server::Provider for ProviderService {
         let imported = try_diags!(r.import(&req.id, &self.ctx()).await, resp);
         let ty = schema.ty();
         let mut out = Vec::new();
-        for i in imported {
+        for mut i in imported {
+            schema.block.null_write_only(&mut i.state);
             out.push(pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: Some(try_diags!(encode(&i.state, &ty), resp)),
@@ -619,22 +677,38 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::validate_ephemeral_resource_config::Request>,
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
-        let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(
-            pb::validate_ephemeral_resource_config::Response {
-                diagnostics: diags_to_pb(&d),
-            },
-        ))
+        let resp = |diagnostics| pb::validate_ephemeral_resource_config::Response { diagnostics };
+        let req = req.into_inner();
+        let (e, schema) = try_diags!(self.ephemeral_resource(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let mut d = validate_config(&schema.block, &config);
+        d.extend(e.validate(&config).await);
+        Ok(Response::new(resp(diags_to_pb(&d))))
     }
 
     async fn open_ephemeral_resource(
         &self,
         req: Request<pb::open_ephemeral_resource::Request>,
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
-        let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::open_ephemeral_resource::Response {
-            diagnostics: diags_to_pb(&d),
+        let resp = |diagnostics| pb::open_ephemeral_resource::Response {
+            diagnostics,
             ..Default::default()
+        };
+        let req = req.into_inner();
+        let (e, schema) = try_diags!(self.ephemeral_resource(&req.type_name), resp);
+        let ty = schema.ty();
+        let config = try_diags!(decode(req.config.as_ref(), &ty), resp);
+        let opened = e.open(&config, &self.ctx()).await;
+        if opened.diags.has_errors() {
+            return Ok(Response::new(resp(diags_to_pb(&opened.diags))));
+        }
+        let result = try_diags!(encode(&opened.result, &ty), resp);
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&opened.diags),
+            renew_at: opened.renew_at.map(prost_types::Timestamp::from),
+            result: Some(result),
+            private: Some(opened.private),
+            deferred: None,
         }))
     }
 
@@ -642,10 +716,19 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::renew_ephemeral_resource::Request>,
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
-        let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::renew_ephemeral_resource::Response {
-            diagnostics: diags_to_pb(&d),
+        let resp = |diagnostics| pb::renew_ephemeral_resource::Response {
+            diagnostics,
             ..Default::default()
+        };
+        let req = req.into_inner();
+        let (e, _) = try_diags!(self.ephemeral_resource(&req.type_name), resp);
+        let renewed = e
+            .renew(req.private.as_deref().unwrap_or_default(), &self.ctx())
+            .await;
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: diags_to_pb(&renewed.diags),
+            renew_at: renewed.renew_at.map(prost_types::Timestamp::from),
+            private: Some(renewed.private),
         }))
     }
 
@@ -653,10 +736,13 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::close_ephemeral_resource::Request>,
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
-        let d = no_ephemeral(&req.into_inner().type_name);
-        Ok(Response::new(pb::close_ephemeral_resource::Response {
-            diagnostics: diags_to_pb(&d),
-        }))
+        let resp = |diagnostics| pb::close_ephemeral_resource::Response { diagnostics };
+        let req = req.into_inner();
+        let (e, _) = try_diags!(self.ephemeral_resource(&req.type_name), resp);
+        let d = e
+            .close(req.private.as_deref().unwrap_or_default(), &self.ctx())
+            .await;
+        Ok(Response::new(resp(diags_to_pb(&d))))
     }
 
     async fn stop_provider(
@@ -679,4 +765,30 @@ fn no_ephemeral(name: &str) -> Diagnostics {
         format!("This provider has no ephemeral resource type {name:?}."),
     )
     .into()
+}
+
+/// Errors for write-only values a Terraform without write-only support (before
+/// 1.11) was given: it would keep them in plan and state. By convention the
+/// stored alternative of `x_wo` is `x`.
+fn write_only_not_supported(block: &Block, config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    for path in block.write_only_values(config) {
+        let name = path.to_string();
+        let leaf = match path.0.last() {
+            Some(Step::Attr(a)) => a.clone(),
+            _ => name.clone(),
+        };
+        let instead = leaf
+            .strip_suffix("_wo")
+            .map(|plain| format!(" Set `{plain}` instead: it works with every Terraform, and is stored in state marked sensitive."))
+            .unwrap_or_default();
+        d.push(
+            Diagnostic::error(
+                "Write-only attribute needs Terraform 1.11 or later",
+                format!("`{name}` is write-only: its value is never stored in plan or state, which this Terraform cannot do.{instead}"),
+            )
+            .at(path),
+        );
+    }
+    d
 }
