@@ -42,14 +42,31 @@ pub struct TerraformBin {
 /// [`for_each_terraform_where`]'s log.
 pub const IMPORT_BLOCKS: &str = "import blocks (Terraform 1.5 or later)";
 
+/// What [`TerraformBin::supports_ephemeral`] checks.
+pub const EPHEMERAL: &str = "ephemeral resources and variables (Terraform 1.10 or later)";
+/// What [`TerraformBin::supports_write_only`] checks.
+pub const WRITE_ONLY: &str = "write-only attributes (Terraform 1.11 or later)";
+
 impl TerraformBin {
-    /// `import` blocks (and `plan -generate-config-out`) arrived in 1.5.
-    pub fn supports_import_blocks(&self) -> bool {
+    /// (major, minor) of this Terraform; 0 where a part does not parse.
+    pub fn minor_version(&self) -> (u32, u32) {
         let mut parts = self
             .version
             .split('.')
             .map(|p| p.parse::<u32>().unwrap_or(0));
-        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+    /// `import` blocks (and `plan -generate-config-out`) arrived in 1.5.
+    pub fn supports_import_blocks(&self) -> bool {
+        self.minor_version() >= (1, 5)
+    }
+    /// `ephemeral` blocks and `ephemeral = true` variables arrived in 1.10.
+    pub fn supports_ephemeral(&self) -> bool {
+        self.minor_version() >= (1, 10)
+    }
+    /// Write-only attributes (and the client capability) arrived in 1.11.
+    pub fn supports_write_only(&self) -> bool {
+        self.minor_version() >= (1, 11)
     }
 }
 
