@@ -44,7 +44,10 @@ fn body(v: &Value) -> V1VsphereAccount {
                 vsphere::normalize_server(server).unwrap_or_else(|_| server.to_string()),
             ),
             username: v.get("username").as_str().map(str::to_string),
-            password: v.get("password").as_str().map(str::to_string),
+            password: v.get("password").as_str().map(|p| {
+                tfplugin::logging::register_secret(p);
+                p.to_string()
+            }),
             insecure: v.get("insecure").as_bool(),
         }),
         ..Default::default()

@@ -896,7 +896,7 @@ fn context(v: &Value) -> String {
     v.get("context").as_str().unwrap_or("project").to_string()
 }
 
-async fn get_cluster(
+pub(crate) async fn get_cluster(
     client: &Client,
     uid: &str,
     ctx: &Ctx,
@@ -941,7 +941,7 @@ fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
 }
 
 /// Uids of the live clusters with exactly this name in the client's scope.
-async fn find_by_name(client: &Client, name: &str, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn find_by_name(client: &Client, name: &str, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
     let found: V1SpectroClustersSummary = client
         .post(
             "/v1/dashboard/spectroclusters/search",
@@ -1073,7 +1073,10 @@ async fn read_remote(
             .get_text(&format!("{CLUSTERS}/{uid}/assets/kubeconfig"), &ctx.cancel)
             .await
         {
-            Ok(k) => Some(k),
+            Ok(k) => {
+                tfplugin::logging::register_kubeconfig(&k);
+                Some(k)
+            }
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         }

@@ -18,7 +18,9 @@ pub struct Secret(String);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        let s = s.into();
+        tfplugin::logging::register_secret(&s);
+        Secret(s)
     }
     /// The value, for the one place that must send it.
     pub fn expose(&self) -> &str {

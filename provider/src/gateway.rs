@@ -309,6 +309,7 @@ impl Gateway {
             .and_then(|c| c.config().ca_pem.clone());
         let b = first(v, "vcenter");
         if !b.is_null() {
+            tfplugin::logging::register_secret(&s(b, "password"));
             return Some(VcAccess {
                 server: s(b, "server"),
                 user: s(b, "username"),
@@ -794,6 +795,7 @@ impl Resource for Gateway {
             }
         };
         let code = code.pairing_code.unwrap_or_default();
+        tfplugin::logging::register_secret(&code);
         let ova: V1OverloadVsphereOva =
             match client.get("/v1/overlords/vsphere/ova", &ctx.cancel).await {
                 Ok(o) => o,

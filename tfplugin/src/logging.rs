@@ -247,9 +247,8 @@ fn pattern_spans(text: &str) -> Vec<(usize, usize)> {
     while i < b.len() {
         if !is_name_char(b[i]) {
             if b[i] == b'<' {
-                if let Some(span) = element_value(text, i, session_keys) {
-                    spans.push(span);
-                }
+                spans.extend(element_value(text, i, session_keys));
+                spans.extend(property_value(text, i));
             }
             i += 1;
             continue;
@@ -342,12 +341,48 @@ fn element_value(text: &str, lt: usize, session_keys: bool) -> Option<(usize, us
     if local.is_empty() || !(carries(local).is_some() || (session_keys && local == "key")) {
         return None;
     }
-    let gt = p + text[p..].find('>')?;
-    if b[gt - 1] == b'/' {
+    element_value_any(text, lt)
+}
+
+/// The value of a vApp property or key-value pair named as a secret: an
+/// `<id>`, `<key>` or `<label>` element at `lt` such as
+/// `installer.pairing_code`, then the next `<value>` or `<defaultValue>`
+/// (the installer OVA's pairing code travels so in SOAP bodies).
+fn property_value(text: &str, lt: usize) -> Option<(usize, usize)> {
+    let rest = &text[lt..];
+    let open = ["<id>", "<key>", "<label>"]
+        .into_iter()
+        .find(|o| rest.starts_with(o))?;
+    let s = lt + open.len();
+    let e = s + text[s..].find('<')?;
+    let named: String = text[s..e].chars().filter(|c| *c != ' ').collect();
+    carries(&named)?;
+    let after = &text[e..];
+    let next = [
+        "<value",
+        "<defaultValue",
+        "</property>",
+        "</info>",
+        "<id>",
+        "<key>",
+    ]
+    .into_iter()
+    .filter_map(|t| after.find(t).map(|n| (n, t)))
+    .min()?;
+    if !next.1.starts_with("<value") && !next.1.starts_with("<defaultValue") {
+        return None;
+    }
+    element_value_any(text, e + next.0)
+}
+
+/// The text of the element that starts at `lt`, whatever its name.
+fn element_value_any(text: &str, lt: usize) -> Option<(usize, usize)> {
+    let gt = lt + text[lt..].find('>')?;
+    if text.as_bytes()[gt - 1] == b'/' {
         return None;
     }
     let s = gt + 1;
-    let e = text[s..].find('<').map_or(b.len(), |n| s + n);
+    let e = text[s..].find('<').map_or(text.len(), |n| s + n);
     let value = &text[s..e];
     (!value.is_empty() && value != REDACTED).then_some((s, e))
 }
@@ -661,6 +696,14 @@ mod tests {
         assert!(!clean(answer).contains("5261-abcd"));
         // Elsewhere a key is a device key, left alone.
         assert_eq!(clean("<key>2000</key>"), "<key>2000</key>");
+        let vapp = "<property><operation>edit</operation><info><key>3</key><id>installer.pairing_code</id><label>Pairing code</label><value>QX7RZK</value></info></property>";
+        assert!(!clean(vapp).contains("QX7RZK"), "{}", clean(vapp));
+        let mapping = "<propertyMapping><key>installer.pairing_code</key><value>AB7RZK</value></propertyMapping><propertyMapping><key>installer.name</key><value>pcg</value></propertyMapping>";
+        let out = clean(mapping);
+        assert!(
+            !out.contains("AB7RZK") && out.contains("<value>pcg</value>"),
+            "{out}"
+        );
         let event = "<UserLoginSessionEvent><sessionId>77aa-bb</sessionId></UserLoginSessionEvent>";
         assert!(!clean(event).contains("77aa-bb"));
     }
