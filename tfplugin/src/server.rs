@@ -147,6 +147,7 @@ impl ProviderService {
             plan_destroy: true,
             get_provider_schema_optional: true,
             move_resource_state: false,
+            generate_resource_config: false,
         }
     }
 }
@@ -260,8 +261,12 @@ fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
         optional: a.optional,
         computed: a.computed,
         sensitive: a.sensitive,
+        write_only: a.write_only,
         description_kind: MARKDOWN,
         deprecated: a.deprecated.is_some(),
+        // Terraform 1.15+ puts this in its deprecation warning; older ones
+        // read the description above.
+        deprecation_message: a.deprecated.clone().unwrap_or_default(),
         ..Default::default()
     }
 }
@@ -284,6 +289,7 @@ fn block_to_pb(b: &Block) -> pb::schema::Block {
         description: b.description.clone(),
         description_kind: MARKDOWN,
         deprecated: b.deprecated,
+        deprecation_message: String::new(),
     }
 }
 
@@ -339,6 +345,9 @@ impl pb::provider_server::Provider for ProviderService {
                     type_name: k.clone(),
                 })
                 .collect(),
+            list_resources: Vec::new(),
+            state_stores: Vec::new(),
+            actions: Vec::new(),
         }))
     }
 
@@ -367,7 +376,21 @@ impl pb::provider_server::Provider for ProviderService {
                 .iter()
                 .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
                 .collect(),
+            list_resource_schemas: Default::default(),
+            state_store_schemas: Default::default(),
+            action_schemas: Default::default(),
         }))
+    }
+
+    /// No resource type has an identity yet: an empty answer (rather than
+    /// Unimplemented) keeps Terraform 1.12+ from logging a warning.
+    async fn get_resource_identity_schemas(
+        &self,
+        _req: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
     }
 
     async fn validate_provider_config(
@@ -480,7 +503,7 @@ impl pb::provider_server::Provider for ProviderService {
             new_state: req.current_state.clone(),
             diagnostics,
             private: req.private.clone(),
-            deferred: None,
+            ..Default::default()
         };
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let ty = schema.ty();
@@ -492,7 +515,7 @@ impl pb::provider_server::Provider for ProviderService {
             new_state: Some(new_state),
             diagnostics: diags_to_pb(&out.diags),
             private: out.private,
-            deferred: None,
+            ..Default::default()
         }))
     }
 
@@ -602,6 +625,7 @@ impl pb::provider_server::Provider for ProviderService {
                 type_name: req.type_name.clone(),
                 state: Some(try_diags!(encode(&i.state, &ty), resp)),
                 private: i.private,
+                identity: None,
             });
         }
         Ok(Response::new(pb::import_resource_state::Response {
@@ -791,4 +815,20 @@ fn write_only_not_supported(block: &Block, config: &Value) -> Diagnostics {
         );
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the flag on the wire, Terraform treats the attribute as an
+    /// ordinary one: it keeps the value in plan and state, and then rejects
+    /// the null every response holds for it.
+    #[test]
+    fn the_schema_tells_terraform_which_attributes_are_write_only() {
+        let a = attr_to_pb(&Attribute::string("password_wo").optional().write_only());
+        assert!(a.write_only && a.sensitive);
+        let b = attr_to_pb(&Attribute::string("password").optional().sensitive());
+        assert!(!b.write_only);
+    }
 }
