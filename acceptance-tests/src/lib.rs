@@ -4,13 +4,19 @@
 //! that installs from that mirror only.
 //!
 //! Which Terraform runs: every binary in `TF_ACC_TERRAFORM` (a list
-//! separated by `:`), or else `terraform` on PATH plus the Terraform 1.0.3
-//! that `scripts/tools.sh` installs under `.tools/`, when present. Each test
-//! prints the binaries found, runs its steps once per binary and prints
-//! which version ran. A test that needs a newer Terraform runs through
+//! separated by `:`), or else `terraform` on PATH plus the Terraforms 1.0.3
+//! and 1.15.5 that `scripts/tools.sh` installs under `.tools/`, when present.
+//! Each test prints the binaries found, runs its steps once per binary and
+//! prints which version ran. A test that needs a newer Terraform runs through
 //! [`for_each_terraform_where`], which fails when no binary qualifies
 //! (unless `TF_ACC_ALLOW_SKIP=1`): a test all of whose runs were skipped
 //! has checked nothing.
+//!
+//! A runner that splits the versions over processes (`scripts/run_tests.py`:
+//! one version in `TF_ACC_TERRAFORM` per process) names them all in
+//! `TF_ACC_TERRAFORM_MATRIX`; a gated test then passes unrun in a process
+//! whose version lacks the feature when a version of the matrix has it, since
+//! that version's process runs it, and still fails when none has.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -79,28 +85,38 @@ pub fn repo_root() -> PathBuf {
 
 /// The Terraform binaries to test with, each with its version.
 pub fn terraform_bins() -> &'static [TerraformBin] {
-    &found().1
+    &found().bins
 }
 
-/// Where the binaries came from, and the binaries.
-fn found() -> &'static (&'static str, Vec<TerraformBin>) {
-    static FOUND: OnceLock<(&'static str, Vec<TerraformBin>)> = OnceLock::new();
+struct Found {
+    /// Where `bins` came from, for the log.
+    source: &'static str,
+    bins: Vec<TerraformBin>,
+    /// Binaries of `TF_ACC_TERRAFORM_MATRIX` that are not in `bins`: other
+    /// processes of the same run test with them.
+    elsewhere: Vec<TerraformBin>,
+}
+
+fn found() -> &'static Found {
+    static FOUND: OnceLock<Found> = OnceLock::new();
     FOUND.get_or_init(|| {
         let mut source = "TF_ACC_TERRAFORM";
-        let mut paths: Vec<PathBuf> = match std::env::var("TF_ACC_TERRAFORM") {
-            Ok(list) if !list.trim().is_empty() => list.split(':').map(PathBuf::from).collect(),
-            _ => {
+        let mut paths: Vec<PathBuf> = match path_list("TF_ACC_TERRAFORM") {
+            Some(list) => list,
+            None => {
                 source = "PATH and .tools (TF_ACC_TERRAFORM unset)";
                 let mut v = Vec::new();
                 if let Some(p) = which("terraform") {
                     v.push(p);
                 }
-                let old = std::env::var_os("PALETTE_TOOLS_DIR")
+                let tools = std::env::var_os("PALETTE_TOOLS_DIR")
                     .map(PathBuf::from)
-                    .unwrap_or_else(|| repo_root().join(".tools"))
-                    .join("terraform-1.0.3/terraform");
-                if old.exists() {
-                    v.push(old);
+                    .unwrap_or_else(|| repo_root().join(".tools"));
+                for dir in ["terraform-1.0.3", "terraform-1.15.5"] {
+                    let p = tools.join(dir).join("terraform");
+                    if p.exists() {
+                        v.push(p);
+                    }
                 }
                 v
             }
@@ -110,17 +126,41 @@ fn found() -> &'static (&'static str, Vec<TerraformBin>) {
             !paths.is_empty(),
             "no terraform binary: put terraform on PATH, run scripts/tools.sh terraform-1.0.3, or set TF_ACC_TERRAFORM"
         );
-        let bins = paths
+        let elsewhere = path_list("TF_ACC_TERRAFORM_MATRIX")
+            .unwrap_or_default()
             .into_iter()
-            .map(|path| {
-                let out = Command::new(&path).arg("version").arg("-json").output().expect("run terraform version");
-                let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-                let version = j["terraform_version"].as_str().unwrap_or("unknown").to_string();
-                TerraformBin { path, version }
-            })
+            .filter(|p| !paths.contains(p))
+            .map(version_of)
             .collect();
-        (source, bins)
+        let bins = paths.into_iter().map(version_of).collect();
+        Found {
+            source,
+            bins,
+            elsewhere,
+        }
     })
+}
+
+/// A `:`-separated list of paths from the environment; None when unset or blank.
+fn path_list(var: &str) -> Option<Vec<PathBuf>> {
+    match std::env::var(var) {
+        Ok(list) if !list.trim().is_empty() => Some(list.split(':').map(PathBuf::from).collect()),
+        _ => None,
+    }
+}
+
+fn version_of(path: PathBuf) -> TerraformBin {
+    let out = Command::new(&path)
+        .arg("version")
+        .arg("-json")
+        .output()
+        .unwrap_or_else(|e| panic!("run {} version: {e}", path.display()));
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let version = j["terraform_version"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    TerraformBin { path, version }
 }
 
 fn which(name: &str) -> Option<PathBuf> {
@@ -443,17 +483,20 @@ pub fn for_each_terraform_where(
     qualifies: impl Fn(&TerraformBin) -> bool,
     mut f: impl FnMut(&mut Workdir),
 ) {
-    let (source, bins) = found();
-    let listed: Vec<String> = bins
+    let found = found();
+    let listed: Vec<String> = found
+        .bins
         .iter()
         .map(|t| format!("{} ({})", t.version, t.path.display()))
         .collect();
     eprintln!(
-        "[harness] Terraform found in {source}: {}",
+        "[harness] Terraform found in {}: {}",
+        found.source,
         listed.join(", ")
     );
     let allow_skip = std::env::var("TF_ACC_ALLOW_SKIP").is_ok_and(|v| v == "1");
-    run_qualifying(bins, needs, qualifies, allow_skip, |tf| {
+    let (bins, elsewhere) = (&found.bins, &found.elsewhere);
+    run_qualifying(bins, elsewhere, needs, qualifies, allow_skip, |tf| {
         let mut w = Workdir::new(tf, provider);
         eprintln!("[harness] ---- running with Terraform {} ----", tf.version);
         f(&mut w);
@@ -462,8 +505,10 @@ pub fn for_each_terraform_where(
 
 /// The selection behind [`for_each_terraform_where`], apart from the
 /// binaries and the environment so it can be tested; how many ran.
+/// `elsewhere` are the binaries other processes of the run test with.
 fn run_qualifying(
     bins: &[TerraformBin],
+    elsewhere: &[TerraformBin],
     needs: &str,
     qualifies: impl Fn(&TerraformBin) -> bool,
     allow_skip: bool,
@@ -483,6 +528,13 @@ fn run_qualifying(
     }
     let versions: Vec<&str> = bins.iter().map(|t| t.version.as_str()).collect();
     if ran == 0 {
+        if let Some(other) = elsewhere.iter().find(|t| qualifies(t)) {
+            eprintln!(
+                "[harness] Terraform {} has {needs}; its process of this run (TF_ACC_TERRAFORM_MATRIX) runs this test",
+                other.version
+            );
+            return 0;
+        }
         assert!(
             allow_skip,
             "no Terraform under test has {needs} (found: {}), so this test checked nothing; \
@@ -574,6 +626,7 @@ mod tests {
         let mut seen = Vec::new();
         let ran = run_qualifying(
             &bins(&["1.9.8", "1.0.3", "1.5.0"]),
+            &[],
             "import blocks",
             TerraformBin::supports_import_blocks,
             false,
@@ -588,6 +641,7 @@ mod tests {
     fn a_test_no_version_can_run_fails() {
         run_qualifying(
             &bins(&["1.0.3", "1.4.7"]),
+            &[],
             "import blocks",
             TerraformBin::supports_import_blocks,
             false,
@@ -629,11 +683,40 @@ mod tests {
     fn the_opt_out_lets_it_pass_unrun() {
         let ran = run_qualifying(
             &bins(&["1.0.3"]),
+            &[],
             "import blocks",
             TerraformBin::supports_import_blocks,
             true,
             |_| panic!("nothing qualifies"),
         );
         assert_eq!(ran, 0);
+    }
+
+    /// One version per process: the 1.0.3 process leaves an import-block
+    /// test to the 1.15.5 process instead of failing it.
+    #[test]
+    fn a_version_in_another_process_of_the_run_covers_the_test() {
+        let ran = run_qualifying(
+            &bins(&["1.0.3"]),
+            &bins(&["1.11.4", "1.15.5"]),
+            "import blocks",
+            TerraformBin::supports_import_blocks,
+            false,
+            |_| panic!("1.0.3 has no import blocks"),
+        );
+        assert_eq!(ran, 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "no Terraform under test has import blocks (found: 1.0.3)")]
+    fn other_processes_without_the_feature_do_not_excuse_a_test() {
+        run_qualifying(
+            &bins(&["1.0.3"]),
+            &bins(&["1.4.7"]),
+            "import blocks",
+            TerraformBin::supports_import_blocks,
+            false,
+            |_| panic!("nothing qualifies"),
+        );
     }
 }
