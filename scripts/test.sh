@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project on a fresh machine: installs what
-# it needs (Rust components, Terraform 1.0.3 beside the machine's terraform,
-# Go and govmomi from Debian to build vcsim),
+# it needs (Rust components, Terraform 1.0.3 and 1.15.5 beside the machine's
+# terraform, Go and govmomi from Debian to build vcsim),
 # then formatting, lints, stale-docs check, unit, property and acceptance
 # tests (real terraform CLI, once per Terraform version found).
 set -euo pipefail
@@ -19,10 +19,17 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 step "terraform binaries"
 current_tf="$(scripts/tools.sh terraform)"
 old_tf="$(scripts/tools.sh terraform-1.0.3)"
-"$current_tf" version | head -n 1
-"$old_tf" version | head -n 1
-export TF_ACC_TERRAFORM="$current_tf:$old_tf"
-if [ "$current_tf" = "$old_tf" ]; then export TF_ACC_TERRAFORM="$old_tf"; fi
+new_tf="$(scripts/tools.sh terraform-1.15)"
+TF_ACC_TERRAFORM="$old_tf"
+# Without terraform on PATH the "current" one is 1.0.3 again.
+if [ "$current_tf" != "$old_tf" ]; then TF_ACC_TERRAFORM="$TF_ACC_TERRAFORM:$current_tf"; fi
+TF_ACC_TERRAFORM="$TF_ACC_TERRAFORM:$new_tf"
+export TF_ACC_TERRAFORM
+IFS=: read -ra tfs <<< "$TF_ACC_TERRAFORM"
+for tf in "${tfs[@]}"; do
+  # sed reads to the end: with head, terraform could die of SIGPIPE and fail the step.
+  "$tf" version | sed -n 1p
+done
 
 step "vcsim (vCenter simulator, built from Debian's govmomi)"
 VCSIM_BIN="$(scripts/tools.sh vcsim)"
