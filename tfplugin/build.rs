@@ -11,6 +11,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // RPCs the provider does not offer (lists, actions, state stores)
+        // answer Unimplemented, which Terraform reads as "not supported".
+        .generate_default_stubs(true)
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())

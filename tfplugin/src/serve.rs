@@ -311,12 +311,7 @@ type StdioStream = Pin<Box<dyn futures::Stream<Item = Result<goplugin::StdioData
 
 #[tonic::async_trait]
 impl goplugin::grpc_stdio_server::GrpcStdio for Stdio {
-    type StreamStdioStream = StdioStream;
-
-    async fn stream_stdio(
-        &self,
-        _req: Request<()>,
-    ) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(&self, _req: Request<()>) -> Result<Response<StdioStream>, Status> {
         let shutdown = self.shutdown.clone();
         let s = futures::stream::once(async move {
             shutdown.cancelled_owned().await;

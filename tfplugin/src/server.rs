@@ -791,6 +791,45 @@ fn no_ephemeral(name: &str) -> Diagnostics {
     .into()
 }
 
+/// Whether the object holding the attribute at `path` also has `name`.
+fn has_sibling(block: &Block, path: &AttrPath, name: &str) -> bool {
+    let names: Vec<&str> = path
+        .0
+        .iter()
+        .filter_map(|s| match s {
+            Step::Attr(a) => Some(a.as_str()),
+            _ => None,
+        })
+        .collect();
+    let Some((_, parents)) = names.split_last() else {
+        return false;
+    };
+    let mut attrs: &[Attribute] = &block.attributes;
+    let mut current = block;
+    let mut in_block = true;
+    for p in parents {
+        if in_block {
+            if let Some(b) = current.nested_block(p) {
+                current = &b.block;
+                attrs = &current.attributes;
+                continue;
+            }
+        }
+        match attrs
+            .iter()
+            .find(|a| a.name == *p)
+            .and_then(|a| a.nested.as_ref())
+        {
+            Some(n) => {
+                attrs = &n.attributes;
+                in_block = false;
+            }
+            None => return false,
+        }
+    }
+    attrs.iter().any(|a| a.name == name) || (in_block && current.nested_block(name).is_some())
+}
+
 /// Errors for write-only values a Terraform without write-only support (before
 /// 1.11) was given: it would keep them in plan and state. By convention the
 /// stored alternative of `x_wo` is `x`.
@@ -804,6 +843,7 @@ fn write_only_not_supported(block: &Block, config: &Value) -> Diagnostics {
         };
         let instead = leaf
             .strip_suffix("_wo")
+            .filter(|plain| has_sibling(block, &path, plain))
             .map(|plain| format!(" Set `{plain}` instead: it works with every Terraform, and is stored in state marked sensitive."))
             .unwrap_or_default();
         d.push(
@@ -830,5 +870,250 @@ mod tests {
         assert!(a.write_only && a.sensitive);
         let b = attr_to_pb(&Attribute::string("password").optional().sensitive());
         assert!(!b.write_only);
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+    use crate::provider::{ApplyResult, Opened, ReadResult};
+    use crate::schema::NestedBlock;
+    use async_trait::async_trait;
+    use pb::provider_server::Provider as _;
+
+    struct Thing;
+
+    fn thing_schema() -> Schema {
+        Schema::new(
+            Block::new()
+                .attr(Attribute::string("id").computed())
+                .attr(Attribute::string("password").optional().sensitive())
+                .attr(Attribute::string("password_wo").optional().write_only())
+                .block(NestedBlock::new(
+                    "login",
+                    Nesting::List,
+                    Block::new().attr(Attribute::string("token_wo").optional().write_only()),
+                )),
+        )
+    }
+
+    #[async_trait]
+    impl Resource for Thing {
+        fn type_name(&self) -> &'static str {
+            "t_thing"
+        }
+        fn schema(&self) -> Schema {
+            thing_schema()
+        }
+        // A careless resource that echoes its configuration, write-only
+        // values included: the server must still return none of them.
+        async fn create(&self, req: &ApplyRequest, _ctx: &Ctx) -> ApplyResult {
+            let mut s = req.config.clone();
+            s.set_attr("id", Value::string("x"));
+            ApplyResult::ok(s)
+        }
+        async fn update(&self, req: &ApplyRequest, _ctx: &Ctx) -> ApplyResult {
+            ApplyResult::ok(req.config.clone())
+        }
+        async fn delete(&self, _req: &ApplyRequest, _ctx: &Ctx) -> Diagnostics {
+            Diagnostics::new()
+        }
+        async fn read(&self, state: &Value, _p: &[u8], _ctx: &Ctx) -> ReadResult {
+            let mut s = state.clone();
+            s.set_attr("password_wo", Value::string("leak"));
+            ReadResult::ok(s, Vec::new())
+        }
+        async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
+            resp.state = req.config.clone();
+            resp.state.set_attr("id", Value::Unknown);
+        }
+    }
+
+    struct Token;
+
+    #[async_trait]
+    impl EphemeralResource for Token {
+        fn type_name(&self) -> &'static str {
+            "t_token"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new()
+                    .attr(Attribute::string("name").required())
+                    .attr(Attribute::string("value").computed().sensitive()),
+            )
+        }
+        async fn open(&self, config: &Value, _ctx: &Ctx) -> Opened {
+            let mut r = config.clone();
+            r.set_attr("value", Value::string("v"));
+            let mut o = Opened::ok(r);
+            o.private = b"handle".to_vec();
+            o
+        }
+    }
+
+    struct P;
+
+    #[async_trait]
+    impl Provider for P {
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new())
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![Arc::new(Thing)]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            Vec::new()
+        }
+        fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
+            vec![Arc::new(Token)]
+        }
+        async fn configure(&self, _c: &Value, _ctx: &Ctx) -> Diagnostics {
+            Diagnostics::new()
+        }
+    }
+
+    fn svc() -> ProviderService {
+        ProviderService::new(Arc::new(P))
+    }
+
+    fn config() -> Value {
+        Value::object([
+            ("id", Value::Null),
+            ("password", Value::Null),
+            ("password_wo", Value::string("s3cr3t")),
+            (
+                "login",
+                Value::List(vec![Value::object([("token_wo", Value::string("t0k3n"))])]),
+            ),
+        ])
+    }
+
+    fn dv(v: &Value) -> Option<pb::DynamicValue> {
+        Some(encode(v, &thing_schema().ty()).unwrap())
+    }
+
+    fn write_only_of(dv: &Option<pb::DynamicValue>) -> Vec<AttrPath> {
+        let schema = thing_schema();
+        let v = decode(dv.as_ref(), &schema.ty()).unwrap();
+        schema.block.write_only_values(&v)
+    }
+
+    async fn validate(caps: Option<pb::ClientCapabilities>) -> Vec<pb::Diagnostic> {
+        svc()
+            .validate_resource_config(Request::new(pb::validate_resource_config::Request {
+                type_name: "t_thing".into(),
+                config: dv(&config()),
+                client_capabilities: caps,
+            }))
+            .await
+            .unwrap()
+            .into_inner()
+            .diagnostics
+    }
+
+    #[tokio::test]
+    async fn write_only_needs_the_client_capability() {
+        let allowed = pb::ClientCapabilities {
+            write_only_attributes_allowed: true,
+            ..Default::default()
+        };
+        assert!(validate(Some(allowed)).await.is_empty());
+        for caps in [None, Some(pb::ClientCapabilities::default())] {
+            let d = validate(caps).await;
+            assert_eq!(d.len(), 2, "{d:?}");
+            assert!(d[0].summary.contains("Terraform 1.11"), "{d:?}");
+            assert!(d[0].detail.contains("Set `password` instead"), "{d:?}");
+            assert!(!d[1].detail.contains("instead"), "no plain twin: {d:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_response_carries_a_write_only_value() {
+        let s = svc();
+        let plan = s
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: "t_thing".into(),
+                prior_state: dv(&Value::Null),
+                proposed_new_state: dv(&config()),
+                config: dv(&config()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
+        assert!(write_only_of(&plan.planned_state).is_empty());
+
+        let apply = s
+            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: "t_thing".into(),
+                prior_state: dv(&Value::Null),
+                planned_state: plan.planned_state.clone(),
+                config: dv(&config()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(apply.diagnostics.is_empty(), "{:?}", apply.diagnostics);
+        assert!(write_only_of(&apply.new_state).is_empty());
+        let state = decode(apply.new_state.as_ref(), &thing_schema().ty()).unwrap();
+        assert_eq!(state.get("id"), &Value::string("x"));
+
+        let read = s
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: "t_thing".into(),
+                current_state: apply.new_state.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(write_only_of(&read.new_state).is_empty());
+    }
+
+    #[tokio::test]
+    async fn ephemeral_resources_are_listed_and_opened() {
+        let s = svc();
+        let schema = s
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(schema.ephemeral_resource_schemas.contains_key("t_token"));
+        let ty = Token.schema().ty();
+        let cfg = Value::object([("name", Value::string("n")), ("value", Value::Null)]);
+        let opened = s
+            .open_ephemeral_resource(Request::new(pb::open_ephemeral_resource::Request {
+                type_name: "t_token".into(),
+                config: Some(encode(&cfg, &ty).unwrap()),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(opened.diagnostics.is_empty(), "{:?}", opened.diagnostics);
+        let result = decode(opened.result.as_ref(), &ty).unwrap();
+        assert_eq!(result.get("value"), &Value::string("v"));
+        assert_eq!(opened.private.as_deref(), Some(&b"handle"[..]));
+        let closed = s
+            .close_ephemeral_resource(Request::new(pb::close_ephemeral_resource::Request {
+                type_name: "t_token".into(),
+                private: opened.private,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(closed.diagnostics.is_empty());
+        let unknown = s
+            .open_ephemeral_resource(Request::new(pb::open_ephemeral_resource::Request {
+                type_name: "t_nope".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(unknown.diagnostics.len(), 1);
     }
 }
