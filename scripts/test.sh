@@ -56,7 +56,7 @@ if grep -rqE '^\s*//[!/]\s*```' --include='*.rs' tfplugin schemas provider palet
   cargo test --workspace --doc
 fi
 
-step "cargo tests (unit, property and acceptance), ${TEST_JOBS:-3} binaries at a time"
+step "cargo tests (unit, property and acceptance; acceptance once per Terraform), ${TEST_JOBS:-3} jobs at a time"
 set +e
 python3 scripts/run_tests.py target/test-binaries.json --jobs "${TEST_JOBS:-3}" 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
