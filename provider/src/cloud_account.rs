@@ -54,6 +54,68 @@ fn body(v: &Value) -> V1VsphereAccount {
     }
 }
 
+/// The body for a create or update: `password` comes with the planned
+/// values, `password_wo` only with the configuration (Terraform never puts
+/// a write-only value in a plan).
+fn body_with(planned: &Value, config: &Value) -> V1VsphereAccount {
+    let mut b = body(planned);
+    if let Some(spec) = b.spec.as_mut() {
+        if spec.password.is_none() {
+            spec.password = write_only_password(config).map(|p| {
+                tfplugin::logging::register_secret(p);
+                p.to_string()
+            });
+        }
+    }
+    b
+}
+
+/// `password_wo` of a configuration (the account, or a gateway's `vcenter`
+/// block), when it is the form in use.
+pub fn write_only_password(config: &Value) -> Option<&str> {
+    config.get("password_wo").as_str()
+}
+
+/// Plan-time rules for the two forms of the vCenter password in `block`
+/// (the account's configuration, or the gateway's `vcenter` block at `at`):
+/// exactly one of `password` and `password_wo`, and `password_wo_version`
+/// only with `password_wo`. An unknown value will be set, so it counts as
+/// set; the diagnostics name the attribute, never a value.
+pub fn check_password_forms(block: &Value, at: &AttrPath, d: &mut Diagnostics) {
+    if block.is_null() || block.is_unknown() {
+        return;
+    }
+    let set = |k: &str| !block.get(k).is_null();
+    let (plain, wo, version) = (
+        set("password"),
+        set("password_wo"),
+        set("password_wo_version"),
+    );
+    if plain && wo {
+        d.error_at(
+            at.then_attr("password_wo"),
+            "Two vCenter passwords",
+            "Set `password` or `password_wo`, not both. `password` works with every Terraform and is kept \
+             in state (marked sensitive); `password_wo` needs Terraform 1.11 or later and is never stored.",
+        );
+    } else if !plain && !wo {
+        d.error_at(
+            at.then_attr("password"),
+            "No vCenter password",
+            "Set `password` (any Terraform; kept in state, marked sensitive) or `password_wo` with \
+             `password_wo_version` (Terraform 1.11 or later; never stored in plan or state).",
+        );
+    }
+    if version && !wo {
+        d.error_at(
+            at.then_attr("password_wo_version"),
+            "Version without a write-only password",
+            "`password_wo_version` says when to send `password_wo` again, and means nothing without it. \
+             Remove it, or give the password as `password_wo` instead of `password`.",
+        );
+    }
+}
+
 /// The prior spelling of the server when it names the same server as
 /// Palette's, so `https://vc/` in configuration never drifts against `vc`.
 fn server_value(api: Option<String>, prior: &Value) -> Value {
@@ -97,7 +159,14 @@ fn state_from(a: &V1VsphereAccount, context: &str, prior: &Value, with_password:
         ("insecure", Value::Bool(spec.insecure.unwrap_or(false))),
     ];
     if with_password {
+        // Palette never returns the password: what state had stays, and
+        // after an import both forms are null.
         fields.push(("password", prior.get("password").clone()));
+        fields.push(("password_wo", Value::Null));
+        fields.push((
+            "password_wo_version",
+            prior.get("password_wo_version").clone(),
+        ));
     }
     Value::object(fields)
 }
@@ -173,6 +242,12 @@ impl Resource for CloudAccount {
         schemas::cloud_account::schema()
     }
 
+    async fn validate(&self, config: &Value) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        check_password_forms(config, &AttrPath::root(), &mut d);
+        d
+    }
+
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
             return;
@@ -212,7 +287,7 @@ impl Resource for CloudAccount {
             .unwrap_or_default()
             .to_string();
         let created: Result<V1Uid, ApiError> = client
-            .post(ACCOUNTS, &body(&req.planned), &ctx.cancel)
+            .post(ACCOUNTS, &body_with(&req.planned, &req.config), &ctx.cancel)
             .await;
         let uid = match created {
             Ok(u) => u.uid.unwrap_or_default(),
@@ -283,7 +358,7 @@ impl Resource for CloudAccount {
         if let Err(e) = client
             .put(
                 &format!("{ACCOUNTS}/{uid}"),
-                &body(&req.planned),
+                &body_with(&req.planned, &req.config),
                 &ctx.cancel,
             )
             .await
@@ -519,6 +594,172 @@ mod tests {
             d.to_string()
                 .contains("uid a-1 is an aws cloud account named \"prod\", not a vSphere account."),
             "{d}"
+        );
+    }
+
+    fn account(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::null_object(&schemas::cloud_account::schema().ty());
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
+    }
+
+    fn problems(config: &Value) -> Vec<(String, String)> {
+        let mut d = Diagnostics::new();
+        check_password_forms(config, &AttrPath::root(), &mut d);
+        d.iter()
+            .map(|x| {
+                (
+                    x.attribute
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    x.summary.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exactly_one_password_form_and_a_version_only_with_the_write_only_one() {
+        let pw = || ("password", Value::from("p-1234"));
+        let wo = || ("password_wo", Value::from("p-1234"));
+        let ver = || ("password_wo_version", Value::int(1));
+        for ok in [
+            account(&[pw()]),
+            account(&[wo()]),
+            account(&[wo(), ver()]),
+            // Unknown until apply, but set: it counts.
+            account(&[("password_wo", Value::Unknown), ver()]),
+            account(&[("password", Value::Unknown)]),
+        ] {
+            assert_eq!(problems(&ok), vec![], "{ok:?}");
+        }
+        let at = |p: &str, s: &str| vec![(p.to_string(), s.to_string())];
+        assert_eq!(
+            problems(&account(&[pw(), wo(), ver()])),
+            at("password_wo", "Two vCenter passwords")
+        );
+        assert_eq!(
+            problems(&account(&[])),
+            at("password", "No vCenter password")
+        );
+        assert_eq!(
+            problems(&account(&[pw(), ver()])),
+            at(
+                "password_wo_version",
+                "Version without a write-only password"
+            )
+        );
+        assert_eq!(
+            problems(&account(&[ver()])),
+            vec![
+                ("password".to_string(), "No vCenter password".to_string()),
+                (
+                    "password_wo_version".to_string(),
+                    "Version without a write-only password".to_string()
+                ),
+            ]
+        );
+        // The gateway's block is checked at its own path.
+        let mut d = Diagnostics::new();
+        check_password_forms(
+            &account(&[pw(), wo()]),
+            &AttrPath::attr("vcenter").then_index(0),
+            &mut d,
+        );
+        assert_eq!(
+            d.iter()
+                .next()
+                .unwrap()
+                .attribute
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            "vcenter[0].password_wo"
+        );
+        // No value ever reaches a message.
+        assert!(!d.to_string().contains("p-1234"), "{d}");
+    }
+
+    #[test]
+    fn password_wo_version_is_a_whole_number() {
+        let schema = schemas::cloud_account::schema();
+        let check = |n: &str| {
+            let v = account(&[
+                ("password_wo", "p".into()),
+                (
+                    "password_wo_version",
+                    Value::Number(tfplugin::value::Number::parse(n).unwrap()),
+                ),
+            ]);
+            tfplugin::validate::validate_config(&schema.block, &v)
+        };
+        assert!(!check("2").has_errors());
+        let d = check("1.5");
+        assert!(d.has_errors(), "{d}");
+        assert_eq!(
+            d.iter()
+                .next()
+                .unwrap()
+                .attribute
+                .as_ref()
+                .unwrap()
+                .to_string(),
+            "password_wo_version"
+        );
+    }
+
+    #[test]
+    fn the_write_only_password_comes_from_the_configuration() {
+        let planned = account(&[
+            ("name", "dc1".into()),
+            ("gateway_id", "g1".into()),
+            ("vcenter_server", "vc".into()),
+            ("username", "u".into()),
+            ("password_wo_version", Value::int(2)),
+        ]);
+        let mut config = planned.clone();
+        config.set_attr("password_wo", "from-config".into());
+        let spec = body_with(&planned, &config).spec.unwrap();
+        assert_eq!(spec.password.as_deref(), Some("from-config"));
+        // The plain form is the planned value, as it always was.
+        let mut plain = planned.clone();
+        plain.set_attr("password_wo_version", Value::Null);
+        plain.set_attr("password", "stored".into());
+        let spec = body_with(&plain, &plain).spec.unwrap();
+        assert_eq!(spec.password.as_deref(), Some("stored"));
+        // State keeps the version (so a refresh shows no drift) and never
+        // a write-only value; after an import (no prior) both are null.
+        let api = V1VsphereAccount {
+            metadata: Some(V1ObjectMeta {
+                uid: Some("a1".into()),
+                name: Some("dc1".into()),
+                ..Default::default()
+            }),
+            spec: Some(V1VsphereCloudAccount::default()),
+            ..Default::default()
+        };
+        let state = state_from(&api, "project", &config, true);
+        assert_eq!(state.get("password_wo_version"), &Value::int(2));
+        assert!(state.get("password_wo").is_null());
+        let imported = state_from(&api, "project", &Value::Null, true);
+        assert!(imported.get("password_wo_version").is_null());
+        assert!(imported.get("password").is_null());
+    }
+
+    #[test]
+    fn the_data_source_has_no_password_attribute() {
+        let names: Vec<String> = schemas::cloud_account::data_schema()
+            .block
+            .attributes
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.starts_with("password")),
+            "{names:?}"
         );
     }
 

@@ -300,7 +300,140 @@ fn registration_help(
     s
 }
 
+/// Where an operation on the gateway gets its vCenter password.
+#[derive(Debug, PartialEq, Eq)]
+enum PasswordSource<'a> {
+    /// No `vcenter` block: the provider's `vcenter` block, if any.
+    Default,
+    /// `password` in the gateway's block, kept in state.
+    Stored,
+    /// `password_wo`, which only a plan's or an apply's configuration holds.
+    Configured(&'a str),
+    /// A write-only password and no configuration (refresh, destroy): the
+    /// provider's `vcenter` block, which names the same server.
+    Provider,
+    /// As `Provider`, but the provider has no `vcenter` block for that server.
+    Missing,
+}
+
+/// `block` is the gateway's `vcenter` block as planned or stored,
+/// `config_block` the same block in the configuration (null outside of plan
+/// and apply, and on destroy), `provider_server` the server of the
+/// provider's `vcenter` block. A block without `password` either uses
+/// `password_wo` or was read back by an import (Palette never returns the
+/// password); both need the configuration or the provider's block.
+fn password_source<'a>(
+    block: &Value,
+    config_block: &'a Value,
+    provider_server: Option<&str>,
+) -> PasswordSource<'a> {
+    if block.is_null() {
+        return PasswordSource::Default;
+    }
+    // Unknown at plan time still ends up in state.
+    if !block.get("password").is_null() {
+        return PasswordSource::Stored;
+    }
+    if let Some(p) = crate::cloud_account::write_only_password(config_block) {
+        return PasswordSource::Configured(p);
+    }
+    let norm = |s: &str| vsphere::normalize_server(s).unwrap_or_else(|_| s.to_string());
+    match provider_server {
+        Some(p) if norm(p) == norm(&s(block, "server")) => PasswordSource::Provider,
+        _ => PasswordSource::Missing,
+    }
+}
+
+/// What to tell a user whose gateway keeps no vCenter password when
+/// `operation` needs one: what is missing and the block to add.
+fn missing_password(server: &str, operation: &str, provider_server: Option<&str>) -> String {
+    let other = match provider_server {
+        Some(p) => format!(" The provider's `vcenter` block names {p:?}, another server."),
+        None => String::new(),
+    };
+    format!(
+        "{operation} logs in to vCenter {server:?}, and this gateway's `vcenter` block has no password \
+         Terraform keeps: `password_wo` is never stored, and only a plan or apply of the gateway's own \
+         configuration carries it.{other} Give the provider a `vcenter` block for that server (provider \
+         configuration is never stored in state either; the password may come from an ephemeral variable \
+         or VSPHERE_PASSWORD):\n\n\
+         provider \"palette\" {{\n  vcenter {{\n    server   = \"{server}\"\n    username = \"...\"\n    \
+         password = var.vcenter_password\n  }}\n}}"
+    )
+}
+
+const REFRESH_NEEDS: &str =
+    "A refresh reads the gateway's node VMs and installer VM from vCenter: it";
+const DESTROY_NEEDS: &str =
+    "Destroying (or replacing) the gateway deletes its node VMs and installer VM in vCenter: it";
+
 impl Gateway {
+    fn provider_vcenter_server(&self) -> Option<String> {
+        let settings = self.shared.settings.read().expect("settings lock");
+        settings
+            .as_ref()?
+            .vcenter
+            .as_ref()
+            .map(|vc| vc.server.clone())
+    }
+
+    /// The vCenter access for an operation on `v` (planned, prior or stored
+    /// state) with `config` (the configuration, null where Terraform sends
+    /// none). `Err` holds the server whose password nobody has.
+    fn vcenter_for(&self, v: &Value, config: &Value) -> Result<Option<VcAccess>, String> {
+        let provider_server = self.provider_vcenter_server();
+        let block = first(v, "vcenter");
+        match password_source(block, first(config, "vcenter"), provider_server.as_deref()) {
+            PasswordSource::Default | PasswordSource::Stored => Ok(self.vcenter(v)),
+            PasswordSource::Configured(password) => {
+                tfplugin::logging::register_secret(password);
+                Ok(self.vcenter(v).map(|vc| VcAccess {
+                    password: password.to_string(),
+                    ..vc
+                }))
+            }
+            PasswordSource::Provider => Ok(self.vcenter(&Value::Null)),
+            PasswordSource::Missing => Err(s(block, "server")),
+        }
+    }
+
+    /// Said at plan time: a plan that leaves the gateway without a password
+    /// Terraform keeps (its block switches to `password_wo`) warns that
+    /// refresh and destroy need the provider's `vcenter` block; a
+    /// replacement, whose destroy half runs without configuration, is
+    /// refused. Refreshes of such a gateway warn on their own.
+    fn plan_later_password(&self, req: &PlanRequest, resp: &mut PlanResponse) {
+        if resp.state.is_null() {
+            return;
+        }
+        let provider = self.provider_vcenter_server();
+        let keeps_none = |v: &Value| {
+            !v.is_null()
+                && password_source(first(v, "vcenter"), &Value::Null, provider.as_deref())
+                    == PasswordSource::Missing
+        };
+        let server = |v: &Value| s(first(v, "vcenter"), "server");
+        if !resp.requires_replace.is_empty() && keeps_none(&req.prior) {
+            resp.diags.error(
+                "No vCenter password to replace the gateway",
+                missing_password(&server(&req.prior), DESTROY_NEEDS, provider.as_deref()),
+            );
+        } else if keeps_none(&resp.state) && !keeps_none(&req.prior) {
+            resp.diags.push(
+                Diagnostic::warning(
+                    "Later refreshes and destroy need the provider's vCenter block",
+                    format!(
+                        "This apply works: it has the configuration, which holds `password_wo`. Afterwards:\n\
+                         - {}\n\
+                         - Destroying the gateway needs it too, and is refused without it (nothing is deleted).",
+                        missing_password(&server(&resp.state), REFRESH_NEEDS, provider.as_deref()),
+                    ),
+                )
+                .at(path(&[("vcenter", Some(0)), ("password_wo", None)])),
+            );
+        }
+    }
+
     fn vcenter(&self, v: &Value) -> Option<VcAccess> {
         let palette_ca = self
             .shared
@@ -520,6 +653,34 @@ impl Gateway {
         Ok((doomed, kept))
     }
 
+    /// Gives Palette the gateway's vSphere account as `planned` (with the
+    /// password of `config` when it is write-only), as the console's edit of
+    /// the gateway's account does. Nothing to send without a `vcenter` block.
+    async fn send_account(
+        &self,
+        uid: &str,
+        planned: &Value,
+        config: &Value,
+        ctx: &Ctx,
+    ) -> Result<(), Diagnostics> {
+        let Ok(Some(vc)) = self.vcenter_for(planned, config) else {
+            return Ok(());
+        };
+        let client = self.shared.client()?;
+        let body = V1OverlordVsphereAccountEntity {
+            account: Some(vc.account()),
+            share_with_projects: None,
+        };
+        client
+            .put(
+                &format!("/v1/overlords/vsphere/{uid}/account"),
+                &body,
+                &ctx.cancel,
+            )
+            .await
+            .map_err(|e| api_diag("Cannot update the gateway's vSphere account", &e))
+    }
+
     fn cloud_config(&self, v: &Value, pool_uid: Option<&str>) -> V1OverlordVsphereCloudConfig {
         let p = first(v, "placement");
         let ssh = strings(v.get("ssh_keys"));
@@ -605,11 +766,28 @@ impl Resource for Gateway {
         let mut d = Diagnostics::new();
         check_networks(config, &mut d);
         VcAccess::check_tls(config, &mut d);
+        crate::cloud_account::check_password_forms(
+            first(config, "vcenter"),
+            &path(&[("vcenter", Some(0))]),
+            &mut d,
+        );
         d
     }
 
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
+            // Destroy runs without configuration: refused now rather than
+            // after Palette has forgotten the gateway and its VMs are orphans.
+            if let Err(server) = self.vcenter_for(&req.prior, &Value::Null) {
+                resp.diags.error(
+                    "No vCenter password to destroy the gateway",
+                    missing_password(
+                        &server,
+                        DESTROY_NEEDS,
+                        self.provider_vcenter_server().as_deref(),
+                    ),
+                );
+            }
             return;
         }
         // Console endpoint defaults to the provider's Palette.
@@ -765,6 +943,7 @@ impl Resource for Gateway {
                  `vcenter` block to default to.",
             );
         }
+        self.plan_later_password(req, resp);
     }
 
     async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
@@ -774,7 +953,7 @@ impl Resource for Gateway {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
-        let Some(vc) = self.vcenter(planned) else {
+        let Some(vc) = self.vcenter_for(planned, &req.config).ok().flatten() else {
             return ApplyResult::failed(
                 Value::Null,
                 Diagnostic::error("No vCenter", "The gateway needs a vcenter block."),
@@ -1155,6 +1334,23 @@ impl Resource for Gateway {
                     state.set_attr("ip_pool_id", Value::from(uid));
                 }
             }
+            // The one remote change of an adoption: a write-only password
+            // whose version the configuration sets (null in the imported
+            // state) is sent once, since nothing tells whether Palette holds
+            // the current one. A stored `password` is recorded only, as
+            // before write-only passwords existed.
+            if wo_version_changed(prior, planned, &req.config) {
+                if let Err(diags) = self
+                    .send_account(&s(prior, "id"), planned, &req.config, ctx)
+                    .await
+                {
+                    return ApplyResult {
+                        state: prior.clone(),
+                        private: private.bytes(),
+                        diags,
+                    };
+                }
+            }
             return ApplyResult::ok(state);
         }
         let client = match self.shared.client() {
@@ -1194,25 +1390,15 @@ impl Resource for Gateway {
                 );
             }
         }
+        // A new `password_wo_version` changes the block too: that is how a
+        // rotated write-only password reaches Palette.
+        let vcenter_now = self.vcenter_for(planned, &req.config).ok().flatten();
         if first(prior, "vcenter") != first(planned, "vcenter") {
-            if let Some(vc) = self.vcenter(planned) {
-                let body = V1OverlordVsphereAccountEntity {
-                    account: Some(vc.account()),
-                    share_with_projects: None,
-                };
-                if let Err(e) = client
-                    .put(
-                        &format!("/v1/overlords/vsphere/{uid}/account"),
-                        &body,
-                        &ctx.cancel,
-                    )
-                    .await
-                {
-                    return ApplyResult::failed(
-                        prior.clone(),
-                        api_diag("Cannot update the gateway's vSphere account", &e),
-                    );
-                }
+            if let Err(d) = self
+                .send_account(&s(prior, "id"), planned, &req.config, ctx)
+                .await
+            {
+                return ApplyResult::failed(prior.clone(), d);
             }
         }
         let cc_changed = ["node_count", "ssh_keys", "ntp_servers"]
@@ -1251,9 +1437,7 @@ impl Resource for Gateway {
             }
         }
         if s(planned, "installer_vm_action") == "delete" {
-            if let (Some(vc), Some(vm)) =
-                (self.vcenter(planned), prior.get("installer_vm_id").as_str())
-            {
+            if let (Some(vc), Some(vm)) = (&vcenter_now, prior.get("installer_vm_id").as_str()) {
                 let session = match vc.login_until(ctx, Some(deadline)).await {
                     Ok(s) => s,
                     Err(e) => {
@@ -1298,7 +1482,9 @@ impl Resource for Gateway {
                 state.set_attr("installer_vm_path", Value::Null);
             }
         }
-        let read = self.read(&state, &[], ctx).await;
+        let read = self
+            .read_with(&state, &[], ctx, self.vcenter_for(planned, &req.config))
+            .await;
         if read.diags.has_errors() || read.state.is_null() {
             return ApplyResult::failed(state, read.diags);
         }
@@ -1310,6 +1496,25 @@ impl Resource for Gateway {
         let client = match self.shared.client() {
             Ok(c) => c,
             Err(d) => return d,
+        };
+        // Checked before anything is deleted: once Palette forgets the
+        // gateway, nothing would say which VMs were its.
+        let vcenter = match self.vcenter_for(prior, &req.config) {
+            Ok(vc) => vc,
+            Err(server) => {
+                return Diagnostic::error(
+                    "No vCenter password to destroy the gateway",
+                    format!(
+                        "{} Nothing was deleted.",
+                        missing_password(
+                            &server,
+                            DESTROY_NEEDS,
+                            self.provider_vcenter_server().as_deref()
+                        )
+                    ),
+                )
+                .into()
+            }
         };
         let uid = s(prior, "id");
         let mut diags = Diagnostics::new();
@@ -1339,7 +1544,7 @@ impl Resource for Gateway {
             }
         }
         // vCenter: the installer, and any node VM Palette left behind.
-        let Some(vc) = self.vcenter(prior) else {
+        let Some(vc) = vcenter else {
             return diags;
         };
         let deadline = Instant::now()
@@ -1394,6 +1599,28 @@ impl Resource for Gateway {
     }
 
     async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
+        self.read_with(state, private, ctx, self.vcenter_for(state, &Value::Null))
+            .await
+    }
+
+    /// By uid or name. The installer and placement inputs Palette cannot
+    /// return are taken from the configuration by the next apply, which
+    /// records them without touching the gateway.
+    async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+        self.import_gateway(id, ctx).await
+    }
+}
+
+impl Gateway {
+    /// A refresh with the given vCenter access (the stored or provider's
+    /// password; in an update, the configuration's).
+    async fn read_with(
+        &self,
+        state: &Value,
+        private: &[u8],
+        ctx: &Ctx,
+        vcenter: Result<Option<VcAccess>, String>,
+    ) -> ReadResult {
         let keep = |d: Diagnostics| ReadResult {
             state: state.clone(),
             private: private.to_vec(),
@@ -1416,7 +1643,26 @@ impl Resource for Gateway {
         let mut next = observed(state.clone(), &g);
         let mut private_now = Private::parse(private);
         let mut vcenter_unread = Vec::new();
-        if let Some(vc) = self.vcenter(state) {
+        let mut diags = Diagnostics::new();
+        let vcenter = match vcenter {
+            Ok(vc) => vc,
+            Err(server) => {
+                diags.warning(
+                    "Cannot read the gateway's VMs: no vCenter password",
+                    format!(
+                        "{} The gateway remains in Terraform state; its `nodes` and `node_count` are as \
+                         last recorded, so node VMs deleted or powered off in vCenter do not show in this plan.",
+                        missing_password(
+                            &server,
+                            REFRESH_NEEDS,
+                            self.provider_vcenter_server().as_deref()
+                        )
+                    ),
+                );
+                None
+            }
+        };
+        if let Some(vc) = vcenter {
             match vc.login().await {
                 Ok(session) => {
                     let installer = state.get("installer_vm_id").as_str().map(str::to_string);
@@ -1461,17 +1707,15 @@ impl Resource for Gateway {
                 Err(e) => vcenter_unread.push(e.to_string()),
             }
         }
+        diags.extend(vcenter_unread_warning(&vcenter_unread));
         ReadResult {
             state: next,
             private: private_now.bytes(),
-            diags: vcenter_unread_warning(&vcenter_unread),
+            diags,
         }
     }
 
-    /// By uid or name. The installer and placement inputs Palette cannot
-    /// return are taken from the configuration by the next apply, which
-    /// records them without touching the gateway.
-    async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+    async fn import_gateway(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
         let client = self.shared.client()?;
         let found = match self.get(&client, id, ctx).await {
             Ok(Some(g)) => Some(g),
@@ -1522,6 +1766,14 @@ impl Resource for Gateway {
             .bytes(),
         }])
     }
+}
+
+/// Whether an apply changes `password_wo_version` of a gateway whose
+/// configuration gives `password_wo` (null -> N after an import counts).
+fn wo_version_changed(prior: &Value, planned: &Value, config: &Value) -> bool {
+    let version = |v: &Value| first(v, "vcenter").get("password_wo_version").clone();
+    crate::cloud_account::write_only_password(first(config, "vcenter")).is_some()
+        && version(planned) != version(prior)
 }
 
 /// A warning, not an error, for a refresh that read the gateway from
@@ -1653,6 +1905,99 @@ mod tests {
             .filter_map(|x| x.attribute.as_ref().map(|p| p.to_string()))
             .collect();
         assert_eq!(paths, vec!["installer[0].pod_cidr"], "{d}");
+    }
+
+    fn vcenter_block(pairs: &[(&str, Value)]) -> Value {
+        let ty = schemas::gateway::schema()
+            .block
+            .nested_block("vcenter")
+            .unwrap()
+            .block
+            .ty();
+        let mut b = Value::null_object(&ty);
+        b.set_attr("server", "vc.example.com".into());
+        b.set_attr("username", "u".into());
+        for (k, x) in pairs {
+            b.set_attr(k, x.clone());
+        }
+        b
+    }
+
+    #[test]
+    fn the_password_comes_from_state_configuration_or_the_provider() {
+        use PasswordSource::*;
+        let stored = vcenter_block(&[("password", "p1".into())]);
+        let wo = vcenter_block(&[("password_wo_version", Value::int(1))]);
+        let config = vcenter_block(&[
+            ("password_wo", "p2".into()),
+            ("password_wo_version", Value::int(1)),
+        ]);
+        let none = Value::Null;
+        assert_eq!(password_source(&none, &none, None), Default);
+        assert_eq!(password_source(&stored, &none, None), Stored);
+        assert_eq!(
+            password_source(&vcenter_block(&[("password", Value::Unknown)]), &none, None),
+            Stored
+        );
+        // Plan and apply carry the configuration.
+        assert_eq!(password_source(&wo, &config, None), Configured("p2"));
+        // Refresh and destroy do not: the provider's block, for that server only.
+        assert_eq!(
+            password_source(&wo, &none, Some("https://VC.example.com/sdk")),
+            Provider
+        );
+        assert_eq!(
+            password_source(&wo, &none, Some("vc2.example.com")),
+            Missing
+        );
+        assert_eq!(password_source(&wo, &none, None), Missing);
+        // A block an import read back has no password either.
+        assert_eq!(password_source(&vcenter_block(&[]), &none, None), Missing);
+    }
+
+    #[test]
+    fn a_missing_password_says_which_operation_needs_what() {
+        let text = missing_password("vc.example.com", DESTROY_NEEDS, Some("vc2.example.com"));
+        for part in [
+            "deletes its node VMs",
+            "\"vc.example.com\"",
+            "names \"vc2.example.com\", another server",
+            "provider \"palette\" {",
+            "server   = \"vc.example.com\"",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let text = missing_password("vc.example.com", REFRESH_NEEDS, None);
+        assert!(text.contains("reads the gateway's node VMs"), "{text}");
+        assert!(!text.contains("another server"), "{text}");
+    }
+
+    #[test]
+    fn the_write_only_password_is_sent_when_its_version_changes() {
+        let state = |b: Value| {
+            let mut v = Value::null_object(&schemas::gateway::schema().ty());
+            v.set_attr("vcenter", Value::List(vec![b]));
+            v
+        };
+        let v1 = state(vcenter_block(&[("password_wo_version", Value::int(1))]));
+        let v2 = state(vcenter_block(&[("password_wo_version", Value::int(2))]));
+        let cfg = |n: i64| {
+            state(vcenter_block(&[
+                ("password_wo", "p".into()),
+                ("password_wo_version", Value::int(n)),
+            ]))
+        };
+        assert!(wo_version_changed(&v1, &v2, &cfg(2)));
+        assert!(!wo_version_changed(&v2, &v2, &cfg(2)));
+        // An import leaves no block, or one without a version: null -> 1.
+        let imported = state(vcenter_block(&[]));
+        assert!(wo_version_changed(&imported, &v1, &cfg(1)));
+        let mut no_block = Value::null_object(&schemas::gateway::schema().ty());
+        no_block.set_attr("vcenter", Value::List(Vec::new()));
+        assert!(wo_version_changed(&no_block, &v1, &cfg(1)));
+        // Nothing write-only configured: nothing to send.
+        let plain = state(vcenter_block(&[("password", "p".into())]));
+        assert!(!wo_version_changed(&imported, &plain, &plain));
     }
 
     #[test]

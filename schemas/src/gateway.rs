@@ -124,7 +124,7 @@ fn installer_block() -> Block {
 }
 
 fn vcenter_block() -> Block {
-    Block::new()
+    let b = Block::new()
         .description(
             "The vCenter the installer is deployed to and the gateway works in; it also becomes the gateway's \
              vSphere account. Defaults to the provider's `vcenter` block.",
@@ -135,14 +135,8 @@ fn vcenter_block() -> Block {
                 .validator(crate::vcenter_server_validator())
                 .description("vCenter host name or URL."),
         )
-        .attr(name_attr("username", "vCenter user, such as `svc-palette@vsphere.local`."))
-        .attr(
-            Attribute::string("password")
-                .required()
-                .sensitive()
-                .validator(NotBlank)
-                .description("vCenter password. Sensitive; never read back."),
-        )
+        .attr(name_attr("username", "vCenter user, such as `svc-palette@vsphere.local`."));
+    crate::cloud_account::password_attrs(b, crate::cloud_account::PasswordUse::Gateway)
         .attr(Attribute::bool("insecure").default(false).description(
             "Skip the check of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
         ))

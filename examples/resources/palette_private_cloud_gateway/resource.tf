@@ -1,6 +1,19 @@
 variable "vcenter_password" {
   type      = string
   sensitive = true
+  ephemeral = true # Terraform 1.10 or later; leave this line out before 1.10
+}
+
+# With `password_wo`, refresh (which reads the gateway's VMs) and destroy
+# (which deletes them) log in with the provider's `vcenter` block, as they
+# run without the resource's configuration: it must name the same server.
+# (A gateway without a `vcenter` block uses this one for everything.)
+provider "palette" {
+  vcenter {
+    server   = "vcenter.dc1.example.com"
+    username = "svc-palette@vsphere.local"
+    password = var.vcenter_password
+  }
 }
 
 resource "palette_private_cloud_gateway" "dc1" {
@@ -10,7 +23,12 @@ resource "palette_private_cloud_gateway" "dc1" {
   vcenter {
     server   = "vcenter.dc1.example.com"
     username = "svc-palette@vsphere.local"
-    password = var.vcenter_password
+    # Terraform 1.11 or later: write-only, never stored in plan or state.
+    password_wo         = var.vcenter_password
+    password_wo_version = 1 # bump it with each new password: the only change Terraform sees
+    # Any Terraform (1.0 and later), instead of the two lines above: kept in
+    # state, marked sensitive; refresh and destroy then need no provider block.
+    # password = var.vcenter_password
   }
 
   # Where the installer VM is deployed, and its OVF properties.
