@@ -144,7 +144,10 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
     ];
     {
         let store = lab.lab.lab.store();
-        assert!(!store.pairing_codes.is_empty(), "the lab issued no pairing code");
+        assert!(
+            !store.pairing_codes.is_empty(),
+            "the lab issued no pairing code"
+        );
         for (i, p) in store.pairing_codes.iter().enumerate() {
             secrets.push((format!("pairing code #{}", i + 1), p.code.clone()));
         }
@@ -164,7 +167,10 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
         })
         .expect("a kubeconfig in state");
     let creds = kubeconfig_credentials(&kubeconfig);
-    assert!(!creds.is_empty(), "the kubeconfig in state has no credential");
+    assert!(
+        !creds.is_empty(),
+        "the kubeconfig in state has no credential"
+    );
     for (i, c) in creds.into_iter().enumerate() {
         secrets.push((format!("kubeconfig credential #{}", i + 1), c));
     }
@@ -216,7 +222,9 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
         for dep in ["cookie_store", "vim_rs::", "hyper", "h2::", "reqwest::"] {
             let debug_lines = provider_lines
                 .iter()
-                .filter(|(_, l)| l.contains(dep) && (l.contains("[DEBUG]") || l.contains("[TRACE]")))
+                .filter(|(_, l)| {
+                    l.contains(dep) && (l.contains("[DEBUG]") || l.contains("[TRACE]"))
+                })
                 .count();
             assert_eq!(debug_lines, 0, "{dep} logged below warn without the opt-in");
         }
@@ -252,10 +260,20 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
     );
 }
 
+/// The provider binary under test; `TRACE_SECRETS_PROVIDER_BIN` points
+/// this test at another build (an older one, to see it fail there).
+fn provider() -> acceptance_tests::ProviderUnderTest {
+    let mut p = palette();
+    if let Some(bin) = std::env::var_os("TRACE_SECRETS_PROVIDER_BIN") {
+        p.binary = bin.into();
+    }
+    p
+}
+
 #[test]
 fn no_secret_in_a_trace_log_of_a_whole_lifecycle() {
     let sim = Vcsim::start(USER, PASSWORD, &["-cluster", "2"]).expect("vcsim");
-    for_each_terraform(&palette(), |w| {
+    for_each_terraform(&provider(), |w| {
         lifecycle(w, &sim, false);
         // A fresh directory: the first run's state and log stay apart.
         let mut again = Workdir::new(&w.tf, &w.provider);

@@ -260,6 +260,15 @@ fn pattern_spans(text: &str) -> Vec<(usize, usize)> {
         // Only whole names: `a.password` yes, the tail of `x%password` too;
         // the middle of a longer word cannot start here by construction.
         let name = &text[start..i];
+        // vCenter's session-scoped objects (an OVA import's HttpNfcLease)
+        // have ids `session[KEY]ID`, and vcsim's KEY is the session cookie.
+        if b.get(i) == Some(&b'[') && name.to_ascii_lowercase().ends_with("session") {
+            if let Some(n) = text[i + 1..].find(']') {
+                if n > 0 && &text[i + 1..i + 1 + n] != REDACTED {
+                    spans.push((i + 1, i + 1 + n));
+                }
+            }
+        }
         if let Some(kind) = carries(name) {
             let slash = name.eq_ignore_ascii_case("pairingcode");
             if let Some(span) = assigned_value(text, i, kind, slash) {
@@ -703,6 +712,10 @@ mod tests {
         assert!(
             !out.contains("AB7RZK") && out.contains("<value>pcg</value>"),
             "{out}"
+        );
+        assert_eq!(
+            clean(r#"<_this type="HttpNfcLease">session[52aa-bb]52cc-dd</_this>"#),
+            r#"<_this type="HttpNfcLease">session[<redacted>]52cc-dd</_this>"#
         );
         let event = "<UserLoginSessionEvent><sessionId>77aa-bb</sessionId></UserLoginSessionEvent>";
         assert!(!clean(event).contains("77aa-bb"));
