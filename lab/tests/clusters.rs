@@ -342,6 +342,17 @@ async fn static_ip_cluster_runs_scales_and_deletes() {
     assert_eq!(s, 200);
     assert!(kc.contains("server: https://10.10.10.1:6443"), "{kc}");
     assert!(kc.contains("name: apps"), "{kc}");
+    // Verified with the cluster's CA, as Palette's kubeconfigs are.
+    let ca = kc
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("certificate-authority-data: "))
+        .expect("certificate-authority-data");
+    let pem = String::from_utf8(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, ca).unwrap(),
+    )
+    .unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----\n"), "{pem}");
+    assert!(!kc.contains("insecure-skip-tls-verify"));
 
     // The cloud config reflects what was asked.
     let (_, cc) = env
