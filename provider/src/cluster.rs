@@ -293,6 +293,9 @@ pub fn refine_plan(prior: &Value, planned: &mut Value, requires_replace: &mut Ve
     if planned.get("kubeconfig").is_unknown() && !prior.get("kubeconfig").is_null() {
         planned.set_attr("kubeconfig", prior.get("kubeconfig").clone());
     }
+    if planned.get("store_kubeconfig").as_bool() == Some(false) {
+        planned.set_attr("kubeconfig", Value::Null);
+    }
     if pools_same
         && planned.get("state").is_unknown()
         && prior.get("state").as_str() == Some("Running")
@@ -844,6 +847,10 @@ pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
         ),
         ("kubeconfig", Value::from(remote.kubeconfig.clone())),
         (
+            "store_kubeconfig",
+            kept("store_kubeconfig", Value::Bool(true)),
+        ),
+        (
             "nodes",
             Value::List(node_values(remote, &datacenter, &folder)),
         ),
@@ -891,6 +898,11 @@ fn settle(mut v: Value) -> Value {
 
 // ---------------------------------------------------------------------------
 // Palette calls
+
+/// Unset (state written before the attribute existed) means stored.
+fn stores_kubeconfig(v: &Value) -> bool {
+    v.get("store_kubeconfig").as_bool() != Some(false)
+}
 
 fn context(v: &Value) -> String {
     v.get("context").as_str().unwrap_or("project").to_string()
@@ -941,7 +953,11 @@ fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
 }
 
 /// Uids of the live clusters with exactly this name in the client's scope.
-pub(crate) async fn find_by_name(client: &Client, name: &str, ctx: &Ctx) -> Result<Vec<String>, ApiError> {
+pub(crate) async fn find_by_name(
+    client: &Client,
+    name: &str,
+    ctx: &Ctx,
+) -> Result<Vec<String>, ApiError> {
     let found: V1SpectroClustersSummary = client
         .post(
             "/v1/dashboard/spectroclusters/search",
@@ -1036,6 +1052,7 @@ async fn read_remote(
     client: &Client,
     uid: &str,
     with_defaults: bool,
+    with_kubeconfig: bool,
     ctx: &Ctx,
 ) -> Result<Option<Remote>, ReadError> {
     let Some(cluster) = get_cluster(client, uid, ctx).await? else {
@@ -1068,7 +1085,7 @@ async fn read_remote(
             .await?;
         machines.insert(name, list.items.unwrap_or_default());
     }
-    let kubeconfig = if state_of(&cluster) == "Running" {
+    let kubeconfig = if with_kubeconfig && state_of(&cluster) == "Running" {
         match client
             .get_text(&format!("{CLUSTERS}/{uid}/assets/kubeconfig"), &ctx.cancel)
             .await
@@ -1251,7 +1268,7 @@ impl Cluster {
         fallback: Value,
         ctx: &Ctx,
     ) -> Value {
-        match read_remote(client, uid, false, ctx).await {
+        match read_remote(client, uid, false, stores_kubeconfig(prior), ctx).await {
             Ok(Some(r)) => state_from(&r, prior, &context(prior)),
             _ => settle(fallback),
         }
@@ -1402,7 +1419,7 @@ impl Resource for Cluster {
                 .await;
             return ApplyResult::failed(state, d);
         }
-        match read_remote(&client, &uid, false, ctx).await {
+        match read_remote(&client, &uid, false, stores_kubeconfig(&req.planned), ctx).await {
             Ok(Some(r)) => ApplyResult::ok(state_from(&r, &req.planned, &ctxt)),
             Ok(None) => ApplyResult::failed(
                 settle(partial),
@@ -1438,7 +1455,8 @@ impl Resource for Cluster {
             Ok(()) => new.clone(),
             Err(_) => old.clone(),
         };
-        match (result, read_remote(&client, &uid, false, ctx).await) {
+        let read = read_remote(&client, &uid, false, stores_kubeconfig(new), ctx).await;
+        match (result, read) {
             (Ok(()), Ok(Some(r))) => {
                 ApplyResult::ok(keep_promised(new, state_from(&r, new, &ctxt)))
             }
@@ -1590,7 +1608,7 @@ impl Resource for Cluster {
             Err(d) => return keep(d),
         };
         let uid = s(state, "id").unwrap_or_default();
-        match read_remote(&client, &uid, false, ctx).await {
+        match read_remote(&client, &uid, false, stores_kubeconfig(state), ctx).await {
             Ok(Some(r)) => ReadResult::ok(state_from(&r, state, &ctxt), private.to_vec()),
             // Only a real "not found" (or Deleted) removes the cluster from state;
             // a cluster of another cloud is an error that keeps it.
@@ -1647,7 +1665,7 @@ impl Resource for Cluster {
                 .into());
             }
             if let Some(uid) = uids.first() {
-                let r = read_remote(&client, uid, true, ctx)
+                let r = read_remote(&client, uid, true, true, ctx)
                     .await
                     .map_err(|e| read_diag("Cannot read cluster", &e))?
                     .ok_or_else(|| {
@@ -1900,6 +1918,7 @@ mod tests {
             ("health", Value::from("Healthy")),
             ("cloud_config_id", Value::from("cc1")),
             ("kubeconfig", Value::Null),
+            ("store_kubeconfig", Value::Bool(true)),
             ("nodes", Value::List(vec![])),
             (
                 "cluster_profile",

@@ -334,7 +334,21 @@ pub fn schema() -> Schema {
                 Attribute::string("kubeconfig")
                     .computed()
                     .sensitive()
-                    .description("The cluster's kubeconfig, once it runs."),
+                    .description(
+                        "The cluster's kubeconfig, once it runs; kept in state (marked sensitive). With Terraform \
+                         1.10 or later, prefer the ephemeral `palette_cluster_kubeconfig`, which is never stored, \
+                         and set `store_kubeconfig = false`. Null when `store_kubeconfig` is false.",
+                    ),
+            )
+            .attr(
+                Attribute::bool("store_kubeconfig")
+                    .default(true)
+                    .description(
+                        "Whether `kubeconfig` is read and kept in state. Set it to false when the ephemeral \
+                         `palette_cluster_kubeconfig` (Terraform 1.10 or later) gives the kubeconfig instead: \
+                         the cluster's credentials then stay out of state and plans. Changing it changes \
+                         nothing in Palette.",
+                    ),
             )
             .attr(
                 Attribute::new("nodes", Type::list(node_type()))
