@@ -2,6 +2,7 @@
 
 mod cloud_account;
 mod cluster;
+mod cluster_kubeconfig;
 mod cluster_profile_data;
 mod config;
 mod gateway;
@@ -12,7 +13,9 @@ mod shared;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tfplugin::{Ctx, DataSource, Diagnostics, Provider, Resource, Schema, Value};
+use tfplugin::{
+    Ctx, DataSource, Diagnostics, EphemeralResource, Provider, Resource, Schema, Value,
+};
 
 use shared::Shared;
 
@@ -58,6 +61,12 @@ impl Provider for PaletteProvider {
                 shared: self.shared.clone(),
             }),
         ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
+        vec![Arc::new(cluster_kubeconfig::ClusterKubeconfig {
+            shared: self.shared.clone(),
+        })]
     }
 
     async fn validate_config(&self, config: &Value) -> Diagnostics {

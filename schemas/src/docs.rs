@@ -1,5 +1,6 @@
 //! Renders registry-format Markdown (docs/index.md, docs/resources/*.md,
-//! docs/data-sources/*.md) from the schemas and the HCL under examples/.
+//! docs/data-sources/*.md, docs/ephemeral-resources/*.md) from the schemas
+//! and the HCL under examples/.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -13,7 +14,15 @@ pub enum Kind {
     Provider,
     Resource,
     DataSource,
+    /// Terraform 1.10+ (`ephemeral` blocks).
+    EphemeralResource,
 }
+
+/// Said on every ephemeral resource's page: the registry lists them beside
+/// resources, and a user of an older Terraform gets only a parse error.
+const EPHEMERAL_NOTE: &str = "~> **Terraform 1.10 or later.** Ephemeral resources are opened when a run \
+needs them and are never written to the plan or state. Terraform 1.9 and older do not know `ephemeral` \
+blocks.";
 
 /// One rendered page: its path under docs/ and its text.
 pub struct Page {
@@ -242,6 +251,15 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
             examples.join(format!("data-sources/{name}/data-source.tf")),
             format!("{name} (Data Source)"),
         ),
+        Kind::EphemeralResource => (
+            format!(
+                "ephemeral-resources/{}.md",
+                name.trim_start_matches("palette_")
+            ),
+            "",
+            examples.join(format!("ephemeral-resources/{name}/ephemeral-resource.tf")),
+            format!("{name} (Ephemeral Resource)"),
+        ),
     };
     let _ = subcategory;
     let description = schema.block.description.trim().to_string();
@@ -252,6 +270,9 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
         description.replace('\n', "\n  ")
     );
     let _ = writeln!(out, "# {title}\n\n{description}\n");
+    if kind == Kind::EphemeralResource {
+        let _ = writeln!(out, "{EPHEMERAL_NOTE}\n");
+    }
     if let Some(ex) = read_example(&example) {
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{ex}\n```\n");
     }

@@ -4,6 +4,7 @@
 
 pub mod cloud_account;
 pub mod cluster;
+pub mod cluster_kubeconfig;
 pub mod cluster_profile_data;
 pub mod docs;
 pub mod gateway;
@@ -41,6 +42,11 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
         (gateway_data::TYPE_NAME, gateway_data::schema()),
         (ip_pool::DATA_TYPE_NAME, ip_pool::data_schema()),
     ]
+}
+
+/// Every ephemeral resource (Terraform 1.10+) with its schema.
+pub fn ephemeral_resources() -> Vec<(&'static str, Schema)> {
+    vec![(cluster_kubeconfig::TYPE_NAME, cluster_kubeconfig::schema())]
 }
 
 /// An IP address, such as the addresses Palette gives nodes or DNS servers
