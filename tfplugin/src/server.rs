@@ -267,7 +267,6 @@ fn attr_to_pb(a: &Attribute) -> pb::schema::Attribute {
         // Terraform 1.15+ puts this in its deprecation warning; older ones
         // read the description above.
         deprecation_message: a.deprecated.clone().unwrap_or_default(),
-        ..Default::default()
     }
 }
 
