@@ -529,9 +529,14 @@ impl pb::provider_server::Provider for ProviderService {
         let req = req.into_inner();
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
         let ty = schema.ty();
+        let mut proposed = try_diags!(decode(req.proposed_new_state.as_ref(), &ty), resp);
+        // Terraform builds the proposed state from configuration, write-only
+        // values included; the prior state never holds them, so the planner
+        // would take every plan for a change and mark computed values unknown.
+        schema.block.null_write_only(&mut proposed);
         let preq = PlanRequest {
             prior: try_diags!(decode(req.prior_state.as_ref(), &ty), resp),
-            proposed: try_diags!(decode(req.proposed_new_state.as_ref(), &ty), resp),
+            proposed,
             config: try_diags!(decode(req.config.as_ref(), &ty), resp),
             prior_private: req.prior_private,
             ctx: self.ctx(),
