@@ -212,6 +212,7 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
             .filter(|(_, l)| l.contains(&format!("@caller={target}")) || l.contains(target))
             .count()
     };
+    let mut found = Vec::new();
     if dependencies {
         assert!(
             from_dependencies("cookie_store") > 0 && from_dependencies("vim_rs") > 0,
@@ -226,11 +227,14 @@ fn lifecycle(w: &mut Workdir, sim: &Vcsim, dependencies: bool) {
                     l.contains(dep) && (l.contains("[DEBUG]") || l.contains("[TRACE]"))
                 })
                 .count();
-            assert_eq!(debug_lines, 0, "{dep} logged below warn without the opt-in");
+            if debug_lines > 0 {
+                found.push(format!(
+                    "{dep} logged below warn without the opt-in ({debug_lines} lines)"
+                ));
+            }
         }
     }
 
-    let mut found = Vec::new();
     for (what, value) in &secrets {
         let at = lines_with(&text, value);
         if !at.is_empty() {

@@ -261,13 +261,10 @@ fn pattern_spans(text: &str) -> Vec<(usize, usize)> {
         // the middle of a longer word cannot start here by construction.
         let name = &text[start..i];
         // vCenter's session-scoped objects (an OVA import's HttpNfcLease)
-        // have ids `session[KEY]ID`, and vcsim's KEY is the session cookie.
-        if b.get(i) == Some(&b'[') && name.to_ascii_lowercase().ends_with("session") {
-            if let Some(n) = text[i + 1..].find(']') {
-                if n > 0 && &text[i + 1..i + 1 + n] != REDACTED {
-                    spans.push((i + 1, i + 1 + n));
-                }
-            }
+        // have ids `session[KEY]ID`, also percent-encoded in NFC URLs, and
+        // vcsim's KEY is the session cookie.
+        if name.to_ascii_lowercase().ends_with("session") {
+            spans.extend(bracketed(text, i));
         }
         if let Some(kind) = carries(name) {
             let slash = name.eq_ignore_ascii_case("pairingcode");
@@ -277,6 +274,22 @@ fn pattern_spans(text: &str) -> Vec<(usize, usize)> {
         }
     }
     spans
+}
+
+/// What is inside `[...]` or `%5B...%5D` starting at `at`.
+fn bracketed(text: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = &text[at..];
+    let (open, close) = if rest.starts_with('[') {
+        ("[", "]")
+    } else if rest.len() >= 3 && rest[..3].eq_ignore_ascii_case("%5B") {
+        ("%5B", "%5D")
+    } else {
+        return None;
+    };
+    let s = at + open.len();
+    let n = text[s..].to_ascii_uppercase().find(close)?;
+    let value = &text[s..s + n];
+    (!value.is_empty() && value != REDACTED).then_some((s, s + n))
 }
 
 /// The value after a secret name that ends at `at`, if one is assigned
@@ -716,6 +729,10 @@ mod tests {
         assert_eq!(
             clean(r#"<_this type="HttpNfcLease">session[52aa-bb]52cc-dd</_this>"#),
             r#"<_this type="HttpNfcLease">session[<redacted>]52cc-dd</_this>"#
+        );
+        assert_eq!(
+            clean("<url>https://*/nfc/session%5B52aa-bb%5D52cc/disk-0.vmdk</url>"),
+            "<url>https://*/nfc/session%5B<redacted>%5D52cc/disk-0.vmdk</url>"
         );
         let event = "<UserLoginSessionEvent><sessionId>77aa-bb</sessionId></UserLoginSessionEvent>";
         assert!(!clean(event).contains("77aa-bb"));
