@@ -11,7 +11,7 @@ cd "$repo"
 # disk a build takes.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf "\n==> %s  [%s, %ss]\n" "$*" "$(date +%H:%M:%S)" "$SECONDS"; }
 
 step "toolchain components"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

@@ -80,15 +80,28 @@ import {{
                 generated.contains("restrict_to_single_cluster = true"),
                 "{generated}"
             );
-            assert!(
-                generated.contains("password       = null # sensitive"),
-                "{generated}"
+            // Terraform aligns the `=` of a block, so the padding depends on
+            // the longest attribute name: match the line by its words.
+            let is_password_line = |l: &str| {
+                let t = l.trim();
+                t.starts_with("password ") && t.ends_with("= null # sensitive")
+            };
+            assert_eq!(
+                generated.lines().filter(|l| is_password_line(l)).count(),
+                1,
+                "one `password = null # sensitive` line: {generated}"
             );
             // The user supplies the secret Palette cannot return.
-            let filled = generated.replace(
-                "password       = null # sensitive",
-                &format!("password       = \"{}\"", sim.password),
-            );
+            let filled: String = generated
+                .lines()
+                .map(|l| {
+                    if is_password_line(l) {
+                        format!("  password = \"{}\"\n", sim.password)
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
             std::fs::write(w.work().join("generated.tf"), filled).unwrap();
 
             let plan = w.plan_json();
