@@ -52,6 +52,8 @@ pub const IMPORT_BLOCKS: &str = "import blocks (Terraform 1.5 or later)";
 pub const EPHEMERAL: &str = "ephemeral resources and variables (Terraform 1.10 or later)";
 /// What [`TerraformBin::supports_write_only`] checks.
 pub const WRITE_ONLY: &str = "write-only attributes (Terraform 1.11 or later)";
+/// What [`TerraformBin::supports_identity`] checks.
+pub const IDENTITY: &str = "resource identity and import by identity (Terraform 1.12 or later)";
 
 impl TerraformBin {
     /// (major, minor) of this Terraform; 0 where a part does not parse.
@@ -74,6 +76,20 @@ impl TerraformBin {
     pub fn supports_write_only(&self) -> bool {
         self.minor_version() >= (1, 11)
     }
+    /// Resource identities (and `import { identity = ... }`) arrived in 1.12.
+    pub fn supports_identity(&self) -> bool {
+        self.minor_version() >= (1, 12)
+    }
+}
+
+/// A stable, non-reversible stand-in for a credential (64-bit FNV-1a), so
+/// that a test provider can report what it was configured with without
+/// writing the credential anywhere.
+pub fn fingerprint(secret: &str) -> String {
+    let hash = secret.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("fnv1a:{hash:016x}")
 }
 
 pub fn repo_root() -> PathBuf {
@@ -222,6 +238,8 @@ pub struct Workdir {
     pub dir: tempfile::TempDir,
     pub tf: TerraformBin,
     pub provider: ProviderUnderTest,
+    /// Providers beside the one under test (see [`Workdir::add_provider`]).
+    others: Vec<ProviderUnderTest>,
     env: Vec<(String, String)>,
 }
 
@@ -231,37 +249,11 @@ impl Workdir {
             .prefix("tfacc-")
             .tempdir()
             .expect("tempdir");
-        let mirror = dir.path().join("mirror");
-        let (ns, ty) = provider
-            .source
-            .split_once('/')
-            .expect("source is namespace/type");
-        let pkg = mirror.join(format!(
-            "registry.terraform.io/{ns}/{ty}/{}/linux_amd64",
-            provider.version
-        ));
-        std::fs::create_dir_all(&pkg).unwrap();
-        let dest = pkg.join(format!("terraform-provider-{ty}_v{}", provider.version));
-        // A hard link is instant and leaves the build output untouched; a copy
-        // is the fallback across file systems.
-        if std::fs::hard_link(&provider.binary, &dest).is_err() {
-            std::fs::copy(&provider.binary, &dest).expect("copy provider into mirror");
-        }
-        let cli_config = dir.path().join("terraform.rc");
-        std::fs::write(
-            &cli_config,
-            format!(
-                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/{}\"]\n  }}\n}}\n",
-                mirror.display(),
-                provider.source
-            ),
-        )
-        .unwrap();
         std::fs::create_dir_all(dir.path().join("work")).unwrap();
         let env = vec![
             (
                 "TF_CLI_CONFIG_FILE".to_string(),
-                cli_config.display().to_string(),
+                dir.path().join("terraform.rc").display().to_string(),
             ),
             ("TF_IN_AUTOMATION".into(), "1".into()),
             ("TF_INPUT".into(), "0".into()),
@@ -272,12 +264,62 @@ impl Workdir {
             tf.version,
             tf.path.display()
         );
-        Workdir {
+        let w = Workdir {
             dir,
             tf: tf.clone(),
             provider: provider.clone(),
+            others: Vec::new(),
             env,
+        };
+        w.install(provider);
+        w.write_cli_config();
+        w
+    }
+
+    /// Makes a second provider installable in this directory, as a
+    /// configuration that uses two providers needs; [`Workdir::config`]
+    /// then requires it too. Call before `init`.
+    pub fn add_provider(&mut self, provider: &ProviderUnderTest) {
+        self.install(provider);
+        self.others.push(provider.clone());
+        self.write_cli_config();
+    }
+
+    /// Puts `provider`'s binary into this directory's filesystem mirror.
+    fn install(&self, provider: &ProviderUnderTest) {
+        let (ns, ty) = provider
+            .source
+            .split_once('/')
+            .expect("source is namespace/type");
+        let pkg = self.dir.path().join(format!(
+            "mirror/registry.terraform.io/{ns}/{ty}/{}/linux_amd64",
+            provider.version
+        ));
+        std::fs::create_dir_all(&pkg).unwrap();
+        let dest = pkg.join(format!("terraform-provider-{ty}_v{}", provider.version));
+        // A hard link is instant and leaves the build output untouched; a copy
+        // is the fallback across file systems.
+        if std::fs::hard_link(&provider.binary, &dest).is_err() {
+            std::fs::copy(&provider.binary, &dest).expect("copy provider into mirror");
         }
+    }
+
+    /// A CLI configuration that installs every provider of this directory
+    /// from its mirror, and nothing from the network.
+    fn write_cli_config(&self) {
+        let include: Vec<String> = std::iter::once(&self.provider)
+            .chain(&self.others)
+            .map(|p| format!("\"registry.terraform.io/{}\"", p.source))
+            .collect();
+        std::fs::write(
+            self.dir.path().join("terraform.rc"),
+            format!(
+                "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [{}]\n  }}\n}}\n",
+                self.dir.path().join("mirror").display(),
+                include.join(", ")
+            ),
+        )
+        .unwrap();
     }
 
     pub fn work(&self) -> PathBuf {
@@ -291,12 +333,18 @@ impl Workdir {
 
     /// Writes main.tf, with the required_providers block prepended.
     pub fn config(&self, body: &str) {
-        let hcl = format!(
-            "terraform {{\n  required_providers {{\n    {} = {{\n      source  = \"{}\"\n      version = \"{}\"\n    }}\n  }}\n}}\n\n{body}\n",
-            self.provider.type_name(),
-            self.provider.source,
-            self.provider.version
-        );
+        let required: String = std::iter::once(&self.provider)
+            .chain(&self.others)
+            .map(|p| {
+                format!(
+                    "    {} = {{\n      source  = \"{}\"\n      version = \"{}\"\n    }}\n",
+                    p.type_name(),
+                    p.source,
+                    p.version
+                )
+            })
+            .collect();
+        let hcl = format!("terraform {{\n  required_providers {{\n{required}  }}\n}}\n\n{body}\n");
         std::fs::write(self.work().join("main.tf"), hcl).unwrap();
     }
 

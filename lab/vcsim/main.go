@@ -11,9 +11,15 @@
 //
 // Everything else (logs, errors) goes to stderr. The process serves until
 // SIGINT or SIGTERM and then exits with status 0.
+//
+// Each line read from stdin becomes the user's new password, as when an
+// administrator changes it in vCenter's SSO: new logins need it, sessions
+// already open stay valid. Each change is acknowledged on stdout with the
+// line VCSIM_PASSWORD_CHANGED.
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"flag"
@@ -23,6 +29,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/vmware/govmomi/simulator"
@@ -167,9 +174,11 @@ func run(o *options) error {
 	// non-empty basic-auth credentials. Put a check in front of it so REST
 	// logins follow the same rule as SOAP. Registered from main's package
 	// scope, this endpoint func runs after the imported packages' ones.
+	var current atomic.Value
+	current.Store(o.password)
 	if !o.anyLogin {
 		simulator.RegisterEndpoint(func(s *simulator.Service, r *simulator.Registry) {
-			restrictRESTLogin(s, o.username, o.password)
+			restrictRESTLogin(s, o.username, &current)
 		})
 	}
 
@@ -186,6 +195,10 @@ func run(o *options) error {
 
 	log.Printf("inventory: %d datacenter(s), %d cluster(s) x %d host(s), %d standalone host(s), %d datastore(s), %d portgroup(s), %d VM(s) per pool",
 		o.datacenter, o.cluster, o.clusterHost, o.standaloneHost, o.datastore, o.portgroup, o.vm)
+
+	if !o.anyLogin {
+		go changePasswords(model.Service, o.username, &current)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -205,9 +218,30 @@ func newServer(svc *simulator.Service) (srv *simulator.Server, err error) {
 	return svc.NewServer(), nil
 }
 
+// changePasswords makes each line of stdin the user's password. govmomi's
+// SOAP login reads Service.Listen.User on every Login without a lock, so
+// the new credentials go in as a fresh *url.URL swapped in whole: a
+// pointer-sized store, which a concurrent Login sees either before or after,
+// never torn (a benign race in a test simulator, not worth forking govmomi).
+func changePasswords(svc *simulator.Service, username string, current *atomic.Value) {
+	lines := bufio.NewScanner(os.Stdin)
+	for lines.Scan() {
+		p := lines.Text()
+		if p == "" {
+			continue
+		}
+		next := *svc.Listen
+		next.User = url.UserPassword(username, p)
+		svc.Listen = &next
+		current.Store(p)
+		log.Printf("password of %s changed", username)
+		fmt.Fprintln(os.Stdout, "VCSIM_PASSWORD_CHANGED")
+	}
+}
+
 // restrictRESTLogin wraps the vAPI session handler so that creating a session
-// with basic auth requires the configured credentials.
-func restrictRESTLogin(s *simulator.Service, username, password string) {
+// with basic auth requires the configured credentials (the current password).
+func restrictRESTLogin(s *simulator.Service, username string, current *atomic.Value) {
 	probe := &http.Request{Method: http.MethodPost, URL: &url.URL{Path: restSessionPath}}
 	next, pattern := s.ServeMux.Handler(probe)
 	if pattern == "" || pattern == restSessionPath {
@@ -216,7 +250,7 @@ func restrictRESTLogin(s *simulator.Service, username, password string) {
 
 	s.ServeMux.HandleFunc(restSessionPath, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && r.URL.Query().Get("~action") == "" {
-			if u, p, ok := r.BasicAuth(); ok && (u != username || p != password) {
+			if u, p, ok := r.BasicAuth(); ok && (u != username || p != current.Load().(string)) {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}

@@ -242,6 +242,14 @@ impl Resource for CloudAccount {
         schemas::cloud_account::schema()
     }
 
+    fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
+        Some(schemas::identity::cloud_account())
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        crate::shared::identity_import_id(identity, "vSphere cloud account", true)
+    }
+
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         check_password_forms(config, &AttrPath::root(), &mut d);
@@ -433,10 +441,7 @@ impl Resource for CloudAccount {
 
     /// `UID`, `NAME`, or `tenant/NAME` / `project/NAME`.
     async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
-        let (asked, key) = match id.split_once('/') {
-            Some((c @ ("tenant" | "project"), rest)) => (Some(c), rest),
-            _ => (None, id),
-        };
+        let (asked, key) = crate::shared::split_context(id);
         let contexts: Vec<&str> = match asked {
             Some(c) => vec![c],
             None => vec!["project", "tenant"],
@@ -478,7 +483,8 @@ impl Resource for CloudAccount {
             "vSphere cloud account not found",
             format!(
                 "No account matches {id:?}. Import with the account's uid, its name, or tenant/NAME for a \
-                 tenant account (for example \"tenant/vsphere-dc1\")."
+                 tenant account (for example \"tenant/vsphere-dc1\"; the official provider's \
+                 \"vsphere-dc1:tenant\" works too)."
             ),
         )
         .into())
@@ -573,6 +579,15 @@ impl DataSource for CloudAccountData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The attribute path of the first diagnostic, as Terraform shows it.
+    fn first_path(d: &Diagnostics) -> String {
+        d.iter()
+            .next()
+            .and_then(|first| first.attribute.as_ref())
+            .map(|path| path.to_string())
+            .unwrap_or_else(|| format!("no diagnostic with a path: {d}"))
+    }
 
     #[test]
     fn an_account_whose_kind_names_another_cloud_is_refused() {
@@ -669,16 +684,7 @@ mod tests {
             &AttrPath::attr("vcenter").then_index(0),
             &mut d,
         );
-        assert_eq!(
-            d.iter()
-                .next()
-                .unwrap()
-                .attribute
-                .as_ref()
-                .unwrap()
-                .to_string(),
-            "vcenter[0].password_wo"
-        );
+        assert_eq!(first_path(&d), "vcenter[0].password_wo");
         // No value ever reaches a message.
         assert!(!d.to_string().contains("p-1234"), "{d}");
     }
@@ -699,16 +705,7 @@ mod tests {
         assert!(!check("2").has_errors());
         let d = check("1.5");
         assert!(d.has_errors(), "{d}");
-        assert_eq!(
-            d.iter()
-                .next()
-                .unwrap()
-                .attribute
-                .as_ref()
-                .unwrap()
-                .to_string(),
-            "password_wo_version"
-        );
+        assert_eq!(first_path(&d), "password_wo_version");
     }
 
     #[test]

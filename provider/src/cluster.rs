@@ -1285,6 +1285,14 @@ impl Resource for Cluster {
         schemas::cluster::schema()
     }
 
+    fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
+        Some(schemas::identity::cluster())
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        crate::shared::identity_import_id(identity, "cluster", true)
+    }
+
     async fn validate(&self, config: &Value) -> Diagnostics {
         check_config(config)
     }
@@ -1624,10 +1632,7 @@ impl Resource for Cluster {
 
     /// `UID`, `NAME`, or `tenant/NAME` / `project/NAME` (also with a uid).
     async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
-        let (asked, key) = match id.split_once('/') {
-            Some((c @ ("tenant" | "project"), rest)) => (Some(c), rest),
-            _ => (None, id),
-        };
+        let (asked, key) = crate::shared::split_context(id);
         let has_project = self
             .shared
             .settings
@@ -1684,7 +1689,7 @@ impl Resource for Cluster {
             "Cluster not found",
             format!(
                 "No cluster matches {id:?}. Import with the cluster's uid, its name, or tenant/NAME for a tenant \
-                 cluster (for example \"project/apps-dc1\")."
+                 cluster (for example \"project/apps-dc1\", or the official provider's \"apps-dc1:project\")."
             ),
         )
         .into())

@@ -74,18 +74,32 @@ pub fn resolve(
     let s = |name: &str| config.get(name).as_str().map(str::to_string);
     let from_env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
 
+    // The official provider's variables come after ours, so a pipeline
+    // moving across keeps its secrets' names. SPECTROCLOUD_HOST is a host
+    // name (its provider adds the scheme).
     let endpoint = s("endpoint")
         .or_else(|| from_env("PALETTE_ENDPOINT"))
+        .or_else(|| {
+            from_env("SPECTROCLOUD_HOST").map(|h| {
+                if h.contains("://") {
+                    h
+                } else {
+                    format!("https://{}", h.trim())
+                }
+            })
+        })
         .unwrap_or_else(|| DEFAULT_ENDPOINT.into());
     if let Err(e) = check_endpoint(&endpoint) {
         d.error_at(AttrPath::attr("endpoint"), "Invalid Palette endpoint", e);
     }
-    let api_key = s("api_key").or_else(|| from_env("PALETTE_API_KEY"));
+    let api_key = s("api_key")
+        .or_else(|| from_env("PALETTE_API_KEY"))
+        .or_else(|| from_env("SPECTROCLOUD_APIKEY"));
     if api_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
         d.error_at(
             AttrPath::attr("api_key"),
             "Missing Palette API key",
-            "Set `api_key` in the provider block or the PALETTE_API_KEY environment variable. \
+            "Set `api_key` in the provider block or the PALETTE_API_KEY (or SPECTROCLOUD_APIKEY) environment variable. \
              Create a key in Palette under Tenant Settings > API Keys.",
         );
     }
@@ -210,6 +224,36 @@ mod tests {
         assert_eq!(s.api_key.expose(), "k-123");
         assert_eq!(s.max_retries, 5);
         assert_eq!(s.request_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_official_providers_variables_come_after_ours() {
+        let official = |k: &str| match k {
+            "SPECTROCLOUD_APIKEY" => Some("official-key".to_string()),
+            "SPECTROCLOUD_HOST" => Some("palette.example.com".to_string()),
+            _ => None,
+        };
+        let s = resolve(&cfg(&[]), official).unwrap();
+        assert_eq!(s.endpoint, "https://palette.example.com");
+        assert_eq!(s.api_key.expose(), "official-key");
+
+        let both = |k: &str| match k {
+            "PALETTE_API_KEY" => Some("ours".to_string()),
+            "PALETTE_ENDPOINT" => Some("https://ours.example.com".to_string()),
+            other => official(other),
+        };
+        let s = resolve(&cfg(&[]), both).unwrap();
+        assert_eq!(s.endpoint, "https://ours.example.com");
+        assert_eq!(s.api_key.expose(), "ours");
+
+        // A host given with a scheme is taken as it is, and checked.
+        let plain = |k: &str| match k {
+            "SPECTROCLOUD_APIKEY" => Some("k".to_string()),
+            "SPECTROCLOUD_HOST" => Some("http://palette.example.com".to_string()),
+            _ => None,
+        };
+        let e = resolve(&cfg(&[]), plain).unwrap_err();
+        assert!(e.to_string().contains("unencrypted"), "{e}");
     }
 
     #[test]

@@ -762,6 +762,14 @@ impl Resource for Gateway {
         schemas::gateway::schema()
     }
 
+    fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
+        Some(schemas::identity::gateway())
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        crate::shared::identity_import_id(identity, "gateway", false)
+    }
+
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         check_networks(config, &mut d);

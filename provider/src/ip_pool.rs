@@ -170,7 +170,8 @@ impl IpPool {
             .await
             .map_err(|e| api_diag("Cannot list gateways", &e))?;
         let gateways = gateways.items.unwrap_or_default();
-        let (gw_part, pool_part) = match id.split_once('/') {
+        // `GATEWAY/POOL`, or the official provider's `GATEWAY:POOL`.
+        let (gw_part, pool_part) = match id.split_once(['/', ':']) {
             Some((g, p)) => (Some(g), p),
             None => (None, id),
         };
@@ -203,7 +204,8 @@ impl IpPool {
             "IP pool not found",
             format!(
                 "No IP pool matches {id:?}. Import with GATEWAY/POOL, each a uid or a name \
-                 (for example \"pcg-dc1/dc1-workloads\"), or with the pool's uid."
+                 (for example \"pcg-dc1/dc1-workloads\", or the official provider's \
+                 \"pcg-dc1:dc1-workloads\"), or with the pool's uid."
             ),
         )
         .into())
@@ -218,6 +220,24 @@ impl Resource for IpPool {
 
     fn schema(&self) -> Schema {
         schemas::ip_pool::schema()
+    }
+
+    fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
+        Some(schemas::identity::ip_pool())
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        // A pool's uid alone finds it; otherwise its gateway and name.
+        let given = |k: &str| identity.get(k).as_str().filter(|v| !v.trim().is_empty());
+        match (given("id"), given("gateway_id"), given("name")) {
+            (Some(uid), _, _) => Ok(uid.to_string()),
+            (None, Some(gateway), Some(name)) => Ok(format!("{gateway}/{name}")),
+            _ => Err(tfplugin::Diagnostic::error(
+                "Incomplete identity",
+                "To import an IP pool by identity, give its `id` (uid), or `gateway_id` and `name`.",
+            )
+            .into()),
+        }
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {

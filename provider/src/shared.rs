@@ -382,3 +382,118 @@ impl Poll {
         )
     }
 }
+
+/// An import id naming its Palette context: `project/KEY` or `tenant/KEY`
+/// (this provider's form) or `KEY:project` or `KEY:tenant` (the official
+/// provider's, so that existing import scripts keep working). Returns the
+/// context, if one was named, and the uid or name.
+pub fn split_context(id: &str) -> (Option<&'static str>, &str) {
+    let context = |c: &str| match c {
+        "project" => Some("project"),
+        "tenant" => Some("tenant"),
+        _ => None,
+    };
+    if let Some((c, key)) = id.split_once('/') {
+        if let Some(c) = context(c) {
+            return (Some(c), key);
+        }
+    }
+    if let Some((key, c)) = id.rsplit_once(':') {
+        if let Some(c) = context(c) {
+            return (Some(c), key);
+        }
+    }
+    (None, id)
+}
+
+/// The import id an `import { identity = {...} }` block names, for the
+/// resources whose import takes a uid, a name, or `CONTEXT/KEY` (with
+/// `scoped`). The uid wins over the name when both are given.
+pub fn identity_import_id(
+    identity: &Value,
+    what: &str,
+    scoped: bool,
+) -> Result<String, Diagnostics> {
+    let given = |k: &str| {
+        identity
+            .get(k)
+            .as_str()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let Some(key) = given("id").or_else(|| given("name")) else {
+        return Err(Diagnostic::error(
+            "Incomplete identity",
+            format!("To import a {what} by identity, give its `id` (uid) or its `name`."),
+        )
+        .into());
+    };
+    match given("context") {
+        None => Ok(key.to_string()),
+        Some(c @ ("project" | "tenant")) if scoped => Ok(format!("{c}/{key}")),
+        Some(other) => Err(Diagnostic::error(
+            "Invalid identity",
+            format!("`context` is \"project\" or \"tenant\", not {other:?}."),
+        )
+        .into()),
+    }
+}
+
+#[cfg(test)]
+mod split_context_tests {
+    use super::{identity_import_id, split_context};
+    use tfplugin::Value;
+
+    fn identity(pairs: &[(&str, &str)]) -> Value {
+        let mut attrs: Vec<(&str, Value)> = ["id", "name", "context"]
+            .iter()
+            .map(|k| (*k, Value::Null))
+            .collect();
+        for (k, v) in pairs {
+            attrs.retain(|(n, _)| n != k);
+            attrs.push((k, Value::string(*v)));
+        }
+        Value::object(attrs)
+    }
+
+    #[test]
+    fn an_identity_becomes_the_import_id_the_resource_knows() {
+        let id = |pairs: &[(&str, &str)]| identity_import_id(&identity(pairs), "cluster", true);
+        assert_eq!(id(&[("name", "apps")]).unwrap(), "apps");
+        assert_eq!(
+            id(&[("name", "apps"), ("context", "tenant")]).unwrap(),
+            "tenant/apps"
+        );
+        assert_eq!(
+            id(&[("id", "5f8c"), ("name", "apps"), ("context", "project")]).unwrap(),
+            "project/5f8c"
+        );
+        let none = id(&[("context", "project")]).unwrap_err().to_string();
+        assert!(none.contains("give its `id` (uid) or its `name`"), "{none}");
+        assert!(id(&[("name", "apps"), ("context", "team")]).is_err());
+        assert!(identity_import_id(
+            &identity(&[("name", "pcg"), ("context", "tenant")]),
+            "gateway",
+            false
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn both_providers_spellings_of_a_context() {
+        assert_eq!(split_context("apps-dc1"), (None, "apps-dc1"));
+        assert_eq!(
+            split_context("project/apps-dc1"),
+            (Some("project"), "apps-dc1")
+        );
+        assert_eq!(split_context("tenant/vsphere"), (Some("tenant"), "vsphere"));
+        assert_eq!(
+            split_context("5f8c1e0a2b3d4c5e6f708192:project"),
+            (Some("project"), "5f8c1e0a2b3d4c5e6f708192")
+        );
+        assert_eq!(split_context("vsphere:tenant"), (Some("tenant"), "vsphere"));
+        // Anything else is part of the name, for Palette to judge.
+        assert_eq!(split_context("team/apps"), (None, "team/apps"));
+        assert_eq!(split_context("apps:prod"), (None, "apps:prod"));
+    }
+}

@@ -150,11 +150,13 @@ fn account_lifecycle_against_the_lab_and_vcsim() {
         );
         w.apply();
         w.assert_plan_empty();
-        // And by uid.
-        w.state_rm(ADDR);
-        w.import(ADDR, &uid);
-        w.apply();
-        w.assert_plan_empty();
+        // And by uid, plain and in the official provider's `<uid>:<context>`.
+        for id in [uid.clone(), format!("{uid}:project")] {
+            w.state_rm(ADDR);
+            w.import(ADDR, &id);
+            w.apply();
+            w.assert_plan_empty();
+        }
 
         // Deleted out of band: planned for creation, not an error.
         lab.delete(Some(&default), &path);

@@ -533,8 +533,13 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
         w.apply();
         w.assert_plan_empty();
 
-        // Import by name and by uid: the next plan is empty.
-        for id in ["apps-dc1".to_string(), uid.clone()] {
+        // Import by name and by uid, and by the official provider's
+        // `<name>:<context>`: the next plan is empty.
+        for id in [
+            "apps-dc1".to_string(),
+            uid.clone(),
+            "apps-dc1:project".to_string(),
+        ] {
             w.state_rm(ADDR);
             w.import(ADDR, &id);
             w.config(&cfg);

@@ -11,11 +11,9 @@
 
 mod common;
 
-use acceptance_tests::{change_of, for_each_terraform_where, TerraformBin, Workdir, EPHEMERAL};
-use base64::Engine as _;
-use common::{palette, Lab};
+use acceptance_tests::{change_of, for_each_terraform_where, TerraformBin, EPHEMERAL};
+use common::{holds, palette, stored_places, Lab, Served};
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Vc-Pa55-for-kubeconfig-tests";
@@ -149,101 +147,6 @@ ephemeral "palette_cluster_kubeconfig" "by_name" {
 }
 "#;
 
-/// What the lab serves for the cluster: (kubeconfig, host, CA PEM, token).
-struct Served {
-    text: String,
-    host: String,
-    ca: String,
-    token: String,
-}
-
-fn served(lab: &Lab, project: &str, uid: &str) -> Served {
-    let text = lab
-        .rt
-        .block_on(lab.client.with_project(Some(project.to_string())).get_text(
-            &format!("/v1/spectroclusters/{uid}/assets/kubeconfig"),
-            &CancellationToken::new(),
-        ))
-        .expect("the lab serves the running cluster's kubeconfig");
-    let k: serde_json::Value = serde_norway::from_str(&text).expect("kubeconfig YAML");
-    let cluster = &k["clusters"][0]["cluster"];
-    let ca_b64 = cluster["certificate-authority-data"]
-        .as_str()
-        .expect("the lab's kubeconfig has certificate-authority-data");
-    let ca = String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(ca_b64)
-            .expect("base64"),
-    )
-    .expect("PEM text");
-    let s = Served {
-        host: cluster["server"].as_str().expect("server").to_string(),
-        ca,
-        token: k["users"][0]["user"]["token"]
-            .as_str()
-            .expect("the lab's kubeconfig has a token")
-            .to_string(),
-        text,
-    };
-    // A short or empty value would make the absence checks below vacuous.
-    assert!(
-        s.token.len() >= 16,
-        "the lab's token is too short to search for"
-    );
-    assert!(s.ca.starts_with("-----BEGIN CERTIFICATE-----"));
-    s
-}
-
-/// Fails naming `what` (never the secret) when `haystack` holds `secret`.
-fn holds(haystack: &[u8], secret: &str) -> bool {
-    !secret.is_empty()
-        && haystack
-            .windows(secret.len())
-            .any(|w| w == secret.as_bytes())
-}
-
-/// Every entry of a saved plan, uncompressed: a zip's deflated entries
-/// would hide the text from a search of the raw file.
-fn plan_file_entries(w: &Workdir, file: &str) -> Vec<u8> {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys, zipfile\n\
-             z = zipfile.ZipFile(sys.argv[1])\n\
-             for n in z.namelist():\n    sys.stdout.buffer.write(z.read(n))",
-        )
-        .arg(w.work().join(file))
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "cannot read the plan file");
-    assert!(!out.stdout.is_empty(), "the plan file has no entries");
-    out.stdout
-}
-
-/// Where Terraform keeps things: `show -json`, the state file, and the
-/// plan file `plan_file` (as JSON, raw and unzipped); with its name.
-fn stored(w: &Workdir, plan_file: &str) -> Vec<(String, Vec<u8>)> {
-    let show = w.must(&["show", "-json"]).stdout;
-    let state = std::fs::read(w.work().join("terraform.tfstate")).expect("a state file");
-    let plan_json = w.must(&["show", "-json", plan_file]).stdout;
-    vec![
-        ("terraform show -json".into(), show.into_bytes()),
-        ("terraform.tfstate".into(), state),
-        (
-            format!("terraform show -json {plan_file}"),
-            plan_json.into_bytes(),
-        ),
-        (
-            format!("the plan file {plan_file}"),
-            std::fs::read(w.work().join(plan_file)).unwrap(),
-        ),
-        (
-            format!("the plan file {plan_file}, unzipped"),
-            plan_file_entries(w, plan_file),
-        ),
-    ]
-}
-
 /// The places among `stored` that hold the token or the kubeconfig.
 fn leaks(places: &[(String, Vec<u8>)], s: &Served) -> Vec<String> {
     places
@@ -286,7 +189,7 @@ fn ephemeral_kubeconfig_by_id_and_name_is_right_and_never_stored() {
             "the cluster resource fetched the kubeconfig"
         );
         let uid = state["id"].as_str().unwrap().to_string();
-        let s = served(&lab, &project, &uid);
+        let s = lab.served_kubeconfig(&project, &uid);
         w.assert_plan_empty();
 
         // A wrong expectation fails the postcondition: the check can fail.
@@ -337,7 +240,7 @@ fn ephemeral_kubeconfig_by_id_and_name_is_right_and_never_stored() {
         let tagged = "store_kubeconfig = false\n  tags = [\"env:test\"]";
         w.config(&config(&lab, &sim, &gw, tagged, PLAIN_EPHEMERALS));
         w.must(&["plan", "-input=false", "-no-color", "-out=tags.tfplan"]);
-        let places = stored(w, "tags.tfplan");
+        let places = stored_places(w, Some("tags.tfplan"));
         assert_eq!(
             leaks(&places, &s),
             Vec::<String>::new(),
@@ -352,7 +255,7 @@ fn ephemeral_kubeconfig_by_id_and_name_is_right_and_never_stored() {
         w.config(&config(&lab, &sim, &gw, stored_cfg, PLAIN_EPHEMERALS));
         w.apply();
         w.must(&["plan", "-input=false", "-no-color", "-out=stored.tfplan"]);
-        let found = leaks(&stored(w, "stored.tfplan"), &s);
+        let found = leaks(&stored_places(w, Some("stored.tfplan")), &s);
         for place in [
             "terraform show -json",
             "terraform.tfstate",
@@ -379,7 +282,10 @@ fn ephemeral_kubeconfig_by_id_and_name_is_right_and_never_stored() {
         );
         // A plan made now: the one just applied holds the prior state, kubeconfig and all.
         w.must(&["plan", "-input=false", "-no-color", "-out=after.tfplan"]);
-        assert_eq!(leaks(&stored(w, "after.tfplan"), &s), Vec::<String>::new());
+        assert_eq!(
+            leaks(&stored_places(w, Some("after.tfplan")), &s),
+            Vec::<String>::new()
+        );
         w.assert_plan_empty();
 
         // Errors name the attribute.
@@ -436,7 +342,7 @@ fn older_terraform_keeps_the_kubeconfig_in_state() {
             w.apply();
             let state = w.state_resource(ADDR).expect("cluster in state")["values"].clone();
             let uid = state["id"].as_str().unwrap().to_string();
-            let s = served(&lab, &project, &uid);
+            let s = lab.served_kubeconfig(&project, &uid);
             assert!(
                 state["kubeconfig"].as_str() == Some(s.text.as_str()),
                 "the kubeconfig in state is not the one the lab serves"

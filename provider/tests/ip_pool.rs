@@ -132,6 +132,10 @@ fn ip_pool_lifecycle_against_the_lab() {
         w.state_rm("palette_ip_pool.nodes");
         w.import("palette_ip_pool.nodes", "pcg-dc1/dc1-nodes");
         w.assert_plan_empty();
+        // The official provider's id, as existing import scripts spell it.
+        w.state_rm("palette_ip_pool.nodes");
+        w.import("palette_ip_pool.nodes", "pcg-dc1:dc1-nodes");
+        w.assert_plan_empty();
 
         // Moving to another gateway replaces, and says why.
         let gw2 = lab.gateway("pcg-dc2");

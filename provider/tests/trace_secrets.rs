@@ -22,68 +22,13 @@
 
 mod common;
 
-use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use acceptance_tests::{for_each_terraform, repo_root, Workdir};
-use common::{palette, Lab};
+use common::{lines_with, palette, watch_sessions, Lab};
 use tokio_util::sync::CancellationToken;
 use vsphere::vcsim::Vcsim;
 
 const USER: &str = "administrator@vsphere.local";
 const PASSWORD: &str = "Tr4ce-VC-pw&<x>";
-
-/// Every `sessionId` of a login event vcsim holds.
-async fn login_sessions(session: &vsphere::Session, server: &str) -> Vec<String> {
-    let body = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><QueryEvents xmlns="urn:vim25"><_this type="EventManager">EventManager</_this><filter><eventTypeId>UserLoginSessionEvent</eventTypeId><maxCount>1000</maxCount></filter></QueryEvents></soapenv:Body></soapenv:Envelope>"#;
-    let Ok(r) = session
-        .http()
-        .post(format!("https://{server}/sdk"))
-        .header("Content-Type", "text/xml; charset=utf-8")
-        .header("SOAPAction", "urn:vim25/8.0.0.0")
-        .body(body)
-        .send()
-        .await
-    else {
-        return Vec::new();
-    };
-    let text = r.text().await.unwrap_or_default();
-    text.split("<sessionId>")
-        .skip(1)
-        .filter_map(|s| s.split_once("</sessionId>").map(|(id, _)| id.to_string()))
-        .collect()
-}
-
-/// Collects vcsim's session ids in the background until cancelled.
-fn watch_sessions(
-    lab: &Lab,
-    sim: &Vcsim,
-    stop: CancellationToken,
-) -> (Arc<Mutex<BTreeSet<String>>>, tokio::task::JoinHandle<()>) {
-    let seen = Arc::new(Mutex::new(BTreeSet::new()));
-    let target = vsphere::Target::parse(&sim.server, true).unwrap();
-    let session = lab
-        .rt
-        .block_on(vsphere::Session::login(&target, &sim.user, &sim.password))
-        .expect("the watcher's vCenter login");
-    let server = sim.server.clone();
-    let into = seen.clone();
-    let task = lab.rt.spawn(async move {
-        loop {
-            let ids = login_sessions(&session, &server).await;
-            into.lock().unwrap().extend(ids);
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-            }
-        }
-        let ids = login_sessions(&session, &server).await;
-        into.lock().unwrap().extend(ids);
-        let _ = session.logout().await;
-    });
-    (seen, task)
-}
 
 /// Values in a kubeconfig that let whoever holds them in.
 fn kubeconfig_credentials(kubeconfig: &str) -> Vec<String> {
@@ -93,15 +38,6 @@ fn kubeconfig_credentials(kubeconfig: &str) -> Vec<String> {
         .filter(|(k, _)| matches!(k.trim(), "token" | "client-key-data" | "password"))
         .map(|(_, v)| v.trim().trim_matches('"').to_string())
         .filter(|v| !v.is_empty())
-        .collect()
-}
-
-/// The 1-based numbers of the log lines holding `needle`.
-fn lines_with(log: &str, needle: &str) -> Vec<usize> {
-    log.lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains(needle))
-        .map(|(i, _)| i + 1)
         .collect()
 }
 

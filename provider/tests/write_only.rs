@@ -12,7 +12,7 @@ use acceptance_tests::{
     assert_diagnostic_at, change_of, for_each_terraform_where, planned_actions, TerraformBin,
     Workdir, WRITE_ONLY,
 };
-use common::{palette, Lab};
+use common::{holds, palette, stored_places, Lab};
 use serde_json::json;
 use vsphere::vcsim::Vcsim;
 
@@ -79,52 +79,16 @@ fn gateway_password(lab: &Lab) -> Option<String> {
 
 /// Fails naming `what` (never the secret) when `haystack` holds `secret`.
 fn assert_absent(what: &str, haystack: &[u8], secret: &str) {
-    let found = haystack
-        .windows(secret.len())
-        .any(|w| w == secret.as_bytes());
-    assert!(!found, "{what} contains a vCenter password");
-}
-
-/// Every entry of a saved plan (a zip: its deflated entries would hide the
-/// text from a search of the raw file), uncompressed.
-fn plan_file_entries(w: &Workdir, file: &str) -> Vec<u8> {
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import sys, zipfile\n\
-             z = zipfile.ZipFile(sys.argv[1])\n\
-             for n in z.namelist():\n    sys.stdout.buffer.write(z.read(n))",
-        )
-        .arg(w.work().join(file))
-        .output()
-        .expect("python3");
-    assert!(out.status.success(), "cannot read the plan file");
-    assert!(!out.stdout.is_empty(), "the plan file has no entries");
-    out.stdout
+    assert!(
+        !holds(haystack, secret),
+        "{what} contains a vCenter password"
+    );
 }
 
 /// Neither `show -json`, the state file, nor (when given) a saved plan, as
 /// JSON, raw and unzipped, holds any of `secrets`.
 fn assert_nothing_stored(w: &Workdir, plan_file: Option<&str>, secrets: &[&str]) {
-    let show = w.must(&["show", "-json"]).stdout;
-    let state = std::fs::read(w.work().join("terraform.tfstate")).expect("a state file");
-    let mut places: Vec<(String, Vec<u8>)> = vec![
-        ("terraform show -json".into(), show.into_bytes()),
-        ("terraform.tfstate".into(), state),
-    ];
-    if let Some(f) = plan_file {
-        let json = w.must(&["show", "-json", f]).stdout;
-        places.push((format!("terraform show -json {f}"), json.into_bytes()));
-        places.push((
-            format!("the plan file {f}"),
-            std::fs::read(w.work().join(f)).unwrap(),
-        ));
-        places.push((
-            format!("the plan file {f}, unzipped"),
-            plan_file_entries(w, f),
-        ));
-    }
-    for (what, bytes) in &places {
+    for (what, bytes) in &stored_places(w, plan_file) {
         for s in secrets {
             assert_absent(what, bytes, s);
         }

@@ -224,6 +224,17 @@ fn render_block(block: &Block, anchor_prefix: &str, out: &mut String, heading: &
     }
 }
 
+/// The identity schema of a resource type, for its page.
+fn identity_of(name: &str) -> Option<tfplugin::IdentitySchema> {
+    match name {
+        crate::gateway::TYPE_NAME => Some(crate::identity::gateway()),
+        crate::ip_pool::TYPE_NAME => Some(crate::identity::ip_pool()),
+        crate::cloud_account::TYPE_NAME => Some(crate::identity::cloud_account()),
+        crate::cluster::TYPE_NAME => Some(crate::identity::cluster()),
+        _ => None,
+    }
+}
+
 fn read_example(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
         .ok()
@@ -281,6 +292,32 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
     if kind == Kind::Resource {
         if let Some(import) = read_example(&examples.join(format!("resources/{name}/import.sh"))) {
             let _ = writeln!(out, "## Import\n\nImport is supported using the following syntax:\n\n```shell\n{import}\n```\n");
+        }
+        if let Some(identity) = identity_of(name) {
+            let _ = writeln!(
+                out,
+                "### Import by identity\n\nTerraform 1.12 or later also imports by identity, in an `import` block's `identity` \
+                 argument; the provider fills in what is left out, and Terraform stores the whole identity beside the state.\n"
+            );
+            if let Some(ex) =
+                read_example(&examples.join(format!("resources/{name}/import-by-identity.tf")))
+            {
+                let _ = writeln!(out, "```terraform\n{ex}\n```\n");
+            }
+            let _ = writeln!(
+                out,
+                "Identity attributes, each optional in an `import` block:\n"
+            );
+            for a in &identity.attributes {
+                let _ = writeln!(
+                    out,
+                    "- `{}` ({}) {}",
+                    a.name,
+                    type_label(&a.ty),
+                    a.description
+                );
+            }
+            out.push('\n');
         }
     }
     while out.ends_with("\n\n") {

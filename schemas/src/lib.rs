@@ -89,3 +89,52 @@ pub fn vcenter_server_validator() -> impl Validator {
         },
     )
 }
+
+/// Identity attributes shared by the resources (Terraform 1.12+); every
+/// one may be left out of an `import { identity = {...} }` block, and the
+/// provider fills in the rest from what it finds.
+pub mod identity {
+    use tfplugin::{IdentityAttribute, IdentitySchema, Type};
+
+    fn id(what: &str) -> IdentityAttribute {
+        IdentityAttribute::optional("id", Type::String).description(format!(
+            "Uid of the {what} in Palette. Give it, or the name."
+        ))
+    }
+    fn name(what: &str) -> IdentityAttribute {
+        IdentityAttribute::optional("name", Type::String)
+            .description(format!("Name of the {what}. Give it, or the uid."))
+    }
+    fn context() -> IdentityAttribute {
+        IdentityAttribute::optional("context", Type::String).description(
+            "`project` or `tenant`; left out, a project object is looked for first, then a tenant one.",
+        )
+    }
+
+    /// `palette_private_cloud_gateway`: uid and name (gateways belong to the
+    /// tenant, so there is no context).
+    pub fn gateway() -> IdentitySchema {
+        IdentitySchema::new(vec![id("gateway"), name("gateway")])
+    }
+
+    /// `palette_ip_pool`: uid, or the gateway and the pool's name.
+    pub fn ip_pool() -> IdentitySchema {
+        IdentitySchema::new(vec![
+            id("pool"),
+            IdentityAttribute::optional("gateway_id", Type::String).description(
+                "The gateway holding the pool: its uid (or name). Needed with `name`.",
+            ),
+            name("pool"),
+        ])
+    }
+
+    /// `palette_cloud_account_vsphere`: uid or name, and context.
+    pub fn cloud_account() -> IdentitySchema {
+        IdentitySchema::new(vec![id("account"), name("account"), context()])
+    }
+
+    /// `palette_cluster_vsphere`: uid or name, and context.
+    pub fn cluster() -> IdentitySchema {
+        IdentitySchema::new(vec![id("cluster"), name("cluster"), context()])
+    }
+}

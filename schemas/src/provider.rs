@@ -100,7 +100,7 @@ pub fn schema() -> Schema {
                 Attribute::string("endpoint")
                     .optional()
                     .description(format!(
-                        "Base URL of the Palette API. Defaults to `PALETTE_ENDPOINT`, then `{DEFAULT_ENDPOINT}`."
+                        "Base URL of the Palette API. Defaults to `PALETTE_ENDPOINT`, then the official provider's `SPECTROCLOUD_HOST` (a host name; `https://` is added), then `{DEFAULT_ENDPOINT}`."
                     ))
                     .validator(check("must be an https URL (http only to 127.0.0.1, ::1 or localhost), without `user:password@`", |v: &Value| check_endpoint(v.as_str().unwrap_or_default()))),
             )
@@ -108,7 +108,7 @@ pub fn schema() -> Schema {
                 Attribute::string("api_key")
                     .optional()
                     .sensitive()
-                    .description("Palette API key. Defaults to `PALETTE_API_KEY`. Never shown in plans or logs."),
+                    .description("Palette API key. Defaults to `PALETTE_API_KEY`, then the official provider's `SPECTROCLOUD_APIKEY`. Never shown in plans or logs."),
             )
             .attr(
                 Attribute::string("project")

@@ -32,5 +32,7 @@ pub use provider::{
     ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, Opened, PlanRequest,
     PlanResponse, Provider, ReadResult, Renewed, Resource,
 };
-pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use schema::{
+    Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Schema,
+};
 pub use value::{Number, Type, Value};

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::codec::{self, JsonOptions};
 use crate::diag::{AttrPath, Diagnostic, Diagnostics};
-use crate::schema::Schema;
+use crate::schema::{IdentitySchema, Schema};
 use crate::value::Value;
 
 /// Per-call context. `cancel` fires when Terraform asks the provider to stop
@@ -157,6 +157,45 @@ pub trait Resource: Send + Sync + 'static {
             "Import not supported",
             format!(
                 "{} cannot be imported (asked to import {id:?}).",
+                self.type_name()
+            ),
+        )
+        .into())
+    }
+
+    /// The identity Terraform 1.12+ stores beside the state and accepts in
+    /// `import { identity = {...} }` blocks; `None` (the default) for none.
+    fn identity_schema(&self) -> Option<IdentitySchema> {
+        None
+    }
+
+    /// The identity of the object `state` describes. The default copies
+    /// each identity attribute from the state attribute of the same name;
+    /// `None` while any of them is unknown (a create not yet applied).
+    fn identity(&self, state: &Value) -> Option<Value> {
+        let schema = self.identity_schema()?;
+        if state.is_null() {
+            return None;
+        }
+        let attrs: Vec<(String, Value)> = schema
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), state.get(&a.name).clone()))
+            .collect();
+        if attrs.iter().any(|(_, v)| !v.is_wholly_known()) {
+            return None;
+        }
+        Some(Value::object(attrs))
+    }
+
+    /// The import id (what `import` takes) of the object an
+    /// `import { identity = {...} }` block names; attributes the block
+    /// left out are null. Only called for resources with an identity.
+    fn import_id(&self, _identity: &Value) -> Result<String, Diagnostics> {
+        Err(Diagnostic::error(
+            "Import by identity not supported",
+            format!(
+                "{} cannot be imported by identity; import it by id.",
                 self.type_name()
             ),
         )

@@ -337,6 +337,37 @@ mod tests {
 
 /// Problems Terraform would reject the schema for ("a bug in the provider"),
 /// found before Terraform sees it. Returns one message per problem.
+/// What Terraform refuses in an identity schema: attributes other than
+/// strings, numbers, bools and lists of them, a name twice, an attribute
+/// both required and optional for import.
+pub fn check_identity(schema: &IdentitySchema) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let primitive = |t: &Type| matches!(t, Type::String | Type::Number | Type::Bool);
+    for a in &schema.attributes {
+        if !seen.insert(a.name.as_str()) {
+            out.push(format!("{}: declared twice", a.name));
+        }
+        let ok = match &a.ty {
+            Type::List(inner) => primitive(inner),
+            t => primitive(t),
+        };
+        if !ok {
+            out.push(format!(
+                "{}: identity attributes are strings, numbers, bools or lists of them",
+                a.name
+            ));
+        }
+        if a.required_for_import && a.optional_for_import {
+            out.push(format!(
+                "{}: required and optional for import at once",
+                a.name
+            ));
+        }
+    }
+    out
+}
+
 pub fn check_schema(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     check_block(&schema.block, "", false, &mut out);
@@ -603,5 +634,69 @@ mod write_only_tests {
                 "s.w: a write-only attribute cannot be inside a set"
             ]
         );
+    }
+}
+
+/// A resource type's identity (Terraform 1.12+): a flat object of
+/// primitive attributes naming one remote object, versioned apart from the
+/// state. Terraform stores it beside the state, checks that it never
+/// changes while the object lives, and lets `import { identity = {...} }`
+/// name an object by it.
+#[derive(Clone, Debug)]
+pub struct IdentitySchema {
+    pub version: i64,
+    pub attributes: Vec<IdentityAttribute>,
+}
+
+#[derive(Clone, Debug)]
+pub struct IdentityAttribute {
+    pub name: String,
+    pub ty: Type,
+    /// Must be given in an `import { identity = ... }` block.
+    pub required_for_import: bool,
+    /// May be given there (the provider fills in what is left out).
+    pub optional_for_import: bool,
+    /// Markdown.
+    pub description: String,
+}
+
+impl IdentityAttribute {
+    /// An attribute an import may leave out.
+    pub fn optional(name: impl Into<String>, ty: Type) -> Self {
+        IdentityAttribute {
+            name: name.into(),
+            ty,
+            required_for_import: false,
+            optional_for_import: true,
+            description: String::new(),
+        }
+    }
+    /// An attribute every import by identity must give.
+    pub fn required(name: impl Into<String>, ty: Type) -> Self {
+        IdentityAttribute {
+            required_for_import: true,
+            optional_for_import: false,
+            ..Self::optional(name, ty)
+        }
+    }
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = d.into();
+        self
+    }
+}
+
+impl IdentitySchema {
+    pub fn new(attributes: Vec<IdentityAttribute>) -> Self {
+        IdentitySchema {
+            version: 0,
+            attributes,
+        }
+    }
+    pub fn ty(&self) -> Type {
+        Type::object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone())),
+        )
     }
 }

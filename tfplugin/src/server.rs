@@ -15,7 +15,7 @@ use crate::proto::tfplugin6 as pb;
 use crate::provider::{
     ApplyRequest, Ctx, DataSource, EphemeralResource, PlanRequest, PlanResponse, Provider, Resource,
 };
-use crate::schema::{Attribute, Block, Nesting, Schema};
+use crate::schema::{Attribute, Block, IdentitySchema, Nesting, Schema};
 use crate::validate::validate_config;
 use crate::value::{Type, Value};
 
@@ -82,6 +82,13 @@ impl ProviderService {
                     .into_iter()
                     .map(|p| format!("{}: {p}", r.type_name())),
             );
+            if let Some(identity) = r.identity_schema() {
+                out.extend(
+                    crate::schema::check_identity(&identity)
+                        .into_iter()
+                        .map(|p| format!("{} identity: {p}", r.type_name())),
+                );
+            }
         }
         for d in provider.data_sources() {
             out.extend(
@@ -381,15 +388,86 @@ impl pb::provider_server::Provider for ProviderService {
         }))
     }
 
-    /// No resource type has an identity yet: an empty answer (rather than
-    /// Unimplemented) keeps Terraform 1.12+ from logging a warning.
+    /// Terraform 1.12+ asks on every schema load; resource types without
+    /// an identity are simply absent.
     async fn get_resource_identity_schemas(
         &self,
         _req: Request<pb::get_resource_identity_schemas::Request>,
     ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
-        Ok(Response::new(
-            pb::get_resource_identity_schemas::Response::default(),
-        ))
+        let identity_schemas = self
+            .resources
+            .iter()
+            .filter_map(|(name, (r, _))| {
+                r.identity_schema()
+                    .map(|s| (name.clone(), identity_schema_to_pb(&s)))
+            })
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas,
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    /// Identity schemas are at version 0, so a stored identity is read as it
+    /// is; one from a newer provider is refused, as state is.
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let resp = |diagnostics| pb::upgrade_resource_identity::Response {
+            upgraded_identity: None,
+            diagnostics,
+        };
+        let req = req.into_inner();
+        let (r, _) = try_diags!(self.resource(&req.type_name), resp);
+        let Some(schema) = r.identity_schema() else {
+            return Ok(Response::new(resp(Vec::new())));
+        };
+        if req.version > schema.version {
+            let d = Diagnostics::from(Diagnostic::error(
+                "Identity written by a newer provider",
+                format!(
+                    "The stored identity of this {} has version {}, but this provider knows versions up to {}. Use a newer provider.",
+                    req.type_name, req.version, schema.version
+                ),
+            ));
+            return Ok(Response::new(resp(diags_to_pb(&d))));
+        }
+        let raw = req.raw_identity.map(|r| r.json).unwrap_or_default();
+        // State written before identities existed has none: Terraform then
+        // takes a missing answer as a null identity.
+        if raw.is_empty() {
+            return Ok(Response::new(resp(Vec::new())));
+        }
+        let json: serde_json::Value = try_diags!(
+            serde_json::from_slice(&raw).map_err(|e| Diagnostics::from(Diagnostic::error(
+                "Stored identity is not valid JSON",
+                e.to_string()
+            ))),
+            resp
+        );
+        let ty = schema.ty();
+        let identity = try_diags!(
+            codec::from_json(
+                &json,
+                &ty,
+                JsonOptions {
+                    ignore_undefined_attributes: true,
+                },
+            )
+            .map_err(|e| Diagnostics::from(Diagnostic::error(
+                "Cannot read stored identity",
+                e.to_string()
+            ))),
+            resp
+        );
+        let data = try_diags!(encode(&identity, &ty), resp);
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity: Some(pb::ResourceIdentityData {
+                identity_data: Some(data),
+            }),
+            diagnostics: Vec::new(),
+        }))
     }
 
     async fn validate_provider_config(
@@ -510,10 +588,12 @@ impl pb::provider_server::Provider for ProviderService {
         let mut out = r.read(&state, &req.private, &self.ctx()).await;
         schema.block.null_write_only(&mut out.state);
         let new_state = try_diags!(encode(&out.state, &ty), resp);
+        let new_identity = try_diags!(identity_pb(r.as_ref(), &out.state), resp);
         Ok(Response::new(pb::read_resource::Response {
             new_state: Some(new_state),
             diagnostics: diags_to_pb(&out.diags),
             private: out.private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -553,8 +633,16 @@ impl pb::provider_server::Provider for ProviderService {
         }
         schema.block.null_write_only(&mut presp.state);
         let planned = try_diags!(encode(&presp.state, &ty), resp);
+        // An object that goes on living keeps its identity; one about to be
+        // created (or replaced) gets its identity when applied.
+        let planned_identity = if preq.prior.is_null() || !presp.requires_replace.is_empty() {
+            None
+        } else {
+            try_diags!(identity_pb(r.as_ref(), &presp.state), resp)
+        };
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(planned),
+            planned_identity,
             requires_replace: presp.requires_replace.iter().map(path_to_pb).collect(),
             planned_private: presp.private,
             diagnostics: diags_to_pb(&presp.diags),
@@ -602,10 +690,12 @@ impl pb::provider_server::Provider for ProviderService {
         let mut state = state;
         schema.block.null_write_only(&mut state);
         let new_state = try_diags!(encode(&state, &ty), resp);
+        let new_identity = try_diags!(identity_pb(r.as_ref(), &state), resp);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state: Some(new_state),
             private,
             diagnostics: diags_to_pb(&diags),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -620,16 +710,46 @@ impl pb::provider_server::Provider for ProviderService {
         };
         let req = req.into_inner();
         let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
-        let imported = try_diags!(r.import(&req.id, &self.ctx()).await, resp);
+        // `import { identity = {...} }` (Terraform 1.12+) sends an identity
+        // instead of an id; the resource says which id that identity means.
+        let given = match req.identity.as_ref().and_then(|i| i.identity_data.as_ref()) {
+            Some(data) => {
+                let Some(ischema) = r.identity_schema() else {
+                    let d = Diagnostics::from(Diagnostic::error(
+                        "Import by identity not supported",
+                        format!("{} has no identity; import it by id.", req.type_name),
+                    ));
+                    return Ok(Response::new(resp(diags_to_pb(&d))));
+                };
+                Some(try_diags!(decode(Some(data), &ischema.ty()), resp))
+            }
+            None => None,
+        };
+        let id = match &given {
+            Some(identity) => try_diags!(r.import_id(identity), resp),
+            None => req.id.clone(),
+        };
+        let imported = try_diags!(r.import(&id, &self.ctx()).await, resp);
         let ty = schema.ty();
         let mut out = Vec::new();
         for mut i in imported {
             schema.block.null_write_only(&mut i.state);
+            let mut identity = try_diags!(identity_pb(r.as_ref(), &i.state), resp);
+            // Terraform refuses an import by identity that answers none;
+            // the identity given is the best there is when the imported
+            // state cannot tell its own.
+            if identity.is_none() {
+                if let (Some(g), Some(s)) = (&given, r.identity_schema()) {
+                    identity = Some(pb::ResourceIdentityData {
+                        identity_data: Some(try_diags!(encode(g, &s.ty()), resp)),
+                    });
+                }
+            }
             out.push(pb::import_resource_state::ImportedResource {
                 type_name: req.type_name.clone(),
                 state: Some(try_diags!(encode(&i.state, &ty), resp)),
                 private: i.private,
-                identity: None,
+                identity,
             });
         }
         Ok(Response::new(pb::import_resource_state::Response {
@@ -787,6 +907,37 @@ impl pb::provider_server::Provider for ProviderService {
     }
 }
 
+fn identity_schema_to_pb(s: &IdentitySchema) -> pb::ResourceIdentitySchema {
+    pb::ResourceIdentitySchema {
+        version: s.version,
+        identity_attributes: s
+            .attributes
+            .iter()
+            .map(|a| pb::resource_identity_schema::IdentityAttribute {
+                name: a.name.clone(),
+                r#type: a.ty.to_json_bytes(),
+                required_for_import: a.required_for_import,
+                optional_for_import: a.optional_for_import,
+                description: a.description.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The identity of the object `state` describes, on the wire; `None` for a
+/// resource without identity, a gone object, or one not yet created.
+fn identity_pb(
+    r: &dyn Resource,
+    state: &Value,
+) -> Result<Option<pb::ResourceIdentityData>, Diagnostics> {
+    let (Some(schema), Some(identity)) = (r.identity_schema(), r.identity(state)) else {
+        return Ok(None);
+    };
+    Ok(Some(pb::ResourceIdentityData {
+        identity_data: Some(encode(&identity, &schema.ty())?),
+    }))
+}
+
 fn no_ephemeral(name: &str) -> Diagnostics {
     Diagnostic::error(
         "Unknown ephemeral resource type",
@@ -880,7 +1031,7 @@ mod tests {
 #[cfg(test)]
 mod wire_tests {
     use super::*;
-    use crate::provider::{ApplyResult, Opened, ReadResult};
+    use crate::provider::{ApplyResult, Imported, Opened, ReadResult};
     use crate::schema::NestedBlock;
     use async_trait::async_trait;
     use pb::provider_server::Provider as _;
@@ -929,7 +1080,31 @@ mod wire_tests {
         }
         async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
             resp.state = req.config.clone();
-            resp.state.set_attr("id", Value::Unknown);
+            let id = if req.prior.is_null() {
+                Value::Unknown
+            } else {
+                req.prior.get("id").clone()
+            };
+            resp.state.set_attr("id", id);
+        }
+        fn identity_schema(&self) -> Option<IdentitySchema> {
+            Some(IdentitySchema::new(vec![
+                crate::schema::IdentityAttribute::optional("id", Type::String),
+            ]))
+        }
+        fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+            Ok(format!(
+                "by-identity:{}",
+                identity.get("id").as_str().unwrap_or("?")
+            ))
+        }
+        async fn import(&self, id: &str, _ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
+            let mut state = Value::null_object(&thing_schema().ty());
+            state.set_attr("id", Value::string(id));
+            Ok(vec![Imported {
+                state,
+                private: Vec::new(),
+            }])
         }
     }
 
@@ -1075,6 +1250,124 @@ mod wire_tests {
             .unwrap()
             .into_inner();
         assert!(write_only_of(&read.new_state).is_empty());
+    }
+
+    fn identity_of(data: &Option<pb::ResourceIdentityData>) -> Option<Value> {
+        let ty = Thing.identity_schema().unwrap().ty();
+        data.as_ref()
+            .map(|d| decode(d.identity_data.as_ref(), &ty).unwrap())
+    }
+
+    #[tokio::test]
+    async fn identities_are_declared_returned_and_imported_by() {
+        let s = svc();
+        let schemas = s
+            .get_resource_identity_schemas(Request::new(
+                pb::get_resource_identity_schemas::Request {},
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let thing = &schemas.identity_schemas["t_thing"];
+        assert_eq!(thing.identity_attributes[0].name, "id");
+        assert!(thing.identity_attributes[0].optional_for_import);
+        assert_eq!(thing.identity_attributes[0].r#type, b"\"string\"");
+
+        // A create plans no identity (the id is unknown), its apply has one.
+        let plan = s
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: "t_thing".into(),
+                prior_state: dv(&Value::Null),
+                proposed_new_state: dv(&config()),
+                config: dv(&config()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(identity_of(&plan.planned_identity), None);
+        let apply = s
+            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: "t_thing".into(),
+                prior_state: dv(&Value::Null),
+                planned_state: plan.planned_state.clone(),
+                config: dv(&config()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let x = Value::object([("id", Value::string("x"))]);
+        assert_eq!(identity_of(&apply.new_identity), Some(x.clone()));
+
+        // Read and an update's plan carry it on.
+        let read = s
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: "t_thing".into(),
+                current_state: apply.new_state.clone(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(identity_of(&read.new_identity), Some(x.clone()));
+        let update = s
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: "t_thing".into(),
+                prior_state: apply.new_state.clone(),
+                proposed_new_state: dv(&config()),
+                config: dv(&config()),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(identity_of(&update.planned_identity), Some(x));
+
+        // Import by identity goes through the id the resource makes of it.
+        let given = Value::object([("id", Value::string("abc"))]);
+        let imported = s
+            .import_resource_state(Request::new(pb::import_resource_state::Request {
+                type_name: "t_thing".into(),
+                identity: Some(pb::ResourceIdentityData {
+                    identity_data: Some(
+                        encode(&given, &Thing.identity_schema().unwrap().ty()).unwrap(),
+                    ),
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            imported.diagnostics.is_empty(),
+            "{:?}",
+            imported.diagnostics
+        );
+        let r = &imported.imported_resources[0];
+        assert_eq!(
+            identity_of(&r.identity),
+            Some(Value::object([("id", Value::string("by-identity:abc"))]))
+        );
+
+        // A stored identity is read back; none stored gives none.
+        let up = |json: &[u8]| {
+            s.upgrade_resource_identity(Request::new(pb::upgrade_resource_identity::Request {
+                type_name: "t_thing".into(),
+                version: 0,
+                raw_identity: Some(pb::RawState {
+                    json: json.to_vec(),
+                    ..Default::default()
+                }),
+            }))
+        };
+        let stored = up(br#"{"id":"x"}"#).await.unwrap().into_inner();
+        assert_eq!(
+            identity_of(&stored.upgraded_identity),
+            Some(Value::object([("id", Value::string("x"))]))
+        );
+        let none = up(b"").await.unwrap().into_inner();
+        assert!(none.upgraded_identity.is_none() && none.diagnostics.is_empty());
     }
 
     #[tokio::test]

@@ -1,14 +1,21 @@
 //! Runs the project's vcsim build (scripts/tools.sh vcsim) for tests, the
 //! lab and demos: one simulator per [`Vcsim`], killed when it is dropped.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// A running simulator and the credentials it accepts (and no others).
 pub struct Vcsim {
     child: Child,
+    /// Where new passwords go (see [`Vcsim::change_password`]).
+    stdin: Option<ChildStdin>,
+    /// vcsim's stdout after its ready line (acknowledgements); in a mutex
+    /// so that a `Vcsim` can be shared between threads.
+    acks: Mutex<Receiver<std::io::Result<String>>>,
     /// `host:port`.
     pub server: String,
     pub user: String,
@@ -51,7 +58,7 @@ impl Vcsim {
             .args(["-username", user, "-password-env", PASSWORD_ENV])
             .env(PASSWORD_ENV, password)
             .args(extra)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -59,14 +66,15 @@ impl Vcsim {
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let first = lines.next();
-            let _ = tx.send(first);
-            // Keep draining so vcsim never blocks on a full pipe.
-            for _ in lines {}
+            // Every line goes on, so vcsim never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
         });
         let line = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Some(Ok(l))) => l,
+            Ok(Ok(l)) => l,
             other => {
                 let _ = child.kill();
                 // A build from before -password-env exits at once.
@@ -87,12 +95,45 @@ impl Vcsim {
             .unwrap_or_default()
             .trim_end_matches("/sdk")
             .to_string();
+        let stdin = child.stdin.take();
         Ok(Vcsim {
             child,
+            stdin,
+            acks: Mutex::new(rx),
             server,
             user: user.into(),
             password: password.into(),
         })
+    }
+
+    /// Changes the user's password, as an administrator does in vCenter's
+    /// SSO: logins from now on need `password`; open sessions stay valid.
+    /// Returns once vcsim has acknowledged the change.
+    pub fn change_password(&mut self, password: &str) -> Result<(), String> {
+        if password.is_empty() || password.contains('\n') {
+            return Err("a vcsim password is one non-empty line".into());
+        }
+        let stdin = self.stdin.as_mut().ok_or("vcsim's stdin is closed")?;
+        writeln!(stdin, "{password}")
+            .and_then(|()| stdin.flush())
+            .map_err(|e| format!("cannot reach vcsim (built before password changes? run scripts/tools.sh vcsim): {e}"))?;
+        let acks = self.acks.lock().unwrap();
+        loop {
+            match acks.recv_timeout(Duration::from_secs(10)) {
+                Ok(Ok(l)) if l == "VCSIM_PASSWORD_CHANGED" => break,
+                Ok(Ok(_)) => continue,
+                other => {
+                    return Err(format!(
+                        "vcsim did not acknowledge the new password (built before password \
+                         changes? run scripts/tools.sh vcsim): {:?}",
+                        other.map(|_| ())
+                    ))
+                }
+            }
+        }
+        drop(acks);
+        self.password = password.to_string();
+        Ok(())
     }
 
     /// The SOAP URL, as users write it in configuration.

@@ -88,3 +88,32 @@ async fn the_session_client_refuses_cross_origin_redirects() {
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0);
     s.logout().await.unwrap();
 }
+
+/// A password changed in vCenter (vcsim's stdin, as an SSO administrator
+/// would): the old one stops working for new logins, the new one works,
+/// and a session opened before the change stays usable.
+#[tokio::test]
+async fn a_changed_password_takes_effect_for_new_logins_only() {
+    init();
+    let mut sim = Vcsim::start("svc@vsphere.local", "Before-Pa55", &[]).expect("vcsim");
+    let target = Target::parse(&sim.url(), true).unwrap();
+    let before = Session::login(&target, &sim.user, "Before-Pa55")
+        .await
+        .expect("login before the change");
+    sim.change_password("After-Pa55").expect("password change");
+    assert_eq!(sim.password, "After-Pa55");
+    let err = Session::login(&target, &sim.user, "Before-Pa55")
+        .await
+        .expect_err("the old password must fail after the change");
+    assert!(matches!(err, Error::InvalidLogin { .. }), "{err:?}");
+    let after = Session::login(&target, &sim.user, "After-Pa55")
+        .await
+        .expect("login with the new password");
+    after.list_vms().await.expect("the new session works");
+    before
+        .list_vms()
+        .await
+        .expect("the older session still works");
+    after.logout().await.expect("logout");
+    before.logout().await.expect("logout");
+}

@@ -40,11 +40,18 @@ struct TestProvider(Arc<Shared>);
 impl Provider for TestProvider {
     fn schema(&self) -> Schema {
         Schema::new(
-            Block::new().attr(
-                Attribute::string("dir")
-                    .optional()
-                    .description("Directory holding the test objects (or `TPTEST_DIR`)."),
-            ),
+            Block::new()
+                .attr(
+                    Attribute::string("dir")
+                        .optional()
+                        .description("Directory holding the test objects (or `TPTEST_DIR`)."),
+                )
+                // Shaped like the kubernetes provider's connection settings,
+                // so a test can configure this provider from an ephemeral
+                // kubeconfig the way a user configures that one.
+                .attr(Attribute::string("host").optional())
+                .attr(Attribute::string("cluster_ca_certificate").optional())
+                .attr(Attribute::string("token").optional().sensitive()),
         )
     }
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
@@ -68,6 +75,40 @@ impl Provider for TestProvider {
                 *self.0.dir.write().unwrap() = Some(dir.into());
             }
             None => d.error("Missing dir", "Set `dir` or TPTEST_DIR."),
+        }
+        if d.has_errors() {
+            return d;
+        }
+        // What the provider was configured with, for the test to compare:
+        // fingerprints, never the credentials themselves. Unknown during a
+        // plan that creates what they come from; written once known.
+        let conn: Vec<(&str, &Value)> = ["host", "cluster_ca_certificate", "token"]
+            .into_iter()
+            .map(|k| (k, config.get(k)))
+            .collect();
+        if conn.iter().any(|(_, v)| !v.is_null()) && conn.iter().all(|(_, v)| v.is_known()) {
+            let record: serde_json::Map<String, serde_json::Value> = conn
+                .iter()
+                .map(|(k, v)| {
+                    let text = v.as_str().unwrap_or_default();
+                    let shown = if *k == "host" {
+                        text.to_string()
+                    } else {
+                        acceptance_tests::fingerprint(text)
+                    };
+                    (k.to_string(), serde_json::Value::String(shown))
+                })
+                .collect();
+            let dir = self.0.dir().expect("set above");
+            let line = format!("{}\n", serde_json::Value::Object(record));
+            let appended = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("connections.jsonl"))
+                .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+            if let Err(e) = appended {
+                d.error("Cannot record the connection", e.to_string());
+            }
         }
         d
     }

@@ -190,3 +190,178 @@ impl Lab {
             .unwrap();
     }
 }
+
+/// Whether `haystack` holds `secret` (an empty secret is never "held": it
+/// would make an absence check vacuous).
+pub fn holds(haystack: &[u8], secret: &str) -> bool {
+    !secret.is_empty()
+        && haystack
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes())
+}
+
+/// Every entry of a saved plan, uncompressed: a zip's deflated entries
+/// would hide the text from a search of the raw file.
+pub fn plan_file_entries(w: &acceptance_tests::Workdir, file: &str) -> Vec<u8> {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, zipfile\n\
+             z = zipfile.ZipFile(sys.argv[1])\n\
+             for n in z.namelist():\n    sys.stdout.buffer.write(z.read(n))",
+        )
+        .arg(w.work().join(file))
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "cannot read the plan file");
+    assert!(!out.stdout.is_empty(), "the plan file has no entries");
+    out.stdout
+}
+
+/// Where Terraform keeps things, each with its name: `show -json`, the
+/// state file and, when given, the saved plan `plan_file` (as JSON, raw and
+/// unzipped).
+pub fn stored_places(
+    w: &acceptance_tests::Workdir,
+    plan_file: Option<&str>,
+) -> Vec<(String, Vec<u8>)> {
+    let show = w.must(&["show", "-json"]).stdout;
+    let state = std::fs::read(w.work().join("terraform.tfstate")).expect("a state file");
+    let mut places = vec![
+        ("terraform show -json".to_string(), show.into_bytes()),
+        ("terraform.tfstate".to_string(), state),
+    ];
+    if let Some(f) = plan_file {
+        let json = w.must(&["show", "-json", f]).stdout;
+        places.push((format!("terraform show -json {f}"), json.into_bytes()));
+        places.push((
+            format!("the plan file {f}"),
+            std::fs::read(w.work().join(f)).unwrap(),
+        ));
+        places.push((
+            format!("the plan file {f}, unzipped"),
+            plan_file_entries(w, f),
+        ));
+    }
+    places
+}
+
+/// What the lab serves as a cluster's kubeconfig, and the parts of it a
+/// kubernetes provider block takes.
+pub struct Served {
+    pub text: String,
+    pub host: String,
+    /// PEM, decoded from `certificate-authority-data`.
+    pub ca: String,
+    pub token: String,
+}
+
+impl Lab {
+    /// The kubeconfig the lab serves for the running cluster `uid`.
+    pub fn served_kubeconfig(&self, project: &str, uid: &str) -> Served {
+        use base64::Engine as _;
+        let text = self
+            .rt
+            .block_on(
+                self.client
+                    .with_project(Some(project.to_string()))
+                    .get_text(
+                        &format!("/v1/spectroclusters/{uid}/assets/kubeconfig"),
+                        &CancellationToken::new(),
+                    ),
+            )
+            .expect("the lab serves the running cluster's kubeconfig");
+        let k: Value = serde_norway::from_str(&text).expect("kubeconfig YAML");
+        let cluster = &k["clusters"][0]["cluster"];
+        let ca_b64 = cluster["certificate-authority-data"]
+            .as_str()
+            .expect("the lab's kubeconfig has certificate-authority-data");
+        let ca = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(ca_b64)
+                .expect("base64"),
+        )
+        .expect("PEM text");
+        let s = Served {
+            host: cluster["server"].as_str().expect("server").to_string(),
+            ca,
+            token: k["users"][0]["user"]["token"]
+                .as_str()
+                .expect("the lab's kubeconfig has a token")
+                .to_string(),
+            text,
+        };
+        // A short or empty value would make absence checks vacuous.
+        assert!(
+            s.token.len() >= 16,
+            "the lab's token is too short to search for"
+        );
+        assert!(s.ca.starts_with("-----BEGIN CERTIFICATE-----"));
+        s
+    }
+}
+
+/// Every `sessionId` of a login event vcsim holds.
+pub async fn login_sessions(session: &vsphere::Session, server: &str) -> Vec<String> {
+    let body = r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><QueryEvents xmlns="urn:vim25"><_this type="EventManager">EventManager</_this><filter><eventTypeId>UserLoginSessionEvent</eventTypeId><maxCount>1000</maxCount></filter></QueryEvents></soapenv:Body></soapenv:Envelope>"#;
+    let Ok(r) = session
+        .http()
+        .post(format!("https://{server}/sdk"))
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "urn:vim25/8.0.0.0")
+        .body(body)
+        .send()
+        .await
+    else {
+        return Vec::new();
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.split("<sessionId>")
+        .skip(1)
+        .filter_map(|s| s.split_once("</sessionId>").map(|(id, _)| id.to_string()))
+        .collect()
+}
+
+/// vCenter session ids seen so far.
+pub type SessionIds = std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>;
+
+/// Collects vcsim's session ids in the background until cancelled (vcsim
+/// keeps only its last 1000 events: reading once at the end could miss
+/// some). The watcher's own session outlives a password change.
+pub fn watch_sessions(
+    lab: &Lab,
+    sim: &vsphere::vcsim::Vcsim,
+    stop: CancellationToken,
+) -> (SessionIds, tokio::task::JoinHandle<()>) {
+    let seen = SessionIds::default();
+    let target = vsphere::Target::parse(&sim.server, true).unwrap();
+    let session = lab
+        .rt
+        .block_on(vsphere::Session::login(&target, &sim.user, &sim.password))
+        .expect("the watcher's vCenter login");
+    let server = sim.server.clone();
+    let into = seen.clone();
+    let task = lab.rt.spawn(async move {
+        loop {
+            let ids = login_sessions(&session, &server).await;
+            into.lock().unwrap().extend(ids);
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            }
+        }
+        let ids = login_sessions(&session, &server).await;
+        into.lock().unwrap().extend(ids);
+        let _ = session.logout().await;
+    });
+    (seen, task)
+}
+
+/// The 1-based numbers of the log lines holding `needle`.
+pub fn lines_with(log: &str, needle: &str) -> Vec<usize> {
+    log.lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .collect()
+}
