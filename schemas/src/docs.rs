@@ -22,7 +22,9 @@ pub enum Kind {
 /// resources, and a user of an older Terraform gets only a parse error.
 const EPHEMERAL_NOTE: &str = "~> **Terraform 1.10 or later.** Ephemeral resources are opened when a run \
 needs them and are never written to the plan or state. Terraform 1.9 and older do not know `ephemeral` \
-blocks.";
+blocks. With Terraform 1.11.4, `terraform show -json` crashes (\"unsupported resource mode\") once an \
+ephemeral resource with a `postcondition` has run, because that version records the check's result in \
+state: leave postconditions off ephemeral resources there.";
 
 /// One rendered page: its path under docs/ and its text.
 pub struct Page {
