@@ -52,6 +52,8 @@ pub const IMPORT_BLOCKS: &str = "import blocks (Terraform 1.5 or later)";
 pub const EPHEMERAL: &str = "ephemeral resources and variables (Terraform 1.10 or later)";
 /// What [`TerraformBin::supports_write_only`] checks.
 pub const WRITE_ONLY: &str = "write-only attributes (Terraform 1.11 or later)";
+/// What [`TerraformBin::supports_query`] checks.
+pub const QUERY: &str = "terraform query and list resources (Terraform 1.14 or later)";
 /// What [`TerraformBin::supports_identity`] checks.
 pub const IDENTITY: &str = "resource identity and import by identity (Terraform 1.12 or later)";
 
@@ -79,6 +81,10 @@ impl TerraformBin {
     /// Resource identities (and `import { identity = ... }`) arrived in 1.12.
     pub fn supports_identity(&self) -> bool {
         self.minor_version() >= (1, 12)
+    }
+    /// `terraform query` and list resources arrived in 1.14.
+    pub fn supports_query(&self) -> bool {
+        self.minor_version() >= (1, 14)
     }
 }
 

@@ -952,6 +952,49 @@ fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
     }
 }
 
+/// Every vSphere cluster in the client's scope, as (uid, name), read page
+/// by page (Palette's `continue` token) so that a project with many
+/// clusters is never one response.
+pub(crate) async fn list_all(
+    client: &Client,
+    ctx: &Ctx,
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut filter = name_filter("vsphere");
+    if let Some(item) = filter
+        .filter
+        .as_mut()
+        .and_then(|f| f.filter_groups.as_mut())
+        .and_then(|g| g.first_mut())
+        .and_then(|g| g.filters.as_mut())
+        .and_then(|f| f.first_mut())
+    {
+        item.property = Some("environment".into());
+    }
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let path = match &token {
+            Some(t) => format!("/v1/dashboard/spectroclusters/search?limit=50&continue={t}"),
+            None => "/v1/dashboard/spectroclusters/search?limit=50".to_string(),
+        };
+        let page: V1SpectroClustersSummary = client.post(&path, &filter, &ctx.cancel).await?;
+        out.extend(
+            page.items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c.metadata)
+                .filter_map(|m| Some((m.uid?, m.name.unwrap_or_default()))),
+        );
+        token = page
+            .listmeta
+            .and_then(|l| l.r#continue)
+            .filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// Uids of the live clusters with exactly this name in the client's scope.
 pub(crate) async fn find_by_name(
     client: &Client,

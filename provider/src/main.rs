@@ -8,6 +8,7 @@ mod config;
 mod gateway;
 mod gateway_data;
 mod ip_pool;
+mod list;
 mod shared;
 
 use std::sync::Arc;
@@ -61,6 +62,40 @@ impl Provider for PaletteProvider {
                 shared: self.shared.clone(),
             }),
         ]
+    }
+
+    fn list_resources(&self) -> Vec<Arc<dyn tfplugin::ListResource>> {
+        use list::{ImportingList, Kind};
+        let by_type = |kind: Kind| -> Arc<dyn tfplugin::ListResource> {
+            let resource: Arc<dyn Resource> = match kind {
+                Kind::Gateway => Arc::new(gateway::Gateway {
+                    shared: self.shared.clone(),
+                }),
+                Kind::IpPool => Arc::new(ip_pool::IpPool {
+                    shared: self.shared.clone(),
+                }),
+                Kind::CloudAccount => Arc::new(cloud_account::CloudAccount {
+                    shared: self.shared.clone(),
+                }),
+                Kind::Cluster => Arc::new(cluster::Cluster {
+                    shared: self.shared.clone(),
+                }),
+            };
+            Arc::new(ImportingList {
+                kind,
+                resource,
+                shared: self.shared.clone(),
+            })
+        };
+        [
+            Kind::Gateway,
+            Kind::IpPool,
+            Kind::CloudAccount,
+            Kind::Cluster,
+        ]
+        .into_iter()
+        .map(by_type)
+        .collect()
     }
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {

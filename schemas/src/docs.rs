@@ -16,7 +16,16 @@ pub enum Kind {
     DataSource,
     /// Terraform 1.10+ (`ephemeral` blocks).
     EphemeralResource,
+    /// Terraform 1.14+ (`list` blocks in `.tfquery.hcl` files).
+    ListResource,
 }
+
+/// Said on every list resource's page.
+const LIST_NOTE: &str = "~> **Terraform 1.14 or later.** `list` blocks go in `.tfquery.hcl` files and run with \
+`terraform query`; `terraform query -generate-config-out=FILE` writes an `import` block (by identity) and a \
+`resource` block for each object found. Each object is read as an import reads it, so the generated \
+configuration plans nothing but the imports (an account's password, which Palette never returns, is left for \
+you to fill in).";
 
 /// Said on every ephemeral resource's page: the registry lists them beside
 /// resources, and a user of an older Terraform gets only a parse error.
@@ -273,6 +282,12 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
             examples.join(format!("ephemeral-resources/{name}/ephemeral-resource.tf")),
             format!("{name} (Ephemeral Resource)"),
         ),
+        Kind::ListResource => (
+            format!("list-resources/{}.md", name.trim_start_matches("palette_")),
+            "",
+            examples.join(format!("list-resources/{name}/list-resource.tfquery.hcl")),
+            format!("{name} (List Resource)"),
+        ),
     };
     let _ = subcategory;
     let description = schema.block.description.trim().to_string();
@@ -285,6 +300,9 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
     let _ = writeln!(out, "# {title}\n\n{description}\n");
     if kind == Kind::EphemeralResource {
         let _ = writeln!(out, "{EPHEMERAL_NOTE}\n");
+    }
+    if kind == Kind::ListResource {
+        let _ = writeln!(out, "{LIST_NOTE}\n");
     }
     if let Some(ex) = read_example(&example) {
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{ex}\n```\n");

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod gateway;
 pub mod gateway_data;
 pub mod ip_pool;
+pub mod list;
 pub mod provider;
 
 use tfplugin::schema::Validator;
@@ -47,6 +48,16 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
 /// Every ephemeral resource (Terraform 1.10+) with its schema.
 pub fn ephemeral_resources() -> Vec<(&'static str, Schema)> {
     vec![(cluster_kubeconfig::TYPE_NAME, cluster_kubeconfig::schema())]
+}
+
+/// List resources (`terraform query`), named after the managed types they list.
+pub fn list_resources() -> Vec<(&'static str, Schema)> {
+    vec![
+        (gateway::TYPE_NAME, list::gateway()),
+        (ip_pool::TYPE_NAME, list::ip_pool()),
+        (cloud_account::TYPE_NAME, list::cloud_account()),
+        (cluster::TYPE_NAME, list::cluster()),
+    ]
 }
 
 /// An IP address, such as the addresses Palette gives nodes or DNS servers

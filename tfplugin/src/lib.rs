@@ -29,8 +29,9 @@ pub mod proto {
 
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use provider::{
-    ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, Opened, PlanRequest,
-    PlanResponse, Provider, ReadResult, Renewed, Resource,
+    ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, ListRequest,
+    ListResource, ListSink, Listed, Opened, PlanRequest, PlanResponse, Provider, ReadResult,
+    Renewed, Resource,
 };
 pub use schema::{
     Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Schema,

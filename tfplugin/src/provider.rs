@@ -46,6 +46,12 @@ pub trait Provider: Send + Sync + 'static {
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
         Vec::new()
     }
+    /// List resources (`terraform query`, Terraform 1.14+): each lists
+    /// objects of the managed resource type of the same name, which must
+    /// have an identity.
+    fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+        Vec::new()
+    }
 
     async fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::new()
@@ -303,4 +309,60 @@ pub trait EphemeralResource: Send + Sync + 'static {
     async fn close(&self, _private: &[u8], _ctx: &Ctx) -> Diagnostics {
         Diagnostics::new()
     }
+}
+
+/// What `terraform query` asks a list resource for.
+#[derive(Clone, Debug)]
+pub struct ListRequest {
+    /// The `config` block of the `list` block, in the list resource's schema.
+    pub config: Value,
+    /// Whether Terraform wants each object's full state (it does for
+    /// `-generate-config-out`), or identities and names only.
+    pub include_resource_object: bool,
+    /// At most this many results; Terraform stops reading after them.
+    pub limit: i64,
+}
+
+/// One object found: its full state in the managed resource's schema (the
+/// identity is taken from it) and the name `terraform query` shows.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    pub state: Value,
+    pub display_name: String,
+}
+
+/// Where a list resource puts what it finds, as it finds it, so results
+/// reach Terraform page by page.
+pub struct ListSink {
+    tx: tokio::sync::mpsc::Sender<Result<Listed, Diagnostics>>,
+}
+
+impl ListSink {
+    pub fn new(tx: tokio::sync::mpsc::Sender<Result<Listed, Diagnostics>>) -> Self {
+        ListSink { tx }
+    }
+    /// Hands one result on; `false` once Terraform wants no more (its limit
+    /// reached, or the query gone): stop listing then.
+    pub async fn send(&self, item: Listed) -> bool {
+        self.tx.send(Ok(item)).await.is_ok()
+    }
+    /// Reports a problem with one result (or the whole listing) without
+    /// ending the stream.
+    pub async fn problem(&self, d: Diagnostics) -> bool {
+        self.tx.send(Err(d)).await.is_ok()
+    }
+}
+
+#[async_trait]
+pub trait ListResource: Send + Sync + 'static {
+    /// The managed resource type whose objects this lists.
+    fn type_name(&self) -> &'static str;
+    /// The filters a `list` block's `config` takes.
+    fn schema(&self) -> Schema;
+    async fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Finds objects and sends each to `sink` until done or `sink` says
+    /// stop; the returned diagnostics end the listing.
+    async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics;
 }

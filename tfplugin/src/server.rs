@@ -13,7 +13,8 @@ use crate::diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
-    ApplyRequest, Ctx, DataSource, EphemeralResource, PlanRequest, PlanResponse, Provider, Resource,
+    ApplyRequest, Ctx, DataSource, EphemeralResource, ListRequest, ListResource, ListSink,
+    PlanRequest, PlanResponse, Provider, Resource,
 };
 use crate::schema::{Attribute, Block, IdentitySchema, Nesting, Schema};
 use crate::validate::validate_config;
@@ -25,6 +26,7 @@ pub struct ProviderService {
     resources: HashMap<String, (Arc<dyn Resource>, Schema)>,
     data_sources: HashMap<String, (Arc<dyn DataSource>, Schema)>,
     ephemeral: HashMap<String, (Arc<dyn EphemeralResource>, Schema)>,
+    lists: HashMap<String, (Arc<dyn ListResource>, Schema)>,
     /// Replaced after each StopProvider so that a provider instance that
     /// Terraform keeps using after a stop still works.
     stop: Mutex<CancellationToken>,
@@ -60,12 +62,21 @@ impl ProviderService {
                 (e.type_name().to_string(), (e, s))
             })
             .collect();
+        let lists = provider
+            .list_resources()
+            .into_iter()
+            .map(|l| {
+                let s = l.schema();
+                (l.type_name().to_string(), (l, s))
+            })
+            .collect();
         ProviderService {
             provider_schema: provider.schema(),
             provider,
             resources,
             data_sources,
             ephemeral,
+            lists,
             stop: Mutex::new(CancellationToken::new()),
         }
     }
@@ -109,6 +120,23 @@ impl ProviderService {
                     .into_iter()
                     .map(|p| format!("{}: {p}", e.type_name())),
             );
+        }
+        for l in provider.list_resources() {
+            out.extend(
+                crate::schema::check_schema(&l.schema())
+                    .into_iter()
+                    .map(|p| format!("{} list: {p}", l.type_name())),
+            );
+            let listed = provider
+                .resources()
+                .into_iter()
+                .find(|r| r.type_name() == l.type_name());
+            if listed.and_then(|r| r.identity_schema()).is_none() {
+                out.push(format!(
+                    "{} list: lists a managed resource type with an identity, which this provider lacks",
+                    l.type_name()
+                ));
+            }
         }
         if provider.schema().block.has_write_only() {
             out.push("provider: write-only attributes are for managed resources only".into());
@@ -351,7 +379,13 @@ impl pb::provider_server::Provider for ProviderService {
                     type_name: k.clone(),
                 })
                 .collect(),
-            list_resources: Vec::new(),
+            list_resources: self
+                .lists
+                .keys()
+                .map(|k| pb::get_metadata::ListResourceMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
             state_stores: Vec::new(),
             actions: Vec::new(),
         }))
@@ -382,7 +416,11 @@ impl pb::provider_server::Provider for ProviderService {
                 .iter()
                 .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
                 .collect(),
-            list_resource_schemas: Default::default(),
+            list_resource_schemas: self
+                .lists
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
+                .collect(),
             state_store_schemas: Default::default(),
             action_schemas: Default::default(),
         }))
@@ -893,6 +931,108 @@ impl pb::provider_server::Provider for ProviderService {
         Ok(Response::new(resp(diags_to_pb(&d))))
     }
 
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let resp = |diagnostics| pb::validate_list_resource_config::Response { diagnostics };
+        let req = req.into_inner();
+        let Some((l, schema)) = self.lists.get(&req.type_name) else {
+            return Ok(Response::new(resp(diags_to_pb(&no_list(&req.type_name)))));
+        };
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let mut d = validate_config(&schema.block, &config);
+        if !d.has_errors() {
+            d.extend(l.validate(&config).await);
+        }
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    /// Streams what the list resource finds, each result with the identity
+    /// of its state (and the state itself when asked), stopping at the limit.
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::list_resource::Event>>, Status> {
+        use tokio_stream::StreamExt as _;
+        let req = req.into_inner();
+        let (events_tx, events_rx) = tokio::sync::mpsc::channel(32);
+        let stream: tonic::codegen::BoxStream<pb::list_resource::Event> =
+            Box::pin(tokio_stream::wrappers::ReceiverStream::new(events_rx).map(Ok));
+        let fail = |d: Diagnostics| pb::list_resource::Event {
+            diagnostic: diags_to_pb(&d),
+            ..Default::default()
+        };
+        let (Some((l, lschema)), Ok((r, rschema))) = (
+            self.lists.get(&req.type_name),
+            self.resource(&req.type_name),
+        ) else {
+            let _ = events_tx.send(fail(no_list(&req.type_name))).await;
+            return Ok(Response::new(stream));
+        };
+        let config = match decode(req.config.as_ref(), &lschema.ty()) {
+            Ok(c) => c,
+            Err(d) => {
+                let _ = events_tx.send(fail(d)).await;
+                return Ok(Response::new(stream));
+            }
+        };
+        let (l, r, rschema) = (l.clone(), r.clone(), rschema.clone());
+        let ctx = self.ctx();
+        let lreq = ListRequest {
+            config,
+            include_resource_object: req.include_resource_object,
+            limit: req.limit,
+        };
+        tokio::spawn(async move {
+            let (found_tx, mut found_rx) = tokio::sync::mpsc::channel(16);
+            let sink = ListSink::new(found_tx);
+            let cancel = ctx.cancel.clone();
+            let lister = async {
+                let d = l.list(&lreq, &sink, &ctx).await;
+                drop(sink);
+                d
+            };
+            let forward = async {
+                let mut sent = 0i64;
+                while let Some(found) = found_rx.recv().await {
+                    let event = match found {
+                        Err(d) => fail(d),
+                        Ok(mut item) => {
+                            rschema.block.null_write_only(&mut item.state);
+                            match listed_event(
+                                r.as_ref(),
+                                &rschema,
+                                item,
+                                lreq.include_resource_object,
+                            ) {
+                                Ok(e) => e,
+                                Err(d) => fail(d),
+                            }
+                        }
+                    };
+                    let counts = event.identity.is_some();
+                    if events_tx.send(event).await.is_err() {
+                        break;
+                    }
+                    if counts {
+                        sent += 1;
+                        if lreq.limit > 0 && sent >= lreq.limit {
+                            break;
+                        }
+                    }
+                }
+                // Dropping the receiver tells the lister to stop.
+                drop(found_rx);
+            };
+            let (d, ()) = tokio::join!(lister, forward);
+            if d.has_errors() || cancel.is_cancelled() {
+                let _ = events_tx.send(fail(d)).await;
+            }
+        });
+        Ok(Response::new(stream))
+    }
+
     async fn stop_provider(
         &self,
         _req: Request<pb::stop_provider::Request>,
@@ -936,6 +1076,44 @@ fn identity_pb(
     Ok(Some(pb::ResourceIdentityData {
         identity_data: Some(encode(&identity, &schema.ty())?),
     }))
+}
+
+fn no_list(name: &str) -> Diagnostics {
+    Diagnostic::error(
+        "Unknown list resource type",
+        format!("This provider has no list resource type {name:?}."),
+    )
+    .into()
+}
+
+/// One result of a listing on the wire: its identity (which Terraform
+/// requires), its name and, when asked for, its state.
+fn listed_event(
+    r: &dyn Resource,
+    schema: &Schema,
+    item: crate::provider::Listed,
+    include_object: bool,
+) -> Result<pb::list_resource::Event, Diagnostics> {
+    let identity = identity_pb(r, &item.state)?.ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(
+            "Listed object without identity",
+            format!(
+                "{} could not be identified; it is left out.",
+                item.display_name
+            ),
+        ))
+    })?;
+    let resource_object = if include_object {
+        Some(encode(&item.state, &schema.ty())?)
+    } else {
+        None
+    };
+    Ok(pb::list_resource::Event {
+        identity: Some(identity),
+        display_name: item.display_name,
+        resource_object,
+        diagnostic: Vec::new(),
+    })
 }
 
 fn no_ephemeral(name: &str) -> Diagnostics {
@@ -1031,7 +1209,9 @@ mod tests {
 #[cfg(test)]
 mod wire_tests {
     use super::*;
-    use crate::provider::{ApplyResult, Imported, Opened, ReadResult};
+    use crate::provider::{
+        ApplyResult, Imported, ListRequest, ListResource, ListSink, Opened, ReadResult,
+    };
     use crate::schema::NestedBlock;
     use async_trait::async_trait;
     use pb::provider_server::Provider as _;
@@ -1131,6 +1311,35 @@ mod wire_tests {
         }
     }
 
+    /// Lists three things named a, b, c, each with its full state.
+    struct ThingList;
+
+    #[async_trait]
+    impl ListResource for ThingList {
+        fn type_name(&self) -> &'static str {
+            "t_thing"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new().attr(Attribute::string("prefix").optional()))
+        }
+        async fn list(&self, req: &ListRequest, sink: &ListSink, _ctx: &Ctx) -> Diagnostics {
+            let prefix = req.config.get("prefix").as_str().unwrap_or("").to_string();
+            for name in ["a", "b", "c"] {
+                let mut state = Value::null_object(&thing_schema().ty());
+                state.set_attr("id", Value::string(format!("{prefix}{name}")));
+                state.set_attr("password_wo", Value::string("never-listed"));
+                let item = crate::provider::Listed {
+                    state,
+                    display_name: format!("thing {name}"),
+                };
+                if !sink.send(item).await {
+                    break;
+                }
+            }
+            Diagnostics::new()
+        }
+    }
+
     struct P;
 
     #[async_trait]
@@ -1146,6 +1355,9 @@ mod wire_tests {
         }
         fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {
             vec![Arc::new(Token)]
+        }
+        fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
+            vec![Arc::new(ThingList)]
         }
         async fn configure(&self, _c: &Value, _ctx: &Ctx) -> Diagnostics {
             Diagnostics::new()
@@ -1368,6 +1580,57 @@ mod wire_tests {
         );
         let none = up(b"").await.unwrap().into_inner();
         assert!(none.upgraded_identity.is_none() && none.diagnostics.is_empty());
+    }
+
+    #[tokio::test]
+    async fn list_results_stream_with_identity_object_and_limit() {
+        use tokio_stream::StreamExt as _;
+        let s = svc();
+        let meta = s
+            .get_metadata(Request::new(pb::get_metadata::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(meta.list_resources[0].type_name, "t_thing");
+        let lty = ThingList.schema().ty();
+        let config = Value::object([("prefix", Value::string("p-"))]);
+        let list = |limit: i64, include: bool| {
+            s.list_resource(Request::new(pb::list_resource::Request {
+                type_name: "t_thing".into(),
+                config: Some(encode(&config, &lty).unwrap()),
+                include_resource_object: include,
+                limit,
+            }))
+        };
+        let events: Vec<pb::list_resource::Event> = list(2, true)
+            .await
+            .unwrap()
+            .into_inner()
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[0].display_name, "thing a");
+        assert_eq!(
+            identity_of(&events[1].identity),
+            Some(Value::object([("id", Value::string("p-b"))]))
+        );
+        let object = decode(events[0].resource_object.as_ref(), &thing_schema().ty()).unwrap();
+        assert_eq!(object.get("id"), &Value::string("p-a"));
+        assert!(
+            object.get("password_wo").is_null(),
+            "write-only values never listed"
+        );
+
+        let all: Vec<pb::list_resource::Event> = list(0, false)
+            .await
+            .unwrap()
+            .into_inner()
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        assert_eq!(all.len(), 3);
+        assert!(all.iter().all(|e| e.resource_object.is_none()));
     }
 
     #[tokio::test]

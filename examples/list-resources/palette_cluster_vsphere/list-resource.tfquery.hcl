@@ -1,0 +1,7 @@
+# Every cluster carrying these tags; leave `config` out for all.
+list "palette_cluster_vsphere" "prod" {
+  provider = palette
+  config {
+    tags = ["env:prod"]
+  }
+}

@@ -1,0 +1,229 @@
+//! List resources (`terraform query`, Terraform 1.14+) for the four
+//! managed types. Each finds candidates through Palette's listings, then
+//! reads each one as an import does (the same state a `terraform import`
+//! would write, so generated configuration plans nothing but the import),
+//! and filters on what the state says.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use palette_api::models::{V1Overlords, V1VsphereAccounts};
+use tfplugin::{
+    Ctx, Diagnostic, Diagnostics, ListRequest, ListResource, ListSink, Listed, Resource, Schema,
+    Value,
+};
+
+use crate::shared::{api_diag, Shared};
+
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    Gateway,
+    IpPool,
+    CloudAccount,
+    Cluster,
+}
+
+pub struct ImportingList {
+    pub kind: Kind,
+    /// The managed resource whose import reads each object.
+    pub resource: Arc<dyn Resource>,
+    pub shared: Arc<Shared>,
+}
+
+/// One object found in a listing: the import id that reads it, and its name.
+struct Candidate {
+    import_id: String,
+    display_name: String,
+}
+
+impl ImportingList {
+    fn contexts(&self, config: &Value) -> Vec<&'static str> {
+        let has_project = self
+            .shared
+            .settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .is_some_and(|s| s.project.is_some());
+        match config.get("context").as_str() {
+            Some("tenant") => vec!["tenant"],
+            Some(_) => vec!["project"],
+            None if has_project => vec!["project", "tenant"],
+            None => vec!["tenant"],
+        }
+    }
+
+    async fn candidates(&self, config: &Value, ctx: &Ctx) -> Result<Vec<Candidate>, Diagnostics> {
+        let s = |k: &str| config.get(k).as_str().map(str::to_string);
+        match self.kind {
+            Kind::Gateway | Kind::IpPool => {
+                let client = self.shared.client()?;
+                let gateways: V1Overlords = client
+                    .get("/v1/overlords", &ctx.cancel)
+                    .await
+                    .map_err(|e| api_diag("Cannot list gateways", &e))?;
+                let mut out = Vec::new();
+                for g in gateways.items.unwrap_or_default() {
+                    if crate::gateway_data::check_gateway_kind(&g).is_err() {
+                        continue;
+                    }
+                    let meta = g.metadata.clone().unwrap_or_default();
+                    let (uid, name) = (meta.uid.unwrap_or_default(), meta.name.unwrap_or_default());
+                    match self.kind {
+                        Kind::Gateway => {
+                            if s("name").is_some_and(|p| !schemas::list::name_matches(&p, &name)) {
+                                continue;
+                            }
+                            out.push(Candidate {
+                                import_id: uid,
+                                display_name: name,
+                            });
+                        }
+                        _ => {
+                            if s("gateway_id").is_some_and(|want| want != uid && want != name) {
+                                continue;
+                            }
+                            let pools = self
+                                .shared
+                                .pools_of(&uid, ctx)
+                                .await
+                                .map_err(|e| api_diag("Cannot list IP pools", &e))?;
+                            for p in pools.iter() {
+                                let pm = p.metadata.clone().unwrap_or_default();
+                                out.push(Candidate {
+                                    import_id: format!("{uid}/{}", pm.uid.unwrap_or_default()),
+                                    display_name: format!("{name}/{}", pm.name.unwrap_or_default()),
+                                });
+                            }
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Kind::CloudAccount => {
+                let mut out = Vec::new();
+                for c in self.contexts(config) {
+                    let client = self.shared.scoped(c)?;
+                    let list: V1VsphereAccounts = client
+                        .get("/v1/cloudaccounts/vsphere", &ctx.cancel)
+                        .await
+                        .map_err(|e| api_diag("Cannot list vSphere cloud accounts", &e))?;
+                    for a in list.items.unwrap_or_default() {
+                        let meta = a.metadata.clone().unwrap_or_default();
+                        out.push(Candidate {
+                            import_id: format!("{c}/{}", meta.uid.unwrap_or_default()),
+                            display_name: meta.name.unwrap_or_default(),
+                        });
+                    }
+                }
+                Ok(out)
+            }
+            Kind::Cluster => {
+                let mut out = Vec::new();
+                for c in self.contexts(config) {
+                    let client = self.shared.scoped(c)?;
+                    let found = crate::cluster::list_all(&client, ctx)
+                        .await
+                        .map_err(|e| api_diag("Cannot search clusters", &e))?;
+                    out.extend(found.into_iter().map(|(uid, name)| Candidate {
+                        import_id: format!("{c}/{uid}"),
+                        display_name: name,
+                    }));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Filters that need the object's state.
+    fn keeps(&self, config: &Value, state: &Value) -> bool {
+        let want = |k: &str| config.get(k).as_str();
+        let has = |k: &str| state.get(k).as_str();
+        match self.kind {
+            Kind::Gateway => want("state").is_none_or(|w| has("state") == Some(w)),
+            Kind::IpPool => true,
+            Kind::CloudAccount => want("gateway_id").is_none_or(|w| has("gateway_id") == Some(w)),
+            Kind::Cluster => {
+                let tags: Vec<&str> = state
+                    .get("tags")
+                    .as_elements()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let wanted: Vec<&str> = config
+                    .get("tags")
+                    .as_elements()
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                wanted.iter().all(|t| tags.contains(t))
+                    && want("state").is_none_or(|w| has("state") == Some(w))
+                    && want("cloud_account_id").is_none_or(|w| has("cloud_account_id") == Some(w))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ListResource for ImportingList {
+    fn type_name(&self) -> &'static str {
+        self.resource.type_name()
+    }
+
+    fn schema(&self) -> Schema {
+        match self.kind {
+            Kind::Gateway => schemas::list::gateway(),
+            Kind::IpPool => schemas::list::ip_pool(),
+            Kind::CloudAccount => schemas::list::cloud_account(),
+            Kind::Cluster => schemas::list::cluster(),
+        }
+    }
+
+    async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics {
+        let candidates = match self.candidates(&req.config, ctx).await {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        for c in candidates {
+            if ctx.cancel.is_cancelled() {
+                return Diagnostic::error(
+                    "Listing stopped",
+                    "Terraform asked the provider to stop.",
+                )
+                .into();
+            }
+            // Read as an import does; one object that cannot be read is
+            // reported and the listing goes on.
+            let state = match self.resource.import(&c.import_id, ctx).await {
+                Ok(mut found) if !found.is_empty() => found.remove(0).state,
+                Ok(_) => continue,
+                Err(d) => {
+                    let mut warnings = Diagnostics::new();
+                    for x in d.iter() {
+                        let mut x = x.clone();
+                        x.severity = tfplugin::diag::Severity::Warning;
+                        x.detail = format!("{} was left out: {}", c.display_name, x.detail);
+                        warnings.push(x);
+                    }
+                    if !sink.problem(warnings).await {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if !self.keeps(&req.config, &state) {
+                continue;
+            }
+            let item = Listed {
+                state,
+                display_name: c.display_name,
+            };
+            if !sink.send(item).await {
+                break;
+            }
+        }
+        Diagnostics::new()
+    }
+}
