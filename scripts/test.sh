@@ -86,4 +86,5 @@ if [ "$qs" -ne 0 ]; then
   echo "quickstart failed (exit $qs); its whole output is in target/quickstart.txt"
   status=1
 fi
+step "done (exit $status)"
 exit "$status"
