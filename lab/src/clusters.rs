@@ -1873,9 +1873,50 @@ fn spec_matches(spec: &V1SearchFilterSummarySpec, c: &Cluster) -> Result<bool, A
 }
 
 /// `POST /v1/dashboard/spectroclusters/search`.
+/// The paging parameters of the search (`limit`, `offset`, `continue`).
+#[derive(Debug, Default, Deserialize)]
+pub struct SearchPage {
+    limit: Option<usize>,
+    offset: Option<usize>,
+    #[serde(rename = "continue")]
+    token: Option<String>,
+}
+
+/// One page of `items`, and the listing metadata Palette sends with it: the
+/// total `count`, and a `continue` token for the next page, empty on the
+/// last one. The token is the next offset, opaque to clients. Without a
+/// `limit`, everything in one page.
+fn page<T>(items: Vec<T>, p: &SearchPage) -> Result<(Vec<T>, V1ListMetaData), ApiError> {
+    let total = items.len();
+    let start = match p.token.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::bad_request(format!("invalid continue token {t:?}")))?,
+        None => p.offset.unwrap_or(0),
+    }
+    .min(total);
+    let end = match p.limit.filter(|l| *l > 0) {
+        Some(l) => (start + l).min(total),
+        None => total,
+    };
+    let meta = V1ListMetaData {
+        count: Some(total as i64),
+        limit: p.limit.map(|l| l as i64),
+        offset: Some(start as i64),
+        r#continue: Some(if end < total {
+            end.to_string()
+        } else {
+            String::new()
+        }),
+    };
+    let items = items.into_iter().skip(start).take(end - start).collect();
+    Ok((items, meta))
+}
+
 pub async fn search(
     State(lab): State<Lab>,
     Extension(scope): Extension<Scope>,
+    Query(paging): Query<SearchPage>,
     body: Option<Json<V1SearchFilterSummarySpec>>,
 ) -> Response {
     let spec = body.map(|Json(b)| b).unwrap_or_default();
@@ -1908,11 +1949,12 @@ pub async fn search(
             o
         }
     });
+    let (items, listmeta) = match page(items, &paging) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     Json(V1SpectroClustersSummary {
-        listmeta: Some(V1ListMetaData {
-            count: Some(items.len() as i64),
-            ..Default::default()
-        }),
+        listmeta: Some(listmeta),
         items: Some(items),
     })
     .into_response()
@@ -2945,6 +2987,31 @@ async fn force_delete(lab: Lab, scope: Scope, uid: String) -> Response {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn search_pages_follow_the_continue_token_to_an_empty_one() {
+        let paging = |limit: Option<usize>, token: Option<&str>| super::SearchPage {
+            limit,
+            offset: None,
+            token: token.map(str::to_string),
+        };
+        let items: Vec<u32> = (0..5).collect();
+        let (first, meta) = super::page(items.clone(), &paging(Some(2), None)).unwrap();
+        assert_eq!(first, vec![0, 1]);
+        assert_eq!(meta.count, Some(5));
+        assert_eq!(meta.r#continue.as_deref(), Some("2"));
+        let (second, meta) = super::page(items.clone(), &paging(Some(2), Some("2"))).unwrap();
+        assert_eq!(second, vec![2, 3]);
+        let (last, meta) =
+            super::page(items.clone(), &paging(Some(2), meta.r#continue.as_deref())).unwrap();
+        assert_eq!(last, vec![4]);
+        assert_eq!(meta.r#continue.as_deref(), Some(""));
+        // Without a limit, one page, as before.
+        let (all, meta) = super::page(items.clone(), &paging(None, None)).unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(meta.r#continue.as_deref(), Some(""));
+        assert!(super::page(items, &paging(Some(2), Some("x"))).is_err());
+    }
+
     #[test]
     fn cluster_names_are_dns_labels() {
         for ok in ["a", "apps-dc1", "x0", &"a".repeat(32)] {

@@ -952,13 +952,18 @@ fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
     }
 }
 
-/// Every vSphere cluster in the client's scope, as (uid, name), read page
-/// by page (Palette's `continue` token) so that a project with many
-/// clusters is never one response.
-pub(crate) async fn list_all(
+/// Clusters per page of a listing: Palette's search pages its answer, and
+/// a project with hundreds of clusters is read (and streamed) page by page.
+const SEARCH_PAGE: usize = 50;
+
+/// One page of the vSphere clusters in the client's scope, as (uid, name),
+/// from the page `token` names (`None`: the first); returns the next
+/// page's token, `None` after the last (Palette ends with an empty token).
+pub(crate) async fn search_page(
     client: &Client,
+    token: Option<&str>,
     ctx: &Ctx,
-) -> Result<Vec<(String, String)>, ApiError> {
+) -> Result<(Vec<(String, String)>, Option<String>), ApiError> {
     let mut filter = name_filter("vsphere");
     if let Some(item) = filter
         .filter
@@ -970,29 +975,28 @@ pub(crate) async fn list_all(
     {
         item.property = Some("environment".into());
     }
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let path = match &token {
-            Some(t) => format!("/v1/dashboard/spectroclusters/search?limit=50&continue={t}"),
-            None => "/v1/dashboard/spectroclusters/search?limit=50".to_string(),
-        };
-        let page: V1SpectroClustersSummary = client.post(&path, &filter, &ctx.cancel).await?;
-        out.extend(
-            page.items
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|c| c.metadata)
-                .filter_map(|m| Some((m.uid?, m.name.unwrap_or_default()))),
-        );
-        token = page
-            .listmeta
-            .and_then(|l| l.r#continue)
-            .filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(out);
+    // The token is opaque: encoded as a query value, whatever it holds.
+    let path = {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("limit", &SEARCH_PAGE.to_string());
+        if let Some(t) = token {
+            query.append_pair("continue", t);
         }
-    }
+        format!("/v1/dashboard/spectroclusters/search?{}", query.finish())
+    };
+    let page: V1SpectroClustersSummary = client.post(&path, &filter, &ctx.cancel).await?;
+    let found = page
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|c| c.metadata)
+        .filter_map(|m| Some((m.uid?, m.name.unwrap_or_default())))
+        .collect();
+    let next = page
+        .listmeta
+        .and_then(|l| l.r#continue)
+        .filter(|t| !t.is_empty());
+    Ok((found, next))
 }
 
 /// Uids of the live clusters with exactly this name in the client's scope.

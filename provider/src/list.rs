@@ -118,20 +118,8 @@ impl ImportingList {
                 }
                 Ok(out)
             }
-            Kind::Cluster => {
-                let mut out = Vec::new();
-                for c in self.contexts(config) {
-                    let client = self.shared.scoped(c)?;
-                    let found = crate::cluster::list_all(&client, ctx)
-                        .await
-                        .map_err(|e| api_diag("Cannot search clusters", &e))?;
-                    out.extend(found.into_iter().map(|(uid, name)| Candidate {
-                        import_id: format!("{c}/{uid}"),
-                        display_name: name,
-                    }));
-                }
-                Ok(out)
-            }
+            // Listed page by page in `list`.
+            Kind::Cluster => Ok(Vec::new()),
         }
     }
 
@@ -182,17 +170,73 @@ impl ListResource for ImportingList {
     }
 
     async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics {
+        if let Kind::Cluster = self.kind {
+            // Each page of Palette's search is read and sent before the
+            // next is asked for, so results stream as Palette pages them.
+            for c in self.contexts(&req.config) {
+                let client = match self.shared.scoped(c) {
+                    Ok(client) => client,
+                    Err(d) => return d,
+                };
+                let mut token: Option<String> = None;
+                loop {
+                    let (found, next) =
+                        match crate::cluster::search_page(&client, token.as_deref(), ctx).await {
+                            Ok(p) => p,
+                            Err(e) => return api_diag("Cannot search clusters", &e),
+                        };
+                    let candidates = found
+                        .into_iter()
+                        .map(|(uid, name)| Candidate {
+                            import_id: format!("{c}/{uid}"),
+                            display_name: name,
+                        })
+                        .collect();
+                    if let Emitted::Stop(d) = self.emit(candidates, req, sink, ctx).await {
+                        return d;
+                    }
+                    match next {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+            }
+            return Diagnostics::new();
+        }
         let candidates = match self.candidates(&req.config, ctx).await {
             Ok(c) => c,
             Err(d) => return d,
         };
+        match self.emit(candidates, req, sink, ctx).await {
+            Emitted::All => Diagnostics::new(),
+            Emitted::Stop(d) => d,
+        }
+    }
+}
+
+/// Whether every candidate was handled, or the listing must stop (with
+/// what to say: nothing when Terraform has what it wanted).
+enum Emitted {
+    All,
+    Stop(Diagnostics),
+}
+
+impl ImportingList {
+    /// Reads each candidate as an import does and sends what passes the
+    /// filters.
+    async fn emit(
+        &self,
+        candidates: Vec<Candidate>,
+        req: &ListRequest,
+        sink: &ListSink,
+        ctx: &Ctx,
+    ) -> Emitted {
         for c in candidates {
             if ctx.cancel.is_cancelled() {
-                return Diagnostic::error(
-                    "Listing stopped",
-                    "Terraform asked the provider to stop.",
-                )
-                .into();
+                return Emitted::Stop(
+                    Diagnostic::error("Listing stopped", "Terraform asked the provider to stop.")
+                        .into(),
+                );
             }
             // Read as an import does; one object that cannot be read is
             // reported and the listing goes on.
@@ -208,7 +252,7 @@ impl ListResource for ImportingList {
                         warnings.push(x);
                     }
                     if !sink.problem(warnings).await {
-                        break;
+                        return Emitted::Stop(Diagnostics::new());
                     }
                     continue;
                 }
@@ -221,9 +265,9 @@ impl ListResource for ImportingList {
                 display_name: c.display_name,
             };
             if !sink.send(item).await {
-                break;
+                return Emitted::Stop(Diagnostics::new());
             }
         }
-        Diagnostics::new()
+        Emitted::All
     }
 }
