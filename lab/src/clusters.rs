@@ -1874,12 +1874,13 @@ fn spec_matches(spec: &V1SearchFilterSummarySpec, c: &Cluster) -> Result<bool, A
 
 /// `POST /v1/dashboard/spectroclusters/search`.
 /// The paging parameters of the search (`limit`, `offset`, `continue`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Default, Deserialize)]
 pub struct SearchPage {
     limit: Option<usize>,
     offset: Option<usize>,
+    /// The `continue` token: a page position, not a credential.
     #[serde(rename = "continue")]
-    token: Option<String>,
+    cursor: Option<String>,
 }
 
 /// One page of `items`, and the listing metadata Palette sends with it: the
@@ -1888,7 +1889,7 @@ pub struct SearchPage {
 /// `limit`, everything in one page.
 fn page<T>(items: Vec<T>, p: &SearchPage) -> Result<(Vec<T>, V1ListMetaData), ApiError> {
     let total = items.len();
-    let start = match p.token.as_deref().filter(|t| !t.is_empty()) {
+    let start = match p.cursor.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => t
             .parse::<usize>()
             .map_err(|_| ApiError::bad_request(format!("invalid continue token {t:?}")))?,
@@ -2992,7 +2993,7 @@ mod tests {
         let paging = |limit: Option<usize>, token: Option<&str>| super::SearchPage {
             limit,
             offset: None,
-            token: token.map(str::to_string),
+            cursor: token.map(str::to_string),
         };
         let items: Vec<u32> = (0..5).collect();
         let (first, meta) = super::page(items.clone(), &paging(Some(2), None)).unwrap();
