@@ -32,6 +32,24 @@ pub struct ProviderUnderTest {
     pub version: String,
 }
 
+/// A binary of this workspace built beside the running test (`cargo test
+/// --workspace` builds every binary), such as a test-only provider.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/debug/deps/TEST-HASH -> target/debug/
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join(name))
+        .expect("a target directory");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p acceptance-tests`",
+        bin.display()
+    );
+    bin
+}
+
 impl ProviderUnderTest {
     pub fn type_name(&self) -> &str {
         self.source.rsplit('/').next().unwrap_or(&self.source)
@@ -54,6 +72,9 @@ pub const EPHEMERAL: &str = "ephemeral resources and variables (Terraform 1.10 o
 pub const WRITE_ONLY: &str = "write-only attributes (Terraform 1.11 or later)";
 /// What [`TerraformBin::supports_query`] checks.
 pub const QUERY: &str = "terraform query and list resources (Terraform 1.14 or later)";
+/// What [`TerraformBin::supports_cross_type_moves`] checks.
+pub const MOVES: &str =
+    "`moved` blocks across resource types and providers (Terraform 1.8 or later)";
 /// What [`TerraformBin::supports_identity`] checks.
 pub const IDENTITY: &str = "resource identity and import by identity (Terraform 1.12 or later)";
 
@@ -77,6 +98,11 @@ impl TerraformBin {
     /// Write-only attributes (and the client capability) arrived in 1.11.
     pub fn supports_write_only(&self) -> bool {
         self.minor_version() >= (1, 11)
+    }
+    /// `moved` blocks across types and providers (MoveResourceState)
+    /// arrived in 1.8.
+    pub fn supports_cross_type_moves(&self) -> bool {
+        self.minor_version() >= (1, 8)
     }
     /// Resource identities (and `import { identity = ... }`) arrived in 1.12.
     pub fn supports_identity(&self) -> bool {

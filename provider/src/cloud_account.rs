@@ -79,9 +79,10 @@ pub fn write_only_password(config: &Value) -> Option<&str> {
 /// Plan-time rules for the two forms of the vCenter password in `block`
 /// (the account's configuration, or the gateway's `vcenter` block at `at`):
 /// exactly one of `password` and `password_wo`, and `password_wo_version`
-/// only with `password_wo`. An unknown value will be set, so it counts as
-/// set; the diagnostics name the attribute, never a value.
-pub fn check_password_forms(block: &Value, at: &AttrPath, d: &mut Diagnostics) {
+/// only with `password_wo`; with `required`, one of them at all. An unknown
+/// value will be set, so it counts as set; the diagnostics name the
+/// attribute, never a value.
+pub fn check_password_forms(block: &Value, at: &AttrPath, required: bool, d: &mut Diagnostics) {
     if block.is_null() || block.is_unknown() {
         return;
     }
@@ -98,7 +99,7 @@ pub fn check_password_forms(block: &Value, at: &AttrPath, d: &mut Diagnostics) {
             "Set `password` or `password_wo`, not both. `password` works with every Terraform and is kept \
              in state (marked sensitive); `password_wo` needs Terraform 1.11 or later and is never stored.",
         );
-    } else if !plain && !wo {
+    } else if required && !plain && !wo {
         d.error_at(
             at.then_attr("password"),
             "No vCenter password",
@@ -114,6 +115,37 @@ pub fn check_password_forms(block: &Value, at: &AttrPath, d: &mut Diagnostics) {
              Remove it, or give the password as `password_wo` instead of `password`.",
         );
     }
+}
+
+/// Palette takes an account (new, or changed in any way) only with its
+/// vCenter password, which it checks by logging in: a plan that creates,
+/// replaces or changes the account without `password` or `password_wo` is
+/// refused now rather than by Palette during apply. A plan that changes
+/// nothing needs none.
+fn missing_password(req: &PlanRequest, resp: &PlanResponse) -> Option<tfplugin::Diagnostic> {
+    let configured = |k: &str| !req.config.get(k).is_null();
+    if configured("password") || configured("password_wo") {
+        return None;
+    }
+    let creating = req.prior.is_null() || !resp.requires_replace.is_empty();
+    let why = if creating {
+        "Creating the account sends its vCenter password to Palette."
+    } else if !resp.state.semantically_equal(&req.prior) {
+        "Palette takes a change to an account only with its vCenter password, which it checks by logging in \
+         (it never returns the password, so an imported account has none in state)."
+    } else {
+        return None;
+    };
+    Some(
+        tfplugin::Diagnostic::error(
+            "No vCenter password",
+            format!(
+                "{why} Set `password` (any Terraform; kept in state, marked sensitive) or `password_wo` with \
+                 `password_wo_version` (Terraform 1.11 or later; never stored in plan or state)."
+            ),
+        )
+        .at(AttrPath::attr("password")),
+    )
 }
 
 /// The prior spelling of the server when it names the same server as
@@ -242,6 +274,17 @@ impl Resource for CloudAccount {
         schemas::cloud_account::schema()
     }
 
+    fn move_sources(&self) -> Vec<tfplugin::MoveSource> {
+        vec![crate::official::ACCOUNT]
+    }
+
+    async fn move_state(
+        &self,
+        req: &tfplugin::MoveRequest,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        crate::official::moved(req, &self.schema())
+    }
+
     fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
         Some(schemas::identity::cloud_account())
     }
@@ -250,15 +293,21 @@ impl Resource for CloudAccount {
         crate::shared::identity_import_id(identity, "vSphere cloud account", true)
     }
 
+    /// The password is required only where the plan sends it (see
+    /// `modify_plan`): an adopted account, whose password Palette never
+    /// returns, plans clean without one.
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        check_password_forms(config, &AttrPath::root(), &mut d);
+        check_password_forms(config, &AttrPath::root(), false, &mut d);
         d
     }
 
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
             return;
+        }
+        if let Some(problem) = missing_password(req, resp) {
+            resp.diags.push(problem);
         }
         // A project account needs a project: say so now, not after a POST
         // that would silently create it at tenant level.
@@ -578,6 +627,54 @@ impl DataSource for CloudAccountData {
 
 #[cfg(test)]
 mod tests {
+
+    fn plan_of(prior: Value, config: Value, planned: Value) -> (PlanRequest, PlanResponse) {
+        let req = PlanRequest {
+            prior,
+            proposed: config.clone(),
+            config,
+            prior_private: Vec::new(),
+            ctx: tfplugin::Ctx::new(tokio_util::sync::CancellationToken::new()),
+        };
+        let resp = PlanResponse {
+            state: planned,
+            requires_replace: Vec::new(),
+            private: Vec::new(),
+            diags: Diagnostics::new(),
+        };
+        (req, resp)
+    }
+
+    #[test]
+    fn a_password_is_needed_only_where_the_plan_sends_one() {
+        let adopted = account(&[
+            ("id", Value::from("a-1")),
+            ("name", Value::from("vsphere-dc1")),
+            ("username", Value::from("svc")),
+        ]);
+        let mut renamed = adopted.clone();
+        renamed.set_attr("name", Value::from("vsphere-dc2"));
+        // An adopted account left as it is: no password, no problem.
+        let (req, resp) = plan_of(adopted.clone(), adopted.clone(), adopted.clone());
+        assert!(missing_password(&req, &resp).is_none());
+        // Any change, a create, or a replacement needs one.
+        let (req, resp) = plan_of(adopted.clone(), renamed.clone(), renamed.clone());
+        let d = missing_password(&req, &resp).expect("a change without password");
+        assert!(d.detail.contains("change to an account"), "{}", d.detail);
+        let (req, resp) = plan_of(Value::Null, renamed.clone(), renamed.clone());
+        assert!(missing_password(&req, &resp)
+            .unwrap()
+            .detail
+            .starts_with("Creating"));
+        let (req, mut resp) = plan_of(adopted.clone(), adopted.clone(), adopted.clone());
+        resp.requires_replace.push(AttrPath::attr("gateway_id"));
+        assert!(missing_password(&req, &resp).is_some());
+        // With either form set, the change goes ahead.
+        let mut with = renamed.clone();
+        with.set_attr("password_wo", Value::from("p"));
+        let (req, resp) = plan_of(adopted, with, renamed);
+        assert!(missing_password(&req, &resp).is_none());
+    }
     use super::*;
 
     /// The attribute path of the first diagnostic, as Terraform shows it.
@@ -622,7 +719,7 @@ mod tests {
 
     fn problems(config: &Value) -> Vec<(String, String)> {
         let mut d = Diagnostics::new();
-        check_password_forms(config, &AttrPath::root(), &mut d);
+        check_password_forms(config, &AttrPath::root(), true, &mut d);
         d.iter()
             .map(|x| {
                 (
@@ -682,6 +779,7 @@ mod tests {
         check_password_forms(
             &account(&[pw(), wo()]),
             &AttrPath::attr("vcenter").then_index(0),
+            true,
             &mut d,
         );
         assert_eq!(first_path(&d), "vcenter[0].password_wo");

@@ -102,6 +102,22 @@ pub fn yaml_equal(a: &str, b: &str) -> bool {
     }
 }
 
+/// A YAML mapping or sequence as JSON text that says the same thing (JSON
+/// is YAML, so `yaml_equal` holds); `None` for scalars, text that is not
+/// YAML, and documents JSON cannot say alike (keys that are not strings).
+/// YAML comments do not survive: they are not part of the values.
+pub fn yaml_as_json(text: &str) -> Option<String> {
+    let v: serde_norway::Value = serde_norway::from_str(text).ok()?;
+    if !matches!(
+        v,
+        serde_norway::Value::Mapping(_) | serde_norway::Value::Sequence(_)
+    ) {
+        return None;
+    }
+    let json = serde_json::to_string(&serde_json::to_value(&v).ok()?).ok()?;
+    yaml_equal(&json, text).then_some(json)
+}
+
 pub fn tags_to_labels(tags: &[String]) -> BTreeMap<String, String> {
     tags.iter()
         .map(|t| match t.split_once(':') {
@@ -1332,6 +1348,47 @@ impl Resource for Cluster {
         schemas::cluster::schema()
     }
 
+    /// Pack values come out as JSON, which Terraform writes as a readable
+    /// `jsonencode({...})` expression rather than one escaped line of YAML.
+    fn generate_config(&self, state: &Value) -> Value {
+        let mut config = tfplugin::schema::config_from_state(&self.schema().block, state);
+        let profiles: Vec<Value> = elements(config.get("cluster_profile"))
+            .iter()
+            .map(|p| {
+                let mut p = p.clone();
+                let packs: Vec<Value> = elements(p.get("pack"))
+                    .iter()
+                    .map(|k| {
+                        let mut k = k.clone();
+                        if let Some(json) = k.get("values").as_str().and_then(yaml_as_json) {
+                            k.set_attr("values", Value::String(json));
+                        }
+                        k
+                    })
+                    .collect();
+                if !p.get("pack").is_null() {
+                    p.set_attr("pack", Value::Set(packs));
+                }
+                p
+            })
+            .collect();
+        if !config.get("cluster_profile").is_null() {
+            config.set_attr("cluster_profile", Value::List(profiles));
+        }
+        config
+    }
+
+    fn move_sources(&self) -> Vec<tfplugin::MoveSource> {
+        vec![crate::official::CLUSTER]
+    }
+
+    async fn move_state(
+        &self,
+        req: &tfplugin::MoveRequest,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        crate::official::moved(req, &self.schema())
+    }
+
     fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
         Some(schemas::identity::cluster())
     }
@@ -1885,6 +1942,24 @@ fn profiles_changed(old: &Value, new: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn yaml_pack_values_become_equal_json() {
+        let yaml = "# comment\nmanifests:\n  a:\n    replicas: 3\n    names: [x, y]\nflag: true\n";
+        let json = yaml_as_json(yaml).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&json).unwrap(),
+            serde_json::json!({"manifests": {"a": {"replicas": 3, "names": ["x", "y"]}}, "flag": true})
+        );
+        assert!(yaml_equal(&json, yaml));
+        assert_eq!(yaml_as_json("just text"), None);
+        assert_eq!(
+            yaml_as_json("1: one\n"),
+            None,
+            "a number key is not a JSON key"
+        );
+        assert_eq!(yaml_as_json("a: [unclosed\n"), None);
+    }
     #[test]
     fn deletion_age_is_read_on_palettes_clock() {
         use palette_api::client::rfc3339;

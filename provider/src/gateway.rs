@@ -777,6 +777,7 @@ impl Resource for Gateway {
         crate::cloud_account::check_password_forms(
             first(config, "vcenter"),
             &path(&[("vcenter", Some(0))]),
+            true,
             &mut d,
         );
         d

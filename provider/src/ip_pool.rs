@@ -222,6 +222,17 @@ impl Resource for IpPool {
         schemas::ip_pool::schema()
     }
 
+    fn move_sources(&self) -> Vec<tfplugin::MoveSource> {
+        vec![crate::official::IP_POOL]
+    }
+
+    async fn move_state(
+        &self,
+        req: &tfplugin::MoveRequest,
+    ) -> Result<(Value, Diagnostics), Diagnostics> {
+        crate::official::moved(req, &self.schema())
+    }
+
     fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
         Some(schemas::identity::ip_pool())
     }

@@ -9,6 +9,7 @@ mod gateway;
 mod gateway_data;
 mod ip_pool;
 mod list;
+mod official;
 mod shared;
 
 use std::sync::Arc;

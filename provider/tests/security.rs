@@ -34,23 +34,10 @@ const GATEWAY: &str = "palette_private_cloud_gateway.dc1";
 const ACCOUNT: &str = "palette_cloud_account_vsphere.dc1";
 const CLUSTER: &str = "palette_cluster_vsphere.apps";
 
-/// The test provider built beside this one (`cargo test --workspace`
-/// builds every binary of the workspace).
+/// The test provider built beside this one.
 fn tptest() -> ProviderUnderTest {
-    let exe = std::env::current_exe().expect("the test's own path");
-    // target/debug/deps/security-HASH -> target/debug/
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("terraform-provider-tptest"))
-        .expect("a target directory");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p acceptance-tests`",
-        bin.display()
-    );
     ProviderUnderTest {
-        binary: bin,
+        binary: acceptance_tests::workspace_binary("terraform-provider-tptest"),
         source: "testing/tptest".into(),
         version: "0.1.0".into(),
     }

@@ -73,10 +73,14 @@ pub enum PasswordUse {
 /// kept in state) and `password_wo` with `password_wo_version` (Terraform
 /// 1.11+, never stored), on the account and in the gateway's `vcenter`
 /// block alike. Which one is set is checked at plan time by the provider
-/// (exactly one, the version only with `password_wo`).
+/// (at most one, the version only with `password_wo`; the gateway needs
+/// one always, the account whenever the plan sends it).
 pub fn password_attrs(block: Block, used: PasswordUse) -> Block {
     let later = match used {
-        PasswordUse::Account => "",
+        PasswordUse::Account => {
+            " An imported account (Palette never returns its password) plans clean with neither set; \
+             any change to it then needs one, since Palette takes a change only with the password."
+        }
         PasswordUse::Gateway => {
             " Refresh (which reads the gateway's VMs) and destroy (which deletes them) run without \
              the configuration, so they log in with the provider's `vcenter` block, which must name the \
@@ -90,10 +94,11 @@ pub fn password_attrs(block: Block, used: PasswordUse) -> Block {
                 .optional()
                 .sensitive()
                 .validator(NotBlank)
-                .description(
+                .description(format!(
                     "vCenter password, for every Terraform version. Sent to Palette, never read back; kept in \
-                     Terraform state, marked sensitive. Set this or `password_wo`.",
-                ),
+                     Terraform state, marked sensitive. Set this or `password_wo`.{}",
+                    if used == PasswordUse::Account { later } else { "" }
+                )),
         )
         .attr(
             Attribute::string("password_wo")

@@ -24,8 +24,10 @@ pub enum Kind {
 const LIST_NOTE: &str = "~> **Terraform 1.14 or later.** `list` blocks go in `.tfquery.hcl` files and run with \
 `terraform query`; `terraform query -generate-config-out=FILE` writes an `import` block (by identity) and a \
 `resource` block for each object found. Each object is read as an import reads it, so the generated \
-configuration plans nothing but the imports (an account's password, which Palette never returns, is left for \
-you to fill in).";
+configuration plans nothing but the imports. It holds what you would write: defaults and computed values are \
+left out, and a cluster's pack values come out as `jsonencode({...})`, readable HCL that says the same as \
+Palette's YAML (YAML comments are not carried over). An account's password, which Palette never returns, \
+stays unset: the account plans clean without it, and any later change to the account asks for it.";
 
 /// Said on every ephemeral resource's page: the registry lists them beside
 /// resources, and a user of an older Terraform gets only a parse error.

@@ -30,8 +30,8 @@ pub mod proto {
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use provider::{
     ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, ListRequest,
-    ListResource, ListSink, Listed, Opened, PlanRequest, PlanResponse, Provider, ReadResult,
-    Renewed, Resource,
+    ListResource, ListSink, Listed, MoveRequest, MoveSource, Opened, PlanRequest, PlanResponse,
+    Provider, ReadResult, Renewed, Resource,
 };
 pub use schema::{
     Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Schema,

@@ -138,6 +138,39 @@ pub struct Imported {
     pub private: Vec<u8>,
 }
 
+/// A resource type of another provider (or of this one) whose state a
+/// resource can take over through a `moved` block (Terraform 1.8+).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MoveSource {
+    /// The source provider's full address, such as
+    /// `registry.terraform.io/spectrocloud/spectrocloud`.
+    pub provider: &'static str,
+    pub type_name: &'static str,
+    /// The newest schema version of the source this resource understands.
+    pub max_schema_version: i64,
+}
+
+impl MoveSource {
+    /// Whether a request from `provider` (as Terraform spells it: host,
+    /// namespace and type, the host optional) for `type_name` is this one.
+    pub fn matches(&self, provider: &str, type_name: &str) -> bool {
+        let want = self.provider.to_ascii_lowercase();
+        let got = provider.to_ascii_lowercase();
+        let short = want.split_once('/').map(|(_, rest)| rest).unwrap_or(&want);
+        type_name == self.type_name && (got == want || got == short)
+    }
+}
+
+/// What a `moved` block from another resource type hands over.
+#[derive(Clone, Debug)]
+pub struct MoveRequest {
+    pub source: MoveSource,
+    /// The schema version the source's state was written with.
+    pub schema_version: i64,
+    /// The source's state as stored (JSON, in the source's schema).
+    pub state: serde_json::Value,
+}
+
 #[async_trait]
 pub trait Resource: Send + Sync + 'static {
     fn type_name(&self) -> &'static str;
@@ -206,6 +239,37 @@ pub trait Resource: Send + Sync + 'static {
             ),
         )
         .into())
+    }
+
+    /// The resource types whose state this one can take over with a
+    /// `moved` block; none by default.
+    fn move_sources(&self) -> Vec<MoveSource> {
+        Vec::new()
+    }
+
+    /// This resource's state for the object a source of `move_sources`
+    /// described; only called for those. What cannot be mapped may stay
+    /// null for the refresh that follows the move to fill in; warnings go
+    /// with the value.
+    async fn move_state(&self, req: &MoveRequest) -> Result<(Value, Diagnostics), Diagnostics> {
+        Err(Diagnostic::error(
+            "Move not supported",
+            format!(
+                "{} cannot take over the state of {}.",
+                self.type_name(),
+                req.source.type_name
+            ),
+        )
+        .into())
+    }
+
+    /// The configuration Terraform 1.14+ writes for an object it imports
+    /// with `-generate-config-out`, from its state: the arguments a user
+    /// would write, with computed values and defaults left out. The
+    /// default keeps every optional or required attribute and block that
+    /// differs from its default; resources refine it.
+    fn generate_config(&self, state: &Value) -> Value {
+        crate::schema::config_from_state(&self.schema().block, state)
     }
 
     /// Turns stored state JSON of `version` into a value of the current

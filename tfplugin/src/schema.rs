@@ -562,6 +562,158 @@ impl Block {
     }
 }
 
+/// The configuration that reproduces `state` (of `block`'s type): what a
+/// user writes, for Terraform 1.14+ to print as generated configuration.
+/// Computed-only and write-only attributes are null (left out), as is an
+/// optional attribute at its default, or an unknown; a single block whose
+/// arguments all end up null is left out too. Required attributes are
+/// kept even when null, so the user sees what to fill in.
+pub fn config_from_state(block: &Block, state: &Value) -> Value {
+    if state.is_null() || state.is_unknown() {
+        return Value::Null;
+    }
+    let mut out: Vec<(String, Value)> = Vec::new();
+    for a in &block.attributes {
+        out.push((a.name.clone(), attribute_config(a, state.get(&a.name))));
+    }
+    for b in &block.blocks {
+        let v = state.get(&b.name);
+        let each = |o: &Value| config_from_state(&b.block, o);
+        let cfg = match (b.nesting, v) {
+            (_, Value::Null | Value::Unknown) => match b.nesting {
+                Nesting::List => Value::List(Vec::new()),
+                Nesting::Set => Value::Set(Vec::new()),
+                Nesting::Map => Value::Map(Default::default()),
+                Nesting::Single | Nesting::Group => Value::Null,
+            },
+            (Nesting::Single | Nesting::Group, o) => {
+                let c = each(o);
+                let empty = c.as_map().is_none_or(|m| m.values().all(Value::is_null));
+                if empty && b.nesting == Nesting::Single {
+                    Value::Null
+                } else {
+                    c
+                }
+            }
+            (_, Value::List(e)) => Value::List(e.iter().map(each).collect()),
+            (_, Value::Set(e)) => Value::Set(e.iter().map(each).collect()),
+            (_, Value::Map(m)) => Value::Map(m.iter().map(|(k, o)| (k.clone(), each(o))).collect()),
+            (_, other) => other.clone(),
+        };
+        out.push((b.name.clone(), cfg));
+    }
+    Value::object(out)
+}
+
+fn attribute_config(a: &Attribute, v: &Value) -> Value {
+    let computed_only = a.computed && !a.optional && !a.required;
+    if computed_only || a.write_only || v.is_unknown() {
+        return Value::Null;
+    }
+    if !a.required {
+        if let Some(d) = &a.default {
+            if v.semantically_equal(d) {
+                return Value::Null;
+            }
+        }
+    }
+    match (&a.nested, v) {
+        (Some(n), v) if !v.is_null() => {
+            let each = |o: &Value| {
+                Value::object(
+                    n.attributes
+                        .iter()
+                        .map(|x| (x.name.clone(), attribute_config(x, o.get(&x.name)))),
+                )
+            };
+            match (n.nesting, v) {
+                (Nesting::Single | Nesting::Group, o) => each(o),
+                (_, Value::List(e)) => Value::List(e.iter().map(each).collect()),
+                (_, Value::Set(e)) => Value::Set(e.iter().map(each).collect()),
+                (_, Value::Map(m)) => {
+                    Value::Map(m.iter().map(|(k, o)| (k.clone(), each(o))).collect())
+                }
+                (_, other) => other.clone(),
+            }
+        }
+        _ => v.clone(),
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+
+    fn block() -> Block {
+        Block::new()
+            .attr(Attribute::string("id").computed())
+            .attr(Attribute::string("name").required())
+            .attr(Attribute::string("zone").optional().default("a"))
+            .attr(Attribute::string("note").optional())
+            .attr(Attribute::string("secret_wo").optional().write_only())
+            .block(NestedBlock::new(
+                "timeouts",
+                Nesting::Single,
+                Block::new().attr(Attribute::string("create").optional()),
+            ))
+            .block(NestedBlock::new(
+                "pool",
+                Nesting::List,
+                Block::new()
+                    .attr(Attribute::number("count").required())
+                    .attr(Attribute::number("cpu").optional().default(Value::int(4)))
+                    .attr(Attribute::string("uid").computed()),
+            ))
+    }
+
+    #[test]
+    fn computed_defaults_and_write_only_are_left_out() {
+        let state = Value::object([
+            ("id", Value::string("u1")),
+            ("name", Value::string("n")),
+            ("zone", Value::string("a")),
+            ("note", Value::string("line 1\nline 2\n")),
+            ("secret_wo", Value::Null),
+            ("timeouts", Value::Null),
+            (
+                "pool",
+                Value::List(vec![Value::object([
+                    ("count", Value::int(3)),
+                    ("cpu", Value::int(8)),
+                    ("uid", Value::string("p1")),
+                ])]),
+            ),
+        ]);
+        let c = config_from_state(&block(), &state);
+        assert_eq!(c.get("id"), &Value::Null);
+        assert_eq!(c.get("name"), &Value::string("n"));
+        assert_eq!(c.get("zone"), &Value::Null, "at its default");
+        assert_eq!(c.get("note"), &Value::string("line 1\nline 2\n"));
+        assert_eq!(c.get("timeouts"), &Value::Null);
+        let pool = &c.get("pool").as_elements().unwrap()[0];
+        assert_eq!(pool.get("count"), &Value::int(3));
+        assert_eq!(pool.get("cpu"), &Value::int(8), "not the default: kept");
+        assert_eq!(pool.get("uid"), &Value::Null);
+        let ty = block().ty();
+        let back = crate::codec::from_msgpack(&crate::codec::to_msgpack(&c, &ty).unwrap(), &ty);
+        assert_eq!(back.unwrap(), c, "conforms to the schema");
+    }
+
+    #[test]
+    fn a_non_default_value_is_kept_and_a_required_null_stays_for_the_user() {
+        let state = Value::object([
+            ("name", Value::Null),
+            ("zone", Value::string("b")),
+            ("timeouts", Value::object([("create", Value::string("1h"))])),
+        ]);
+        let c = config_from_state(&block(), &state);
+        assert_eq!(c.get("zone"), &Value::string("b"));
+        assert_eq!(c.get("timeouts").get("create"), &Value::string("1h"));
+        assert_eq!(c.get("pool"), &Value::List(Vec::new()));
+        assert!(c.as_map().unwrap().contains_key("name"));
+    }
+}
+
 #[cfg(test)]
 mod write_only_tests {
     use super::*;

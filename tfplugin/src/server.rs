@@ -181,8 +181,8 @@ impl ProviderService {
         pb::ServerCapabilities {
             plan_destroy: true,
             get_provider_schema_optional: true,
-            move_resource_state: false,
-            generate_resource_config: false,
+            move_resource_state: true,
+            generate_resource_config: true,
         }
     }
 }
@@ -800,17 +800,98 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::move_resource_state::Request>,
     ) -> Result<Response<pb::move_resource_state::Response>, Status> {
-        let req = req.into_inner();
-        let d = Diagnostics::from(Diagnostic::error(
-            "Move not supported",
-            format!(
-                "Resources of type {:?} cannot be moved to {:?}: this provider does not convert state between resource types. Remove the `moved` block and import the object instead.",
-                req.source_type_name, req.target_type_name
-            ),
-        ));
-        Ok(Response::new(pb::move_resource_state::Response {
-            diagnostics: diags_to_pb(&d),
+        let resp = |diagnostics| pb::move_resource_state::Response {
+            diagnostics,
             ..Default::default()
+        };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.target_type_name), resp);
+        let sources = r.move_sources();
+        let Some(source) = sources
+            .iter()
+            .find(|s| s.matches(&req.source_provider_address, &req.source_type_name))
+            .cloned()
+        else {
+            let known = if sources.is_empty() {
+                "none".to_string()
+            } else {
+                sources
+                    .iter()
+                    .map(|s| format!("{} of {}", s.type_name, s.provider))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let d = Diagnostics::from(Diagnostic::error(
+                "Move not supported",
+                format!(
+                    "{} cannot take over the state of {} from provider {}. It can move from: {known}. \
+                     Remove the `moved` block and import the object instead.",
+                    req.target_type_name, req.source_type_name, req.source_provider_address
+                ),
+            ));
+            return Ok(Response::new(resp(diags_to_pb(&d))));
+        };
+        if req.source_schema_version > source.max_schema_version {
+            let d = Diagnostics::from(Diagnostic::error(
+                "Source state too new",
+                format!(
+                    "{} state of schema version {} was written by a provider newer than this one knows \
+                     (versions up to {}). Move it with a newer release of this provider, or import the object.",
+                    req.source_type_name, req.source_schema_version, source.max_schema_version
+                ),
+            ));
+            return Ok(Response::new(resp(diags_to_pb(&d))));
+        }
+        let raw = req.source_state.unwrap_or_default();
+        if raw.json.is_empty() {
+            let d = Diagnostics::from(Diagnostic::error(
+                "Unsupported state format",
+                "The source state is in Terraform 0.11's flatmap format; upgrade it with its own provider first.",
+            ));
+            return Ok(Response::new(resp(diags_to_pb(&d))));
+        }
+        let state: serde_json::Value = try_diags!(
+            serde_json::from_slice(&raw.json).map_err(|e| Diagnostics::from(Diagnostic::error(
+                "Source state is not valid JSON",
+                e.to_string()
+            ))),
+            resp
+        );
+        let mreq = crate::provider::MoveRequest {
+            source,
+            schema_version: req.source_schema_version,
+            state,
+        };
+        let (mut moved, warnings) = try_diags!(r.move_state(&mreq).await, resp);
+        schema.block.null_write_only(&mut moved);
+        let target_state = try_diags!(encode(&moved, &schema.ty()), resp);
+        let target_identity = try_diags!(identity_pb(r.as_ref(), &moved), resp);
+        Ok(Response::new(pb::move_resource_state::Response {
+            target_state: Some(target_state),
+            diagnostics: diags_to_pb(&warnings),
+            target_private: Vec::new(),
+            target_identity,
+        }))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        let resp = |diagnostics| pb::generate_resource_config::Response {
+            diagnostics,
+            ..Default::default()
+        };
+        let req = req.into_inner();
+        let (r, schema) = try_diags!(self.resource(&req.type_name), resp);
+        let ty = schema.ty();
+        let state = try_diags!(decode(req.state.as_ref(), &ty), resp);
+        let mut config = r.generate_config(&state);
+        schema.block.null_write_only(&mut config);
+        let config = try_diags!(encode(&config, &ty), resp);
+        Ok(Response::new(pb::generate_resource_config::Response {
+            config: Some(config),
+            diagnostics: Vec::new(),
         }))
     }
 
@@ -1278,6 +1359,28 @@ mod wire_tests {
                 identity.get("id").as_str().unwrap_or("?")
             ))
         }
+        fn move_sources(&self) -> Vec<crate::provider::MoveSource> {
+            vec![crate::provider::MoveSource {
+                provider: "registry.terraform.io/other/other",
+                type_name: "other_thing",
+                max_schema_version: 1,
+            }]
+        }
+        // Careless again: a write-only value in the moved state.
+        async fn move_state(
+            &self,
+            req: &crate::provider::MoveRequest,
+        ) -> Result<(Value, Diagnostics), Diagnostics> {
+            let mut state = Value::null_object(&thing_schema().ty());
+            state.set_attr(
+                "id",
+                Value::from(req.state["uid"].as_str().map(str::to_string)),
+            );
+            state.set_attr("password_wo", Value::string("leak"));
+            let mut d = Diagnostics::new();
+            d.warning("Left behind", "other_thing.color");
+            Ok((state, d))
+        }
         async fn import(&self, id: &str, _ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
             let mut state = Value::null_object(&thing_schema().ty());
             state.set_attr("id", Value::string(id));
@@ -1580,6 +1683,84 @@ mod wire_tests {
         );
         let none = up(b"").await.unwrap().into_inner();
         assert!(none.upgraded_identity.is_none() && none.diagnostics.is_empty());
+    }
+
+    #[tokio::test]
+    async fn moves_map_known_sources_and_name_them_for_unknown_ones() {
+        let s = svc();
+        let caps = s
+            .get_metadata(Request::new(pb::get_metadata::Request {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .server_capabilities
+            .unwrap();
+        assert!(caps.move_resource_state && caps.generate_resource_config);
+        let mv = |provider: &str, ty: &str, version: i64| {
+            s.move_resource_state(Request::new(pb::move_resource_state::Request {
+                source_provider_address: provider.into(),
+                source_type_name: ty.into(),
+                source_schema_version: version,
+                source_state: Some(pb::RawState {
+                    json: br#"{"uid":"u-1","color":"red"}"#.to_vec(),
+                    ..Default::default()
+                }),
+                target_type_name: "t_thing".into(),
+                ..Default::default()
+            }))
+        };
+        let ok = mv("registry.terraform.io/other/other", "other_thing", 1)
+            .await
+            .unwrap()
+            .into_inner();
+        let state = decode(ok.target_state.as_ref(), &thing_schema().ty()).unwrap();
+        assert_eq!(state.get("id"), &Value::string("u-1"));
+        assert_eq!(state.get("password_wo"), &Value::Null, "write-only nulled");
+        assert_eq!(
+            identity_of(&ok.target_identity),
+            Some(Value::object([("id", Value::string("u-1"))]))
+        );
+        assert_eq!(ok.diagnostics.len(), 1, "the warning goes with the state");
+
+        let unknown = mv("registry.terraform.io/other/other", "other_gadget", 0)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(unknown.target_state.is_none());
+        let detail = &unknown.diagnostics[0].detail;
+        assert!(
+            detail.contains("other_thing of registry.terraform.io/other/other"),
+            "{detail}"
+        );
+
+        let newer = mv("registry.terraform.io/other/other", "other_thing", 2)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(newer.diagnostics[0].detail.contains("versions up to 1"));
+    }
+
+    #[tokio::test]
+    async fn generated_configuration_leaves_out_computed_and_write_only() {
+        let s = svc();
+        let state = Value::object([
+            ("id", Value::string("x")),
+            ("password", Value::string("p")),
+            ("password_wo", Value::Null),
+            ("login", Value::List(Vec::new())),
+        ]);
+        let r = s
+            .generate_resource_config(Request::new(pb::generate_resource_config::Request {
+                type_name: "t_thing".into(),
+                state: dv(&state),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let config = decode(r.config.as_ref(), &thing_schema().ty()).unwrap();
+        assert_eq!(config.get("id"), &Value::Null);
+        assert_eq!(config.get("password"), &Value::string("p"));
+        assert_eq!(config.get("login"), &Value::List(Vec::new()));
     }
 
     #[tokio::test]

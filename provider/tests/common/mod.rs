@@ -176,6 +176,14 @@ impl Lab {
         self.rt.block_on(c.get(path, &CancellationToken::new()))
     }
 
+    /// POSTs `body` as the console would; the response.
+    pub fn post(&self, project: Option<&str>, path: &str, body: &Value) -> Value {
+        let c = self.client.with_project(project.map(str::to_string));
+        self.rt
+            .block_on(c.post(path, body, &CancellationToken::new()))
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     pub fn put<B: serde::Serialize>(&self, project: Option<&str>, path: &str, body: &B) {
         let c = self.client.with_project(project.map(str::to_string));
         self.rt
