@@ -641,6 +641,7 @@ mod tests {
             requires_replace: Vec::new(),
             private: Vec::new(),
             diags: Diagnostics::new(),
+            kept_prior_spelling: false,
         };
         (req, resp)
     }

@@ -118,6 +118,58 @@ pub fn yaml_as_json(text: &str) -> Option<String> {
     yaml_equal(&json, text).then_some(json)
 }
 
+/// `v` (a proposed state or a configuration) with each pack's values that
+/// say the same YAML as the prior state's for that profile and pack spelled
+/// as in the prior state; `None` when nothing needed it. Palette keeps the
+/// text it was given, and a user may write the same values otherwise
+/// (reformatted, or as the `jsonencode({...})` that generated
+/// configuration holds): that is no change to plan.
+pub fn respell_packs(prior: &Value, v: &Value) -> Option<Value> {
+    let prior_values: BTreeMap<(String, String), String> = elements(prior.get("cluster_profile"))
+        .iter()
+        .flat_map(|p| {
+            let id = s(p, "id").unwrap_or_default();
+            elements(p.get("pack"))
+                .iter()
+                .filter_map(move |k| Some(((id.clone(), s(k, "name")?), s(k, "values")?)))
+        })
+        .collect();
+    let mut changed = false;
+    let profiles: Vec<Value> = elements(v.get("cluster_profile"))
+        .iter()
+        .map(|p| {
+            let id = s(p, "id").unwrap_or_default();
+            let mut p = p.clone();
+            let Some(packs) = p.get("pack").as_elements().map(<[Value]>::to_vec) else {
+                return p;
+            };
+            let packs: Vec<Value> = packs
+                .into_iter()
+                .map(|mut k| {
+                    let (Some(name), Some(text)) = (s(&k, "name"), s(&k, "values")) else {
+                        return k;
+                    };
+                    if let Some(before) = prior_values.get(&(id.clone(), name)) {
+                        if *before != text && yaml_equal(before, &text) {
+                            k.set_attr("values", Value::String(before.clone()));
+                            changed = true;
+                        }
+                    }
+                    k
+                })
+                .collect();
+            p.set_attr("pack", Value::Set(packs));
+            p
+        })
+        .collect();
+    if !changed {
+        return None;
+    }
+    let mut out = v.clone();
+    out.set_attr("cluster_profile", Value::List(profiles));
+    Some(out)
+}
+
 pub fn tags_to_labels(tags: &[String]) -> BTreeMap<String, String> {
     tags.iter()
         .map(|t| match t.split_once(':') {
@@ -972,14 +1024,42 @@ fn name_filter(name: &str) -> V1SearchFilterSummarySpec {
 /// a project with hundreds of clusters is read (and streamed) page by page.
 const SEARCH_PAGE: usize = 50;
 
-/// One page of the vSphere clusters in the client's scope, as (uid, name),
-/// from the page `token` names (`None`: the first); returns the next
-/// page's token, `None` after the last (Palette ends with an empty token).
+/// What a search result says of a cluster, enough to filter a listing and
+/// to name the cluster without reading it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Summary {
+    pub uid: String,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// `None` when the search did not say.
+    pub state: Option<String>,
+    pub account: Option<String>,
+}
+
+impl Summary {
+    fn from(c: palette_api::models::V1SpectroClusterSummary) -> Option<Summary> {
+        let meta = c.metadata?;
+        Some(Summary {
+            uid: meta.uid?,
+            name: meta.name.unwrap_or_default(),
+            tags: labels_to_tags(&meta.labels.unwrap_or_default()),
+            state: c.status.and_then(|s| s.state),
+            account: c
+                .spec_summary
+                .and_then(|s| s.cloud_account_meta)
+                .and_then(|a| a.uid),
+        })
+    }
+}
+
+/// One page of the vSphere clusters in the client's scope, from the page
+/// `token` names (`None`: the first); returns the next page's token,
+/// `None` after the last (Palette ends with an empty token).
 pub(crate) async fn search_page(
     client: &Client,
     token: Option<&str>,
     ctx: &Ctx,
-) -> Result<(Vec<(String, String)>, Option<String>), ApiError> {
+) -> Result<(Vec<Summary>, Option<String>), ApiError> {
     let mut filter = name_filter("vsphere");
     if let Some(item) = filter
         .filter
@@ -1005,8 +1085,7 @@ pub(crate) async fn search_page(
         .items
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|c| c.metadata)
-        .filter_map(|m| Some((m.uid?, m.name.unwrap_or_default())))
+        .filter_map(Summary::from)
         .collect();
     let next = page
         .listmeta
@@ -1404,6 +1483,16 @@ impl Resource for Cluster {
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
             return;
+        }
+        // Pack values that say what the prior ones say keep the prior text,
+        // planned again so that a spelling alone is no change at all.
+        if let Some(proposed) = respell_packs(&req.prior, &req.proposed) {
+            let config =
+                respell_packs(&req.prior, &req.config).unwrap_or_else(|| req.config.clone());
+            let again = tfplugin::plan::plan(&self.schema().block, &req.prior, &proposed, &config);
+            resp.state = again.state;
+            resp.requires_replace = again.requires_replace;
+            resp.kept_prior_spelling = true;
         }
         refine_plan(&req.prior, &mut resp.state, &mut resp.requires_replace);
         let unchanged = !req.prior.is_null()
@@ -1942,6 +2031,37 @@ fn profiles_changed(old: &Value, new: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn same_values_spelled_otherwise_keep_the_prior_text() {
+        let state = |values: &str| {
+            Value::object([(
+                "cluster_profile",
+                Value::List(vec![Value::object([
+                    ("id", Value::from("p-1")),
+                    (
+                        "pack",
+                        Value::Set(vec![Value::object([
+                            ("name", Value::from("kubernetes")),
+                            ("values", Value::from(values)),
+                        ])]),
+                    ),
+                ])]),
+            )])
+        };
+        let prior = state("pack:\n  podCIDR: 10.0.0.0/16\n");
+        let json = state(r#"{"pack":{"podCIDR":"10.0.0.0/16"}}"#);
+        let respelled = respell_packs(&prior, &json).expect("spelled otherwise");
+        assert_eq!(respelled, prior);
+        assert_eq!(respell_packs(&prior, &prior), None, "nothing to do");
+        let other = state("pack:\n  podCIDR: 10.9.0.0/16\n");
+        assert_eq!(respell_packs(&prior, &other), None, "a real change stays");
+        assert_eq!(
+            respell_packs(&Value::Null, &json),
+            None,
+            "a create has no prior"
+        );
+    }
 
     #[test]
     fn yaml_pack_values_become_equal_json() {

@@ -1,8 +1,12 @@
 //! List resources (`terraform query`, Terraform 1.14+) for the four
-//! managed types. Each finds candidates through Palette's listings, then
-//! reads each one as an import does (the same state a `terraform import`
-//! would write, so generated configuration plans nothing but the import),
-//! and filters on what the state says.
+//! managed types. Each finds candidates through Palette's listings and
+//! filters them on what the listing says. When Terraform wants each
+//! object's state (`-generate-config-out`), each candidate is read as an
+//! import does (the same state a `terraform import` would write, so
+//! generated configuration plans nothing but the import), several at a
+//! time, and filters the listing could not decide are applied to that
+//! state. When it wants identities only, the listing answers alone: one
+//! search per page instead of a full read per object.
 
 use std::sync::Arc;
 
@@ -30,11 +34,18 @@ pub struct ImportingList {
     pub shared: Arc<Shared>,
 }
 
-/// One object found in a listing: the import id that reads it, and its name.
+/// One object found in a listing: the import id that reads it, its name,
+/// its identity attributes, and whether the listing alone decided every
+/// filter for it.
 struct Candidate {
     import_id: String,
     display_name: String,
+    identity: Vec<(&'static str, String)>,
+    decided: bool,
 }
+
+/// How many objects a listing reads at once when it needs their state.
+const READ_AT_ONCE: usize = 8;
 
 impl ImportingList {
     fn contexts(&self, config: &Value) -> Vec<&'static str> {
@@ -75,6 +86,9 @@ impl ImportingList {
                                 continue;
                             }
                             out.push(Candidate {
+                                identity: vec![("id", uid.clone()), ("name", name.clone())],
+                                // The state filter needs the gateway's state.
+                                decided: config.get("state").is_null(),
                                 import_id: uid,
                                 display_name: name,
                             });
@@ -90,9 +104,17 @@ impl ImportingList {
                                 .map_err(|e| api_diag("Cannot list IP pools", &e))?;
                             for p in pools.iter() {
                                 let pm = p.metadata.clone().unwrap_or_default();
+                                let (puid, pname) =
+                                    (pm.uid.unwrap_or_default(), pm.name.unwrap_or_default());
                                 out.push(Candidate {
-                                    import_id: format!("{uid}/{}", pm.uid.unwrap_or_default()),
-                                    display_name: format!("{name}/{}", pm.name.unwrap_or_default()),
+                                    import_id: format!("{uid}/{puid}"),
+                                    display_name: format!("{name}/{pname}"),
+                                    identity: vec![
+                                        ("id", puid),
+                                        ("gateway_id", uid.clone()),
+                                        ("name", pname),
+                                    ],
+                                    decided: true,
                                 });
                             }
                         }
@@ -110,9 +132,27 @@ impl ImportingList {
                         .map_err(|e| api_diag("Cannot list vSphere cloud accounts", &e))?;
                     for a in list.items.unwrap_or_default() {
                         let meta = a.metadata.clone().unwrap_or_default();
+                        let gateway = meta
+                            .annotations
+                            .as_ref()
+                            .and_then(|m| m.get("overlordUid"))
+                            .cloned();
+                        if let (Some(want), Some(has)) = (s("gateway_id"), &gateway) {
+                            if &want != has {
+                                continue;
+                            }
+                        }
+                        let (uid, name) =
+                            (meta.uid.unwrap_or_default(), meta.name.unwrap_or_default());
                         out.push(Candidate {
-                            import_id: format!("{c}/{}", meta.uid.unwrap_or_default()),
-                            display_name: meta.name.unwrap_or_default(),
+                            import_id: format!("{c}/{uid}"),
+                            identity: vec![
+                                ("id", uid),
+                                ("name", name.clone()),
+                                ("context", c.to_string()),
+                            ],
+                            decided: gateway.is_some() || config.get("gateway_id").is_null(),
+                            display_name: name,
                         });
                     }
                 }
@@ -187,10 +227,7 @@ impl ListResource for ImportingList {
                         };
                     let candidates = found
                         .into_iter()
-                        .map(|(uid, name)| Candidate {
-                            import_id: format!("{c}/{uid}"),
-                            display_name: name,
-                        })
+                        .filter_map(|summary| cluster_candidate(&req.config, c, summary))
                         .collect();
                     if let Emitted::Stop(d) = self.emit(candidates, req, sink, ctx).await {
                         return d;
@@ -222,8 +259,9 @@ enum Emitted {
 }
 
 impl ImportingList {
-    /// Reads each candidate as an import does and sends what passes the
-    /// filters.
+    /// Sends each candidate that passes the filters: from the listing alone
+    /// when that is enough, else read as an import does, several at a time
+    /// but sent in the listing's order.
     async fn emit(
         &self,
         candidates: Vec<Candidate>,
@@ -231,16 +269,39 @@ impl ImportingList {
         sink: &ListSink,
         ctx: &Ctx,
     ) -> Emitted {
-        for c in candidates {
+        use futures::StreamExt as _;
+        let (quick, slow): (Vec<Candidate>, Vec<Candidate>) = candidates
+            .into_iter()
+            .partition(|c| c.decided && !req.include_resource_object);
+        for c in quick {
+            let mut state = Value::null_object(&self.resource.schema().ty());
+            for (k, v) in &c.identity {
+                state.set_attr(k, Value::from(v.as_str()));
+            }
+            let item = Listed {
+                state,
+                display_name: c.display_name,
+            };
+            if !sink.send(item).await {
+                return Emitted::Stop(Diagnostics::new());
+            }
+        }
+        let mut reads = futures::stream::iter(slow)
+            .map(|c| async move {
+                let read = self.resource.import(&c.import_id, ctx).await;
+                (c, read)
+            })
+            .buffered(READ_AT_ONCE);
+        while let Some((c, read)) = reads.next().await {
             if ctx.cancel.is_cancelled() {
                 return Emitted::Stop(
                     Diagnostic::error("Listing stopped", "Terraform asked the provider to stop.")
                         .into(),
                 );
             }
-            // Read as an import does; one object that cannot be read is
-            // reported and the listing goes on.
-            let state = match self.resource.import(&c.import_id, ctx).await {
+            // One object that cannot be read is reported and the listing
+            // goes on.
+            let state = match read {
                 Ok(mut found) if !found.is_empty() => found.remove(0).state,
                 Ok(_) => continue,
                 Err(d) => {
@@ -269,5 +330,97 @@ impl ImportingList {
             }
         }
         Emitted::All
+    }
+}
+
+/// A cluster of a search page as a candidate, unless what the search says
+/// already fails a filter. A filter the search cannot answer (a state it
+/// did not report) is left to the read.
+fn cluster_candidate(
+    config: &Value,
+    context: &str,
+    c: crate::cluster::Summary,
+) -> Option<Candidate> {
+    let wanted_tags: Vec<&str> = config
+        .get("tags")
+        .as_elements()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if !wanted_tags.iter().all(|t| c.tags.iter().any(|h| h == t)) {
+        return None;
+    }
+    let mut decided = true;
+    for (want, has) in [
+        (config.get("state").as_str(), &c.state),
+        (config.get("cloud_account_id").as_str(), &c.account),
+    ] {
+        match (want, has) {
+            (Some(w), Some(h)) if w != h => return None,
+            (Some(_), None) => decided = false,
+            _ => {}
+        }
+    }
+    Some(Candidate {
+        import_id: format!("{context}/{}", c.uid),
+        identity: vec![
+            ("id", c.uid),
+            ("name", c.name.clone()),
+            ("context", context.to_string()),
+        ],
+        decided,
+        display_name: c.name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Summary;
+
+    fn summary(tags: &[&str], state: Option<&str>) -> Summary {
+        Summary {
+            uid: "u-1".into(),
+            name: "apps".into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            state: state.map(str::to_string),
+            account: Some("a-1".into()),
+        }
+    }
+
+    fn filters(pairs: &[(&str, Value)]) -> Value {
+        let mut v = Value::null_object(&schemas::list::cluster().ty());
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn the_search_decides_what_it_can() {
+        let prod = filters(&[("tags", Value::List(vec![Value::from("env:prod")]))]);
+        let c = cluster_candidate(&prod, "project", summary(&["env:prod", "team:a"], None))
+            .expect("tagged");
+        assert!(c.decided);
+        assert_eq!(c.import_id, "project/u-1");
+        assert!(cluster_candidate(&prod, "project", summary(&["env:dev"], None)).is_none());
+
+        let running = filters(&[("state", Value::from("Running"))]);
+        assert!(cluster_candidate(&running, "project", summary(&[], Some("Deleting"))).is_none());
+        assert!(
+            cluster_candidate(&running, "project", summary(&[], Some("Running")))
+                .unwrap()
+                .decided
+        );
+        // A state the search did not report is left to the read.
+        assert!(
+            !cluster_candidate(&running, "project", summary(&[], None))
+                .unwrap()
+                .decided
+        );
+
+        let other = filters(&[("cloud_account_id", Value::from("a-2"))]);
+        assert!(cluster_candidate(&other, "tenant", summary(&[], None)).is_none());
     }
 }

@@ -27,7 +27,10 @@ const LIST_NOTE: &str = "~> **Terraform 1.14 or later.** `list` blocks go in `.t
 configuration plans nothing but the imports. It holds what you would write: defaults and computed values are \
 left out, and a cluster's pack values come out as `jsonencode({...})`, readable HCL that says the same as \
 Palette's YAML (YAML comments are not carried over). An account's password, which Palette never returns, \
-stays unset: the account plans clean without it, and any later change to the account asks for it.";
+stays unset: the account plans clean without it, and any later change to the account asks for it. Terraform \
+stops after 100 results of a `list` block unless the block sets a higher `limit` (a top-level argument, beside \
+`provider`). A plain `terraform query` costs one listing per page: objects are read in full only for \
+`-generate-config-out`, or for a filter the listing cannot answer.";
 
 /// Said on every ephemeral resource's page: the registry lists them beside
 /// resources, and a user of an older Terraform gets only a parse error.

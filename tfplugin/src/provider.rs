@@ -77,6 +77,13 @@ pub struct PlanResponse {
     pub requires_replace: Vec<AttrPath>,
     pub private: Vec<u8>,
     pub diags: Diagnostics,
+    /// Set when `state` keeps a prior value that the configuration spells
+    /// differently but means alike (YAML reformatted, say): a suppressed
+    /// diff, as SDKv2's DiffSuppressFunc makes. Terraform refuses a planned
+    /// value other than the configured one unless the response carries the
+    /// protocol's `legacy_type_system` flag, which this sets; Terraform then
+    /// only logs the difference.
+    pub kept_prior_spelling: bool,
 }
 
 #[derive(Clone, Debug)]

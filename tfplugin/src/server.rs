@@ -665,6 +665,7 @@ impl pb::provider_server::Provider for ProviderService {
             requires_replace: generic.requires_replace,
             private: preq.prior_private.clone(),
             diags: Diagnostics::new(),
+            kept_prior_spelling: false,
         };
         if !preq.proposed.is_null() || !preq.prior.is_null() {
             r.modify_plan(&preq, &mut presp).await;
@@ -684,6 +685,7 @@ impl pb::provider_server::Provider for ProviderService {
             requires_replace: presp.requires_replace.iter().map(path_to_pb).collect(),
             planned_private: presp.private,
             diagnostics: diags_to_pb(&presp.diags),
+            legacy_type_system: presp.kept_prior_spelling,
             ..Default::default()
         }))
     }
