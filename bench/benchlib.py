@@ -4,8 +4,10 @@ as a child process with its admin API, and a terraform runner."""
 import json
 import os
 import shutil
+import tempfile
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -77,13 +79,23 @@ class Lab:
         self.endpoint, self.key = self.vals["PALETTE_ENDPOINT"], self.vals["PALETTE_API_KEY"]
 
     def admin(self, method, path, body=None):
+        return self.api(method, path, body)
+
+    def api(self, method, path, body=None, project=None):
+        """A call as the console makes it (with `project`, in that project's scope)."""
+        # The admin API takes the key printed at start; so does the Palette API.
+        headers = {"Content-Type": "application/json", "ApiKey": self.key}
+        if project:
+            headers["ProjectUid"] = project
         req = urllib.request.Request(self.endpoint + path, method=method,
                                      data=None if body is None else json.dumps(body).encode(),
-                                     # The admin API takes the key printed at start.
-                                     headers={"Content-Type": "application/json", "ApiKey": self.key})
-        with urllib.request.urlopen(req) as r:
-            raw = r.read()
-            return json.loads(raw) if raw else None
+                                     headers=headers)
+        try:
+            with urllib.request.urlopen(req) as r:
+                raw = r.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as e:
+            raise SystemExit(f"{method} {path}: {e.code} {e.read().decode(errors='replace')[:2000]}")
 
     def calls(self):
         """Palette API calls so far (the lab's counter, admin calls left out)."""
@@ -101,3 +113,42 @@ def terraform(tf, work, env, *args):
     if r.returncode not in (0, 2):
         raise SystemExit(f"terraform {' '.join(args)} failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}")
     return r
+
+
+def provider_prelude(endpoint, project="Default"):
+    """The terraform block and palette provider block every benchmark's configuration starts with."""
+    project_line = f'\n  project  = "{project}"' if project else ""
+    return f'''terraform {{
+  required_providers {{
+    palette = {{ source = "palette-community/palette" }}
+  }}
+}}
+provider "palette" {{
+  endpoint = "{endpoint}"{project_line}
+}}
+'''
+
+
+def binary_args(ap):
+    """The options every benchmark takes: the binaries under test and --keep."""
+    ap.add_argument("--provider", default=os.path.join(REPO, "target/release/terraform-provider-palette"))
+    ap.add_argument("--lab", default=os.path.join(REPO, "target/release/palette-lab"))
+    ap.add_argument("--terraform")
+    ap.add_argument("--keep", action="store_true", help="keep the working directories and print where")
+
+
+def clean_up(work_root, keep):
+    if keep:
+        print(f"working directories kept under {work_root}")
+    else:
+        shutil.rmtree(work_root, ignore_errors=True)
+
+
+def start_run(a, terraform_tool, prefix):
+    """Terraform (the `--terraform` given or `scripts/tools.sh TOOL`), its version line, a fresh working
+    directory and the environment that installs the provider under test there."""
+    tf = a.terraform or tool(terraform_tool)
+    check_release_builds(a.provider, a.lab)
+    version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    work = tempfile.mkdtemp(prefix=prefix)
+    return tf, version, work, terraform_env(work, [palette_provider(a.provider)])

@@ -21,29 +21,17 @@ numbers are the provider's and Terraform's own overhead plus that fixed wait.
 import argparse
 import json
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import (REPO, Lab, check_release_builds, palette_provider, terraform,
-                      terraform_env, tool)
+from benchlib import (REPO, Lab, binary_args, clean_up, provider_prelude, start_run, terraform,
+                      tool)
 
 
 def write_config(work, lab, gateway, count):
     with open(os.path.join(work, "main.tf"), "w") as f:
-        f.write(f'''terraform {{
-  required_providers {{
-    palette = {{ source = "palette-community/palette" }}
-  }}
-}}
-provider "palette" {{
-  endpoint = "{lab.endpoint}"
-  project  = "Default"
-}}
-resource "palette_cloud_account_vsphere" "a" {{
+        f.write(provider_prelude(lab.endpoint) + f'''resource "palette_cloud_account_vsphere" "a" {{
   name           = "vsphere-bench"
   gateway_id     = "{gateway}"
   vcenter_server = "{lab.vals["VCENTER_SERVER"]}"
@@ -101,19 +89,11 @@ def main():
     ap.add_argument("--refresh", type=int, default=100)
     ap.add_argument("--time-scale", type=float, default=0.0005)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--provider", default=os.path.join(REPO, "target/release/terraform-provider-palette"))
-    ap.add_argument("--lab", default=os.path.join(REPO, "target/release/palette-lab"))
-    ap.add_argument("--terraform")
+    binary_args(ap)
     ap.add_argument("--json")
-    ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
-    tf = a.terraform or tool("terraform")
     vcsim = tool("vcsim")
-    check_release_builds(a.provider, a.lab)
-    version = subprocess.run([tf, "version"], capture_output=True, text=True).stdout.splitlines()[0]
-
-    work = tempfile.mkdtemp(prefix="palette-cluster-bench-")
-    env = terraform_env(work, [palette_provider(a.provider)])
+    tf, version, work, env = start_run(a, "terraform", "palette-cluster-bench-")
 
     lab = Lab(a.lab, work, a.time_scale, vcsim)
     rows = {}
@@ -168,10 +148,7 @@ def main():
         with open(a.json, "w") as f:
             json.dump({"terraform": version, "create": rows, "refresh_s": refresh, "plan_s": plans,
                        "refresh_calls": rcalls, "plan_calls": pcalls}, f, indent=1)
-    if a.keep:
-        print(f"working directory kept: {work}")
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    clean_up(work, a.keep)
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (REPO, Lab, check_release_builds, palette_provider, terraform,
-                      terraform_env, tool)
+from benchlib import (REPO, Lab, binary_args, check_release_builds, clean_up, palette_provider, provider_prelude,
+                      terraform, terraform_env, tool)
 
 
 def timed_plans(tf, work, env, runs, between=None, mode=()):
@@ -52,12 +52,9 @@ def main():
     ap.add_argument("--sizes", default="10,100,1000")
     ap.add_argument("--null", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--provider", default=os.path.join(REPO, "target/release/terraform-provider-palette"))
-    ap.add_argument("--lab", default=os.path.join(REPO, "target/release/palette-lab"))
-    ap.add_argument("--terraform")
+    binary_args(ap)
     ap.add_argument("--null-provider")
     ap.add_argument("--json")
-    ap.add_argument("--keep", action="store_true", help="keep the working directories and print where")
     a = ap.parse_args()
     tf = a.terraform or tool("terraform")
     null_bin = a.null_provider or tool("null-provider")
@@ -78,15 +75,7 @@ def main():
         try:
             gw = lab.admin("POST", "/lab/gateways", {"name": "pcg-bench"})["uid"]
             with open(os.path.join(work, "main.tf"), "w") as f:
-                f.write(f'''terraform {{
-  required_providers {{
-    palette = {{ source = "palette-community/palette" }}
-  }}
-}}
-provider "palette" {{
-  endpoint = "{lab.endpoint}"
-}}
-resource "palette_ip_pool" "p" {{
+                f.write(provider_prelude(lab.endpoint, None) + f'''resource "palette_ip_pool" "p" {{
   count      = {n}
   gateway_id = "{gw}"
   name       = "pool-${{count.index}}"
@@ -162,10 +151,7 @@ resource "null_resource" "r" {{
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"terraform": version, "rows": rows}, f, indent=1)
-    if a.keep:
-        print(f"working directories kept under {work_root}")
-    else:
-        shutil.rmtree(work_root, ignore_errors=True)
+    clean_up(work_root, a.keep)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 //! state. When it wants identities only, the listing answers alone: one
 //! search per page instead of a full read per object.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -62,6 +63,64 @@ impl ImportingList {
             None if has_project => vec!["project", "tenant"],
             None => vec!["tenant"],
         }
+    }
+
+    /// The uid of the gateway a filter names by uid or name.
+    async fn gateway_uid(&self, key: &str, ctx: &Ctx) -> Result<String, Diagnostics> {
+        let client = self.shared.client()?;
+        let gateways: V1Overlords = client
+            .get("/v1/overlords", &ctx.cancel)
+            .await
+            .map_err(|e| api_diag("Cannot list gateways", &e))?;
+        gateways
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|g| g.metadata)
+            .find(|m| m.uid.as_deref() == Some(key) || m.name.as_deref() == Some(key))
+            .and_then(|m| m.uid)
+            .ok_or_else(|| {
+                Diagnostic::error(
+                    "No such gateway",
+                    format!(
+                        "No private cloud gateway has the uid or name {key:?}: check `gateway_id`."
+                    ),
+                )
+                .at(tfplugin::AttrPath::attr("gateway_id"))
+                .into()
+            })
+    }
+
+    /// The vSphere accounts (uid, context, gateway uid) of the contexts a
+    /// listing covers.
+    async fn accounts(
+        &self,
+        config: &Value,
+        ctx: &Ctx,
+    ) -> Result<Vec<(String, &'static str, Option<String>, String)>, Diagnostics> {
+        let mut out = Vec::new();
+        for c in self.contexts(config) {
+            let client = self.shared.scoped(c)?;
+            let list: V1VsphereAccounts = client
+                .get("/v1/cloudaccounts/vsphere", &ctx.cancel)
+                .await
+                .map_err(|e| api_diag("Cannot list vSphere cloud accounts", &e))?;
+            for a in list.items.unwrap_or_default() {
+                let meta = a.metadata.unwrap_or_default();
+                let gateway = meta
+                    .annotations
+                    .as_ref()
+                    .and_then(|m| m.get("overlordUid"))
+                    .cloned();
+                out.push((
+                    meta.uid.unwrap_or_default(),
+                    c,
+                    gateway,
+                    meta.name.unwrap_or_default(),
+                ));
+            }
+        }
+        Ok(out)
     }
 
     async fn candidates(&self, config: &Value, ctx: &Ctx) -> Result<Vec<Candidate>, Diagnostics> {
@@ -123,38 +182,27 @@ impl ImportingList {
                 Ok(out)
             }
             Kind::CloudAccount => {
+                let gateway = match s("gateway_id") {
+                    Some(g) => Some(self.gateway_uid(&g, ctx).await?),
+                    None => None,
+                };
                 let mut out = Vec::new();
-                for c in self.contexts(config) {
-                    let client = self.shared.scoped(c)?;
-                    let list: V1VsphereAccounts = client
-                        .get("/v1/cloudaccounts/vsphere", &ctx.cancel)
-                        .await
-                        .map_err(|e| api_diag("Cannot list vSphere cloud accounts", &e))?;
-                    for a in list.items.unwrap_or_default() {
-                        let meta = a.metadata.clone().unwrap_or_default();
-                        let gateway = meta
-                            .annotations
-                            .as_ref()
-                            .and_then(|m| m.get("overlordUid"))
-                            .cloned();
-                        if let (Some(want), Some(has)) = (s("gateway_id"), &gateway) {
-                            if &want != has {
-                                continue;
-                            }
-                        }
-                        let (uid, name) =
-                            (meta.uid.unwrap_or_default(), meta.name.unwrap_or_default());
-                        out.push(Candidate {
-                            import_id: format!("{c}/{uid}"),
-                            identity: vec![
-                                ("id", uid),
-                                ("name", name.clone()),
-                                ("context", c.to_string()),
-                            ],
-                            decided: gateway.is_some() || config.get("gateway_id").is_null(),
-                            display_name: name,
-                        });
+                for (uid, c, on, name) in self.accounts(config, ctx).await? {
+                    // Palette records every account's gateway (it cannot be
+                    // made without one).
+                    if gateway.is_some() && on != gateway {
+                        continue;
                     }
+                    out.push(Candidate {
+                        import_id: format!("{c}/{uid}"),
+                        identity: vec![
+                            ("id", uid),
+                            ("name", name.clone()),
+                            ("context", c.to_string()),
+                        ],
+                        decided: true,
+                        display_name: name,
+                    });
                 }
                 Ok(out)
             }
@@ -170,7 +218,8 @@ impl ImportingList {
         match self.kind {
             Kind::Gateway => want("state").is_none_or(|w| has("state") == Some(w)),
             Kind::IpPool => true,
-            Kind::CloudAccount => want("gateway_id").is_none_or(|w| has("gateway_id") == Some(w)),
+            // Decided from the listing, by the gateway's uid or name.
+            Kind::CloudAccount => true,
             Kind::Cluster => {
                 let tags: Vec<&str> = state
                     .get("tags")
@@ -211,6 +260,25 @@ impl ListResource for ImportingList {
 
     async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics {
         if let Kind::Cluster = self.kind {
+            // A gateway filter is a filter on the accounts of that gateway.
+            let on_gateway: Option<BTreeSet<String>> = match req.config.get("gateway_id").as_str() {
+                Some(g) => {
+                    let uid = match self.gateway_uid(g, ctx).await {
+                        Ok(u) => u,
+                        Err(d) => return d,
+                    };
+                    match self.accounts(&Value::Null, ctx).await {
+                        Ok(all) => Some(
+                            all.into_iter()
+                                .filter(|(_, _, on, _)| on.as_deref() == Some(uid.as_str()))
+                                .map(|(a, ..)| a)
+                                .collect(),
+                        ),
+                        Err(d) => return d,
+                    }
+                }
+                None => None,
+            };
             // Each page of Palette's search is read and sent before the
             // next is asked for, so results stream as Palette pages them.
             for c in self.contexts(&req.config) {
@@ -227,7 +295,9 @@ impl ListResource for ImportingList {
                         };
                     let candidates = found
                         .into_iter()
-                        .filter_map(|summary| cluster_candidate(&req.config, c, summary))
+                        .filter_map(|summary| {
+                            cluster_candidate(&req.config, c, summary, on_gateway.as_ref())
+                        })
                         .collect();
                     if let Emitted::Stop(d) = self.emit(candidates, req, sink, ctx).await {
                         return d;
@@ -340,6 +410,7 @@ fn cluster_candidate(
     config: &Value,
     context: &str,
     c: crate::cluster::Summary,
+    on_gateway: Option<&BTreeSet<String>>,
 ) -> Option<Candidate> {
     let wanted_tags: Vec<&str> = config
         .get("tags")
@@ -352,6 +423,13 @@ fn cluster_candidate(
         return None;
     }
     let mut decided = true;
+    // Palette's search names every cluster's account; one it does not is
+    // on no account of the gateway asked for.
+    if let Some(accounts) = on_gateway {
+        if !c.account.as_ref().is_some_and(|a| accounts.contains(a)) {
+            return None;
+        }
+    }
     for (want, has) in [
         (config.get("state").as_str(), &c.state),
         (config.get("cloud_account_id").as_str(), &c.account),
@@ -400,27 +478,43 @@ mod tests {
     #[test]
     fn the_search_decides_what_it_can() {
         let prod = filters(&[("tags", Value::List(vec![Value::from("env:prod")]))]);
-        let c = cluster_candidate(&prod, "project", summary(&["env:prod", "team:a"], None))
-            .expect("tagged");
+        let c = cluster_candidate(
+            &prod,
+            "project",
+            summary(&["env:prod", "team:a"], None),
+            None,
+        )
+        .expect("tagged");
         assert!(c.decided);
         assert_eq!(c.import_id, "project/u-1");
-        assert!(cluster_candidate(&prod, "project", summary(&["env:dev"], None)).is_none());
+        assert!(cluster_candidate(&prod, "project", summary(&["env:dev"], None), None).is_none());
 
         let running = filters(&[("state", Value::from("Running"))]);
-        assert!(cluster_candidate(&running, "project", summary(&[], Some("Deleting"))).is_none());
         assert!(
-            cluster_candidate(&running, "project", summary(&[], Some("Running")))
+            cluster_candidate(&running, "project", summary(&[], Some("Deleting")), None).is_none()
+        );
+        assert!(
+            cluster_candidate(&running, "project", summary(&[], Some("Running")), None)
                 .unwrap()
                 .decided
         );
         // A state the search did not report is left to the read.
         assert!(
-            !cluster_candidate(&running, "project", summary(&[], None))
+            !cluster_candidate(&running, "project", summary(&[], None), None)
                 .unwrap()
                 .decided
         );
 
         let other = filters(&[("cloud_account_id", Value::from("a-2"))]);
-        assert!(cluster_candidate(&other, "tenant", summary(&[], None)).is_none());
+        assert!(cluster_candidate(&other, "tenant", summary(&[], None), None).is_none());
+
+        // On a gateway: on one of its accounts.
+        let any = filters(&[]);
+        let of_gateway: BTreeSet<String> = ["a-1".to_string()].into();
+        assert!(
+            cluster_candidate(&any, "project", summary(&[], None), Some(&of_gateway)).is_some()
+        );
+        let elsewhere: BTreeSet<String> = ["a-9".to_string()].into();
+        assert!(cluster_candidate(&any, "project", summary(&[], None), Some(&elsewhere)).is_none());
     }
 }

@@ -263,6 +263,59 @@ list "palette_cluster_vsphere" "prod" {
         )
         .unwrap();
         q.init();
+
+        // Filters by gateway name, answered from the listings alone.
+        let by_gateway = q.work().join("by-gateway.tfquery.hcl");
+        std::fs::write(
+            &by_gateway,
+            r#"
+list "palette_cluster_vsphere" "on_dc2" {
+  provider = palette
+  config {
+    gateway_id = "pcg-adopt-2"
+  }
+}
+
+list "palette_cloud_account_vsphere" "on_dc2" {
+  provider = palette
+  config {
+    gateway_id = "pcg-adopt-2"
+  }
+}
+"#,
+        )
+        .unwrap();
+        lab.reset_calls();
+        let listed = q.must(&["query", "-json", "-no-color"]).stdout;
+        let mut on_dc2: Vec<(String, String)> = listed
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| m["type"] == "list_resource_found")
+            .map(|m| {
+                let f = &m["list_resource_found"];
+                (
+                    f["address"].as_str().unwrap_or_default().to_string(),
+                    f["display_name"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .filter(|(a, _)| a.ends_with(".on_dc2"))
+            .collect();
+        on_dc2.sort();
+        let want = |a: &str, n: &str| (a.to_string(), n.to_string());
+        assert_eq!(
+            on_dc2,
+            vec![
+                want("list.palette_cloud_account_vsphere.on_dc2", "vsphere-dc2"),
+                want("list.palette_cluster_vsphere.on_dc2", "api-prod"),
+                want("list.palette_cluster_vsphere.on_dc2", "data-prod"),
+                want("list.palette_cluster_vsphere.on_dc2", "sandbox"),
+            ],
+            "{listed}"
+        );
+        // Identities only: no cluster was read in full.
+        assert_eq!(lab.calls("GET /v1/spectroclusters/*"), 0);
+        std::fs::remove_file(&by_gateway).unwrap();
+
         let r = q.must(&["query", "-no-color", "-generate-config-out=adopted.tf"]);
         let generated = std::fs::read_to_string(q.work().join("adopted.tf"))
             .unwrap_or_else(|_| panic!("no adopted.tf: {r}"));

@@ -47,7 +47,7 @@ pub fn cloud_account() -> Schema {
                 Attribute::string("gateway_id")
                     .optional()
                     .validator(NotBlank)
-                    .description("Only the accounts on this gateway (its uid)."),
+                    .description("Only the accounts on this gateway (its uid or its name)."),
             )
             .attr(context()),
     )
@@ -68,6 +68,15 @@ pub fn cluster() -> Schema {
                     .optional()
                     .validator(NotBlank)
                     .description("Only clusters on this vSphere cloud account (its uid)."),
+            )
+            .attr(
+                Attribute::string("gateway_id")
+                    .optional()
+                    .validator(NotBlank)
+                    .description(
+                        "Only clusters built through this private cloud gateway (its uid or its name), that is \
+                         on one of its vSphere cloud accounts.",
+                    ),
             )
             .attr(
                 Attribute::string("state")
