@@ -13,58 +13,14 @@
 mod common;
 
 use acceptance_tests::{for_each_terraform_where, TerraformBin, Workdir, QUERY};
-use common::{palette, wait_until, Lab};
+use common::{gateway_hcl, palette, provider_with_vcenter, wait_until, Lab};
 use serde_json::{json, Value};
 use std::time::Duration;
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Adopt-Vc-Pa55";
 
-fn provider_block(lab: &Lab, sim: &Vcsim) -> String {
-    format!(
-        r#"
-provider "palette" {{
-  endpoint = "{endpoint}"
-  project  = "Default"
-  vcenter {{
-    server   = "{server}"
-    username = "{user}"
-    password = "{PASSWORD}"
-    insecure = true
-  }}
-}}
-"#,
-        endpoint = lab.endpoint(),
-        server = sim.server,
-        user = sim.user,
-    )
-}
-
 fn gateways(lab: &Lab, sim: &Vcsim) -> String {
-    let gateway = |n: u32| {
-        format!(
-            r#"
-resource "palette_private_cloud_gateway" "dc{n}" {{
-  name = "pcg-adopt-{n}"
-  installer {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C0"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/installers"
-  }}
-  placement {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C{c}"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/gateways"
-  }}
-}}
-"#,
-            c = n - 1
-        )
-    };
     format!(
         r#"{provider}{one}{two}
 data "palette_cluster_profile" "infra" {{
@@ -75,9 +31,9 @@ output "profile" {{
   value = data.palette_cluster_profile.infra.id
 }}
 "#,
-        provider = provider_block(lab, sim),
-        one = gateway(1),
-        two = gateway(2),
+        provider = provider_with_vcenter(lab, sim),
+        one = gateway_hcl("dc1", "pcg-adopt-1", "DC0_C0"),
+        two = gateway_hcl("dc2", "pcg-adopt-2", "DC0_C1"),
     )
 }
 
@@ -227,7 +183,7 @@ fn a_project_made_outside_terraform_is_adopted_by_query_and_generated_configurat
         // An empty configuration elsewhere, and the query of the UX shape.
         let mut q = Workdir::new(&w.tf, &w.provider);
         q.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-        q.config(&provider_block(&lab, &sim));
+        q.config(&provider_with_vcenter(&lab, &sim));
         std::fs::write(
             q.work().join("adoption.tfquery.hcl"),
             r#"

@@ -11,7 +11,7 @@ mod common;
 use acceptance_tests::{
     for_each_terraform_where, workspace_binary, ProviderUnderTest, TerraformBin, Workdir, MOVES,
 };
-use common::{palette, Lab};
+use common::{gateway_hcl, palette, provider_with_vcenter, Lab};
 use serde_json::{json, Value};
 use vsphere::vcsim::Vcsim;
 
@@ -25,49 +25,12 @@ fn standin() -> ProviderUnderTest {
     }
 }
 
-fn provider_block(lab: &Lab, sim: &Vcsim) -> String {
-    format!(
-        r#"
-provider "palette" {{
-  endpoint = "{endpoint}"
-  project  = "Default"
-  vcenter {{
-    server   = "{server}"
-    username = "{user}"
-    password = "{PASSWORD}"
-    insecure = true
-  }}
-}}
-"#,
-        endpoint = lab.endpoint(),
-        server = sim.server,
-        user = sim.user,
-    )
-}
-
 /// The estate: a gateway, its pool and account, and a static-IP cluster
 /// with a pack override, tags and a custom force-delete delay.
 fn estate(lab: &Lab, sim: &Vcsim) -> String {
     format!(
         r#"{provider}
-resource "palette_private_cloud_gateway" "dc1" {{
-  name = "pcg-move"
-  installer {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C0"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/installers"
-  }}
-  placement {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C0"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/gateways"
-  }}
-}}
-
+{gateway}
 resource "palette_ip_pool" "workloads" {{
   gateway_id     = palette_private_cloud_gateway.dc1.id
   name           = "move-nodes"
@@ -149,7 +112,8 @@ resource "palette_cluster_vsphere" "apps" {{
   }}
 }}
 "#,
-        provider = provider_block(lab, sim),
+        provider = provider_with_vcenter(lab, sim),
+        gateway = gateway_hcl("dc1", "pcg-move", "DC0_C0"),
         server = sim.server,
         user = sim.user,
     )

@@ -8,53 +8,16 @@
 mod common;
 
 use acceptance_tests::{for_each_terraform_where, TerraformBin, Workdir, QUERY};
-use common::{palette, Lab};
+use common::{gateway_hcl, palette, provider_with_vcenter, Lab};
 use serde_json::{json, Value};
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Query-Vc-Pa55";
 
-fn provider_block(lab: &Lab, sim: &Vcsim) -> String {
-    format!(
-        r#"
-provider "palette" {{
-  endpoint = "{endpoint}"
-  project  = "Default"
-  vcenter {{
-    server   = "{server}"
-    username = "{user}"
-    password = "{PASSWORD}"
-    insecure = true
-  }}
-}}
-"#,
-        endpoint = lab.endpoint(),
-        server = sim.server,
-        user = sim.user,
-    )
-}
-
 fn made(lab: &Lab, sim: &Vcsim) -> String {
     format!(
         r#"{provider}
-resource "palette_private_cloud_gateway" "dc1" {{
-  name = "pcg-query"
-  installer {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C0"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/installers"
-  }}
-  placement {{
-    datacenter      = "DC0"
-    compute_cluster = "DC0_C1"
-    datastore       = "LocalDS_0"
-    network         = "VM Network"
-    folder          = "palette/gateways"
-  }}
-}}
-
+{gateway}
 resource "palette_ip_pool" "nodes" {{
   gateway_id = palette_private_cloud_gateway.dc1.id
   name       = "query-nodes"
@@ -106,7 +69,8 @@ resource "palette_cluster_vsphere" "apps" {{
   }}
 }}
 "#,
-        provider = provider_block(lab, sim),
+        provider = provider_with_vcenter(lab, sim),
+        gateway = gateway_hcl("dc1", "pcg-query", "DC0_C1"),
         server = sim.server,
         user = sim.user,
     )
@@ -152,7 +116,7 @@ fn query_finds_by_filters_and_generated_configuration_plans_only_imports() {
         // An empty configuration in another directory: only the provider.
         let mut q = Workdir::new(&w.tf, &w.provider);
         q.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-        q.config(&provider_block(&lab, &sim));
+        q.config(&provider_with_vcenter(&lab, &sim));
         std::fs::write(
             q.work().join("adoption.tfquery.hcl"),
             format!(

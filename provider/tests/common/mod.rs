@@ -199,6 +199,57 @@ impl Lab {
     }
 }
 
+/// The provider block of a test in a lab on `sim`: the lab's endpoint, the
+/// Default project, and a `vcenter` block with the simulator's user.
+#[allow(dead_code)]
+pub fn provider_with_vcenter(lab: &Lab, sim: &vsphere::vcsim::Vcsim) -> String {
+    format!(
+        r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+  project  = "Default"
+  vcenter {{
+    server   = "{server}"
+    username = "{user}"
+    password = "{password}"
+    insecure = true
+  }}
+}}
+"#,
+        endpoint = lab.endpoint(),
+        server = sim.server,
+        user = sim.user,
+        password = sim.password,
+    )
+}
+
+/// A gateway `label` named `name` in vcsim's DC0: its installer on
+/// `DC0_C0`, its VMs on `compute_cluster`.
+#[allow(dead_code)]
+pub fn gateway_hcl(label: &str, name: &str, compute_cluster: &str) -> String {
+    format!(
+        r#"
+resource "palette_private_cloud_gateway" "{label}" {{
+  name = "{name}"
+  installer {{
+    datacenter      = "DC0"
+    compute_cluster = "DC0_C0"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/installers"
+  }}
+  placement {{
+    datacenter      = "DC0"
+    compute_cluster = "{compute_cluster}"
+    datastore       = "LocalDS_0"
+    network         = "VM Network"
+    folder          = "palette/gateways"
+  }}
+}}
+"#
+    )
+}
+
 /// Whether `haystack` holds `secret` (an empty secret is never "held": it
 /// would make an absence check vacuous).
 pub fn holds(haystack: &[u8], secret: &str) -> bool {
