@@ -495,6 +495,22 @@ impl Workdir {
     pub fn interrupt_apply(
         &self,
         patience: Duration,
+        ready: impl FnMut() -> bool,
+    ) -> (Duration, String) {
+        self.signal_apply("INT", patience, ready)
+    }
+
+    /// A runner lost in the middle of `terraform apply`: as
+    /// [`Workdir::interrupt_apply`], but SIGKILL to the whole group, so
+    /// neither terraform nor the provider can save anything.
+    pub fn kill_apply(&self, patience: Duration, ready: impl FnMut() -> bool) -> String {
+        self.signal_apply("KILL", patience, ready).1
+    }
+
+    fn signal_apply(
+        &self,
+        signal: &str,
+        patience: Duration,
         mut ready: impl FnMut() -> bool,
     ) -> (Duration, String) {
         use std::os::unix::process::CommandExt;
@@ -525,14 +541,14 @@ impl Workdir {
         }
         let sent = Instant::now();
         let killed = Command::new("kill")
-            .args(["-INT", "--", &format!("-{}", child.id())])
+            .args([&format!("-{signal}"), "--", &format!("-{}", child.id())])
             .status()
             .expect("kill");
         assert!(killed.success());
         let out = child.wait_with_output().expect("terraform output");
         let took = sent.elapsed();
         eprintln!(
-            "[harness] terraform {} exited {:?} {took:?} after SIGINT",
+            "[harness] terraform {} exited {:?} {took:?} after SIG{signal}",
             self.tf.version,
             out.status.code()
         );

@@ -281,13 +281,13 @@ pub async fn start_with_data(
             let key = if store.keys.contains_key(&l.api_key) {
                 l.api_key
             } else {
-                store.add_key("admin@palette-lab.local")
+                store.add_key("admin@palette-lab.local", crate::state::Role::Admin)
             };
             (store, key)
         }
         None => {
             let mut store = Store::seeded();
-            let key = store.add_key("admin@palette-lab.local");
+            let key = store.add_key("admin@palette-lab.local", crate::state::Role::Admin);
             (store, key)
         }
     };
@@ -424,9 +424,18 @@ async fn authenticate(State(lab): State<Lab>, mut req: Request, next: Next) -> R
         .to_string();
     let scope = {
         let store = lab.store();
-        if key.is_empty() || !store.keys.contains_key(&key) {
+        let Some(user) = store.keys.get(&key).filter(|_| !key.is_empty()) else {
             return ApiError::unauthorized("a valid API key is required in the ApiKey header")
                 .into_response();
+        };
+        if !user.role.allows(req.method(), req.uri().path()) {
+            return ApiError::forbidden(format!(
+                "user '{}' has a viewer role: {} {} needs a role that may change objects",
+                user.name,
+                req.method(),
+                req.uri().path()
+            ))
+            .into_response();
         }
         match req
             .headers()
@@ -517,13 +526,18 @@ async fn project_get(State(lab): State<Lab>, Path(uid): Path<String>) -> Respons
 struct NewKey {
     #[serde(default)]
     user: Option<String>,
+    /// `admin` (the default) or `viewer`.
+    #[serde(default)]
+    role: crate::state::Role,
 }
 
 async fn admin_new_key(State(lab): State<Lab>, body: Option<Json<NewKey>>) -> Response {
-    let user = body
-        .and_then(|Json(b)| b.user)
-        .unwrap_or_else(|| "user@palette-lab.local".into());
-    let key = lab.store().add_key(&user);
+    let (user, role) = match body {
+        Some(Json(b)) => (b.user, b.role),
+        None => (None, crate::state::Role::Admin),
+    };
+    let user = user.unwrap_or_else(|| "user@palette-lab.local".into());
+    let key = lab.store().add_key(&user, role);
     (StatusCode::CREATED, Json(json!({"apiKey": key}))).into_response()
 }
 

@@ -525,7 +525,7 @@ mod tests {
 
     fn sample() -> Store {
         let mut store = Store::seeded();
-        store.add_key("someone@palette-lab.local");
+        store.add_key("someone@palette-lab.local", crate::state::Role::Viewer);
         store.event("overlord", "gw-1", "pcg", "Normal", "Registered", "hello");
         store.cluster_refs.push(crate::state::ClusterRef {
             uid: "ref-1".into(),

@@ -25,6 +25,35 @@ pub struct Project {
 pub struct User {
     pub uid: String,
     pub name: String,
+    /// Keys saved before roles existed were admins' keys.
+    #[serde(default)]
+    pub role: Role,
+}
+
+/// What a key's user may do, as Palette's roles grant it: an admin
+/// everything, a viewer reads (the console's "Project Viewer" and "Tenant
+/// Viewer").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[default]
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    /// Whether the role allows the request. Palette answers a few reads to
+    /// POST: the dashboard's searches and listings take their filter in
+    /// the body.
+    pub fn allows(self, method: &axum::http::Method, path: &str) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Viewer => {
+                matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD)
+                    || (*method == axum::http::Method::POST && path.starts_with("/v1/dashboard/"))
+            }
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -197,13 +226,14 @@ impl Store {
         });
     }
 
-    pub fn add_key(&mut self, user_name: &str) -> String {
+    pub fn add_key(&mut self, user_name: &str, role: Role) -> String {
         let key = ids::new_api_key();
         self.keys.insert(
             key.clone(),
             User {
                 uid: ids::new_uid(),
                 name: user_name.into(),
+                role,
             },
         );
         key
@@ -370,4 +400,23 @@ pub enum Scope {
     #[default]
     Tenant,
     Project(String),
+}
+
+#[cfg(test)]
+mod role_tests {
+    use super::Role;
+    use axum::http::Method;
+
+    #[test]
+    fn a_viewer_reads_and_searches_but_writes_nothing() {
+        let v = Role::Viewer;
+        assert!(v.allows(&Method::GET, "/v1/overlords"));
+        assert!(v.allows(&Method::POST, "/v1/dashboard/spectroclusters/search"));
+        assert!(!v.allows(&Method::POST, "/v1/spectroclusters/vsphere"));
+        assert!(!v.allows(&Method::POST, "/v1/spectroclusters/vsphere/validate"));
+        assert!(!v.allows(&Method::PUT, "/v1/overlords/vsphere/u/pools/p"));
+        assert!(!v.allows(&Method::PATCH, "/v1/spectroclusters/u/profiles"));
+        assert!(!v.allows(&Method::DELETE, "/v1/cloudaccounts/vsphere/u"));
+        assert!(Role::Admin.allows(&Method::DELETE, "/v1/cloudaccounts/vsphere/u"));
+    }
 }

@@ -27,6 +27,7 @@ use crate::shared::{api_diag, events, first, read_failed, strings, Poll, Shared}
 
 mod adopt;
 mod own;
+mod resume;
 use adopt::Private;
 
 pub struct Gateway {
@@ -996,23 +997,22 @@ impl Resource for Gateway {
             };
         let location = ova.location.unwrap_or_default();
         // Gateways already carrying the name, so registration is told apart.
-        let existing: std::collections::BTreeSet<String> = match client
+        let listed: Vec<V1Overlord> = match client
             .get::<V1Overlords>(
                 &format!("/v1/overlords?name={}", url_escape(&name)),
                 &ctx.cancel,
             )
             .await
         {
-            Ok(l) => l
-                .items
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|g| g.metadata.and_then(|m| m.uid))
-                .collect(),
+            Ok(l) => l.items.unwrap_or_default(),
             Err(e) => {
                 return ApplyResult::failed(Value::Null, api_diag("Cannot list gateways", &e))
             }
         };
+        let mut existing: std::collections::BTreeSet<String> = listed
+            .iter()
+            .filter_map(|g| g.metadata.as_ref().and_then(|m| m.uid.clone()))
+            .collect();
 
         // 2. The installer into vCenter, powered on.
         let session = match vc.login_until(ctx, Some(deadline)).await {
@@ -1055,36 +1055,118 @@ impl Resource for Gateway {
             Ok(x) => x,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
-        let props = self.installer_properties(&ova.descriptor, planned, &code);
         let vm_name = format!("{name}-installer");
         let vm_path = format!("{}/{vm_name}", at.folder_path);
-        let installer = match session.import_ova(&ova, &vm_name, &at, &props).await {
-            Ok(vm) => vm,
+        // A run lost after the deployment (see `resume`) left an installer
+        // here; carry on with it when it is provably ours.
+        let labels = vsphere::ovf::property_labels(&ova.descriptor);
+        let left = match session.vm_at(&vm_path).await {
+            Ok(found) => found,
             Err(e) => {
                 return ApplyResult::failed(
                     Value::Null,
                     Diagnostic::error(
-                        "Cannot deploy the installer OVA",
+                        "Cannot look for an installer left by an earlier run",
                         format!("{e} (VM {vm_path})"),
                     ),
                 )
             }
         };
+        let (installer, code, mut known_uid, carried_on, powered) = match left {
+            None => {
+                let props = self.installer_properties(&ova.descriptor, planned, &code);
+                let installer = match session.import_ova(&ova, &vm_name, &at, &props).await {
+                    Ok(vm) => vm,
+                    Err(e) => {
+                        return ApplyResult::failed(
+                            Value::Null,
+                            Diagnostic::error(
+                                "Cannot deploy the installer OVA",
+                                format!("{e} (VM {vm_path})"),
+                            ),
+                        )
+                    }
+                };
+                // Without the mark a lost run cannot be carried on, but this
+                // run still tracks the installer through state.
+                let pending =
+                    BTreeMap::from([(own::INSTALLER_MARKER.to_string(), own::PENDING.to_string())]);
+                if let Err(e) = session.set_extra_config(&installer, &pending).await {
+                    tracing::warn!(error = %e, installer = %vm_path, "cannot mark the installer VM");
+                }
+                (installer, code, None, false, false)
+            }
+            Some(vm) => match resume::judge(&vm, &name, &labels) {
+                resume::Installer::Ours { gateway } => {
+                    tracing::info!(
+                        installer = %vm_path,
+                        gateway = gateway.as_deref().unwrap_or("not registered yet"),
+                        "an earlier run deployed this installer and was lost; carrying on with it"
+                    );
+                    let theirs = adopt::by_label(&vm.properties, &labels, "pairing code")
+                        .unwrap_or_default()
+                        .to_string();
+                    tfplugin::logging::register_secret(&theirs);
+                    (vm.moref, theirs, gateway, true, vm.powered_on)
+                }
+                resume::Installer::NotOurs(why) => {
+                    return ApplyResult::failed(
+                        Value::Null,
+                        Diagnostic::error(
+                            "A VM already has the installer's name",
+                            format!(
+                                "{vm_path} already exists: {why}. The provider neither deploys over it \
+                                 nor deletes it. If it is a leftover nobody needs, delete it in vCenter \
+                                 (for example `govc vm.destroy '{vm_path}'`) and apply again. If it \
+                                 installed a gateway you want in this state, import that gateway \
+                                 instead (`terraform import <address> <gateway uid>`, or an `import` \
+                                 block). Or give this gateway another name or installer folder."
+                            ),
+                        ),
+                    )
+                }
+            },
+        };
         drop(dir);
         state.set_attr("installer_vm_id", Value::from(installer.clone()));
         state.set_attr("installer_vm_path", Value::from(vm_path.clone()));
-        if let Err(e) = session.power_on(&installer).await {
-            return ApplyResult::failed(
-                state,
-                Diagnostic::error(
-                    "Cannot power on the installer VM",
-                    format!("{e} (VM {vm_path})"),
-                ),
-            );
+        if !powered {
+            if let Err(e) = session.power_on(&installer).await {
+                return ApplyResult::failed(
+                    state,
+                    Diagnostic::error(
+                        "Cannot power on the installer VM",
+                        format!("{e} (VM {vm_path})"),
+                    ),
+                );
+            }
         }
         tracing::info!(installer = %vm_path, "installer VM deployed and powered on; waiting for registration");
 
-        // 3. Registration.
+        // 3. Registration: the gateway the mark names, else one of that name
+        // that was not there before the installer.
+        if known_uid.is_none() && carried_on {
+            match resume::registered(&listed, &name) {
+                resume::Registered::One(uid) => known_uid = Some(uid),
+                resume::Registered::NotYet { others } => existing = others.into_iter().collect(),
+                resume::Registered::Ambiguous(uids) => {
+                    return ApplyResult::failed(
+                        state,
+                        Diagnostic::error(
+                            "Cannot tell which gateway the installer registered",
+                            format!(
+                                "An earlier run deployed the installer {vm_path} and was lost. \
+                                 Gateways {uids:?} are all named {name:?} and wait for their vSphere \
+                                 account, so the one this installer registered cannot be told. \
+                                 Delete the gateways that are not wanted in Palette, or import the \
+                                 right one (`terraform import <address> <gateway uid>`); the \
+                                 installer is in state and goes with the next apply."
+                            ),
+                        ),
+                    );
+                }
+            }
+        }
         let reg_timeout = planned
             .get("registration_timeout")
             .as_str()
@@ -1093,47 +1175,51 @@ impl Resource for Gateway {
         let reg_deadline = (Instant::now() + reg_timeout).min(deadline);
         let query = format!("/v1/overlords?name={}", url_escape(&name));
         let mut poll = Poll::new();
-        let uid = loop {
-            match client.get::<V1Overlords>(&query, &ctx.cancel).await {
-                Ok(list) => {
-                    // A gateway of that name that was not there before we deployed.
-                    let hit = list.items.unwrap_or_default().into_iter().find_map(|g| {
-                        let m = g.metadata?;
-                        (m.name.as_deref() == Some(name.as_str())
-                            && m.uid.as_ref().is_some_and(|u| !existing.contains(u)))
-                        .then_some(m.uid)
-                        .flatten()
-                    });
-                    if let Some(g) = hit {
-                        break g;
+        let uid = if let Some(uid) = known_uid {
+            uid
+        } else {
+            loop {
+                match client.get::<V1Overlords>(&query, &ctx.cancel).await {
+                    Ok(list) => {
+                        // A gateway of that name that was not there before we deployed.
+                        let hit = list.items.unwrap_or_default().into_iter().find_map(|g| {
+                            let m = g.metadata?;
+                            (m.name.as_deref() == Some(name.as_str())
+                                && m.uid.as_ref().is_some_and(|u| !existing.contains(u)))
+                            .then_some(m.uid)
+                            .flatten()
+                        });
+                        if let Some(g) = hit {
+                            break g;
+                        }
+                    }
+                    Err(ApiError::Cancelled) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listing gateways while waiting for registration")
                     }
                 }
-                Err(ApiError::Cancelled) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "listing gateways while waiting for registration")
-                }
-            }
-            if Instant::now() >= reg_deadline {
-                let ev = events(&client, "pairingcode", &code, ctx).await;
-                return ApplyResult::failed(
-                    state,
-                    Diagnostic::error(
-                        "The gateway did not register",
-                        registration_help(
-                            &name,
-                            &s(inst, "console_endpoint"),
-                            &code,
-                            &vm_path,
-                            &ev,
+                if Instant::now() >= reg_deadline {
+                    let ev = events(&client, "pairingcode", &code, ctx).await;
+                    return ApplyResult::failed(
+                        state,
+                        Diagnostic::error(
+                            "The gateway did not register",
+                            registration_help(
+                                &name,
+                                &s(inst, "console_endpoint"),
+                                &code,
+                                &vm_path,
+                                &ev,
+                            ),
                         ),
-                    ),
-                );
-            }
-            if !ctx.sleep(poll.interval(reg_deadline)).await {
-                return ApplyResult::failed(
+                    );
+                }
+                if !ctx.sleep(poll.interval(reg_deadline)).await {
+                    return ApplyResult::failed(
                     state,
                     Diagnostic::error("Interrupted", format!("Interrupted while waiting for registration; installer VM {vm_path} is in state (tainted).")),
                 );
+                }
             }
         };
         state.set_attr("id", Value::from(uid.clone()));
@@ -1146,31 +1232,70 @@ impl Resource for Gateway {
             tracing::warn!(error = %e, installer = %vm_path, "cannot mark the installer VM");
         }
 
-        // 4. Account, nodes' pool, cloud config.
-        let body = V1OverlordVsphereAccountCreate {
-            account: Some(vc.account()),
-            name: Some(name.clone()),
-            share_with_projects: None,
-        };
-        match client
-            .post::<_, V1Uid>(
-                &format!("/v1/overlords/vsphere/{uid}/account"),
-                &body,
-                &ctx.cancel,
-            )
-            .await
-        {
-            Ok(u) => state.set_attr("cloud_account_id", Value::from(u.uid)),
-            Err(e) => {
-                return ApplyResult::failed(
+        // 4. Account, nodes' pool, cloud config. A lost run may have given
+        // some of them already: those are taken as they are.
+        let mut done = resume::Configured::default();
+        if carried_on {
+            match self.get(&client, &uid, ctx).await {
+                Ok(Some(g)) => done = resume::Configured::of(&g),
+                Ok(None) => return ApplyResult::failed(
                     state,
-                    api_diag("Cannot give the gateway its vSphere account", &e),
+                    Diagnostic::error(
+                        "The installer's gateway is gone",
+                        format!(
+                            "The installer {vm_path} registered gateway {uid}, which Palette no \
+                                 longer has. The installer is in state; the next apply replaces it \
+                                 with a new one."
+                        ),
+                    ),
+                ),
+                Err(e) => {
+                    return ApplyResult::failed(state, api_diag("Cannot read the gateway", &e))
+                }
+            }
+        }
+        if let Some(account) = &done.account {
+            state.set_attr("cloud_account_id", Value::from(account.clone()));
+        } else {
+            let body = V1OverlordVsphereAccountCreate {
+                account: Some(vc.account()),
+                name: Some(name.clone()),
+                share_with_projects: None,
+            };
+            match client
+                .post::<_, V1Uid>(
+                    &format!("/v1/overlords/vsphere/{uid}/account"),
+                    &body,
+                    &ctx.cancel,
                 )
+                .await
+            {
+                Ok(u) => state.set_attr("cloud_account_id", Value::from(u.uid)),
+                Err(e) => {
+                    return ApplyResult::failed(
+                        state,
+                        api_diag("Cannot give the gateway its vSphere account", &e),
+                    )
+                }
             }
         }
         let pool = first(planned, "static_ip_pool").clone();
         let mut pool_uid = None;
-        if !pool.is_null() {
+        if carried_on && !pool.is_null() {
+            match self.shared.pools_of(&uid, ctx).await {
+                Ok(pools) => pool_uid = resume::pool_named(&pools, &s(&pool, "name")),
+                Err(e) => {
+                    return ApplyResult::failed(
+                        state,
+                        api_diag("Cannot list the gateway's IP pools", &e),
+                    )
+                }
+            }
+            if let Some(p) = &pool_uid {
+                state.set_attr("ip_pool_id", Value::from(p.clone()));
+            }
+        }
+        if !pool.is_null() && pool_uid.is_none() {
             let ns = strings(pool.get("nameservers"));
             let body = V1IpPoolInputEntity {
                 metadata: Some(V1ObjectMeta {
@@ -1212,18 +1337,24 @@ impl Resource for Gateway {
                 }
             }
         }
-        if let Err(e) = client
-            .post::<_, serde_json::Value>(
-                &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
-                &self.cloud_config(planned, pool_uid.as_deref()),
-                &ctx.cancel,
-            )
-            .await
-        {
-            return ApplyResult::failed(
-                state,
-                api_diag("Cannot give the gateway its cloud config", &e),
-            );
+        if !done.cloud_config {
+            if let Err(e) = client
+                .post::<_, serde_json::Value>(
+                    &format!("/v1/overlords/vsphere/{uid}/cloudconfig"),
+                    &self.cloud_config(planned, pool_uid.as_deref()),
+                    &ctx.cancel,
+                )
+                .await
+            {
+                // Given by the lost run after the gateway was read.
+                let given = carried_on && matches!(e, ApiError::Conflict { .. });
+                if !given {
+                    return ApplyResult::failed(
+                        state,
+                        api_diag("Cannot give the gateway its cloud config", &e),
+                    );
+                }
+            }
         }
 
         // 5. Provisioning; a failure is reset once when asked to.

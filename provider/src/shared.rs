@@ -208,6 +208,11 @@ impl Shared {
 /// A diagnostic for an API error that says what to do about it.
 pub fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
     let hint = match e {
+        ApiError::Unauthorized { status: 403, .. } => {
+            " The API key lacks permission for this change (HTTP 403): its user's role may only \
+             read here (a viewer key plans, refreshes, imports and queries, but cannot apply). \
+             Nothing was changed by this step; apply with a key whose role may change the object."
+        }
         ApiError::Unauthorized { .. } => {
             " Check the API key (api_key / PALETTE_API_KEY) and the project."
         }

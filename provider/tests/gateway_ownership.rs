@@ -250,3 +250,102 @@ fn gateways_sharing_a_prefix_own_only_their_own_vms() {
         });
     });
 }
+
+/// The uids of the gateways Palette lists under `name`.
+fn gateways_named(lab: &Lab, name: &str) -> Vec<String> {
+    let list: Value = lab
+        .get(None, &format!("/v1/overlords?name={name}"))
+        .unwrap();
+    list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|g| g["metadata"]["name"] == name)
+        .map(|g| g["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_runner_lost_while_its_gateway_registers_is_carried_on_and_a_stranger_at_the_installer_path_is_left_alone(
+) {
+    use std::time::Duration;
+    const ADDR: &str = "palette_private_cloud_gateway.dc1";
+    const NAME: &str = "pcg-lost-run";
+    let installer = format!("{NAME}-installer");
+    let sim = Vcsim::start("svc-palette@vsphere.local", PASSWORD, &[]).expect("vcsim");
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        w.config(&config(&lab, &sim, &[(NAME, "dc1")]));
+        w.init();
+        // The installer cannot reach Palette for now: the run waits for the
+        // registration when the runner dies.
+        lab.admin(
+            reqwest::Method::POST,
+            "/lab/cluster-faults",
+            Some(serde_json::json!({"kind": "registration_hangs", "cluster_name": NAME})),
+        );
+        let out = w.kill_apply(Duration::from_secs(120), || {
+            session(&lab, &sim, async |s| s.list_vms().await.unwrap())
+                .iter()
+                .any(|v| v.name == installer && v.powered_on && v.extra_config.contains_key(MARKER))
+        });
+        assert!(
+            w.state_resource(ADDR).is_none(),
+            "a killed run saves no state: {out}"
+        );
+        // Network back: the orphaned installer registers a gateway that no
+        // state knows, as it would while nobody watches.
+        lab.admin(reqwest::Method::DELETE, "/lab/cluster-faults", None);
+        common::wait_until(
+            "the orphaned installer registers its gateway",
+            Duration::from_secs(60),
+            || gateways_named(&lab, NAME).len() == 1,
+        );
+        let orphan = gateways_named(&lab, NAME).remove(0);
+
+        // The next apply carries on: one installer, one gateway, in state.
+        w.apply();
+        assert_eq!(
+            gateways_named(&lab, NAME),
+            std::slice::from_ref(&orphan),
+            "the gateway the lost run's installer registered, and no second one"
+        );
+        let v = values(w, ADDR);
+        assert_eq!(v["id"], orphan.as_str(), "{v}");
+        assert_eq!(v["state"], "Running", "{v}");
+        assert_eq!(
+            vm_names(&lab, &sim)
+                .iter()
+                .filter(|n| **n == installer)
+                .count(),
+            1,
+            "the lost run's installer, powered off, and no second one"
+        );
+        w.assert_plan_empty();
+        w.destroy();
+        assert!(gateways_named(&lab, NAME).is_empty());
+        assert!(!vm_names(&lab, &sim).iter().any(|n| n.starts_with(NAME)));
+
+        // A VM at the installer's path that carries no mark of this
+        // provider: neither deployed over, nor adopted, nor deleted.
+        let vm = stranger(&lab, &sim, &installer, "palette/installers", &[]);
+        let r = w.run(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        let text = r.flat();
+        for needle in [
+            "DC0/vm/palette/installers/pcg-lost-run-installer already exists",
+            &vm,
+            MARKER,
+            "govc vm.destroy",
+            "terraform import",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from: {text}");
+        }
+        assert!(w.state_resource(ADDR).is_none());
+        assert!(gateways_named(&lab, NAME).is_empty());
+        assert!(vm_names(&lab, &sim).contains(&installer), "the stranger is kept");
+        // The next Terraform version starts from a clean vCenter.
+        session(&lab, &sim, async |s| s.destroy_vm(&vm).await.unwrap());
+    });
+}

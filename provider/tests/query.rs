@@ -113,9 +113,11 @@ fn query_finds_by_filters_and_generated_configuration_plans_only_imports() {
         let gw = uid("palette_private_cloud_gateway.dc1");
         let cluster = uid("palette_cluster_vsphere.apps");
 
-        // An empty configuration in another directory: only the provider.
+        // An empty configuration in another directory: only the provider,
+        // with a key that may only read (a reviewer's or an auditor's).
         let mut q = Workdir::new(&w.tf, &w.provider);
-        q.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+        q.set_env("PALETTE_API_KEY", &lab.viewer_key());
+        lab.reset_calls();
         q.config(&provider_with_vcenter(&lab, &sim));
         std::fs::write(
             q.work().join("adoption.tfquery.hcl"),
@@ -231,6 +233,11 @@ list "palette_cluster_vsphere" "none" {{
             };
             assert_eq!(*actions, expected, "{address}: {changes:?}\n{generated}");
         }
+        assert_eq!(
+            lab.writes(),
+            0,
+            "query, generated configuration and import planning with a viewer key wrote to Palette"
+        );
         w.destroy();
     });
 }

@@ -346,5 +346,57 @@ fn pool_account_and_cluster_read_errors_keep_them_in_state() {
                 read_fault_keeps_state(w, &lab, address, path, status, summary);
             }
         }
+        viewer_key_reads_and_cannot_write(w, &lab, &chain_config(&lab, &sim, &gw));
     });
+}
+
+/// With a key whose role only reads: plan, a refresh and an import work
+/// and write nothing; an apply stops at its first write, saying the key
+/// lacks permission, and the state stays true to Palette.
+fn viewer_key_reads_and_cannot_write(w: &mut Workdir, lab: &Lab, cfg: &str) {
+    let admin = lab.lab.api_key.clone();
+    w.set_env("PALETTE_API_KEY", &lab.viewer_key());
+    lab.reset_calls();
+    w.assert_plan_empty();
+    w.must(&[
+        "apply",
+        "-refresh-only",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+    ]);
+    let pool = id_of(w, POOL);
+    w.state_rm(POOL);
+    w.import(POOL, &pool);
+    w.assert_plan_empty();
+    assert_eq!(
+        lab.writes(),
+        0,
+        "plan, refresh and import with a viewer key wrote to Palette"
+    );
+
+    // A change the key may not make.
+    let before = w.state_resources();
+    w.config(&cfg.replace("\"10.10.183.60\"", "\"10.10.183.70\""));
+    let r = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+    assert_eq!(r.status, Some(1), "{r}");
+    let out = flat(&r.combined());
+    eprintln!("[read_errors] viewer apply: {out}");
+    for want in [
+        "Error: Cannot update IP pool",
+        "HTTP 403",
+        "lacks permission",
+        "Nothing was changed by this step",
+    ] {
+        assert!(out.contains(want), "no {want:?} in: {r}");
+    }
+    assert_eq!(lab.writes(), 1, "the apply went on after the refused write");
+    assert_eq!(w.state_resources(), before, "a refused write changed the state");
+    // With a key that may write, the same change is still to be made.
+    w.set_env("PALETTE_API_KEY", &admin);
+    assert_eq!(
+        planned_actions(&w.plan_json()),
+        vec![(POOL.to_string(), vec!["update".to_string()])]
+    );
+    w.config(cfg);
 }

@@ -92,7 +92,7 @@ fn inventory(block: &str, p: &vsphere::vm::Placement) -> Value {
 
 /// The value of the property with this label (the names the reference
 /// document uses), case-insensitively.
-fn by_label<'a>(
+pub(super) fn by_label<'a>(
     props: &'a [OvfProperty],
     labels: &'a [(String, String)],
     label: &str,

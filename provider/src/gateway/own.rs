@@ -8,8 +8,10 @@
 //!   name). A node recorded in state earlier, on that evidence, stays the
 //!   gateway's while the VM under its id still carries the recorded name.
 //! - **The installer VM** is the one this provider deployed: recorded in
-//!   state at creation, and marked once the gateway registered with
-//!   [`INSTALLER_MARKER`] = the gateway's uid in its `extraConfig`. A
+//!   state at creation, and marked in its `extraConfig` with
+//!   [`INSTALLER_MARKER`] = [`PENDING`] right after the OVA import, then =
+//!   the gateway's uid once the gateway registered (a run lost in between
+//!   is carried on from that mark: see `resume`). A
 //!   recorded installer whose name changed, or whose marker names another
 //!   gateway, is not deleted. An installer deployed by hand (from the
 //!   console) is read by an import but never owned.
@@ -22,6 +24,10 @@ use vsphere::vm::VmInfo;
 /// The `extraConfig` key the provider sets on an installer it deployed;
 /// its value is the gateway's uid.
 pub const INSTALLER_MARKER: &str = "guestinfo.terraform-provider-palette.gateway";
+
+/// The marker's value from the OVA import until the gateway registers: the
+/// installer is this provider's, its gateway not known yet (see `resume`).
+pub const PENDING: &str = "pending";
 
 /// A machine Palette reports for a gateway.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,7 +167,7 @@ pub fn installer_doubt(now: &VmInfo, recorded_path: &str, gateway_uid: &str) -> 
         ));
     }
     match now.extra_config.get(INSTALLER_MARKER) {
-        Some(m) if !gateway_uid.is_empty() && m != gateway_uid => Some(format!(
+        Some(m) if !gateway_uid.is_empty() && m != gateway_uid && m != PENDING => Some(format!(
             "VM {} is marked as the installer of gateway {m}, not {gateway_uid}",
             now.moref
         )),
@@ -226,6 +232,11 @@ mod tests {
             installer_doubt(&vm("vm-9", "pcg-installer", Some("u2")), path, "u1")
                 .unwrap()
                 .contains("gateway u2")
+        );
+        // Marked at deployment, before the gateway registered.
+        assert_eq!(
+            installer_doubt(&vm("vm-9", "pcg-installer", Some(PENDING)), path, "u1"),
+            None
         );
         assert!(installer_doubt(&vm("vm-9", "prod-db-01", None), path, "u1")
             .unwrap()

@@ -154,6 +154,26 @@ impl Lab {
         self.admin(reqwest::Method::DELETE, "/lab/calls", None);
     }
 
+    /// Requests that would change something in Palette, refused or not,
+    /// since [`Lab::reset_calls`]: every POST, PUT, PATCH and DELETE under
+    /// /v1 but the dashboard's searches, which read.
+    pub fn writes(&self) -> u64 {
+        self.calls("POST /v1/**") - self.calls("POST /v1/dashboard/**")
+            + self.calls("PUT /v1/**")
+            + self.calls("PATCH /v1/**")
+            + self.calls("DELETE /v1/**")
+    }
+
+    /// A new API key whose user has a viewer role: reads only.
+    pub fn viewer_key(&self) -> String {
+        let v = self.admin(
+            reqwest::Method::POST,
+            "/lab/keys",
+            Some(serde_json::json!({"user": "auditor@example.com", "role": "viewer"})),
+        );
+        v["apiKey"].as_str().expect("a key").to_string()
+    }
+
     /// Uid of a seeded project by name.
     pub fn project(&self, name: &str) -> String {
         let v = self.admin(reqwest::Method::GET, "/lab/projects", None);
