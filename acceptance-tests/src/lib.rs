@@ -72,6 +72,9 @@ pub const EPHEMERAL: &str = "ephemeral resources and variables (Terraform 1.10 o
 pub const WRITE_ONLY: &str = "write-only attributes (Terraform 1.11 or later)";
 /// What [`TerraformBin::supports_query`] checks.
 pub const QUERY: &str = "terraform query and list resources (Terraform 1.14 or later)";
+/// What [`TerraformBin::supports_destroy_planning`] checks.
+pub const DESTROY_PLANS: &str =
+    "destroy plans that reach the provider (plan_destroy, Terraform 1.3 or later)";
 /// What [`TerraformBin::supports_cross_type_moves`] checks.
 pub const MOVES: &str =
     "`moved` blocks across resource types and providers (Terraform 1.8 or later)";
@@ -86,6 +89,11 @@ impl TerraformBin {
             .split('.')
             .map(|p| p.parse::<u32>().unwrap_or(0));
         (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+    }
+    /// Terraform asks the provider to plan a destroy (and shows what it
+    /// says) when the provider has the `plan_destroy` capability, from 1.3.
+    pub fn supports_destroy_planning(&self) -> bool {
+        self.minor_version() >= (1, 3)
     }
     /// `import` blocks (and `plan -generate-config-out`) arrived in 1.5.
     pub fn supports_import_blocks(&self) -> bool {

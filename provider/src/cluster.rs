@@ -22,16 +22,18 @@ use palette_api::models::{
     V1SpectroClusterVariable, V1SpectroClustersSummary, V1SpectroVsphereClusterEntity,
     V1SpectroVsphereClusterEntitySpec, V1Taint, V1Uid, V1UpdateStrategy, V1VsphereAccount,
     V1VsphereCloudClusterConfigEntity, V1VsphereCloudConfig, V1VsphereClusterConfigEntity,
-    V1VsphereInstanceType, V1VsphereMachine, V1VsphereMachinePoolCloudConfigEntity,
-    V1VsphereMachinePoolConfig, V1VsphereMachinePoolConfigEntity, V1VsphereMachines,
-    V1VsphereNetworkConfigEntity, V1VspherePlacementConfigEntity,
+    V1VsphereComputeClusterResources, V1VsphereDatacenters, V1VsphereInstanceType,
+    V1VsphereMachine, V1VsphereMachinePoolCloudConfigEntity, V1VsphereMachinePoolConfig,
+    V1VsphereMachinePoolConfigEntity, V1VsphereMachines, V1VsphereNetworkConfigEntity,
+    V1VspherePlacementConfigEntity,
 };
 use tfplugin::{
     ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, PlanRequest,
     PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
-use crate::shared::{api_diag, events, first, strings, wrong_kind, Poll, Shared};
+use crate::placement;
+use crate::shared::{api_diag, events, first, strings, url_escape, wrong_kind, Poll, Shared};
 
 const CLUSTERS: &str = "/v1/spectroclusters";
 const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
@@ -1094,6 +1096,81 @@ pub(crate) async fn search_page(
     Ok((found, next))
 }
 
+/// The gateway of a cloud account, from its `overlordUid` annotation; none
+/// when the account cannot be read.
+async fn gateway_of_account(client: &Client, account: &str, ctx: &Ctx) -> Option<String> {
+    let path = format!("/v1/cloudaccounts/vsphere/{account}");
+    // A project cluster may use a tenant account.
+    let acct = match client.get::<V1VsphereAccount>(&path, &ctx.cancel).await {
+        Ok(a) => Ok(a),
+        Err(e) if e.is_not_found() => client.with_project(None).get(&path, &ctx.cancel).await,
+        Err(e) => Err(e),
+    };
+    acct.ok()
+        .and_then(|a| a.metadata)
+        .and_then(|m| m.annotations)
+        .and_then(|a| a.get("overlordUid").cloned())
+}
+
+/// vCenter's inventory as Palette lists it through a gateway.
+struct ThroughGateway<'a> {
+    client: &'a Client,
+    gateway: &'a str,
+    ctx: &'a Ctx,
+}
+
+#[async_trait]
+impl placement::Inventory for ThroughGateway<'_> {
+    async fn datacenters(
+        &self,
+    ) -> Result<Vec<vsphere::vm::DatacenterInventory>, placement::Unread> {
+        let path = format!(
+            "/v1/overlords/vsphere/{}/properties/datacenters",
+            self.gateway
+        );
+        let list: V1VsphereDatacenters = self
+            .client
+            .get(&path, &self.ctx.cancel)
+            .await
+            .map_err(|e| placement::Unread::Failed(e.to_string()))?;
+        Ok(list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| vsphere::vm::DatacenterInventory {
+                name: d.datacenter.unwrap_or_default(),
+                compute_clusters: d.computeclusters.unwrap_or_default(),
+                folders: d.folders.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn cluster_resources(
+        &self,
+        datacenter: &str,
+        cluster: &str,
+    ) -> Result<vsphere::vm::ClusterResources, placement::Unread> {
+        let path = format!(
+            "/v1/overlords/vsphere/{}/properties/computecluster/resources?datacenter={}&computecluster={}",
+            self.gateway,
+            url_escape(datacenter),
+            url_escape(cluster)
+        );
+        let r: V1VsphereComputeClusterResources =
+            match self.client.get(&path, &self.ctx.cancel).await {
+                Ok(r) => r,
+                Err(e) if e.is_not_found() => return Err(placement::Unread::NotFound),
+                Err(e) => return Err(placement::Unread::Failed(e.to_string())),
+            };
+        let c = r.computecluster.unwrap_or_default();
+        Ok(vsphere::vm::ClusterResources {
+            datastores: c.datastores.unwrap_or_default(),
+            networks: c.networks.unwrap_or_default(),
+            resource_pools: c.resource_pools.unwrap_or_default(),
+        })
+    }
+}
+
 /// Uids of the live clusters with exactly this name in the client's scope.
 pub(crate) async fn find_by_name(
     client: &Client,
@@ -1366,19 +1443,7 @@ impl Cluster {
         let Ok(client) = self.shared.scoped(&context(config)) else {
             return;
         };
-        let path = format!("/v1/cloudaccounts/vsphere/{account}");
-        // A project cluster may use a tenant account.
-        let acct = match client.get::<V1VsphereAccount>(&path, &ctx.cancel).await {
-            Ok(a) => Ok(a),
-            Err(e) if e.is_not_found() => client.with_project(None).get(&path, &ctx.cancel).await,
-            Err(e) => Err(e),
-        };
-        let Some(gateway) = acct
-            .ok()
-            .and_then(|a| a.metadata)
-            .and_then(|m| m.annotations)
-            .and_then(|a| a.get("overlordUid").cloned())
-        else {
+        let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
             return;
         };
         let Ok(pools) = self.shared.pools_of(&gateway, ctx).await else {
@@ -1398,6 +1463,78 @@ impl Cluster {
                      is that gateway."
                 ),
             );
+        }
+    }
+
+    /// Checks the placement names against vCenter's inventory as Palette
+    /// sees it through the account's gateway (what the console's placement
+    /// lists show), read-only. Palette unable to answer is a warning: its
+    /// own validation runs again at apply.
+    async fn check_placement(&self, planned: &Value, diags: &mut Diagnostics, ctx: &Ctx) {
+        let Some(account) = planned.get("cloud_account_id").as_str() else {
+            return;
+        };
+        let Ok(client) = self.shared.scoped(&context(planned)) else {
+            return;
+        };
+        let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
+            return;
+        };
+        let datacenter = first(planned, "cloud_config")
+            .get("datacenter")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let mut wanted = Vec::new();
+        let mut pools = Vec::new();
+        for pool in elements(planned.get("machine_pool")) {
+            for pl in elements(pool.get("placement")) {
+                let mut w = placement::Wanted::of(pl, Vec::new());
+                w.datacenter = datacenter.clone();
+                w.datacenter_at = Some(
+                    AttrPath::attr("cloud_config")
+                        .then_index(0)
+                        .then_attr("datacenter"),
+                );
+                wanted.push(w);
+                pools.push(s(pool, "name").unwrap_or_default());
+            }
+        }
+        if datacenter.is_empty() || wanted.is_empty() {
+            return;
+        }
+        let inventory = ThroughGateway {
+            client: &client,
+            gateway: &gateway,
+            ctx,
+        };
+        match placement::inspect(&inventory, &wanted).await {
+            Ok(problems) => {
+                let mut said = BTreeSet::new();
+                for p in problems {
+                    // A machine pool is a set element: the error points at
+                    // the set and names the pool.
+                    let (at, detail) = if p.at.to_string().starts_with("cloud_config") {
+                        (p.at, p.detail)
+                    } else {
+                        (
+                            AttrPath::attr("machine_pool"),
+                            format!("Machine pool {:?}: {}", pools[p.wanted], p.detail),
+                        )
+                    };
+                    if said.insert(detail.clone()) {
+                        diags.error_at(at, "Not in vCenter's inventory", detail);
+                    }
+                }
+            }
+            Err(why) => diags.warning(
+                "Placement not checked against vCenter",
+                format!(
+                    "Palette could not list vCenter's inventory through gateway {gateway} at plan \
+                     time ({why}), so the placement names were not checked. Palette validates them \
+                     again before the cluster is created."
+                ),
+            ),
         }
     }
 
@@ -1482,6 +1619,9 @@ impl Resource for Cluster {
 
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
+            for (summary, detail) in crate::consequences::cluster(&req.prior, &Value::Null, false) {
+                resp.diags.warning(summary, detail);
+            }
             return;
         }
         // Pack values that say what the prior ones say keep the prior text,
@@ -1505,6 +1645,13 @@ impl Resource for Cluster {
             self.check_pools_of_gateway(&req.config, &mut resp.diags, &req.ctx)
                 .await;
         }
+        let placed_same = unchanged
+            && first(&req.prior, "cloud_config").get("datacenter")
+                == first(&resp.state, "cloud_config").get("datacenter");
+        if !placed_same && !resp.diags.has_errors() {
+            self.check_placement(&resp.state, &mut resp.diags, &req.ctx)
+                .await;
+        }
         if req.prior.is_null() && context(&req.proposed) == "project" {
             let no_project = self
                 .shared
@@ -1521,6 +1668,10 @@ impl Resource for Cluster {
                      project = \"Default\"; or set context = \"tenant\".",
                 );
             }
+        }
+        let replacing = !resp.requires_replace.is_empty();
+        for (summary, detail) in crate::consequences::cluster(&req.prior, &resp.state, replacing) {
+            resp.diags.warning(summary, detail);
         }
     }
 

@@ -23,7 +23,8 @@ use tfplugin::{
 };
 use vsphere::vm::Placement;
 
-use crate::shared::{api_diag, events, first, read_failed, strings, Poll, Shared};
+use crate::placement;
+use crate::shared::{api_diag, events, first, read_failed, strings, url_escape, Poll, Shared};
 
 mod adopt;
 mod own;
@@ -711,6 +712,120 @@ impl Gateway {
         }
     }
 
+    /// Checks the installer's and the nodes' placement names against
+    /// vCenter's inventory, read-only, when they are about to be used: at
+    /// creation and replacement (both), or when the nodes' placement
+    /// changes. vCenter out of reach is a warning: apply checks again.
+    async fn check_placement(&self, req: &PlanRequest, resp: &mut PlanResponse, replacing: bool) {
+        let planned = &resp.state;
+        if planned.is_null() || resp.diags.has_errors() {
+            return;
+        }
+        let creating = req.prior.is_null() || replacing;
+        let mut blocks = Vec::new();
+        if creating {
+            blocks.push("installer");
+        }
+        if creating
+            || !req
+                .prior
+                .get("placement")
+                .semantically_equal(planned.get("placement"))
+        {
+            blocks.push("placement");
+        }
+        let wanted: Vec<placement::Wanted> = blocks
+            .iter()
+            .map(|b| placement::Wanted::of(first(planned, b), vec![(b.to_string(), Some(0))]))
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        // A password known only at apply (or none): nothing to log in with.
+        let Ok(Some(vc)) = self.vcenter_for(planned, &req.config) else {
+            return;
+        };
+        if vc.password.is_empty() || vc.server.is_empty() {
+            return;
+        }
+        let login = tokio::time::timeout(PLAN_LOGIN_TIMEOUT, vc.login());
+        let session = match login.await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return unchecked(resp, &vc.server, &e.to_string()),
+            Err(_) => {
+                return unchecked(
+                    resp,
+                    &vc.server,
+                    &format!("no answer within {}s", PLAN_LOGIN_TIMEOUT.as_secs()),
+                )
+            }
+        };
+        let problems = placement::inspect(&session, &wanted).await;
+        let _ = session.logout().await;
+        match problems {
+            Ok(problems) => {
+                for p in problems {
+                    resp.diags
+                        .error_at(p.at, "Not in vCenter's inventory", p.detail);
+                }
+            }
+            Err(why) => unchecked(resp, &vc.server, &why),
+        }
+    }
+
+    /// Warns, when the plan destroys or replaces the gateway, of its VMs
+    /// and of the clusters still on it.
+    async fn warn_of_loss(&self, req: &PlanRequest, resp: &mut PlanResponse, replacing: bool) {
+        let planned = if req.proposed.is_null() {
+            Value::Null
+        } else {
+            resp.state.clone()
+        };
+        if crate::consequences::going(&req.prior, &planned, replacing).is_none() {
+            return;
+        }
+        let uid = s(&req.prior, "id");
+        let clusters = self.clusters_on(&uid, &req.ctx).await;
+        if let Some((summary, detail)) =
+            crate::consequences::gateway(&req.prior, &planned, replacing, &clusters)
+        {
+            resp.diags.warning(summary, detail);
+        }
+    }
+
+    /// Names of the clusters whose cloud account is one of the gateway's,
+    /// in the provider's project and the tenant. A listing that fails
+    /// leaves them out (logged): the warning says less, the plan goes on.
+    async fn clusters_on(&self, uid: &str, ctx: &Ctx) -> Vec<String> {
+        let has_project = self
+            .shared
+            .settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .is_some_and(|s| s.project.is_some());
+        let contexts: &[&str] = if has_project {
+            &["project", "tenant"]
+        } else {
+            &["tenant"]
+        };
+        let mut out = Vec::new();
+        for c in contexts {
+            let Ok(client) = self.shared.scoped(c) else {
+                continue;
+            };
+            match clusters_of_gateway(&client, uid, ctx).await {
+                Ok(names) => out.extend(names),
+                Err(e) => {
+                    tracing::warn!(error = %e, context = c, "cannot list the clusters on the gateway")
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Installer OVF property values, keyed by the OVA's own property keys,
     /// found through their labels (the names the reference document uses).
     fn installer_properties(
@@ -798,6 +913,7 @@ impl Resource for Gateway {
                     ),
                 );
             }
+            self.warn_of_loss(req, resp, false).await;
             return;
         }
         // Console endpoint defaults to the provider's Palette.
@@ -954,6 +1070,9 @@ impl Resource for Gateway {
             );
         }
         self.plan_later_password(req, resp);
+        let replacing = !resp.requires_replace.is_empty();
+        self.check_placement(req, resp, replacing).await;
+        self.warn_of_loss(req, resp, replacing).await;
     }
 
     async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
@@ -1238,17 +1357,19 @@ impl Resource for Gateway {
         if carried_on {
             match self.get(&client, &uid, ctx).await {
                 Ok(Some(g)) => done = resume::Configured::of(&g),
-                Ok(None) => return ApplyResult::failed(
-                    state,
-                    Diagnostic::error(
-                        "The installer's gateway is gone",
-                        format!(
+                Ok(None) => {
+                    return ApplyResult::failed(
+                        state,
+                        Diagnostic::error(
+                            "The installer's gateway is gone",
+                            format!(
                             "The installer {vm_path} registered gateway {uid}, which Palette no \
                                  longer has. The installer is in state; the next apply replaces it \
                                  with a new one."
                         ),
-                    ),
-                ),
+                        ),
+                    )
+                }
                 Err(e) => {
                     return ApplyResult::failed(state, api_diag("Cannot read the gateway", &e))
                 }
@@ -1982,8 +2103,59 @@ fn adopting(prior: &Value, private: &Private) -> bool {
                 .is_none_or(<[Value]>::is_empty))
 }
 
-fn url_escape(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+/// How long a plan waits for vCenter before it plans without checking the
+/// placement: a plan must not hang on a vCenter that is down.
+const PLAN_LOGIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The warning of a plan that could not check its placement.
+fn unchecked(resp: &mut PlanResponse, server: &str, why: &str) {
+    resp.diags.warning(
+        "Placement not checked against vCenter",
+        format!(
+            "vCenter {server} could not be read at plan time ({why}), so the datacenter, compute \
+             cluster, datastore, network and resource pool names were not checked. The apply \
+             checks them again before it deploys anything."
+        ),
+    );
+}
+
+/// The names of the clusters in the client's scope whose cloud account
+/// belongs to gateway `uid`.
+async fn clusters_of_gateway(
+    client: &Client,
+    uid: &str,
+    ctx: &Ctx,
+) -> Result<Vec<String>, ApiError> {
+    let accounts: palette_api::models::V1VsphereAccounts =
+        client.get("/v1/cloudaccounts/vsphere", &ctx.cancel).await?;
+    let on_gateway: std::collections::BTreeSet<String> = accounts
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| {
+            let m = a.metadata?;
+            let gateway = m.annotations.as_ref()?.get("overlordUid")?.clone();
+            (gateway == uid).then_some(m.uid).flatten()
+        })
+        .collect();
+    let mut names = Vec::new();
+    if on_gateway.is_empty() {
+        return Ok(names);
+    }
+    let mut token: Option<String> = None;
+    loop {
+        let (found, next) = crate::cluster::search_page(client, token.as_deref(), ctx).await?;
+        names.extend(
+            found
+                .into_iter()
+                .filter(|c| c.account.as_ref().is_some_and(|a| on_gateway.contains(a)))
+                .map(|c| c.name),
+        );
+        match next {
+            Some(t) => token = Some(t),
+            None => return Ok(names),
+        }
+    }
 }
 
 #[cfg(test)]

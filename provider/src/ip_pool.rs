@@ -237,6 +237,12 @@ impl Resource for IpPool {
         Some(schemas::identity::ip_pool())
     }
 
+    async fn modify_plan(&self, req: &tfplugin::PlanRequest, resp: &mut tfplugin::PlanResponse) {
+        if let Some((summary, detail)) = crate::consequences::pool_shrink(&req.prior, &resp.state) {
+            resp.diags.warning(summary, detail);
+        }
+    }
+
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
         // A pool's uid alone finds it; otherwise its gateway and name.
         let given = |k: &str| identity.get(k).as_str().filter(|v| !v.trim().is_empty());

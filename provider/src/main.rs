@@ -5,11 +5,13 @@ mod cluster;
 mod cluster_kubeconfig;
 mod cluster_profile_data;
 mod config;
+mod consequences;
 mod gateway;
 mod gateway_data;
 mod ip_pool;
 mod list;
 mod official;
+mod placement;
 mod shared;
 
 use std::sync::Arc;

@@ -205,6 +205,11 @@ impl Shared {
     }
 }
 
+/// A value for a URL's query string.
+pub fn url_escape(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// A diagnostic for an API error that says what to do about it.
 pub fn api_diag(summary: &str, e: &ApiError) -> Diagnostics {
     let hint = match e {

@@ -1010,6 +1010,54 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
 }
 
 #[test]
+fn a_runner_killed_during_provisioning_is_told_to_import_and_the_import_plans_clean() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        // Real-world delays: the cluster still provisions after the kill.
+        let lab = Lab::with_vcsim_at(&sim, 1.0);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let pools = cp_pool(true);
+        w.config(&config(
+            &lab,
+            &sim,
+            &gw,
+            &Spec {
+                pools: &pools,
+                ..Default::default()
+            },
+        ));
+        w.init();
+        let out = w.kill_apply(std::time::Duration::from_secs(120), || {
+            !listed(&lab, &project).is_empty()
+        });
+        assert!(w.state_resource(ADDR).is_none(), "{out}");
+
+        // The next apply does not make a second cluster: it says which
+        // command brings the first one in.
+        let r = w.run(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        let text = r.flat();
+        assert!(text.contains("Cluster name taken"), "{text}");
+        assert!(
+            text.contains("terraform import <address> project/apps-dc1"),
+            "{text}"
+        );
+        assert_eq!(listed(&lab, &project).len(), 1);
+
+        // Following it: in state, and nothing left to change.
+        w.import(ADDR, "project/apps-dc1");
+        assert_eq!(
+            state_of(w)["id"],
+            listed(&lab, &project)[0]["metadata"]["uid"]
+        );
+        w.assert_plan_empty();
+        assert_eq!(listed(&lab, &project).len(), 1);
+    });
+}
+
+#[test]
 fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() {
     let sim = sim();
     for_each_terraform_where(

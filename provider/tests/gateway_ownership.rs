@@ -344,7 +344,10 @@ fn a_runner_lost_while_its_gateway_registers_is_carried_on_and_a_stranger_at_the
         }
         assert!(w.state_resource(ADDR).is_none());
         assert!(gateways_named(&lab, NAME).is_empty());
-        assert!(vm_names(&lab, &sim).contains(&installer), "the stranger is kept");
+        assert!(
+            vm_names(&lab, &sim).contains(&installer),
+            "the stranger is kept"
+        );
         // The next Terraform version starts from a clean vCenter.
         session(&lab, &sim, async |s| s.destroy_vm(&vm).await.unwrap());
     });

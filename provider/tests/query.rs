@@ -8,73 +8,11 @@
 mod common;
 
 use acceptance_tests::{for_each_terraform_where, TerraformBin, Workdir, QUERY};
-use common::{gateway_hcl, palette, provider_with_vcenter, Lab};
+use common::{estate, palette, provider_with_vcenter, Estate, Lab};
 use serde_json::{json, Value};
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Query-Vc-Pa55";
-
-fn made(lab: &Lab, sim: &Vcsim) -> String {
-    format!(
-        r#"{provider}
-{gateway}
-resource "palette_ip_pool" "nodes" {{
-  gateway_id = palette_private_cloud_gateway.dc1.id
-  name       = "query-nodes"
-  start      = "10.10.183.50"
-  end        = "10.10.183.60"
-  prefix     = 24
-  gateway    = "10.10.183.1"
-}}
-
-resource "palette_cloud_account_vsphere" "dc1" {{
-  name           = "vsphere-query"
-  gateway_id     = palette_private_cloud_gateway.dc1.id
-  vcenter_server = "{server}"
-  username       = "{user}"
-  password       = "{PASSWORD}"
-  insecure       = true
-}}
-
-data "palette_cluster_profile" "infra" {{
-  name = "vsphere-ubuntu-k8s"
-}}
-
-resource "palette_cluster_vsphere" "apps" {{
-  name             = "apps-query"
-  cloud_account_id = palette_cloud_account_vsphere.dc1.id
-  tags             = ["env:prod", "team:platform"]
-
-  cluster_profile {{
-    id = data.palette_cluster_profile.infra.id
-  }}
-
-  cloud_config {{
-    datacenter = "DC0"
-    folder     = "palette/clusters/apps-query"
-    ssh_keys   = ["ssh-ed25519 AAAAC3Nza ops@example.com"]
-    static_ip  = true
-  }}
-
-  machine_pool {{
-    name          = "cp"
-    control_plane = true
-    count         = 1
-    placement {{
-      compute_cluster = "DC0_C0"
-      datastore       = "LocalDS_0"
-      network         = "VM Network"
-      ip_pool_id      = palette_ip_pool.nodes.id
-    }}
-  }}
-}}
-"#,
-        provider = provider_with_vcenter(lab, sim),
-        gateway = gateway_hcl("dc1", "pcg-query", "DC0_C1"),
-        server = sim.server,
-        user = sim.user,
-    )
-}
 
 /// The `list_resource_found` results of `terraform query -json`, as
 /// (list address, display name, identity).
@@ -101,7 +39,7 @@ fn query_finds_by_filters_and_generated_configuration_plans_only_imports() {
     for_each_terraform_where(&palette(), QUERY, TerraformBin::supports_query, |w| {
         let lab = Lab::with_vcsim(&sim);
         w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-        w.config(&made(&lab, &sim));
+        w.config(&estate(&lab, &sim, "query", PASSWORD, &Estate::default()));
         w.init();
         w.apply();
         let uid = |a: &str| {

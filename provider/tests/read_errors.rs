@@ -391,11 +391,37 @@ fn viewer_key_reads_and_cannot_write(w: &mut Workdir, lab: &Lab, cfg: &str) {
         assert!(out.contains(want), "no {want:?} in: {r}");
     }
     assert_eq!(lab.writes(), 1, "the apply went on after the refused write");
-    assert_eq!(w.state_resources(), before, "a refused write changed the state");
+    // Values only: Terraform may write the dependencies in another order.
+    // Addresses only in the message: the state holds a password.
+    let values = |rs: Vec<Value>| -> Vec<(String, Value)> {
+        rs.into_iter()
+            .map(|r| {
+                (
+                    r["address"].as_str().unwrap().to_string(),
+                    r["values"].clone(),
+                )
+            })
+            .collect()
+    };
+    let (before, after) = (values(before), values(w.state_resources()));
+    let changed: Vec<&String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| &b.0)
+        .collect();
+    assert!(
+        before.len() == after.len() && changed.is_empty(),
+        "a refused write changed the state of {changed:?}"
+    );
     // With a key that may write, the same change is still to be made.
     w.set_env("PALETTE_API_KEY", &admin);
+    let changes: Vec<(String, Vec<String>)> = planned_actions(&w.plan_json())
+        .into_iter()
+        .filter(|(_, a)| a != &["no-op"])
+        .collect();
     assert_eq!(
-        planned_actions(&w.plan_json()),
+        changes,
         vec![(POOL.to_string(), vec!["update".to_string()])]
     );
     w.config(cfg);

@@ -444,3 +444,113 @@ pub fn lines_with(log: &str, needle: &str) -> Vec<usize> {
         .map(|(i, _)| i + 1)
         .collect()
 }
+
+/// What varies in [`estate`].
+#[allow(dead_code)]
+pub struct Estate<'a> {
+    /// Last address of the nodes' IP pool.
+    pub pool_end: &'a str,
+    /// Nodes of the `workers` machine pool; none: no such pool.
+    pub workers: u32,
+}
+
+impl Default for Estate<'_> {
+    fn default() -> Self {
+        Estate {
+            pool_end: "10.10.183.60",
+            workers: 0,
+        }
+    }
+}
+
+/// A data center made through Terraform: gateway `pcg-{tag}` (the
+/// provider's vCenter), IP pool `{tag}-nodes`, account `vsphere-{tag}` with
+/// `password`, and cluster `apps-{tag}` (tagged env:prod and team:platform)
+/// with one static-IP control-plane node.
+#[allow(dead_code)]
+pub fn estate(
+    lab: &Lab,
+    sim: &vsphere::vcsim::Vcsim,
+    tag: &str,
+    password: &str,
+    e: &Estate,
+) -> String {
+    let workers = if e.workers == 0 {
+        String::new()
+    } else {
+        format!(
+            r#"
+  machine_pool {{
+    name  = "workers"
+    count = {count}
+    placement {{
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      ip_pool_id      = palette_ip_pool.nodes.id
+    }}
+  }}"#,
+            count = e.workers
+        )
+    };
+    format!(
+        r#"{provider}
+{gateway}
+resource "palette_ip_pool" "nodes" {{
+  gateway_id = palette_private_cloud_gateway.dc1.id
+  name       = "{tag}-nodes"
+  start      = "10.10.183.50"
+  end        = "{pool_end}"
+  prefix     = 24
+  gateway    = "10.10.183.1"
+}}
+
+resource "palette_cloud_account_vsphere" "dc1" {{
+  name           = "vsphere-{tag}"
+  gateway_id     = palette_private_cloud_gateway.dc1.id
+  vcenter_server = "{server}"
+  username       = "{user}"
+  password       = "{password}"
+  insecure       = true
+}}
+
+data "palette_cluster_profile" "infra" {{
+  name = "vsphere-ubuntu-k8s"
+}}
+
+resource "palette_cluster_vsphere" "apps" {{
+  name             = "apps-{tag}"
+  cloud_account_id = palette_cloud_account_vsphere.dc1.id
+  tags             = ["env:prod", "team:platform"]
+
+  cluster_profile {{
+    id = data.palette_cluster_profile.infra.id
+  }}
+
+  cloud_config {{
+    datacenter = "DC0"
+    folder     = "palette/clusters/apps-{tag}"
+    ssh_keys   = ["ssh-ed25519 AAAAC3Nza ops@example.com"]
+    static_ip  = true
+  }}
+
+  machine_pool {{
+    name          = "cp"
+    control_plane = true
+    count         = 1
+    placement {{
+      compute_cluster = "DC0_C0"
+      datastore       = "LocalDS_0"
+      network         = "VM Network"
+      ip_pool_id      = palette_ip_pool.nodes.id
+    }}
+  }}{workers}
+}}
+"#,
+        provider = provider_with_vcenter(lab, sim),
+        gateway = gateway_hcl("dc1", &format!("pcg-{tag}"), "DC0_C1"),
+        server = sim.server,
+        user = sim.user,
+        pool_end = e.pool_end,
+    )
+}

@@ -1,0 +1,449 @@
+//! What a plan takes away, said where a reviewer reads it. A plan's diff
+//! shows `-/+` or a smaller `count`, not that node VMs are deleted in
+//! vCenter or that clusters lose the gateway that manages them; these
+//! warnings name them, in `terraform plan` and in `plan -json`'s
+//! diagnostics. Pure functions of prior and planned state (and, for a
+//! gateway, the clusters found on it), so each is tested without I/O.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use tfplugin::Value;
+
+/// A warning's summary and detail.
+pub type Warning = (String, String);
+
+/// What happens to the object: `Some("Destroying")`, `Some("Replacing")`,
+/// or `None` for an update (or a create).
+pub fn going(prior: &Value, planned: &Value, replacing: bool) -> Option<&'static str> {
+    if prior.is_null() {
+        None
+    } else if planned.is_null() {
+        Some("Destroying")
+    } else if replacing {
+        Some("Replacing")
+    } else {
+        None
+    }
+}
+
+fn attr(v: &Value, k: &str) -> String {
+    v.get(k).as_str().unwrap_or_default().to_string()
+}
+
+/// `a (10.0.0.1), b` for a cluster's nodes.
+fn node_list(nodes: &[&Value]) -> String {
+    nodes
+        .iter()
+        .map(|n| {
+            let path = attr(n, "vm_path");
+            let name = if path.is_empty() {
+                attr(n, "name")
+            } else {
+                path
+            };
+            match attr(n, "ip") {
+                ip if ip.is_empty() => name,
+                ip => format!("{name} ({ip})"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Pool name to count; a count not known until apply is left out.
+fn node_vms(n: impl Into<i64>) -> String {
+    match n.into() {
+        1 => "1 node VM".to_string(),
+        n => format!("{n} node VMs"),
+    }
+}
+
+fn pool_counts(v: &Value) -> BTreeMap<String, Option<i64>> {
+    v.get("machine_pool")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .map(|p| (attr(p, "name"), p.get("count").as_i64()))
+        .collect()
+}
+
+/// A cluster's destroy, replacement, removed machine pools and shrunk
+/// machine pools.
+pub fn cluster(prior: &Value, planned: &Value, replacing: bool) -> Vec<Warning> {
+    let name = attr(prior, "name");
+    let nodes: Vec<&Value> = prior
+        .get("nodes")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .collect();
+    let returned = |ns: &[&Value]| {
+        if ns.iter().any(|n| !attr(n, "ip").is_empty()) {
+            " Their static addresses go back to their IP pools."
+        } else {
+            ""
+        }
+    };
+    if let Some(how) = going(prior, planned, replacing) {
+        let detail = if nodes.is_empty() {
+            format!(
+                "{how} cluster {name:?} deletes its node VMs in vCenter (none recorded in state \
+                 yet) and its workloads with them."
+            )
+        } else {
+            format!(
+                "{how} cluster {name:?} deletes its {} in vCenter and the workloads on them: \
+                 {}.{}",
+                node_vms(nodes.len() as i64),
+                node_list(&nodes),
+                returned(&nodes)
+            )
+        };
+        return vec![(format!("{how} cluster {name:?} deletes its nodes"), detail)];
+    }
+    if prior.is_null() || planned.is_null() {
+        return Vec::new();
+    }
+    let (before, after) = (pool_counts(prior), pool_counts(planned));
+    let mut out = Vec::new();
+    for (pool, count) in &before {
+        let Some(count) = count else { continue };
+        let in_pool: Vec<&Value> = nodes
+            .iter()
+            .copied()
+            .filter(|n| attr(n, "pool") == *pool)
+            .collect();
+        match after.get(pool) {
+            None => out.push((
+                format!("Machine pool {pool:?} is removed"),
+                format!(
+                    "Removing machine pool {pool:?} from cluster {name:?} deletes its {}{}{}",
+                    node_vms(*count),
+                    if in_pool.is_empty() {
+                        ".".to_string()
+                    } else {
+                        format!(": {}.", node_list(&in_pool))
+                    },
+                    returned(&in_pool)
+                ),
+            )),
+            Some(Some(now)) if now < count => out.push((
+                format!("Machine pool {pool:?} shrinks"),
+                format!(
+                    "Scaling machine pool {pool:?} of cluster {name:?} from {count} to {now} deletes \
+                     {}; Palette chooses which{}{}",
+                    node_vms(count - now),
+                    if in_pool.is_empty() {
+                        ".".to_string()
+                    } else {
+                        format!(" among {}.", node_list(&in_pool))
+                    },
+                    returned(&in_pool)
+                ),
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+/// A gateway's destroy or replacement: its VMs, and the clusters that
+/// still depend on it (`clusters`, found by the caller).
+pub fn gateway(
+    prior: &Value,
+    planned: &Value,
+    replacing: bool,
+    clusters: &[String],
+) -> Option<Warning> {
+    let how = going(prior, planned, replacing)?;
+    let name = attr(prior, "name");
+    let mut vms: Vec<String> = prior
+        .get("nodes")
+        .as_elements()
+        .unwrap_or(&[])
+        .iter()
+        .map(|n| attr(n, "name"))
+        .filter(|n| !n.is_empty())
+        .collect();
+    let installer = attr(prior, "installer_vm_path");
+    if !installer.is_empty() {
+        vms.push(format!("installer VM {installer}"));
+    }
+    let mut detail = format!(
+        "{how} gateway {name:?} deletes it in Palette and its VMs in vCenter: {}.",
+        if vms.is_empty() {
+            "none recorded in state".to_string()
+        } else {
+            vms.join(", ")
+        }
+    );
+    if !clusters.is_empty() {
+        detail.push_str(&format!(
+            " Clusters still on it, through its cloud accounts: {}. They lose the gateway that \
+             manages them in this data center; move or destroy them first.",
+            clusters.join(", ")
+        ));
+    }
+    Some((format!("{how} gateway {name:?} deletes its VMs"), detail))
+}
+
+/// The addresses a pool holds: its range, or its subnet's.
+fn span(v: &Value) -> Option<(u128, u128, bool)> {
+    let as_num = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => (u32::from(a) as u128, true),
+        IpAddr::V6(a) => (u128::from(a), false),
+    };
+    let start = v
+        .get("start")
+        .as_str()
+        .and_then(|s| s.parse::<IpAddr>().ok());
+    let end = v.get("end").as_str().and_then(|s| s.parse::<IpAddr>().ok());
+    if let (Some(s), Some(e)) = (start, end) {
+        let ((s, v4), (e, _)) = (as_num(s), as_num(e));
+        return Some((s, e, v4));
+    }
+    let subnet = v.get("subnet").as_str()?;
+    let net: ipnet::IpNet = if subnet.contains('/') {
+        subnet.parse().ok()?
+    } else {
+        let prefix = v.get("prefix").as_i64()?;
+        format!("{subnet}/{prefix}").parse().ok()?
+    };
+    let (s, v4) = as_num(net.network());
+    let (e, _) = as_num(net.broadcast());
+    Some((s, e, v4))
+}
+
+fn show(n: u128, v4: bool) -> String {
+    if v4 {
+        std::net::Ipv4Addr::from(n as u32).to_string()
+    } else {
+        std::net::Ipv6Addr::from(n).to_string()
+    }
+}
+
+fn range(a: u128, b: u128, v4: bool) -> String {
+    if a == b {
+        show(a, v4)
+    } else {
+        format!("{}-{}", show(a, v4), show(b, v4))
+    }
+}
+
+/// A pool whose addresses shrink: the ranges that leave it.
+pub fn pool_shrink(prior: &Value, planned: &Value) -> Option<Warning> {
+    if prior.is_null() || planned.is_null() {
+        return None;
+    }
+    let (s1, e1, v4) = span(prior)?;
+    let (s2, e2, _) = span(planned)?;
+    let mut leaving = Vec::new();
+    if s2 > e1 || e2 < s1 {
+        leaving.push(range(s1, e1, v4));
+    } else {
+        if s2 > s1 {
+            leaving.push(range(s1, s2 - 1, v4));
+        }
+        if e2 < e1 {
+            leaving.push(range(e2 + 1, e1, v4));
+        }
+    }
+    if leaving.is_empty() {
+        return None;
+    }
+    let name = attr(prior, "name");
+    Some((
+        format!("IP pool {name:?} shrinks"),
+        format!(
+            "Addresses {} leave pool {name:?}. Nodes that hold one keep it until they are \
+             replaced, but no new node gets one; Palette refuses the change while a node holds an \
+             address it cannot keep.",
+            leaving.join(" and ")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
+    }
+
+    fn node(name: &str, pool: &str, ip: &str) -> Value {
+        obj(&[
+            ("name", Value::from(name)),
+            ("pool", Value::from(pool)),
+            ("ip", Value::from(ip)),
+            ("vm_path", Value::from(format!("DC0/vm/apps/{name}"))),
+            ("state", Value::from("Running")),
+        ])
+    }
+
+    fn cluster_state(pools: &[(&str, i64)], nodes: Vec<Value>) -> Value {
+        obj(&[
+            ("name", Value::from("apps-dc1")),
+            (
+                "machine_pool",
+                Value::List(
+                    pools
+                        .iter()
+                        .map(|(n, c)| obj(&[("name", Value::from(*n)), ("count", Value::from(*c))]))
+                        .collect(),
+                ),
+            ),
+            ("nodes", Value::List(nodes)),
+        ])
+    }
+
+    #[test]
+    fn a_cluster_destroyed_or_replaced_names_each_node_vm() {
+        let prior = cluster_state(
+            &[("cp", 1), ("workers", 2)],
+            vec![
+                node("apps-cp-1", "cp", "10.0.0.5"),
+                node("apps-w-1", "workers", "10.0.0.6"),
+                node("apps-w-2", "workers", "10.0.0.7"),
+            ],
+        );
+        let w = cluster(&prior, &Value::Null, false);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].0, "Destroying cluster \"apps-dc1\" deletes its nodes");
+        for needle in [
+            "3 node VMs",
+            "DC0/vm/apps/apps-cp-1 (10.0.0.5)",
+            "DC0/vm/apps/apps-w-2 (10.0.0.7)",
+            "go back to their IP pools",
+        ] {
+            assert!(w[0].1.contains(needle), "{needle}: {}", w[0].1);
+        }
+        let w = cluster(&prior, &prior, true);
+        assert!(w[0].0.starts_with("Replacing"), "{w:?}");
+        // An unchanged cluster, and a create, warn of nothing.
+        assert!(cluster(&prior, &prior, false).is_empty());
+        assert!(cluster(&Value::Null, &prior, false).is_empty());
+    }
+
+    #[test]
+    fn removed_and_shrunk_machine_pools_name_their_nodes() {
+        let prior = cluster_state(
+            &[("cp", 1), ("workers", 2), ("gpu", 1)],
+            vec![
+                node("apps-cp-1", "cp", ""),
+                node("apps-w-1", "workers", ""),
+                node("apps-w-2", "workers", ""),
+                node("apps-gpu-1", "gpu", ""),
+            ],
+        );
+        let planned = cluster_state(&[("cp", 1), ("workers", 1)], vec![]);
+        let w = cluster(&prior, &planned, false);
+        assert_eq!(w.len(), 2, "{w:?}");
+        let gpu = w
+            .iter()
+            .find(|(s, _)| s.contains("\"gpu\" is removed"))
+            .unwrap();
+        assert!(
+            gpu.1
+                .contains("deletes its 1 node VM: DC0/vm/apps/apps-gpu-1."),
+            "{gpu:?}"
+        );
+        assert!(
+            !gpu.1.contains("IP pools"),
+            "DHCP nodes return no address: {gpu:?}"
+        );
+        let workers = w
+            .iter()
+            .find(|(s, _)| s.contains("\"workers\" shrinks"))
+            .unwrap();
+        assert!(
+            workers.1.contains("from 2 to 1 deletes 1 node VM; Palette chooses which among DC0/vm/apps/apps-w-1, DC0/vm/apps/apps-w-2."),
+            "{workers:?}"
+        );
+        // Growing warns of nothing.
+        assert!(cluster(&planned, &prior, false).is_empty());
+    }
+
+    #[test]
+    fn a_gateway_going_names_its_vms_and_the_clusters_on_it() {
+        let prior = obj(&[
+            ("name", Value::from("pcg-dc1")),
+            (
+                "nodes",
+                Value::List(vec![obj(&[("name", Value::from("pcg-dc1-node-0"))])]),
+            ),
+            (
+                "installer_vm_path",
+                Value::from("DC0/vm/palette/installers/pcg-dc1-installer"),
+            ),
+        ]);
+        let (summary, detail) = gateway(&prior, &Value::Null, false, &["apps-dc1".into()]).unwrap();
+        assert_eq!(summary, "Destroying gateway \"pcg-dc1\" deletes its VMs");
+        for needle in [
+            "pcg-dc1-node-0",
+            "installer VM DC0/vm/palette/installers/pcg-dc1-installer",
+            "Clusters still on it, through its cloud accounts: apps-dc1.",
+        ] {
+            assert!(detail.contains(needle), "{needle}: {detail}");
+        }
+        let (_, detail) = gateway(&prior, &prior, true, &[]).unwrap();
+        assert!(detail.starts_with("Replacing"), "{detail}");
+        assert!(!detail.contains("Clusters"), "{detail}");
+        assert!(gateway(&prior, &prior, false, &[]).is_none());
+    }
+
+    fn pool(start: &str, end: &str) -> Value {
+        obj(&[
+            ("name", Value::from("apps-nodes")),
+            ("start", Value::from(start)),
+            ("end", Value::from(end)),
+        ])
+    }
+
+    #[test]
+    fn a_shrinking_pool_names_the_addresses_that_leave() {
+        let (_, d) = pool_shrink(
+            &pool("10.0.0.10", "10.0.0.60"),
+            &pool("10.0.0.12", "10.0.0.50"),
+        )
+        .unwrap();
+        assert!(
+            d.starts_with(
+                "Addresses 10.0.0.10-10.0.0.11 and 10.0.0.51-10.0.0.60 leave pool \"apps-nodes\"."
+            ),
+            "{d}"
+        );
+        let (_, d) = pool_shrink(
+            &pool("10.0.0.10", "10.0.0.60"),
+            &pool("10.0.0.10", "10.0.0.59"),
+        )
+        .unwrap();
+        assert!(d.starts_with("Addresses 10.0.0.60 leave"), "{d}");
+        // Moved elsewhere entirely: all of it leaves.
+        let (_, d) = pool_shrink(
+            &pool("10.0.0.10", "10.0.0.20"),
+            &pool("10.1.0.10", "10.1.0.20"),
+        )
+        .unwrap();
+        assert!(d.starts_with("Addresses 10.0.0.10-10.0.0.20 leave"), "{d}");
+        assert!(pool_shrink(
+            &pool("10.0.0.10", "10.0.0.60"),
+            &pool("10.0.0.5", "10.0.0.70")
+        )
+        .is_none());
+        // A subnet halved.
+        let subnet = |s: &str, p: i64| {
+            obj(&[
+                ("name", Value::from("apps-nodes")),
+                ("subnet", Value::from(s)),
+                ("prefix", Value::from(p)),
+            ])
+        };
+        let (_, d) = pool_shrink(&subnet("10.0.0.0", 24), &subnet("10.0.0.0", 25)).unwrap();
+        assert!(
+            d.starts_with("Addresses 10.0.0.128-10.0.0.255 leave"),
+            "{d}"
+        );
+    }
+}
