@@ -36,6 +36,11 @@ VCSIM_BIN="$(scripts/tools.sh vcsim)"
 export VCSIM_BIN
 echo "$VCSIM_BIN"
 
+step "PostgreSQL server binaries (the pg backend's shared-state tests)"
+PG_BIN_DIR="$(scripts/tools.sh postgres)"
+export PG_BIN_DIR
+echo "$PG_BIN_DIR"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

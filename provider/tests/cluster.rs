@@ -243,6 +243,63 @@ fn cloud_config(lab: &Lab, project: &str, w: &Workdir) -> V1VsphereCloudConfig {
         .unwrap()
 }
 
+/// The `workers` pool scaled to `size` nodes behind Terraform's back, as
+/// the console's scale button does.
+fn scale_workers(lab: &Lab, project: &str, w: &Workdir, size: i32) {
+    let cc = cloud_config(lab, project, w);
+    let cc_uid = cc.metadata.as_ref().unwrap().uid.clone().unwrap();
+    let workers = cc
+        .spec
+        .unwrap()
+        .machine_pool_config
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name.as_deref() == Some("workers"))
+        .unwrap();
+    let body = V1VsphereMachinePoolConfigEntity {
+        pool_config: Some(palette_api::models::V1MachinePoolConfigEntity {
+            name: workers.name.clone(),
+            is_control_plane: Some(false),
+            size: Some(size),
+            // Required by the spec, as the provider sends it.
+            labels: Some(vec!["worker".into()]),
+            additional_labels: workers.additional_labels.clone(),
+            update_strategy: workers.update_strategy.clone(),
+            ..Default::default()
+        }),
+        cloud_config: Some(palette_api::models::V1VsphereMachinePoolCloudConfigEntity {
+            instance_type: workers.instance_type.clone(),
+            placements: Some(
+                workers
+                    .placements
+                    .clone()
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| {
+                        let n = p.network.clone().unwrap();
+                        palette_api::models::V1VspherePlacementConfigEntity {
+                            cluster: p.cluster,
+                            datastore: p.datastore,
+                            resource_pool: p.resource_pool,
+                            network: Some(palette_api::models::V1VsphereNetworkConfigEntity {
+                                network_name: n.network_name,
+                                static_ip: n.static_ip,
+                                parent_pool_uid: n.parent_pool_ref.and_then(|r| r.uid),
+                            }),
+                            ..Default::default()
+                        }
+                    })
+                    .collect(),
+            ),
+        }),
+    };
+    lab.put(
+        Some(project),
+        &format!("/v1/cloudconfigs/vsphere/{cc_uid}/machinePools/workers"),
+        &body,
+    );
+}
+
 #[test]
 fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
     let sim = sim();
@@ -429,59 +486,58 @@ fn static_ip_cluster_create_scale_pools_values_drift_import_and_destroy() {
             },
         );
 
-        // Drift: worker count changed in Palette shows as exactly that.
-        let cc = cloud_config(&lab, &project, w);
-        let cc_uid = cc.metadata.as_ref().unwrap().uid.clone().unwrap();
-        let workers = cc
-            .spec
-            .unwrap()
-            .machine_pool_config
-            .unwrap()
-            .into_iter()
-            .find(|m| m.name.as_deref() == Some("workers"))
-            .unwrap();
-        let body = V1VsphereMachinePoolConfigEntity {
-            pool_config: Some(palette_api::models::V1MachinePoolConfigEntity {
-                name: workers.name.clone(),
-                is_control_plane: Some(false),
-                size: Some(3),
-                // Required by the spec, as the provider sends it.
-                labels: Some(vec!["worker".into()]),
-                additional_labels: workers.additional_labels.clone(),
-                update_strategy: workers.update_strategy.clone(),
-                ..Default::default()
-            }),
-            cloud_config: Some(palette_api::models::V1VsphereMachinePoolCloudConfigEntity {
-                instance_type: workers.instance_type.clone(),
-                placements: Some(
-                    workers
-                        .placements
-                        .clone()
-                        .unwrap()
-                        .into_iter()
-                        .map(|p| {
-                            let n = p.network.clone().unwrap();
-                            palette_api::models::V1VspherePlacementConfigEntity {
-                                cluster: p.cluster,
-                                datastore: p.datastore,
-                                resource_pool: p.resource_pool,
-                                network: Some(palette_api::models::V1VsphereNetworkConfigEntity {
-                                    network_name: n.network_name,
-                                    static_ip: n.static_ip,
-                                    parent_pool_uid: n.parent_pool_ref.and_then(|r| r.uid),
-                                }),
-                                ..Default::default()
-                            }
-                        })
-                        .collect(),
-                ),
-            }),
-        };
-        lab.put(
-            Some(&project),
-            &format!("/v1/cloudconfigs/vsphere/{cc_uid}/machinePools/workers"),
-            &body,
+        // A saved plan applied after the cluster was scaled in the console:
+        // stopped, naming what changed, and nothing reverted.
+        let reviewed = cfg.replace(
+            "description = \"apps\"",
+            "description = \"apps (reviewed)\"",
         );
+        w.config(&reviewed);
+        w.must(&["plan", "-out=reviewed.tfplan", "-input=false", "-no-color"]);
+        scale_workers(&lab, &project, w, 3);
+        let r = w.run(&["apply", "-input=false", "-no-color", "reviewed.tfplan"]);
+        assert_eq!(r.status, Some(1), "{r}");
+        let text = flat(&r.combined());
+        for want in [
+            "Error: The cluster changed since the plan",
+            "its machine_pool changed",
+            "nothing was applied",
+            "Run `terraform plan` again",
+        ] {
+            assert!(text.contains(want), "no {want:?} in: {text}");
+        }
+        let size_of_workers = || {
+            cloud_config(&lab, &project, w)
+                .spec
+                .unwrap()
+                .machine_pool_config
+                .unwrap()
+                .into_iter()
+                .find(|m| m.name.as_deref() == Some("workers"))
+                .unwrap()
+                .size
+        };
+        assert_eq!(
+            size_of_workers(),
+            Some(3),
+            "the console's change was reverted"
+        );
+        let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
+        assert_eq!(c["metadata"]["annotations"]["description"], "apps");
+        // A saved plan of a cluster nobody changed since applies as planned.
+        w.must(&["plan", "-out=again.tfplan", "-input=false", "-no-color"]);
+        w.must(&["apply", "-input=false", "-no-color", "again.tfplan"]);
+        assert_eq!(size_of_workers(), Some(1));
+        let c: Value = lab.get(Some(&project), &cluster_path(&uid)).unwrap();
+        assert_eq!(
+            c["metadata"]["annotations"]["description"],
+            "apps (reviewed)"
+        );
+        w.config(&cfg);
+        w.apply();
+
+        // Drift: worker count changed in Palette shows as exactly that.
+        scale_workers(&lab, &project, w, 3);
         let plan = w.plan_json();
         let change = change_of(&plan, ADDR);
         assert_eq!(change["actions"], json!(["update"]));
