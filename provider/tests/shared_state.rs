@@ -94,8 +94,10 @@ fn on_backend(
     d
 }
 
-fn names(lab: &Lab, path: &str) -> Vec<String> {
-    let v: Value = lab.get(None, path).unwrap();
+/// The gateways the provider's project sees.
+fn gateway_names(lab: &Lab) -> Vec<String> {
+    let project = lab.project("Default");
+    let v: Value = lab.get(Some(&project), "/v1/overlords").unwrap();
     let mut n: Vec<String> = v["items"]
         .as_array()
         .into_iter()
@@ -162,6 +164,10 @@ fn two_workspaces_apply_at_once_on_a_pg_backend_and_the_lock_holds() {
             .collect();
         for (dc, run) in ["dc1", "dc2"].iter().zip(runs) {
             let out = run.wait_with_output().unwrap();
+            eprintln!(
+                "[shared_state] {dc}: {}",
+                flat(&String::from_utf8_lossy(&out.stdout))
+            );
             assert!(
                 out.status.success(),
                 "{dc}: {}{}",
@@ -169,7 +175,7 @@ fn two_workspaces_apply_at_once_on_a_pg_backend_and_the_lock_holds() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        assert_eq!(names(&lab, "/v1/overlords"), ["pcg-dc1", "pcg-dc2"]);
+        assert_eq!(gateway_names(&lab), ["pcg-dc1", "pcg-dc2"]);
         assert_eq!(cluster_names(&lab), ["apps-dc1", "apps-dc2"]);
         for (d, dc) in [(&dc1, "dc1"), (&dc2, "dc2")] {
             let listed = d.must(&["state", "list"]).stdout;
@@ -244,11 +250,11 @@ fn two_workspaces_apply_at_once_on_a_pg_backend_and_the_lock_holds() {
         );
 
         // Nothing lost or made twice.
-        assert_eq!(names(&lab, "/v1/overlords"), ["pcg-dc1", "pcg-dc2"]);
+        assert_eq!(gateway_names(&lab), ["pcg-dc1", "pcg-dc2"]);
         assert_eq!(cluster_names(&lab), ["apps-dc1", "apps-dc2"]);
         for d in [&dc1, &dc2] {
             d.destroy();
         }
-        assert!(names(&lab, "/v1/overlords").is_empty());
+        assert!(gateway_names(&lab).is_empty());
     });
 }
