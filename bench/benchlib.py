@@ -54,9 +54,9 @@ def check_release_builds(*binaries):
 class Lab:
     """palette-lab until stop(): with its own vcsim when `vcsim` is a path, else --no-vcsim."""
 
-    def __init__(self, binary, work, time_scale=None, vcsim=None):
+    def __init__(self, binary, work, time_scale=None, vcsim=None, extra=()):
         self.out = open(os.path.join(work, "lab.out"), "w+")
-        args = [binary]
+        args = [binary, *extra]
         if time_scale is not None:
             args += ["--time-scale", str(time_scale)]
         env = dict(os.environ)

@@ -25,6 +25,7 @@ pub mod persist;
 pub mod pools;
 pub mod profiles;
 pub mod state;
+pub mod throttle;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,7 +101,8 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         .layer(middleware::from_fn_with_state(lab.clone(), authenticate))
         // Inside the fault injector: injected faults are the tests' doing.
         .layer(middleware::from_fn_with_state(lab.clone(), contract::check))
-        .layer(middleware::from_fn_with_state(lab.clone(), inject_faults));
+        .layer(middleware::from_fn_with_state(lab.clone(), inject_faults))
+        .layer(middleware::from_fn_with_state(lab.clone(), throttle_tenant));
     // Outside the admin check: the OVA is what Palette's OVA location points
     // at, and an installer (or the provider, as an operator's browser would)
     // downloads it without any key. It holds no secret.
@@ -131,6 +133,12 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
                 .delete(admin_clear_faults),
         )
         .route("/lab/faults/{id}", delete(admin_remove_fault))
+        .route(
+            "/lab/rate-limit",
+            post(admin_set_rate_limit)
+                .get(admin_rate_limit)
+                .delete(admin_clear_rate_limit),
+        )
         .route(
             "/lab/calls",
             get(calls::admin_calls)
@@ -365,6 +373,56 @@ async fn count_calls(State(lab): State<Lab>, req: Request, next: Next) -> Respon
         .entry(key)
         .or_default() += 1;
     next.run(req).await
+}
+
+/// Palette's 429 past the tenant's request rate (see `throttle`).
+async fn throttle_tenant(State(lab): State<Lab>, req: Request, next: Next) -> Response {
+    match lab.throttle.take(std::time::Instant::now()) {
+        None => next.run(req).await,
+        Some(wait) => {
+            let secs = crate::throttle::retry_after(wait);
+            let mut resp = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                format!("the tenant's request rate is exceeded; retry after {secs}s"),
+            )
+            .into_response();
+            resp.headers_mut()
+                .insert("Retry-After", HeaderValue::from(secs));
+            resp
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct RateLimit {
+    per_second: f64,
+    #[serde(default)]
+    burst: Option<f64>,
+}
+
+async fn admin_set_rate_limit(State(lab): State<Lab>, Json(r): Json<RateLimit>) -> Response {
+    if !(r.per_second.is_finite() && r.per_second > 0.0) {
+        return ApiError::bad_request("per_second must be a positive number").into_response();
+    }
+    lab.throttle
+        .set(Some((r.per_second, r.burst.unwrap_or(r.per_second))));
+    admin_rate_limit(State(lab)).await
+}
+
+async fn admin_rate_limit(State(lab): State<Lab>) -> Response {
+    let limit = lab.throttle.limit();
+    Json(json!({
+        "per_second": limit.map(|l| l.0),
+        "burst": limit.map(|l| l.1),
+        "throttled": lab.throttle.throttled(),
+    }))
+    .into_response()
+}
+
+async fn admin_clear_rate_limit(State(lab): State<Lab>) -> Response {
+    lab.throttle.set(None);
+    admin_rate_limit(State(lab)).await
 }
 
 async fn inject_faults(State(lab): State<Lab>, req: Request, next: Next) -> Response {

@@ -295,6 +295,8 @@ pub struct Lab {
     pub contract: Arc<crate::contract::Checker>,
     /// The data file's writer, with `--data`; in memory without.
     pub(crate) persist: Option<Arc<Persist>>,
+    /// Palette's request rate per tenant, when switched on.
+    pub throttle: Arc<crate::throttle::Throttle>,
     /// Set when the lab stops, so that its background tasks stop with it
     /// rather than go on changing a store nobody serves or saves.
     stopped: Arc<tokio::sync::watch::Sender<bool>>,
@@ -317,6 +319,7 @@ impl Lab {
             base_url: Arc::new(std::sync::OnceLock::new()),
             contract: Arc::new(crate::contract::Checker::from_env()),
             persist: None,
+            throttle: Arc::default(),
             stopped: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
