@@ -55,7 +55,9 @@ impl Throttle {
             return None;
         }
         self.throttled.fetch_add(1, Ordering::Relaxed);
-        Some(Duration::from_secs_f64((1.0 - b.tokens) / b.per_second.max(f64::MIN_POSITIVE)))
+        Some(Duration::from_secs_f64(
+            (1.0 - b.tokens) / b.per_second.max(f64::MIN_POSITIVE),
+        ))
     }
 
     /// Requests answered 429 since the lab started.

@@ -1476,8 +1476,17 @@ async fn wait_running(
     let started = Instant::now();
     let mut poll = Poll::new();
     loop {
-        let c = get_cluster(client, uid, ctx)
-            .await
+        let got = match get_cluster(client, uid, ctx).await {
+            Err(e) if crate::shared::worth_polling_again(&e) && Instant::now() < deadline => {
+                tracing::warn!(cluster = uid, error = %e, "cannot read the cluster; polling again");
+                if !ctx.sleep(poll.interval(deadline)).await {
+                    return Err(api_diag("Cannot read the cluster while it provisions", &e));
+                }
+                continue;
+            }
+            got => got,
+        };
+        let c = got
             .map_err(|e| api_diag("Cannot read the cluster while it provisions", &e))?
             .ok_or_else(|| {
                 Diagnostics::from(Diagnostic::error(

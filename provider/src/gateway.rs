@@ -24,7 +24,9 @@ use tfplugin::{
 use vsphere::vm::Placement;
 
 use crate::placement;
-use crate::shared::{api_diag, events, first, read_failed, strings, url_escape, Poll, Shared};
+use crate::shared::{
+    api_diag, events, first, read_failed, strings, url_escape, worth_polling_again, Poll, Shared,
+};
 
 mod adopt;
 mod own;
@@ -493,9 +495,17 @@ impl Gateway {
         let mut last_state = String::new();
         let mut poll = Poll::new();
         loop {
-            let g = self
-                .get(client, uid, ctx)
-                .await
+            let got = match self.get(client, uid, ctx).await {
+                Err(e) if worth_polling_again(&e) && Instant::now() < deadline => {
+                    tracing::warn!(gateway = uid, error = %e, "cannot read the gateway; polling again");
+                    if !ctx.sleep(poll.interval(deadline)).await {
+                        return Err(api_diag("Cannot read the gateway while it provisions", &e));
+                    }
+                    continue;
+                }
+                got => got,
+            };
+            let g = got
                 .map_err(|e| api_diag("Cannot read the gateway while it provisions", &e))?
                 .ok_or_else(|| {
                     Diagnostics::from(Diagnostic::error(

@@ -205,6 +205,18 @@ impl Shared {
     }
 }
 
+/// Whether a wait may poll again after this error: Palette throttled the
+/// request, failed on its side, or could not be reached, each already
+/// retried by the client. A wait with time left polls again rather than
+/// failing an apply whose object is fine (many workspaces at once meet
+/// Palette's request rate exactly there).
+pub fn worth_polling_again(e: &ApiError) -> bool {
+    matches!(
+        e,
+        ApiError::Throttled { .. } | ApiError::Server { .. } | ApiError::Transport { .. }
+    )
+}
+
 /// A value for a URL's query string.
 pub fn url_escape(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
