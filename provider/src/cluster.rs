@@ -2092,13 +2092,7 @@ impl Resource for Cluster {
     /// `UID`, `NAME`, or `tenant/NAME` / `project/NAME` (also with a uid).
     async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
         let (asked, key) = crate::shared::split_context(id);
-        let has_project = self
-            .shared
-            .settings
-            .read()
-            .expect("settings lock")
-            .as_ref()
-            .is_some_and(|s| s.project.is_some());
+        let has_project = self.shared.has_project();
         let contexts: Vec<&str> = match asked {
             Some(c) => vec![c],
             None if has_project => vec!["project", "tenant"],

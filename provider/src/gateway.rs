@@ -807,13 +807,7 @@ impl Gateway {
     /// in the provider's project and the tenant. A listing that fails
     /// leaves them out (logged): the warning says less, the plan goes on.
     async fn clusters_on(&self, uid: &str, ctx: &Ctx) -> Vec<String> {
-        let has_project = self
-            .shared
-            .settings
-            .read()
-            .expect("settings lock")
-            .as_ref()
-            .is_some_and(|s| s.project.is_some());
+        let has_project = self.shared.has_project();
         let contexts: &[&str] = if has_project {
             &["project", "tenant"]
         } else {

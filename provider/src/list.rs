@@ -50,13 +50,7 @@ const READ_AT_ONCE: usize = 8;
 
 impl ImportingList {
     fn contexts(&self, config: &Value) -> Vec<&'static str> {
-        let has_project = self
-            .shared
-            .settings
-            .read()
-            .expect("settings lock")
-            .as_ref()
-            .is_some_and(|s| s.project.is_some());
+        let has_project = self.shared.has_project();
         match config.get("context").as_str() {
             Some("tenant") => vec!["tenant"],
             Some(_) => vec!["project"],

@@ -187,6 +187,15 @@ impl Shared {
         result
     }
 
+    /// Whether the provider is configured with a project.
+    pub fn has_project(&self) -> bool {
+        self.settings
+            .read()
+            .expect("settings lock")
+            .as_ref()
+            .is_some_and(|s| s.project.is_some())
+    }
+
     /// The client for an object's context: the provider's project, or the
     /// tenant (no ProjectUid header).
     pub fn scoped(&self, context: &str) -> Result<Arc<Client>, Diagnostics> {

@@ -1022,26 +1022,33 @@ fn faults_end_with_one_cluster_and_true_state() {
     });
 }
 
+/// A lab at real-world delays (a cluster provisions for minutes) and a
+/// configuration of one static-IP cluster on its gateway, initialised; the
+/// lab and the Default project's uid.
+fn slow_cluster(w: &mut Workdir, sim: &Vcsim) -> (Lab, String) {
+    let lab = Lab::with_vcsim_at(sim, 1.0);
+    setup(w, &lab);
+    let project = lab.project("Default");
+    let gw = lab.gateway("pcg-dc1");
+    let pools = cp_pool(true);
+    w.config(&config(
+        &lab,
+        sim,
+        &gw,
+        &Spec {
+            pools: &pools,
+            ..Default::default()
+        },
+    ));
+    w.init();
+    (lab, project)
+}
+
 #[test]
 fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
-        // Real-world delays: the cluster provisions for minutes.
-        let lab = Lab::with_vcsim_at(&sim, 1.0);
-        setup(w, &lab);
-        let project = lab.project("Default");
-        let gw = lab.gateway("pcg-dc1");
-        let pools = cp_pool(true);
-        w.config(&config(
-            &lab,
-            &sim,
-            &gw,
-            &Spec {
-                pools: &pools,
-                ..Default::default()
-            },
-        ));
-        w.init();
+        let (lab, project) = slow_cluster(w, &sim);
         // Interrupted during the wait for Running, once the cluster exists.
         let mut created = None;
         let (took, text) = w.interrupt_apply(std::time::Duration::from_secs(120), || {
@@ -1069,22 +1076,8 @@ fn ctrl_c_during_provisioning_keeps_the_cluster_in_state() {
 fn a_runner_killed_during_provisioning_is_told_to_import_and_the_import_plans_clean() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
-        // Real-world delays: the cluster still provisions after the kill.
-        let lab = Lab::with_vcsim_at(&sim, 1.0);
-        setup(w, &lab);
-        let project = lab.project("Default");
-        let gw = lab.gateway("pcg-dc1");
-        let pools = cp_pool(true);
-        w.config(&config(
-            &lab,
-            &sim,
-            &gw,
-            &Spec {
-                pools: &pools,
-                ..Default::default()
-            },
-        ));
-        w.init();
+        // The cluster still provisions after the kill.
+        let (lab, project) = slow_cluster(w, &sim);
         let out = w.kill_apply(std::time::Duration::from_secs(120), || {
             !listed(&lab, &project).is_empty()
         });
