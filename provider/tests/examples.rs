@@ -5,18 +5,10 @@
 mod common;
 
 use acceptance_tests::{for_each_terraform, planned_actions, repo_root};
-use common::{palette, Lab};
+use common::{copy_dir, palette, Lab};
 use vsphere::vcsim::Vcsim;
 
 const PASSWORD: &str = "Vc-Pa55-for-examples";
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
 
 #[test]
 fn two_datacenters_from_one_module() {

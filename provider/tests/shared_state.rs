@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use acceptance_tests::{flat, for_each_terraform, repo_root, Postgres, Workdir};
-use common::{palette, Lab};
+use common::{copy_dir, palette, Lab};
 use serde_json::Value;
 use vsphere::vcsim::Vcsim;
 
@@ -73,12 +73,10 @@ fn on_backend(
 ) -> Workdir {
     let mut d = Workdir::new(&w.tf, &w.provider);
     d.set_env("PALETTE_API_KEY", &lab.lab.api_key);
-    let module = repo_root().join("examples/modules/datacenter");
-    let to = d.work().join("modules/datacenter");
-    std::fs::create_dir_all(&to).unwrap();
-    for e in std::fs::read_dir(module).unwrap().flatten() {
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
+    copy_dir(
+        &repo_root().join("examples/modules/datacenter"),
+        &d.work().join("modules/datacenter"),
+    );
     d.config(cfg);
     // One schema per Terraform version: the runs of one version share it.
     let schema = format!("tf_{}", w.tf.version.replace('.', "_"));

@@ -554,3 +554,13 @@ resource "palette_cluster_vsphere" "apps" {{
         pool_end = e.pool_end,
     )
 }
+
+/// Copies the files of directory `from` (not its subdirectories) into `to`.
+#[allow(dead_code)]
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
