@@ -1719,7 +1719,7 @@ impl Resource for Cluster {
     }
 
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
-        crate::shared::identity_import_id(identity, "cluster", true)
+        crate::identity::ScopedIdentity::import_id(identity, "cluster")
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {

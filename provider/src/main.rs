@@ -8,6 +8,7 @@ mod config;
 mod consequences;
 mod gateway;
 mod gateway_data;
+mod identity;
 mod ip_pool;
 mod list;
 mod official;

@@ -437,78 +437,9 @@ pub fn split_context(id: &str) -> (Option<&'static str>, &str) {
     (None, id)
 }
 
-/// The import id an `import { identity = {...} }` block names, for the
-/// resources whose import takes a uid, a name, or `CONTEXT/KEY` (with
-/// `scoped`). The uid wins over the name when both are given.
-pub fn identity_import_id(
-    identity: &Value,
-    what: &str,
-    scoped: bool,
-) -> Result<String, Diagnostics> {
-    let given = |k: &str| {
-        identity
-            .get(k)
-            .as_str()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-    };
-    let Some(key) = given("id").or_else(|| given("name")) else {
-        return Err(Diagnostic::error(
-            "Incomplete identity",
-            format!("To import a {what} by identity, give its `id` (uid) or its `name`."),
-        )
-        .into());
-    };
-    match given("context") {
-        None => Ok(key.to_string()),
-        Some(c @ ("project" | "tenant")) if scoped => Ok(format!("{c}/{key}")),
-        Some(other) => Err(Diagnostic::error(
-            "Invalid identity",
-            format!("`context` is \"project\" or \"tenant\", not {other:?}."),
-        )
-        .into()),
-    }
-}
-
 #[cfg(test)]
 mod split_context_tests {
-    use super::{identity_import_id, split_context};
-    use tfplugin::Value;
-
-    fn identity(pairs: &[(&str, &str)]) -> Value {
-        let mut attrs: Vec<(&str, Value)> = ["id", "name", "context"]
-            .iter()
-            .map(|k| (*k, Value::Null))
-            .collect();
-        for (k, v) in pairs {
-            attrs.retain(|(n, _)| n != k);
-            attrs.push((k, Value::string(*v)));
-        }
-        Value::object(attrs)
-    }
-
-    #[test]
-    fn an_identity_becomes_the_import_id_the_resource_knows() {
-        let id = |pairs: &[(&str, &str)]| identity_import_id(&identity(pairs), "cluster", true);
-        assert_eq!(id(&[("name", "apps")]).unwrap(), "apps");
-        assert_eq!(
-            id(&[("name", "apps"), ("context", "tenant")]).unwrap(),
-            "tenant/apps"
-        );
-        assert_eq!(
-            id(&[("id", "5f8c"), ("name", "apps"), ("context", "project")]).unwrap(),
-            "project/5f8c"
-        );
-        let none = id(&[("context", "project")]).unwrap_err().to_string();
-        assert!(none.contains("give its `id` (uid) or its `name`"), "{none}");
-        assert!(id(&[("name", "apps"), ("context", "team")]).is_err());
-        assert!(identity_import_id(
-            &identity(&[("name", "pcg"), ("context", "tenant")]),
-            "gateway",
-            false
-        )
-        .is_err());
-    }
+    use super::split_context;
 
     #[test]
     fn both_providers_spellings_of_a_context() {

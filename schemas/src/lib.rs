@@ -92,7 +92,7 @@ pub fn vcenter_server_validator() -> impl Validator {
         |v: &Value| match v.as_str() {
             Some(s) => {
                 no_userinfo("vcenter.example.com").check(s)?;
-                vsphere::normalize_server(s)
+                vcenter_address::normalize(s)
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             }

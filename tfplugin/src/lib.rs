@@ -6,6 +6,7 @@ pub mod codec;
 pub mod diag;
 pub mod duration;
 pub mod logging;
+pub mod model;
 pub mod plan;
 pub mod provider;
 pub mod schema;
@@ -28,6 +29,7 @@ pub mod proto {
 }
 
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
+pub use model::{Attr, Model};
 pub use provider::{
     ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, ListRequest,
     ListResource, ListSink, Listed, MoveRequest, MoveSource, Opened, PlanRequest, PlanResponse,

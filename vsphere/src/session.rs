@@ -38,26 +38,7 @@ impl Target {
 /// slash and the `/sdk` path are accepted and dropped, because users copy
 /// addresses from browsers and from govc's GOVC_URL alike.
 pub fn normalize_server(address: &str) -> Result<String, Error> {
-    let bad = || Error::BadAddress(address.to_string());
-    let s = address.trim();
-    let rest = if let Some(r) = s.strip_prefix("https://") {
-        r
-    } else if s.contains("://") {
-        return Err(bad());
-    } else {
-        s
-    };
-    // Credentials in the URL (govc style) are not part of the address.
-    let rest = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
-    let host = rest.split('/').next().unwrap_or_default();
-    let path = &rest[host.len()..];
-    if !matches!(path.trim_end_matches('/'), "" | "/sdk") {
-        return Err(bad());
-    }
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(bad());
-    }
-    Ok(host.to_ascii_lowercase())
+    vcenter_address::normalize(address).map_err(|e| Error::BadAddress(e.0))
 }
 
 /// Reads a PEM bundle of CA certificates, refusing a file that holds none,

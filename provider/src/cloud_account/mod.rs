@@ -2,78 +2,39 @@
 //! plan-time checks, CRUD with lookup-by-name after an ambiguous POST,
 //! import by uid or name, drift.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use palette_api::client::{Client, Error as ApiError};
-use palette_api::models::{
-    V1ObjectMeta, V1Uid, V1VsphereAccount, V1VsphereAccounts, V1VsphereCloudAccount,
-};
+use palette_api::models::{V1Uid, V1VsphereAccount, V1VsphereAccounts};
 use tfplugin::{
-    ApplyRequest, ApplyResult, AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Imported,
-    PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
+    ApplyRequest, ApplyResult, Attr, AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Imported,
+    Model, PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
 };
+
+pub mod model;
+pub use model::{CloudAccountDataModel, CloudAccountModel, PasswordForms};
 
 use crate::shared::{api_diag, other_cloud, read_failed, wrong_kind, Shared};
 
-/// The annotation that binds a vSphere account to its gateway in Palette.
-const OVERLORD_ANNOTATION: &str = "overlordUid";
 const ACCOUNTS: &str = "/v1/cloudaccounts/vsphere";
 
 pub struct CloudAccount {
     pub shared: Arc<Shared>,
 }
 
-fn body(v: &Value) -> V1VsphereAccount {
-    let mut annotations = BTreeMap::new();
-    annotations.insert(
-        OVERLORD_ANNOTATION.to_string(),
-        v.get("gateway_id").as_str().unwrap_or_default().to_string(),
-    );
-    let server = v.get("vcenter_server").as_str().unwrap_or_default();
-    V1VsphereAccount {
-        metadata: Some(V1ObjectMeta {
-            name: v.get("name").as_str().map(str::to_string),
-            annotations: Some(annotations),
-            ..Default::default()
-        }),
-        spec: Some(V1VsphereCloudAccount {
-            // Palette wants the bare host; users may paste a URL.
-            vcenter_server: Some(
-                vsphere::normalize_server(server).unwrap_or_else(|_| server.to_string()),
-            ),
-            username: v.get("username").as_str().map(str::to_string),
-            password: v.get("password").as_str().map(|p| {
-                tfplugin::logging::register_secret(p);
-                p.to_string()
-            }),
-            insecure: v.get("insecure").as_bool(),
-        }),
-        ..Default::default()
-    }
+fn decode(v: &Value) -> Result<CloudAccountModel, Diagnostics> {
+    CloudAccountModel::from_value(v).map_err(|e| {
+        Diagnostic::error(
+            "Unexpected cloud account value",
+            format!("The provider cannot read this value: {e}"),
+        )
+        .into()
+    })
 }
 
-/// The body for a create or update: `password` comes with the planned
-/// values, `password_wo` only with the configuration (Terraform never puts
-/// a write-only value in a plan).
-fn body_with(planned: &Value, config: &Value) -> V1VsphereAccount {
-    let mut b = body(planned);
-    if let Some(spec) = b.spec.as_mut() {
-        if spec.password.is_none() {
-            spec.password = write_only_password(config).map(|p| {
-                tfplugin::logging::register_secret(p);
-                p.to_string()
-            });
-        }
-    }
-    b
-}
-
-/// `password_wo` of a configuration (the account, or a gateway's `vcenter`
-/// block), when it is the form in use.
-pub fn write_only_password(config: &Value) -> Option<&str> {
-    config.get("password_wo").as_str()
+fn state_from(a: &V1VsphereAccount, context: &str, prior: &CloudAccountModel) -> Value {
+    CloudAccountModel::from_account(a, context, prior).to_value()
 }
 
 /// Plan-time rules for the two forms of the vCenter password in `block`
@@ -82,15 +43,16 @@ pub fn write_only_password(config: &Value) -> Option<&str> {
 /// only with `password_wo`; with `required`, one of them at all. An unknown
 /// value will be set, so it counts as set; the diagnostics name the
 /// attribute, never a value.
-pub fn check_password_forms(block: &Value, at: &AttrPath, required: bool, d: &mut Diagnostics) {
-    if block.is_null() || block.is_unknown() {
-        return;
-    }
-    let set = |k: &str| !block.get(k).is_null();
+pub fn check_password_forms(
+    block: &impl PasswordForms,
+    at: &AttrPath,
+    required: bool,
+    d: &mut Diagnostics,
+) {
     let (plain, wo, version) = (
-        set("password"),
-        set("password_wo"),
-        set("password_wo_version"),
+        !block.password().is_null(),
+        !block.password_wo().is_null(),
+        !block.password_wo_version().is_null(),
     );
     if plain && wo {
         d.error_at(
@@ -122,9 +84,12 @@ pub fn check_password_forms(block: &Value, at: &AttrPath, required: bool, d: &mu
 /// replaces or changes the account without `password` or `password_wo` is
 /// refused now rather than by Palette during apply. A plan that changes
 /// nothing needs none.
-fn missing_password(req: &PlanRequest, resp: &PlanResponse) -> Option<tfplugin::Diagnostic> {
-    let configured = |k: &str| !req.config.get(k).is_null();
-    if configured("password") || configured("password_wo") {
+fn missing_password(
+    config: &CloudAccountModel,
+    req: &PlanRequest,
+    resp: &PlanResponse,
+) -> Option<tfplugin::Diagnostic> {
+    if !config.password.is_null() || !config.password_wo.is_null() {
         return None;
     }
     let creating = req.prior.is_null() || !resp.requires_replace.is_empty();
@@ -148,59 +113,12 @@ fn missing_password(req: &PlanRequest, resp: &PlanResponse) -> Option<tfplugin::
     )
 }
 
-/// The prior spelling of the server when it names the same server as
-/// Palette's, so `https://vc/` in configuration never drifts against `vc`.
-fn server_value(api: Option<String>, prior: &Value) -> Value {
-    let api = api.unwrap_or_default();
-    match prior.as_str() {
-        Some(p) if vsphere::normalize_server(p).ok() == vsphere::normalize_server(&api).ok() => {
-            Value::from(p)
-        }
-        _ => Value::from(api),
-    }
-}
-
 fn uid_of(a: &V1VsphereAccount) -> Option<&str> {
     a.metadata.as_ref().and_then(|m| m.uid.as_deref())
 }
 
 fn name_of(a: &V1VsphereAccount) -> Option<&str> {
     a.metadata.as_ref().and_then(|m| m.name.as_deref())
-}
-
-/// State from Palette's account; the password (never returned) comes from
-/// `prior`, and is null after an import.
-fn state_from(a: &V1VsphereAccount, context: &str, prior: &Value, with_password: bool) -> Value {
-    let meta = a.metadata.clone().unwrap_or_default();
-    let spec = a.spec.clone().unwrap_or_default();
-    let gateway = meta
-        .annotations
-        .unwrap_or_default()
-        .get(OVERLORD_ANNOTATION)
-        .cloned();
-    let mut fields = vec![
-        ("id", Value::from(meta.uid)),
-        ("name", Value::from(meta.name)),
-        ("gateway_id", Value::from(gateway)),
-        ("context", Value::from(context)),
-        (
-            "vcenter_server",
-            server_value(spec.vcenter_server, prior.get("vcenter_server")),
-        ),
-        ("username", Value::from(spec.username)),
-        ("insecure", Value::Bool(spec.insecure.unwrap_or(false))),
-    ];
-    if with_password {
-        // Palette never returns the password: what state had stays, and
-        // after an import both forms are null.
-        fields.push(("password", prior.get("password").clone()));
-        fields.push(("password_wo", Value::Null));
-        fields.push((
-            "password_wo_version",
-            prior.get("password_wo_version").clone(),
-        ));
-    }
-    Value::object(fields)
 }
 
 /// The context an account read from Palette is in, from its annotations.
@@ -260,10 +178,6 @@ async fn find_by_name(
         .collect())
 }
 
-fn context(v: &Value) -> String {
-    v.get("context").as_str().unwrap_or("project").to_string()
-}
-
 #[async_trait]
 impl Resource for CloudAccount {
     fn type_name(&self) -> &'static str {
@@ -290,7 +204,7 @@ impl Resource for CloudAccount {
     }
 
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
-        crate::shared::identity_import_id(identity, "vSphere cloud account", true)
+        crate::identity::ScopedIdentity::import_id(identity, "vSphere cloud account")
     }
 
     /// The password is required only where the plan sends it (see
@@ -298,7 +212,9 @@ impl Resource for CloudAccount {
     /// returns, plans clean without one.
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        check_password_forms(config, &AttrPath::root(), false, &mut d);
+        if let Ok(config) = CloudAccountModel::from_value(config) {
+            check_password_forms(&config, &AttrPath::root(), false, &mut d);
+        }
         d
     }
 
@@ -306,7 +222,10 @@ impl Resource for CloudAccount {
         if req.proposed.is_null() {
             return;
         }
-        if let Some(problem) = missing_password(req, resp) {
+        let Ok(config) = CloudAccountModel::from_value(&req.config) else {
+            return;
+        };
+        if let Some(problem) = missing_password(&config, req, resp) {
             resp.diags.push(problem);
         }
         // A project account needs a project: say so now, not after a POST
@@ -318,9 +237,7 @@ impl Resource for CloudAccount {
             .expect("settings lock")
             .as_ref()
             .map(|s| s.project.is_some());
-        if req.config.get("context").as_str().unwrap_or("project") == "project"
-            && has_project == Some(false)
-        {
+        if config.context() == "project" && has_project == Some(false) {
             resp.diags.error_at(
                 AttrPath::attr("context"),
                 "No project for a project account",
@@ -332,19 +249,18 @@ impl Resource for CloudAccount {
     }
 
     async fn create(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
-        let ctxt = context(&req.planned);
+        let (planned, config) = match (decode(&req.planned), decode(&req.config)) {
+            (Ok(p), Ok(c)) => (p, c),
+            (Err(d), _) | (_, Err(d)) => return ApplyResult::failed(Value::Null, d),
+        };
+        let ctxt = planned.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
-        let name = req
-            .planned
-            .get("name")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let name = planned.name.or_default();
         let created: Result<V1Uid, ApiError> = client
-            .post(ACCOUNTS, &body_with(&req.planned, &req.config), &ctx.cancel)
+            .post(ACCOUNTS, &planned.body(&config), &ctx.cancel)
             .await;
         let uid = match created {
             Ok(u) => u.uid.unwrap_or_default(),
@@ -384,10 +300,13 @@ impl Resource for CloudAccount {
             }
         };
         // From here on the account exists: it goes into state whatever fails.
-        let mut fallback = req.planned.clone();
-        fallback.set_attr("id", uid.as_str().into());
+        let fallback = CloudAccountModel {
+            id: uid.as_str().into(),
+            ..planned.clone()
+        }
+        .to_value();
         match get(&client, &uid, ctx).await {
-            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &req.planned, true)),
+            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &planned)),
             Ok(None) => ApplyResult::failed(
                 fallback,
                 Diagnostic::error(
@@ -406,16 +325,26 @@ impl Resource for CloudAccount {
     }
 
     async fn update(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
-        let ctxt = context(&req.prior);
+        let (prior, planned, config) = match (
+            decode(&req.prior),
+            decode(&req.planned),
+            decode(&req.config),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => {
+                return ApplyResult::failed(req.prior.clone(), d)
+            }
+        };
+        let ctxt = prior.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(req.prior.clone(), d),
         };
-        let uid = req.prior.get("id").as_str().unwrap_or_default().to_string();
+        let uid = prior.id.or_default();
         if let Err(e) = client
             .put(
                 &format!("{ACCOUNTS}/{uid}"),
-                &body_with(&req.planned, &req.config),
+                &planned.body(&config),
                 &ctx.cancel,
             )
             .await
@@ -426,7 +355,7 @@ impl Resource for CloudAccount {
             );
         }
         match get(&client, &uid, ctx).await {
-            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &req.planned, true)),
+            Ok(Some(a)) => ApplyResult::ok(state_from(&a, &ctxt, &planned)),
             Ok(None) => ApplyResult::failed(
                 req.prior.clone(),
                 Diagnostic::error(
@@ -442,11 +371,15 @@ impl Resource for CloudAccount {
     }
 
     async fn delete(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
-        let client = match self.shared.scoped(&context(&req.prior)) {
+        let prior = match decode(&req.prior) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        let client = match self.shared.scoped(&prior.context()) {
             Ok(c) => c,
             Err(d) => return d,
         };
-        let uid = req.prior.get("id").as_str().unwrap_or_default();
+        let uid = prior.id.str();
         match client
             .delete(&format!("{ACCOUNTS}/{uid}"), &ctx.cancel)
             .await
@@ -458,33 +391,32 @@ impl Resource for CloudAccount {
     }
 
     async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
-        let ctxt = context(state);
+        let kept = |diags| ReadResult {
+            state: state.clone(),
+            private: private.to_vec(),
+            diags,
+        };
+        let prior = match decode(state) {
+            Ok(m) => m,
+            Err(d) => return kept(d),
+        };
+        let ctxt = prior.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
-            Err(d) => {
-                return ReadResult {
-                    state: state.clone(),
-                    private: private.to_vec(),
-                    diags: d,
-                }
-            }
+            Err(d) => return kept(d),
         };
-        let uid = state.get("id").as_str().unwrap_or_default();
+        let uid = prior.id.str();
         match get(&client, uid, ctx).await {
             // Another cloud's account is an error that keeps the state.
-            Ok(Some(a)) if check_kind(&a).is_err() => ReadResult {
-                state: state.clone(),
-                private: private.to_vec(),
-                diags: check_kind(&a).unwrap_err(),
-            },
-            Ok(Some(a)) => ReadResult::ok(state_from(&a, &ctxt, state, true), private.to_vec()),
+            Ok(Some(a)) if check_kind(&a).is_err() => kept(check_kind(&a).unwrap_err()),
+            Ok(Some(a)) => ReadResult::ok(state_from(&a, &ctxt, &prior), private.to_vec()),
             // Only a real "not found" removes the account from state.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
-            Err(e) => ReadResult {
-                state: state.clone(),
-                private: private.to_vec(),
-                diags: read_failed("Cannot read vSphere cloud account", "cloud account", &e),
-            },
+            Err(e) => kept(read_failed(
+                "Cannot read vSphere cloud account",
+                "cloud account",
+                &e,
+            )),
         }
     }
 
@@ -523,7 +455,7 @@ impl Resource for CloudAccount {
                 check_kind(&a)?;
                 let ctxt = context_of(&a, c);
                 return Ok(vec![Imported {
-                    state: state_from(&a, &ctxt, &Value::Null, true),
+                    state: state_from(&a, &ctxt, &CloudAccountModel::default()),
                     private: Vec::new(),
                 }]);
             }
@@ -557,7 +489,10 @@ impl DataSource for CloudAccountData {
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let (id, name) = (config.get("id"), config.get("name"));
+        let Ok(config) = CloudAccountDataModel::from_value(config) else {
+            return d;
+        };
+        let (id, name) = (&config.id, &config.name);
         if id.is_null() && name.is_null() {
             d.error(
                 "Missing account",
@@ -574,23 +509,32 @@ impl DataSource for CloudAccountData {
     }
 
     async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
-        let ctxt = context(config);
+        let config = match CloudAccountDataModel::from_value(config) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    Value::Null,
+                    Diagnostic::error("Unexpected data source value", e.to_string()).into(),
+                )
+            }
+        };
+        let ctxt = config.context.as_str().unwrap_or("project").to_string();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return (Value::Null, d),
         };
-        let found = if let Some(uid) = config.get("id").as_str() {
+        let found = if let Some(uid) = config.id.as_str() {
             get(&client, uid, ctx)
                 .await
                 .map(|a| a.into_iter().collect::<Vec<_>>())
         } else {
-            let name = config.get("name").as_str().unwrap_or_default();
+            let name = config.name.str();
             find_by_name(&client, name, ctx).await
         };
         match found {
             Ok(list) if list.len() == 1 => match check_kind(&list[0]) {
                 Ok(()) => (
-                    state_from(&list[0], &ctxt, &Value::Null, false),
+                    CloudAccountDataModel::from_account(&list[0], &ctxt, &Attr::Null).to_value(),
                     Diagnostics::new(),
                 ),
                 Err(d) => (Value::Null, d),
@@ -601,7 +545,7 @@ impl DataSource for CloudAccountData {
                     "vSphere cloud account not found",
                     format!("No {ctxt} account matches the given name or id."),
                 )
-                .at(AttrPath::attr(if config.get("id").is_null() {
+                .at(AttrPath::attr(if config.id.is_null() {
                     "name"
                 } else {
                     "id"
@@ -627,6 +571,13 @@ impl DataSource for CloudAccountData {
 
 #[cfg(test)]
 mod tests {
+    use super::model::OVERLORD_ANNOTATION;
+    use palette_api::models::{V1ObjectMeta, V1VsphereCloudAccount};
+    use std::collections::BTreeMap;
+
+    fn m(v: &Value) -> CloudAccountModel {
+        CloudAccountModel::from_value(v).unwrap()
+    }
 
     fn plan_of(prior: Value, config: Value, planned: Value) -> (PlanRequest, PlanResponse) {
         let req = PlanRequest {
@@ -657,24 +608,24 @@ mod tests {
         renamed.set_attr("name", Value::from("vsphere-dc2"));
         // An adopted account left as it is: no password, no problem.
         let (req, resp) = plan_of(adopted.clone(), adopted.clone(), adopted.clone());
-        assert!(missing_password(&req, &resp).is_none());
+        assert!(missing_password(&m(&req.config), &req, &resp).is_none());
         // Any change, a create, or a replacement needs one.
         let (req, resp) = plan_of(adopted.clone(), renamed.clone(), renamed.clone());
-        let d = missing_password(&req, &resp).expect("a change without password");
+        let d = missing_password(&m(&req.config), &req, &resp).expect("a change without password");
         assert!(d.detail.contains("change to an account"), "{}", d.detail);
         let (req, resp) = plan_of(Value::Null, renamed.clone(), renamed.clone());
-        assert!(missing_password(&req, &resp)
+        assert!(missing_password(&m(&req.config), &req, &resp)
             .unwrap()
             .detail
             .starts_with("Creating"));
         let (req, mut resp) = plan_of(adopted.clone(), adopted.clone(), adopted.clone());
         resp.requires_replace.push(AttrPath::attr("gateway_id"));
-        assert!(missing_password(&req, &resp).is_some());
+        assert!(missing_password(&m(&req.config), &req, &resp).is_some());
         // With either form set, the change goes ahead.
         let mut with = renamed.clone();
         with.set_attr("password_wo", Value::from("p"));
         let (req, resp) = plan_of(adopted, with, renamed);
-        assert!(missing_password(&req, &resp).is_none());
+        assert!(missing_password(&m(&req.config), &req, &resp).is_none());
     }
     use super::*;
 
@@ -720,7 +671,7 @@ mod tests {
 
     fn problems(config: &Value) -> Vec<(String, String)> {
         let mut d = Diagnostics::new();
-        check_password_forms(config, &AttrPath::root(), true, &mut d);
+        check_password_forms(&m(config), &AttrPath::root(), true, &mut d);
         d.iter()
             .map(|x| {
                 (
@@ -778,7 +729,7 @@ mod tests {
         // The gateway's block is checked at its own path.
         let mut d = Diagnostics::new();
         check_password_forms(
-            &account(&[pw(), wo()]),
+            &m(&account(&[pw(), wo()])),
             &AttrPath::attr("vcenter").then_index(0),
             true,
             &mut d,
@@ -818,13 +769,13 @@ mod tests {
         ]);
         let mut config = planned.clone();
         config.set_attr("password_wo", "from-config".into());
-        let spec = body_with(&planned, &config).spec.unwrap();
+        let spec = m(&planned).body(&m(&config)).spec.unwrap();
         assert_eq!(spec.password.as_deref(), Some("from-config"));
         // The plain form is the planned value, as it always was.
         let mut plain = planned.clone();
         plain.set_attr("password_wo_version", Value::Null);
         plain.set_attr("password", "stored".into());
-        let spec = body_with(&plain, &plain).spec.unwrap();
+        let spec = m(&plain).body(&m(&plain)).spec.unwrap();
         assert_eq!(spec.password.as_deref(), Some("stored"));
         // State keeps the version (so a refresh shows no drift) and never
         // a write-only value; after an import (no prior) both are null.
@@ -837,10 +788,10 @@ mod tests {
             spec: Some(V1VsphereCloudAccount::default()),
             ..Default::default()
         };
-        let state = state_from(&api, "project", &config, true);
+        let state = state_from(&api, "project", &m(&config));
         assert_eq!(state.get("password_wo_version"), &Value::int(2));
         assert!(state.get("password_wo").is_null());
-        let imported = state_from(&api, "project", &Value::Null, true);
+        let imported = state_from(&api, "project", &CloudAccountModel::default());
         assert!(imported.get("password_wo_version").is_null());
         assert!(imported.get("password").is_null());
     }
@@ -860,20 +811,6 @@ mod tests {
     }
 
     #[test]
-    fn server_spelling_follows_the_configuration_when_it_names_the_same_server() {
-        let prior = Value::from("https://VC.example.com/");
-        assert_eq!(server_value(Some("vc.example.com".into()), &prior), prior);
-        assert_eq!(
-            server_value(Some("vc2.example.com".into()), &prior),
-            Value::from("vc2.example.com")
-        );
-        assert_eq!(
-            server_value(Some("vc.example.com".into()), &Value::Null),
-            Value::from("vc.example.com")
-        );
-    }
-
-    #[test]
     fn the_body_carries_the_gateway_and_a_bare_host() {
         let mut v = Value::null_object(&schemas::cloud_account::schema().ty());
         v.set_attr("name", "dc1".into());
@@ -882,7 +819,7 @@ mod tests {
         v.set_attr("username", "u".into());
         v.set_attr("password", "p".into());
         v.set_attr("insecure", true.into());
-        let b = body(&v);
+        let b = m(&v).body(&m(&v));
         assert_eq!(
             b.metadata.unwrap().annotations.unwrap()[OVERLORD_ANNOTATION],
             "g1"
@@ -909,6 +846,6 @@ mod tests {
         };
         v.set_attr("id", "a1".into());
         v.set_attr("context", "project".into());
-        assert_eq!(state_from(&api, "project", &v, true), v);
+        assert_eq!(state_from(&api, "project", &m(&v)), v);
     }
 }

@@ -4,15 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use palette_api::client::Error as ApiError;
-use palette_api::models::{
-    V1IpPoolEntity, V1IpPoolInputEntity, V1IpPoolInputEntitySpec, V1Nameserver, V1ObjectMeta,
-    V1Overlords, V1Pool, V1Uid,
-};
-use palette_api::pool::{self, PoolInput};
+use palette_api::models::{V1IpPoolEntity, V1IpPoolInputEntity, V1Overlords, V1Uid};
+use palette_api::pool;
 use tfplugin::{
-    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, ReadResult,
+    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, Model, ReadResult,
     Resource, Schema, Value,
 };
+
+pub mod model;
+pub use model::IpPoolModel;
 
 use crate::shared::{api_diag, read_failed, Shared};
 
@@ -24,115 +24,18 @@ fn pools_path(gateway: &str) -> String {
     format!("/v1/overlords/vsphere/{gateway}/pools")
 }
 
-/// The pool fields of a configuration, if all of them are known yet.
-fn input(v: &Value) -> Option<PoolInput<'_>> {
-    let fields = ["start", "end", "subnet", "prefix", "gateway"];
-    if fields.iter().any(|f| v.get(f).is_unknown()) {
-        return None;
-    }
-    Some(PoolInput {
-        start: v.get("start").as_str(),
-        end: v.get("end").as_str(),
-        subnet: v.get("subnet").as_str(),
-        prefix: v.get("prefix").as_i64(),
-        gateway: v.get("gateway").as_str(),
+fn decode(v: &Value) -> Result<IpPoolModel, Diagnostics> {
+    IpPoolModel::from_value(v).map_err(|e| {
+        Diagnostic::error(
+            "Unexpected IP pool value",
+            format!("The provider cannot read this value: {e}"),
+        )
+        .into()
     })
 }
 
-fn strings(v: &Value) -> Option<Vec<String>> {
-    v.as_elements().map(|e| {
-        e.iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    })
-}
-
-fn body(v: &Value) -> V1IpPoolInputEntity {
-    let nameservers = strings(v.get("nameservers"));
-    let search = strings(v.get("search_domains"));
-    V1IpPoolInputEntity {
-        metadata: Some(V1ObjectMeta {
-            name: v.get("name").as_str().map(str::to_string),
-            ..Default::default()
-        }),
-        spec: Some(V1IpPoolInputEntitySpec {
-            pool: Some(V1Pool {
-                start: v.get("start").as_str().map(str::to_string),
-                end: v.get("end").as_str().map(str::to_string),
-                subnet: v.get("subnet").as_str().map(str::to_string),
-                prefix: v.get("prefix").as_i64().map(|p| p as i32),
-                gateway: v.get("gateway").as_str().map(str::to_string),
-                nameserver: (nameservers.is_some() || search.is_some()).then_some(V1Nameserver {
-                    addresses: nameservers,
-                    search,
-                }),
-            }),
-            restrict_to_single_cluster: v.get("restrict_to_single_cluster").as_bool(),
-        }),
-    }
-}
-
-/// A list from the API as state: absent and empty read the same, and keep
-/// whichever of the two the configuration had, so neither shows as drift.
-fn list_value(api: Option<Vec<String>>, prior: &Value) -> Value {
-    match api {
-        Some(items) if !items.is_empty() => {
-            Value::List(items.into_iter().map(Value::String).collect())
-        }
-        _ if prior.as_elements().is_some_and(<[Value]>::is_empty) => Value::List(Vec::new()),
-        _ => Value::Null,
-    }
-}
-
-fn computed_list(api: Option<Vec<String>>) -> Value {
-    Value::List(
-        api.unwrap_or_default()
-            .into_iter()
-            .map(Value::String)
-            .collect(),
-    )
-}
-
-/// The state of a pool as Palette reports it.
-fn state_from(e: &V1IpPoolEntity, gateway_id: &str, prior: &Value) -> Value {
-    let meta = e.metadata.clone().unwrap_or_default();
-    let spec = e.spec.clone().unwrap_or_default();
-    let pool = spec.pool.unwrap_or_default();
-    let ns = pool.nameserver.unwrap_or_default();
-    let status = e.status.clone().unwrap_or_default();
-    Value::object([
-        ("id", Value::from(meta.uid)),
-        ("gateway_id", Value::from(gateway_id)),
-        ("name", Value::from(meta.name)),
-        ("start", Value::from(pool.start)),
-        ("end", Value::from(pool.end)),
-        ("subnet", Value::from(pool.subnet)),
-        (
-            "prefix",
-            pool.prefix
-                .map(|p| Value::int(p.into()))
-                .unwrap_or(Value::Null),
-        ),
-        ("gateway", Value::from(pool.gateway)),
-        (
-            "nameservers",
-            list_value(ns.addresses, prior.get("nameservers")),
-        ),
-        (
-            "search_domains",
-            list_value(ns.search, prior.get("search_domains")),
-        ),
-        (
-            "restrict_to_single_cluster",
-            Value::Bool(spec.restrict_to_single_cluster.unwrap_or(false)),
-        ),
-        ("allotted_ips", computed_list(status.allotted_ips)),
-        (
-            "associated_clusters",
-            computed_list(status.associated_clusters),
-        ),
-        ("in_use", Value::Bool(status.in_use.unwrap_or(false))),
-    ])
+fn state_from(e: &V1IpPoolEntity, gateway_id: &str, prior: &IpPoolModel) -> Value {
+    IpPoolModel::from_entity(e, gateway_id, prior).to_value()
 }
 
 fn uid_of(e: &V1IpPoolEntity) -> Option<&str> {
@@ -244,22 +147,15 @@ impl Resource for IpPool {
     }
 
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
-        // A pool's uid alone finds it; otherwise its gateway and name.
-        let given = |k: &str| identity.get(k).as_str().filter(|v| !v.trim().is_empty());
-        match (given("id"), given("gateway_id"), given("name")) {
-            (Some(uid), _, _) => Ok(uid.to_string()),
-            (None, Some(gateway), Some(name)) => Ok(format!("{gateway}/{name}")),
-            _ => Err(tfplugin::Diagnostic::error(
-                "Incomplete identity",
-                "To import an IP pool by identity, give its `id` (uid), or `gateway_id` and `name`.",
-            )
-            .into()),
-        }
+        crate::identity::PoolIdentity::import_id(identity)
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        if let Some(input) = input(config) {
+        let Ok(config) = IpPoolModel::from_value(config) else {
+            return d;
+        };
+        if let Some(input) = config.input() {
             if let Err(problems) = pool::check(&input) {
                 for p in problems {
                     d.error_at(AttrPath::attr(p.field), "Invalid IP pool", p.message);
@@ -274,21 +170,16 @@ impl Resource for IpPool {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(tfplugin::Value::Null, d),
         };
-        let gateway = req
-            .planned
-            .get("gateway_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = req
-            .planned
-            .get("name")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let planned = match decode(&req.planned) {
+            Ok(m) => m,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
+        let gateway = planned.gateway_id.str().to_string();
+        let name = planned.name.str().to_string();
         let path = pools_path(&gateway);
-        let created: Result<V1Uid, ApiError> =
-            client.post(&path, &body(&req.planned), &ctx.cancel).await;
+        let created: Result<V1Uid, ApiError> = client
+            .post(&path, &V1IpPoolInputEntity::from(&planned), &ctx.cancel)
+            .await;
         self.shared.forget_pools(&gateway);
         let uid = match created {
             Ok(u) => u.uid.unwrap_or_default(),
@@ -316,15 +207,17 @@ impl Resource for IpPool {
             }
         };
         match self.find(&gateway, &uid, ctx).await {
-            Ok(Some(e)) => ApplyResult::ok(state_from(&e, &gateway, &req.planned)),
+            Ok(Some(e)) => ApplyResult::ok(state_from(&e, &gateway, &planned)),
             other => {
                 // The pool exists: keep it in state (tainted) whatever failed next.
-                let mut state = req.planned.clone();
-                state.set_attr("id", uid.as_str().into());
-                for attr in ["allotted_ips", "associated_clusters"] {
-                    state.set_attr(attr, Value::List(Vec::new()));
+                let state = IpPoolModel {
+                    id: uid.as_str().into(),
+                    allotted_ips: Vec::new().into(),
+                    associated_clusters: Vec::new().into(),
+                    in_use: false.into(),
+                    ..planned
                 }
-                state.set_attr("in_use", false.into());
+                .to_value();
                 let d = match other {
                     Err(e) => api_diag("IP pool created, but reading it back failed", &e),
                     _ => Diagnostic::error(
@@ -343,17 +236,16 @@ impl Resource for IpPool {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(req.prior.clone(), d),
         };
-        let gateway = req
-            .prior
-            .get("gateway_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let uid = req.prior.get("id").as_str().unwrap_or_default().to_string();
+        let (prior, planned) = match (decode(&req.prior), decode(&req.planned)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(d), _) | (_, Err(d)) => return ApplyResult::failed(req.prior.clone(), d),
+        };
+        let gateway = prior.gateway_id.str().to_string();
+        let uid = prior.id.str().to_string();
         let put = client
             .put(
                 &format!("{}/{uid}", pools_path(&gateway)),
-                &body(&req.planned),
+                &V1IpPoolInputEntity::from(&planned),
                 &ctx.cancel,
             )
             .await;
@@ -362,7 +254,7 @@ impl Resource for IpPool {
             return ApplyResult::failed(req.prior.clone(), api_diag("Cannot update IP pool", &e));
         }
         match self.find(&gateway, &uid, ctx).await {
-            Ok(Some(e)) => ApplyResult::ok(state_from(&e, &gateway, &req.planned)),
+            Ok(Some(e)) => ApplyResult::ok(state_from(&e, &gateway, &planned)),
             Ok(None) => ApplyResult::failed(
                 req.prior.clone(),
                 Diagnostic::error(
@@ -382,17 +274,16 @@ impl Resource for IpPool {
             Ok(c) => c,
             Err(d) => return d,
         };
-        let gateway = req
-            .prior
-            .get("gateway_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let uid = req.prior.get("id").as_str().unwrap_or_default();
+        let prior = match decode(&req.prior) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        let gateway = prior.gateway_id.str();
+        let uid = prior.id.str();
         let r = client
-            .delete(&format!("{}/{uid}", pools_path(&gateway)), &ctx.cancel)
+            .delete(&format!("{}/{uid}", pools_path(gateway)), &ctx.cancel)
             .await;
-        self.shared.forget_pools(&gateway);
+        self.shared.forget_pools(gateway);
         match r {
             Ok(()) => Diagnostics::new(),
             Err(e) if e.is_not_found() => Diagnostics::new(),
@@ -401,14 +292,20 @@ impl Resource for IpPool {
     }
 
     async fn read(&self, state: &Value, private: &[u8], ctx: &Ctx) -> ReadResult {
-        let gateway = state
-            .get("gateway_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let uid = state.get("id").as_str().unwrap_or_default().to_string();
-        match self.find(&gateway, &uid, ctx).await {
-            Ok(Some(e)) => ReadResult::ok(state_from(&e, &gateway, state), private.to_vec()),
+        let prior = match decode(state) {
+            Ok(m) => m,
+            Err(diags) => {
+                return ReadResult {
+                    state: state.clone(),
+                    private: private.to_vec(),
+                    diags,
+                }
+            }
+        };
+        let gateway = prior.gateway_id.str();
+        let uid = prior.id.str();
+        match self.find(gateway, uid, ctx).await {
+            Ok(Some(e)) => ReadResult::ok(state_from(&e, gateway, &prior), private.to_vec()),
             // Only a real "not found" removes the pool from state.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
             Err(e) => ReadResult {
@@ -422,7 +319,7 @@ impl Resource for IpPool {
     async fn import(&self, id: &str, ctx: &Ctx) -> Result<Vec<Imported>, Diagnostics> {
         let (gateway, entity) = self.resolve_import(id, ctx).await?;
         Ok(vec![Imported {
-            state: state_from(&entity, &gateway, &Value::Null),
+            state: state_from(&entity, &gateway, &IpPoolModel::default()),
             private: Vec::new(),
         }])
     }
@@ -444,15 +341,18 @@ impl tfplugin::DataSource for IpPoolData {
     }
 
     async fn read(&self, config: &Value, ctx: &Ctx) -> (Value, Diagnostics) {
-        let gateway = config
-            .get("gateway_id")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let name = config.get("name").as_str().unwrap_or_default().to_string();
-        match self.shared.pools_of(&gateway, ctx).await {
-            Ok(list) => match list.iter().find(|e| name_of(e) == Some(name.as_str())) {
-                Some(e) => (state_from(e, &gateway, &Value::Null), Diagnostics::new()),
+        let config = match decode(config) {
+            Ok(m) => m,
+            Err(d) => return (Value::Null, d),
+        };
+        let gateway = config.gateway_id.str();
+        let name = config.name.str();
+        match self.shared.pools_of(gateway, ctx).await {
+            Ok(list) => match list.iter().find(|e| name_of(e) == Some(name)) {
+                Some(e) => (
+                    state_from(e, gateway, &IpPoolModel::default()),
+                    Diagnostics::new(),
+                ),
                 None => {
                     let known: Vec<&str> = list.iter().filter_map(name_of).collect();
                     let detail = format!(
@@ -488,6 +388,7 @@ impl tfplugin::DataSource for IpPoolData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palette_api::models::V1ObjectMeta;
 
     fn config(pairs: &[(&str, Value)]) -> Value {
         let mut v = Value::null_object(&schemas::ip_pool::schema().ty());
@@ -524,19 +425,6 @@ mod tests {
     }
 
     #[test]
-    fn absent_and_empty_lists_do_not_drift() {
-        assert_eq!(list_value(None, &Value::Null), Value::Null);
-        assert_eq!(
-            list_value(Some(vec![]), &Value::List(vec![])),
-            Value::List(vec![])
-        );
-        assert_eq!(
-            list_value(Some(vec!["a".into()]), &Value::Null),
-            Value::List(vec!["a".into()])
-        );
-    }
-
-    #[test]
     fn state_round_trips_through_the_api_body() {
         let cfg = config(&[
             ("id", "p1".into()),
@@ -552,7 +440,8 @@ mod tests {
             ("associated_clusters", Value::List(vec![])),
             ("in_use", false.into()),
         ]);
-        let b = body(&cfg);
+        let model = IpPoolModel::from_value(&cfg).unwrap();
+        let b = V1IpPoolInputEntity::from(&model);
         let entity = V1IpPoolEntity {
             metadata: Some(V1ObjectMeta {
                 uid: Some("p1".into()),
@@ -565,6 +454,6 @@ mod tests {
             }),
             status: None,
         };
-        assert_eq!(state_from(&entity, "g1", &cfg), cfg);
+        assert_eq!(state_from(&entity, "g1", &model), cfg);
     }
 }

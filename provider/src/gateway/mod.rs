@@ -18,8 +18,8 @@ use palette_api::models::{
     V1VsphereOverlordClusterConfigEntity, V1VspherePlacementConfigEntity,
 };
 use tfplugin::{
-    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, PlanRequest,
-    PlanResponse, ReadResult, Resource, Schema, Value,
+    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, Model,
+    PlanRequest, PlanResponse, ReadResult, Resource, Schema, Value,
 };
 use vsphere::vm::Placement;
 
@@ -29,9 +29,16 @@ use crate::shared::{
 };
 
 mod adopt;
+pub mod model;
 mod own;
 mod resume;
 use adopt::Private;
+pub use model::GatewayModel;
+
+/// `password_wo` of a `vcenter` block, when it is the form in use.
+fn write_only_password(block: &Value) -> Option<&str> {
+    block.get("password_wo").as_str()
+}
 
 pub struct Gateway {
     pub shared: Arc<Shared>,
@@ -338,7 +345,7 @@ fn password_source<'a>(
     if !block.get("password").is_null() {
         return PasswordSource::Stored;
     }
-    if let Some(p) = crate::cloud_account::write_only_password(config_block) {
+    if let Some(p) = write_only_password(config_block) {
         return PasswordSource::Configured(p);
     }
     let norm = |s: &str| vsphere::normalize_server(s).unwrap_or_else(|_| s.to_string());
@@ -887,19 +894,23 @@ impl Resource for Gateway {
     }
 
     fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
-        crate::shared::identity_import_id(identity, "gateway", false)
+        crate::identity::GatewayIdentity::import_id(identity)
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
         check_networks(config, &mut d);
         VcAccess::check_tls(config, &mut d);
-        crate::cloud_account::check_password_forms(
-            first(config, "vcenter"),
-            &path(&[("vcenter", Some(0))]),
-            true,
-            &mut d,
-        );
+        if let Ok(config) = GatewayModel::from_value(config) {
+            if let Some(vc) = config.vcenter() {
+                crate::cloud_account::check_password_forms(
+                    vc,
+                    &path(&[("vcenter", Some(0))]),
+                    true,
+                    &mut d,
+                );
+            }
+        }
         d
     }
 
@@ -2037,8 +2048,7 @@ impl Gateway {
 /// configuration gives `password_wo` (null -> N after an import counts).
 fn wo_version_changed(prior: &Value, planned: &Value, config: &Value) -> bool {
     let version = |v: &Value| first(v, "vcenter").get("password_wo_version").clone();
-    crate::cloud_account::write_only_password(first(config, "vcenter")).is_some()
-        && version(planned) != version(prior)
+    write_only_password(first(config, "vcenter")).is_some() && version(planned) != version(prior)
 }
 
 /// A warning, not an error, for a refresh that read the gateway from
