@@ -10,8 +10,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use serde::Deserialize;
-use tfplugin::{AttrPath, Ctx, Diagnostic, Diagnostics, EphemeralResource, Opened, Schema, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{
+    Attr, AttrPath, Ctx, Diagnostic, Diagnostics, EphemeralResource, Model, Opened, Schema, Type,
+    Value,
+};
 
 use crate::cluster::{find_by_name, get_cluster};
 use crate::shared::{api_diag, Shared};
@@ -204,38 +207,64 @@ fn only<'a, T>(entries: &'a [Named<T>], what: &str) -> Result<&'a Named<T>, Stri
     }
 }
 
+/// The ephemeral resource's model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeconfigModel {
+    pub cluster_id: Attr<String>,
+    pub name: Attr<String>,
+    pub context: Attr<String>,
+    pub kubeconfig: Attr<String>,
+    pub host: Attr<String>,
+    pub cluster_ca_certificate: Attr<String>,
+    pub client_certificate: Attr<String>,
+    pub client_key: Attr<String>,
+    pub token: Attr<String>,
+    pub username: Attr<String>,
+    pub password: Attr<String>,
+    pub insecure: Attr<bool>,
+    pub tls_server_name: Attr<String>,
+    pub proxy_url: Attr<String>,
+}
+
+impl Model for KubeconfigModel {
+    fn ty() -> Type {
+        schemas::cluster_kubeconfig::schema().ty()
+    }
+}
+
+fn decode(config: &Value) -> Result<KubeconfigModel, Diagnostics> {
+    KubeconfigModel::from_value(config)
+        .map_err(|e| Diagnostic::error("Unexpected configuration value", e.to_string()).into())
+}
+
 /// The ephemeral resource's result: the configuration, what was found,
 /// and the kubeconfig's fields.
-pub fn result(config: &Value, uid: &str, name: &str, text: &str, a: &Access) -> Value {
-    Value::object([
-        ("cluster_id", Value::from(uid)),
-        ("name", Value::from(name)),
-        ("context", config.get("context").clone()),
-        ("kubeconfig", Value::from(text)),
-        ("host", Value::from(a.host.clone())),
-        (
-            "cluster_ca_certificate",
-            Value::from(a.cluster_ca_certificate.clone()),
-        ),
-        (
-            "client_certificate",
-            Value::from(a.client_certificate.clone()),
-        ),
-        ("client_key", Value::from(a.client_key.clone())),
-        ("token", Value::from(a.token.clone())),
-        ("username", Value::from(a.username.clone())),
-        ("password", Value::from(a.password.clone())),
-        ("insecure", Value::Bool(a.insecure)),
-        ("tls_server_name", Value::from(a.tls_server_name.clone())),
-        ("proxy_url", Value::from(a.proxy_url.clone())),
-    ])
+pub fn result(config: &KubeconfigModel, uid: &str, name: &str, text: &str, a: &Access) -> Value {
+    KubeconfigModel {
+        cluster_id: uid.into(),
+        name: name.into(),
+        context: config.context.clone(),
+        kubeconfig: text.into(),
+        host: a.host.as_str().into(),
+        cluster_ca_certificate: a.cluster_ca_certificate.clone().into(),
+        client_certificate: a.client_certificate.clone().into(),
+        client_key: a.client_key.clone().into(),
+        token: a.token.clone().into(),
+        username: a.username.clone().into(),
+        password: a.password.clone().into(),
+        insecure: a.insecure.into(),
+        tls_server_name: a.tls_server_name.clone().into(),
+        proxy_url: a.proxy_url.clone().into(),
+    }
+    .to_value()
 }
 
 /// Exactly one of `cluster_id` and `name` (an unknown value counts as set:
 /// it will be).
-pub fn check_config(config: &Value) -> Diagnostics {
+pub fn check_config(config: &KubeconfigModel) -> Diagnostics {
     let mut d = Diagnostics::new();
-    let (id, name) = (config.get("cluster_id"), config.get("name"));
+    let (id, name) = (&config.cluster_id, &config.name);
     match (id.is_null(), name.is_null()) {
         (true, true) => d.error_at(
             AttrPath::attr("cluster_id"),
@@ -287,17 +316,17 @@ impl ClusterKubeconfig {
     async fn locate(
         &self,
         client: &palette_api::client::Client,
-        config: &Value,
+        config: &KubeconfigModel,
         ctx: &Ctx,
     ) -> Result<(String, String, String), Diagnostics> {
-        let scope = match config.get("context").as_str() {
+        let scope = match config.context.as_str() {
             Some("tenant") => "the tenant",
             _ => "the provider's project",
         };
-        let (uid, at) = match config.get("cluster_id").as_str() {
+        let (uid, at) = match config.cluster_id.as_str() {
             Some(uid) => (uid.to_string(), "cluster_id"),
             None => {
-                let name = config.get("name").as_str().unwrap_or_default();
+                let name = config.name.str();
                 let uids = find_by_name(client, name, ctx)
                     .await
                     .map_err(|e| api_diag("Cannot search clusters", &e))?;
@@ -363,20 +392,27 @@ impl EphemeralResource for ClusterKubeconfig {
     }
 
     async fn validate(&self, config: &Value) -> Diagnostics {
-        check_config(config)
+        match decode(config) {
+            Ok(config) => check_config(&config),
+            Err(d) => d,
+        }
     }
 
     async fn open(&self, config: &Value, ctx: &Ctx) -> Opened {
-        let d = check_config(config);
+        let config = match decode(config) {
+            Ok(c) => c,
+            Err(d) => return Opened::failed(d),
+        };
+        let d = check_config(&config);
         if d.has_errors() {
             return Opened::failed(d);
         }
-        let context = config.get("context").as_str().unwrap_or("project");
+        let context = config.context.as_str().unwrap_or("project");
         let client = match self.shared.scoped(context) {
             Ok(c) => c,
             Err(d) => return Opened::failed(d),
         };
-        let (uid, name, state) = match self.locate(&client, config, ctx).await {
+        let (uid, name, state) = match self.locate(&client, &config, ctx).await {
             Ok(found) => found,
             Err(d) => return Opened::failed(d),
         };
@@ -417,7 +453,7 @@ impl EphemeralResource for ClusterKubeconfig {
         {
             tfplugin::logging::register_secret(secret);
         }
-        let mut opened = Opened::ok(result(config, &uid, &name, &text, &access));
+        let mut opened = Opened::ok(result(&config, &uid, &name, &text, &access));
         if let Some(plugin) = access.plugin {
             opened.diags.push(Diagnostic::warning(
                 "Credentials from a plugin",
@@ -436,6 +472,14 @@ impl EphemeralResource for ClusterKubeconfig {
 mod tests {
     use super::*;
     use base64::engine::general_purpose::STANDARD;
+
+    #[test]
+    fn the_model_matches_the_schema() {
+        tfplugin::model::check_model::<KubeconfigModel>(
+            &schemas::cluster_kubeconfig::schema().block,
+        )
+        .unwrap();
+    }
 
     const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIBfake-ca\n-----END CERTIFICATE-----\n";
     const CERT: &str = "-----BEGIN CERTIFICATE-----\nMIIBfake-client\n-----END CERTIFICATE-----\n";
@@ -548,7 +592,7 @@ mod tests {
             for (k, x) in pairs {
                 v.set_attr(k, x.clone());
             }
-            check_config(&v)
+            check_config(&decode(&v).unwrap())
         };
         assert!(with(&[]).has_errors());
         assert!(with(&[("cluster_id", "u".into()), ("name", "n".into())]).has_errors());
@@ -574,7 +618,7 @@ mod tests {
         let ty = schemas::cluster_kubeconfig::schema().ty();
         let mut config = Value::null_object(&ty);
         config.set_attr("name", "apps".into());
-        let v = result(&config, "u1", "apps", "text", &a);
+        let v = result(&decode(&config).unwrap(), "u1", "apps", "text", &a);
         tfplugin::codec::to_msgpack(&v, &ty).expect("the result encodes with the schema's type");
         assert_eq!(v.get("client_key").as_str(), Some(KEY));
         assert!(v.get("token").is_null());

@@ -7,7 +7,10 @@ use palette_api::models::{
     V1ClusterProfile, V1ClusterProfileFilterSpec, V1ClusterProfilesFilterSpec,
     V1ClusterProfilesSummary, V1FilterString, V1FilterVersionString,
 };
-use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{
+    Attr, AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Model, Schema, Type, Value,
+};
 
 use crate::shared::{api_diag, Shared};
 
@@ -26,37 +29,66 @@ fn version_key(v: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
-fn state_from(p: &V1ClusterProfile, versions: Vec<String>, context: &Value) -> Value {
-    let meta = p.metadata.clone().unwrap_or_default();
-    let spec = p.spec.clone().unwrap_or_default();
-    let t = spec.published.or(spec.draft).unwrap_or_default();
-    let packs = t
-        .packs
-        .unwrap_or_default()
-        .into_iter()
-        .map(|k| {
-            Value::object([
-                ("name", Value::from(k.name)),
-                ("tag", Value::from(k.tag)),
-                ("layer", Value::from(k.layer)),
-                ("uid", Value::from(k.pack_uid)),
-                ("values", Value::from(k.values)),
-            ])
-        })
-        .collect();
-    Value::object([
-        ("id", Value::from(meta.uid)),
-        ("name", Value::from(meta.name)),
-        ("version", Value::from(spec.version)),
-        ("context", context.clone()),
-        ("cloud_type", Value::from(t.cloud_type)),
-        ("type", Value::from(t.r#type)),
-        (
-            "versions",
-            Value::List(versions.into_iter().map(Value::String).collect()),
-        ),
-        ("packs", Value::List(packs)),
-    ])
+/// The data source's model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterProfileDataModel {
+    pub id: Attr<String>,
+    pub name: Attr<String>,
+    pub version: Attr<String>,
+    pub context: Attr<String>,
+    pub cloud_type: Attr<String>,
+    #[serde(rename = "type")]
+    pub kind: Attr<String>,
+    pub versions: Attr<Vec<String>>,
+    pub packs: Attr<Vec<PackModel>>,
+}
+
+/// A pack of the profile's published (or draft) template.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackModel {
+    pub name: Attr<String>,
+    pub tag: Attr<String>,
+    pub layer: Attr<String>,
+    pub uid: Attr<String>,
+    pub values: Attr<String>,
+}
+
+impl Model for ClusterProfileDataModel {
+    fn ty() -> Type {
+        schemas::cluster_profile_data::schema().ty()
+    }
+}
+
+impl ClusterProfileDataModel {
+    fn from_profile(p: &V1ClusterProfile, versions: Vec<String>, context: Attr<String>) -> Self {
+        let meta = p.metadata.clone().unwrap_or_default();
+        let spec = p.spec.clone().unwrap_or_default();
+        let t = spec.published.or(spec.draft).unwrap_or_default();
+        let packs = t
+            .packs
+            .unwrap_or_default()
+            .into_iter()
+            .map(|k| PackModel {
+                name: k.name.into(),
+                tag: k.tag.into(),
+                layer: k.layer.into(),
+                uid: k.pack_uid.into(),
+                values: k.values.into(),
+            })
+            .collect::<Vec<_>>();
+        ClusterProfileDataModel {
+            id: meta.uid.into(),
+            name: meta.name.into(),
+            version: spec.version.into(),
+            context,
+            cloud_type: t.cloud_type.into(),
+            kind: t.r#type.into(),
+            versions: versions.into(),
+            packs: packs.into(),
+        }
+    }
 }
 
 #[async_trait]
@@ -74,12 +106,21 @@ impl DataSource for ClusterProfileData {
             Ok(c) => c,
             Err(d) => return (Value::Null, d),
         };
-        let client = match config.get("context").as_str() {
+        let config = match ClusterProfileDataModel::from_value(config) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    Value::Null,
+                    Diagnostic::error("Unexpected data source value", e.to_string()).into(),
+                )
+            }
+        };
+        let client = match config.context.as_str() {
             Some("tenant") => Arc::new(client.with_project(None)),
             _ => client,
         };
-        let name = config.get("name").as_str().unwrap_or_default().to_string();
-        let version = config.get("version").as_str().map(str::to_string);
+        let name = config.name.or_default();
+        let version = config.version.get();
         let filter = V1ClusterProfilesFilterSpec {
             filter: Some(V1ClusterProfileFilterSpec {
                 profile_name: Some(V1FilterString {
@@ -139,7 +180,8 @@ impl DataSource for ClusterProfileData {
             .await
         {
             Ok(p) => (
-                state_from(&p, versions, config.get("context")),
+                ClusterProfileDataModel::from_profile(&p, versions, config.context.clone())
+                    .to_value(),
                 Diagnostics::new(),
             ),
             Err(e) => (Value::Null, api_diag("Cannot read cluster profile", &e)),
@@ -149,6 +191,14 @@ impl DataSource for ClusterProfileData {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_model_matches_the_schema() {
+        tfplugin::model::check_model::<super::ClusterProfileDataModel>(
+            &schemas::cluster_profile_data::schema().block,
+        )
+        .unwrap();
+    }
+
     #[test]
     fn versions_order_numerically() {
         let mut v = vec!["1.10.0", "1.9.2", "1.0.0", "2.0.0-rc1"];

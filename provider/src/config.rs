@@ -9,7 +9,40 @@ use schemas::provider::{
     check_endpoint, DEFAULT_ENDPOINT, DEFAULT_MAX_RETRIES, DEFAULT_REQUEST_TIMEOUT,
     DEFAULT_RETRY_MAX_WAIT,
 };
-use tfplugin::{AttrPath, Diagnostics, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{Attr, AttrPath, Diagnostic, Diagnostics, Model, Type, Value};
+
+/// The `provider "palette"` block as a model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderModel {
+    pub endpoint: Attr<String>,
+    pub api_key: Attr<String>,
+    pub project: Attr<String>,
+    pub ca_file: Attr<String>,
+    pub insecure: Attr<bool>,
+    pub max_retries: Attr<i64>,
+    pub retry_max_wait: Attr<String>,
+    pub request_timeout: Attr<String>,
+    pub vcenter: Vec<ProviderVcenter>,
+}
+
+/// The provider's `vcenter` block.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderVcenter {
+    pub server: Attr<String>,
+    pub username: Attr<String>,
+    pub password: Attr<String>,
+    pub insecure: Attr<bool>,
+    pub ca_file: Attr<String>,
+}
+
+impl Model for ProviderModel {
+    fn ty() -> Type {
+        schemas::provider::schema().ty()
+    }
+}
 
 /// A secret string: its Debug and Display never show the value, so it
 /// cannot reach a log line or an error by accident.
@@ -71,13 +104,20 @@ pub fn resolve(
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<Settings, Diagnostics> {
     let mut d = Diagnostics::new();
-    let s = |name: &str| config.get(name).as_str().map(str::to_string);
+    let config = ProviderModel::from_value(config).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Unexpected provider configuration",
+            e.to_string(),
+        ))
+    })?;
     let from_env = |k: &str| env(k).filter(|v| !v.trim().is_empty());
 
     // The official provider's variables come after ours, so a pipeline
     // moving across keeps its secrets' names. SPECTROCLOUD_HOST is a host
     // name (its provider adds the scheme).
-    let endpoint = s("endpoint")
+    let endpoint = config
+        .endpoint
+        .get()
         .or_else(|| from_env("PALETTE_ENDPOINT"))
         .or_else(|| {
             from_env("SPECTROCLOUD_HOST").map(|h| {
@@ -92,7 +132,9 @@ pub fn resolve(
     if let Err(e) = check_endpoint(&endpoint) {
         d.error_at(AttrPath::attr("endpoint"), "Invalid Palette endpoint", e);
     }
-    let api_key = s("api_key")
+    let api_key = config
+        .api_key
+        .get()
         .or_else(|| from_env("PALETTE_API_KEY"))
         .or_else(|| from_env("SPECTROCLOUD_APIKEY"));
     if api_key.as_deref().is_none_or(|k| k.trim().is_empty()) {
@@ -103,8 +145,8 @@ pub fn resolve(
              Create a key in Palette under Tenant Settings > API Keys.",
         );
     }
-    let ca_file = s("ca_file").map(PathBuf::from);
-    let insecure = config.get("insecure").as_bool().unwrap_or(false);
+    let ca_file = config.ca_file.get().map(PathBuf::from);
+    let insecure = config.insecure.is_true();
     if insecure && ca_file.is_some() {
         d.error_at(
             AttrPath::attr("insecure"),
@@ -131,32 +173,37 @@ pub fn resolve(
         }
     }
     let max_retries = config
-        .get("max_retries")
-        .as_i64()
+        .max_retries
+        .get()
         .unwrap_or(DEFAULT_MAX_RETRIES)
         .clamp(0, 20) as u32;
-    let mut duration = |name: &str, default: &str| match tfplugin::duration::parse(
-        &s(name).unwrap_or(default.into()),
-    ) {
-        Ok(v) => v,
-        Err(e) => {
-            d.error_at(AttrPath::attr(name), "Invalid duration", e);
-            Duration::ZERO
-        }
-    };
-    let retry_max_wait = duration("retry_max_wait", DEFAULT_RETRY_MAX_WAIT);
-    let request_timeout = duration("request_timeout", DEFAULT_REQUEST_TIMEOUT);
+    let mut duration =
+        |name: &str, given: &Attr<String>, default: &str| match tfplugin::duration::parse(
+            given.as_str().unwrap_or(default),
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                d.error_at(AttrPath::attr(name), "Invalid duration", e);
+                Duration::ZERO
+            }
+        };
+    let retry_max_wait = duration(
+        "retry_max_wait",
+        &config.retry_max_wait,
+        DEFAULT_RETRY_MAX_WAIT,
+    );
+    let request_timeout = duration(
+        "request_timeout",
+        &config.request_timeout,
+        DEFAULT_REQUEST_TIMEOUT,
+    );
 
-    let vcenter = match config.get("vcenter").as_elements().and_then(|e| e.first()) {
+    let vcenter = match config.vcenter.first() {
         Some(vc) => {
-            let password = vc
-                .get("password")
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| from_env("VSPHERE_PASSWORD"));
+            let password = vc.password.get().or_else(|| from_env("VSPHERE_PASSWORD"));
             let at = |name: &str| AttrPath::attr("vcenter").then_index(0).then_attr(name);
-            let vc_insecure = vc.get("insecure").as_bool().unwrap_or(false);
-            let vc_ca_file = vc.get("ca_file").as_str().map(PathBuf::from);
+            let vc_insecure = vc.insecure.is_true();
+            let vc_ca_file = vc.ca_file.get().map(PathBuf::from);
             if vc_insecure && vc_ca_file.is_some() {
                 d.error_at(
                     at("insecure"),
@@ -169,8 +216,8 @@ pub fn resolve(
                 }
             }
             Some(VcenterSettings {
-                server: vc.get("server").as_str().unwrap_or_default().to_string(),
-                username: vc.get("username").as_str().unwrap_or_default().to_string(),
+                server: vc.server.or_default(),
+                username: vc.username.or_default(),
                 password: Secret::new(password.unwrap_or_default()),
                 insecure: vc_insecure,
                 ca_file: vc_ca_file,
@@ -179,7 +226,7 @@ pub fn resolve(
         None => None,
     };
 
-    let project = s("project").or_else(|| from_env("PALETTE_PROJECT"));
+    let project = config.project.get().or_else(|| from_env("PALETTE_PROJECT"));
     if d.has_errors() {
         return Err(d);
     }
@@ -194,6 +241,15 @@ pub fn resolve(
         request_timeout,
         vcenter,
     })
+}
+
+#[cfg(test)]
+mod model_tests {
+    #[test]
+    fn the_model_matches_the_provider_schema() {
+        tfplugin::model::check_model::<super::ProviderModel>(&schemas::provider::schema().block)
+            .unwrap();
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use std::net::IpAddr;
 
 use tfplugin::Value;
 
+use crate::ip_pool::IpPoolModel;
+
 /// A warning's summary and detail.
 pub type Warning = (String, String);
 
@@ -189,25 +191,22 @@ pub fn gateway(
 }
 
 /// The addresses a pool holds: its range, or its subnet's.
-fn span(v: &Value) -> Option<(u128, u128, bool)> {
+fn span(v: &IpPoolModel) -> Option<(u128, u128, bool)> {
     let as_num = |ip: IpAddr| match ip {
         IpAddr::V4(a) => (u32::from(a) as u128, true),
         IpAddr::V6(a) => (u128::from(a), false),
     };
-    let start = v
-        .get("start")
-        .as_str()
-        .and_then(|s| s.parse::<IpAddr>().ok());
-    let end = v.get("end").as_str().and_then(|s| s.parse::<IpAddr>().ok());
+    let start = v.start.as_str().and_then(|s| s.parse::<IpAddr>().ok());
+    let end = v.end.as_str().and_then(|s| s.parse::<IpAddr>().ok());
     if let (Some(s), Some(e)) = (start, end) {
         let ((s, v4), (e, _)) = (as_num(s), as_num(e));
         return Some((s, e, v4));
     }
-    let subnet = v.get("subnet").as_str()?;
+    let subnet = v.subnet.as_str()?;
     let net: ipnet::IpNet = if subnet.contains('/') {
         subnet.parse().ok()?
     } else {
-        let prefix = v.get("prefix").as_i64()?;
+        let prefix = v.prefix.get()?;
         format!("{subnet}/{prefix}").parse().ok()?
     };
     let (s, v4) = as_num(net.network());
@@ -232,10 +231,7 @@ fn range(a: u128, b: u128, v4: bool) -> String {
 }
 
 /// A pool whose addresses shrink: the ranges that leave it.
-pub fn pool_shrink(prior: &Value, planned: &Value) -> Option<Warning> {
-    if prior.is_null() || planned.is_null() {
-        return None;
-    }
+pub fn pool_shrink(prior: &IpPoolModel, planned: &IpPoolModel) -> Option<Warning> {
     let (s1, e1, v4) = span(prior)?;
     let (s2, e2, _) = span(planned)?;
     let mut leaving = Vec::new();
@@ -252,7 +248,7 @@ pub fn pool_shrink(prior: &Value, planned: &Value) -> Option<Warning> {
     if leaving.is_empty() {
         return None;
     }
-    let name = attr(prior, "name");
+    let name = prior.name.str();
     Some((
         format!("IP pool {name:?} shrinks"),
         format!(
@@ -393,12 +389,13 @@ mod tests {
         assert!(gateway(&prior, &prior, false, &[]).is_none());
     }
 
-    fn pool(start: &str, end: &str) -> Value {
-        obj(&[
-            ("name", Value::from("apps-nodes")),
-            ("start", Value::from(start)),
-            ("end", Value::from(end)),
-        ])
+    fn pool(start: &str, end: &str) -> IpPoolModel {
+        IpPoolModel {
+            name: "apps-nodes".into(),
+            start: start.into(),
+            end: end.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -433,12 +430,11 @@ mod tests {
         )
         .is_none());
         // A subnet halved.
-        let subnet = |s: &str, p: i64| {
-            obj(&[
-                ("name", Value::from("apps-nodes")),
-                ("subnet", Value::from(s)),
-                ("prefix", Value::from(p)),
-            ])
+        let subnet = |s: &str, p: i64| IpPoolModel {
+            name: "apps-nodes".into(),
+            subnet: s.into(),
+            prefix: p.into(),
+            ..Default::default()
         };
         let (_, d) = pool_shrink(&subnet("10.0.0.0", 24), &subnet("10.0.0.0", 25)).unwrap();
         assert!(

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use palette_api::models::{V1Overlord, V1Overlords};
-use tfplugin::{AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Schema, Value};
+use serde::{Deserialize, Serialize};
+use tfplugin::{
+    Attr, AttrPath, Ctx, DataSource, Diagnostic, Diagnostics, Model, Schema, Type, Value,
+};
 
 use crate::shared::{api_diag, other_cloud, wrong_kind, Shared};
 
@@ -37,19 +40,44 @@ pub fn check_gateway_kind(g: &V1Overlord) -> Result<(), Diagnostics> {
     .into())
 }
 
+/// The data source's model: a gateway as Palette reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayDataModel {
+    pub id: Attr<String>,
+    pub name: Attr<String>,
+    pub state: Attr<String>,
+    pub health: Attr<String>,
+    pub ready: Attr<bool>,
+    pub address: Attr<String>,
+    pub cloud_account_id: Attr<String>,
+}
+
+impl Model for GatewayDataModel {
+    fn ty() -> Type {
+        schemas::gateway_data::schema().ty()
+    }
+}
+
+impl From<&V1Overlord> for GatewayDataModel {
+    fn from(g: &V1Overlord) -> Self {
+        let meta = g.metadata.clone().unwrap_or_default();
+        let spec = g.spec.clone().unwrap_or_default();
+        let status = g.status.clone().unwrap_or_default();
+        GatewayDataModel {
+            id: meta.uid.into(),
+            name: meta.name.into(),
+            state: status.state.into(),
+            health: status.health.and_then(|h| h.state).into(),
+            ready: status.is_ready.unwrap_or(false).into(),
+            address: spec.ip_address.into(),
+            cloud_account_id: spec.cloud_account_uid.into(),
+        }
+    }
+}
+
 fn state_from(g: &V1Overlord) -> Value {
-    let meta = g.metadata.clone().unwrap_or_default();
-    let spec = g.spec.clone().unwrap_or_default();
-    let status = g.status.clone().unwrap_or_default();
-    Value::object([
-        ("id", Value::from(meta.uid)),
-        ("name", Value::from(meta.name)),
-        ("state", Value::from(status.state)),
-        ("health", Value::from(status.health.and_then(|h| h.state))),
-        ("ready", Value::Bool(status.is_ready.unwrap_or(false))),
-        ("address", Value::from(spec.ip_address)),
-        ("cloud_account_id", Value::from(spec.cloud_account_uid)),
-    ])
+    GatewayDataModel::from(g).to_value()
 }
 
 #[async_trait]
@@ -64,7 +92,10 @@ impl DataSource for GatewayData {
 
     async fn validate(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        let (id, name) = (config.get("id"), config.get("name"));
+        let Ok(config) = GatewayDataModel::from_value(config) else {
+            return d;
+        };
+        let (id, name) = (&config.id, &config.name);
         if id.is_null() && name.is_null() {
             d.error(
                 "Missing gateway",
@@ -85,7 +116,16 @@ impl DataSource for GatewayData {
             Ok(c) => c,
             Err(d) => return (Value::Null, d),
         };
-        if let Some(uid) = config.get("id").as_str() {
+        let config = match GatewayDataModel::from_value(config) {
+            Ok(m) => m,
+            Err(e) => {
+                return (
+                    Value::Null,
+                    Diagnostic::error("Unexpected data source value", e.to_string()).into(),
+                )
+            }
+        };
+        if let Some(uid) = config.id.as_str() {
             return match client
                 .get::<V1Overlord>(&format!("/v1/overlords/{uid}"), &ctx.cancel)
                 .await
@@ -106,7 +146,7 @@ impl DataSource for GatewayData {
                 Err(e) => (Value::Null, api_diag("Cannot read the gateway", &e)),
             };
         }
-        let name = config.get("name").as_str().unwrap_or_default().to_string();
+        let name = config.name.or_default();
         let list = match client
             .get::<V1Overlords>("/v1/overlords", &ctx.cancel)
             .await
@@ -192,5 +232,16 @@ mod tests {
             ),
             "{d}"
         );
+    }
+}
+
+#[cfg(test)]
+mod model_tests {
+    #[test]
+    fn the_model_matches_the_schema() {
+        tfplugin::model::check_model::<super::GatewayDataModel>(
+            &schemas::gateway_data::schema().block,
+        )
+        .unwrap();
     }
 }

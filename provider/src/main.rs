@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::{
-    Ctx, DataSource, Diagnostics, EphemeralResource, Provider, Resource, Schema, Value,
+    Ctx, DataSource, Diagnostics, EphemeralResource, Model, Provider, Resource, Schema, Value,
 };
 
 use shared::Shared;
@@ -110,7 +110,10 @@ impl Provider for PaletteProvider {
 
     async fn validate_config(&self, config: &Value) -> Diagnostics {
         let mut d = Diagnostics::new();
-        if config.get("insecure").as_bool() == Some(true) && !config.get("ca_file").is_null() {
+        let Ok(config) = config::ProviderModel::from_value(config) else {
+            return d;
+        };
+        if config.insecure.is_true() && !config.ca_file.is_null() {
             d.error_at(
                 tfplugin::AttrPath::attr("insecure"),
                 "Conflicting TLS settings",

@@ -141,7 +141,16 @@ impl Resource for IpPool {
     }
 
     async fn modify_plan(&self, req: &tfplugin::PlanRequest, resp: &mut tfplugin::PlanResponse) {
-        if let Some((summary, detail)) = crate::consequences::pool_shrink(&req.prior, &resp.state) {
+        if req.prior.is_null() || resp.state.is_null() {
+            return;
+        }
+        let (Ok(prior), Ok(planned)) = (
+            IpPoolModel::from_value(&req.prior),
+            IpPoolModel::from_value(&resp.state),
+        ) else {
+            return;
+        };
+        if let Some((summary, detail)) = crate::consequences::pool_shrink(&prior, &planned) {
             resp.diags.warning(summary, detail);
         }
     }
