@@ -1,103 +1,129 @@
 //! palette-lab: serves the local Palette API until Ctrl-C.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-const USAGE: &str = "usage: palette-lab [--listen 127.0.0.1:0] [--no-vcsim] [--time-scale 1.0]\n\
-                   [--datacenters 1] [--clusters 2] [--data FILE]\n\
-                   [--vcenter HOST --vcenter-user USER [--vcenter-insecure]]\n\n\
-Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim; VCSIM_BIN\n\
-overrides) and a local Palette API on loopback, and prints how to reach both:\n\
-  PALETTE_ENDPOINT=http://127.0.0.1:PORT\n\
-  PALETTE_API_KEY=...\n\
-  VCENTER_SERVER=127.0.0.1:PORT   VCENTER_USER=...   VCENTER_PASSWORD=...\n\
---no-vcsim serves the Palette API alone (accounts then need a vCenter you name).\n\
---vcenter attaches the lab to a vCenter of yours instead of starting vcsim (gateway\n\
-installers are watched and gateway/cluster VMs made there); its password comes from the\n\
-environment variable VCENTER_PASSWORD, never from the command line.\n\
---time-scale multiplies lifecycle delays (gateway registration 5 min and provisioning\n\
-8 min; cluster provisioning 10 min, scaling 3 min, deletion 5 min, force delete after\n\
-15 min): 0.01 makes a demo take seconds.\n\
---datacenters and --clusters shape vcsim's inventory: datacenters DC0, DC1, ... each with\n\
-compute clusters DCn_C0, DCn_C1, ..., datastore LocalDS_0 and network \"VM Network\".\n\
---data keeps the lab's state (tenant, API keys, gateways, pools, accounts, clusters, events)\n\
-in FILE, created if missing: a restart on the same file keeps it, prints the same API key,\n\
-and resumes what was in progress. Without it the state lives in memory. vcsim's inventory\n\
-is not kept: with vcsim, VMs made before a restart are gone (use --vcenter to keep them).\n\
-Admin API (lab only): POST /lab/keys, GET /lab/projects, POST /lab/gateways, /lab/faults,\n\
-/lab/cluster-faults, /lab/calls, /lab/contract-violations, /lab/contract-deviations.\n\
-Every /lab call needs the\n\
-PALETTE_API_KEY printed at start in the ApiKey header (401 otherwise; keys made through\n\
-/lab/keys do not qualify), so a lab exposed with --listen does not hand out keys or\n\
-faults. Only the installer OVA (/lab/installer/...) is served without a key, as Palette's\n\
-OVA location is.\n\
---data FILE is created readable by its owner only (0600), and an existing file readable\n\
-by others is restricted: it holds API keys and vCenter passwords.";
+use clap::{CommandFactory, Parser};
 
-fn count_arg(args: &mut impl Iterator<Item = String>, flag: &str) -> Option<u32> {
-    match args.next().and_then(|v| v.parse::<u32>().ok()) {
-        Some(n) if (1..=16).contains(&n) => Some(n),
-        _ => {
-            eprintln!("{flag} needs a number from 1 to 16\n\n{USAGE}");
-            None
-        }
+/// A local Palette API (and vcsim) for tests, demos and offline module development.
+///
+/// Starts vcsim (VMware's vCenter simulator, built by scripts/tools.sh vcsim;
+/// VCSIM_BIN overrides) and a local Palette API on loopback, and prints how
+/// to reach both:
+///   PALETTE_ENDPOINT=http://127.0.0.1:PORT
+///   PALETTE_API_KEY=...
+///   VCENTER_SERVER=127.0.0.1:PORT   VCENTER_USER=...   VCENTER_PASSWORD=...
+#[derive(Parser)]
+#[command(
+    name = "palette-lab",
+    verbatim_doc_comment,
+    // As the hand-written parser did: a repeated option's last value wins.
+    args_override_self = true,
+    after_help = ADMIN_HELP
+)]
+struct Args {
+    /// Address to serve the Palette API on; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+
+    /// Serves the Palette API alone (accounts then need a vCenter you name).
+    #[arg(long)]
+    no_vcsim: bool,
+
+    /// Multiplies lifecycle delays: 0.01 makes a demo take seconds.
+    ///
+    /// Gateway registration 5 min and provisioning 8 min; cluster
+    /// provisioning 10 min, scaling 3 min, deletion 5 min, force delete
+    /// after 15 min.
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0, value_parser = time_scale)]
+    time_scale: f64,
+
+    /// vcsim's datacenters DC0, DC1, ... (1 to 16).
+    ///
+    /// Each has compute clusters DCn_C0, DCn_C1, ..., datastore LocalDS_0
+    /// and network "VM Network".
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    datacenters: u32,
+
+    /// Compute clusters in each of vcsim's datacenters (1 to 16).
+    // Two by default, so machine pools can spread over placements.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=16))]
+    clusters: u32,
+
+    /// Keeps the lab's state in FILE, created if missing; in memory without it.
+    ///
+    /// The state is the tenant, API keys, gateways, pools, accounts, clusters
+    /// and events: a restart on the same file keeps it, prints the same API
+    /// key, and resumes what was in progress. vcsim's inventory is not kept:
+    /// with vcsim, VMs made before a restart are gone (use --vcenter to keep
+    /// them). FILE is created readable by its owner only (0600), and an
+    /// existing file readable by others is restricted: it holds API keys and
+    /// vCenter passwords.
+    #[arg(long, value_name = "FILE", value_parser = data_file)]
+    data: Option<PathBuf>,
+
+    /// Attaches the lab to a vCenter of yours instead of starting vcsim.
+    ///
+    /// Gateway installers are watched and gateway/cluster VMs made there.
+    /// Needs --vcenter-user; the password comes from the environment
+    /// variable VCENTER_PASSWORD, never from the command line.
+    #[arg(long, value_name = "HOST", requires = "vcenter_user")]
+    vcenter: Option<String>,
+
+    /// The user to log in to --vcenter as.
+    #[arg(long, value_name = "USER", requires = "vcenter")]
+    vcenter_user: Option<String>,
+
+    /// Accepts --vcenter's certificate without checking it.
+    #[arg(long)]
+    vcenter_insecure: bool,
+}
+
+const ADMIN_HELP: &str = "\
+Admin API (lab only): POST /lab/keys, GET /lab/projects, POST /lab/gateways, /lab/faults,
+/lab/cluster-faults, /lab/calls, /lab/contract-violations, /lab/contract-deviations.
+Every /lab call needs the PALETTE_API_KEY printed at start in the ApiKey header (401
+otherwise; keys made through /lab/keys do not qualify), so a lab exposed with --listen does
+not hand out keys or faults. Only the installer OVA (/lab/installer/...) is served without
+a key, as Palette's OVA location is.";
+
+fn time_scale(v: &str) -> Result<f64, String> {
+    match v.parse::<f64>() {
+        Ok(f) if f >= 0.0 && f.is_finite() => Ok(f),
+        _ => Err("needs a factor such as 0.01".into()),
     }
+}
+
+fn data_file(v: &str) -> Result<PathBuf, String> {
+    if v.is_empty() {
+        return Err("needs a file such as lab.redb".into());
+    }
+    Ok(v.into())
+}
+
+/// A usage error past clap's own checks, worded and exiting as clap's do.
+fn usage_error(message: &str) -> std::process::ExitCode {
+    let mut cmd = Args::command();
+    let _ = cmd
+        .error(clap::error::ErrorKind::MissingRequiredArgument, message)
+        .print();
+    std::process::ExitCode::from(2)
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let mut listen: SocketAddr = "127.0.0.1:0".parse().expect("default address");
-    let mut with_vcsim = true;
-    let (mut vc_server, mut vc_user, mut vc_insecure) = (None::<String>, None::<String>, false);
-    let mut time_scale = 1.0f64;
-    // Two compute clusters by default, so machine pools can spread over placements.
-    let (mut datacenters, mut clusters) = (1u32, 2u32);
-    let mut data: Option<std::path::PathBuf> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--listen" => match args.next().and_then(|v| v.parse().ok()) {
-                Some(addr) => listen = addr,
-                None => {
-                    eprintln!("--listen needs an address such as 127.0.0.1:8080\n\n{USAGE}");
-                    return std::process::ExitCode::from(2);
-                }
-            },
-            "--no-vcsim" => with_vcsim = false,
-            "--data" => match args.next() {
-                Some(f) if !f.is_empty() => data = Some(f.into()),
-                _ => {
-                    eprintln!("--data needs a file such as lab.redb\n\n{USAGE}");
-                    return std::process::ExitCode::from(2);
-                }
-            },
-            "--vcenter" => vc_server = args.next(),
-            "--vcenter-user" => vc_user = args.next(),
-            "--vcenter-insecure" => vc_insecure = true,
-            "--datacenters" => match count_arg(&mut args, "--datacenters") {
-                Some(n) => datacenters = n,
-                None => return std::process::ExitCode::from(2),
-            },
-            "--clusters" => match count_arg(&mut args, "--clusters") {
-                Some(n) => clusters = n,
-                None => return std::process::ExitCode::from(2),
-            },
-            "--time-scale" => match args.next().and_then(|v| v.parse::<f64>().ok()) {
-                Some(f) if f >= 0.0 && f.is_finite() => time_scale = f,
-                _ => {
-                    eprintln!("--time-scale needs a factor such as 0.01\n\n{USAGE}");
-                    return std::process::ExitCode::from(2);
-                }
-            },
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return std::process::ExitCode::SUCCESS;
-            }
-            other => {
-                eprintln!("unknown argument {other:?}\n\n{USAGE}");
-                return std::process::ExitCode::from(2);
-            }
-        }
-    }
+    let Args {
+        listen,
+        no_vcsim,
+        time_scale,
+        datacenters,
+        clusters,
+        data,
+        vcenter: vc_server,
+        vcenter_user: vc_user,
+        vcenter_insecure: vc_insecure,
+    } = Args::parse();
+    let with_vcsim = !no_vcsim;
     // The login below runs before the lab would install it.
     let _ = rustls::crypto::ring::default_provider().install_default();
     // A vCenter of the user's: no simulator. Checked now, so a typo fails at
@@ -106,8 +132,7 @@ async fn main() -> std::process::ExitCode {
         (None, None) => None,
         (Some(server), Some(user)) => {
             let Ok(password) = std::env::var("VCENTER_PASSWORD") else {
-                eprintln!("--vcenter needs the password in VCENTER_PASSWORD\n\n{USAGE}");
-                return std::process::ExitCode::from(2);
+                return usage_error("--vcenter needs the password in VCENTER_PASSWORD");
             };
             let target = match vsphere::Target::parse(server, vc_insecure) {
                 Ok(t) => t,
@@ -131,10 +156,8 @@ async fn main() -> std::process::ExitCode {
                 password,
             })
         }
-        _ => {
-            eprintln!("--vcenter and --vcenter-user go together\n\n{USAGE}");
-            return std::process::ExitCode::from(2);
-        }
+        // clap's `requires` lets only both or neither through.
+        _ => unreachable!("--vcenter and --vcenter-user go together"),
     };
     // Started first: accounts are checked against it as soon as the API serves.
     let sim = if with_vcsim && attached.is_none() {
