@@ -150,6 +150,10 @@ fn one_run(binary: &str, cert: &str) -> Result<Duration, String> {
     let _ = child.wait();
     read.map_err(|e| format!("{binary}: reading handshake: {e}"))?;
     let fields: Vec<&str> = line.trim_end().split('|').collect();
+    // A killed provider leaves its socket file behind.
+    if fields.len() > 3 && fields[2] == "unix" {
+        let _ = std::fs::remove_file(fields[3]);
+    }
     if fields.len() != 6 || fields[5].is_empty() {
         return Err(format!(
             "{binary}: not a handshake line with a certificate: {line:?}"
