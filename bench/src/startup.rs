@@ -4,8 +4,13 @@
 //! provider and peers, interleaved run by run so machine noise hits all
 //! alike.
 //!
-//! usage: startup [--runs N] [--json FILE] NAME=BINARY [NAME=BINARY ...]
-//! The first binary is the subject; ratios are against it.
+//! Beside each start-up it prints the binary's size on disk, stripped (the
+//! `strip` command) and gzipped (`gzip -6`, what a download costs).
+//!
+//! usage: startup [--runs N] [--json FILE] [--size-peer NAME] NAME=BINARY [NAME=BINARY ...]
+//! The first binary is the subject and the second its start-up peer: the
+//! ratio column is each median over the peer's. `--size-peer` names the
+//! binary whose size the subject's is held against.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -17,6 +22,67 @@ struct Subject {
     name: String,
     binary: String,
     samples: Vec<Duration>,
+}
+
+/// Bytes of a binary as it is, stripped of symbols, and gzipped; the last two
+/// are `None` where the `strip` or `gzip` command is missing.
+struct Sizes {
+    file: u64,
+    stripped: Option<u64>,
+    gzipped: Option<u64>,
+}
+
+fn measure_sizes(binary: &str, scratch: &std::path::Path) -> Sizes {
+    let file = std::fs::metadata(binary)
+        .map(|m| m.len())
+        .unwrap_or_else(|e| panic!("{binary}: {e}"));
+    let stripped = Command::new("strip")
+        .arg("-o")
+        .arg(scratch)
+        .arg(binary)
+        .stderr(Stdio::null())
+        .status()
+        .ok()
+        .filter(|s| s.success())
+        .and_then(|_| std::fs::metadata(scratch).ok())
+        .map(|m| m.len());
+    let _ = std::fs::remove_file(scratch);
+    // Counted through a pipe, so nothing is written to disk.
+    let gzipped = Command::new("gzip")
+        .args(["-6", "-c"])
+        .stdin(std::fs::File::open(binary).expect("open binary"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
+        .and_then(|mut child| {
+            let mut n = 0u64;
+            let mut out = child.stdout.take().expect("stdout");
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                match std::io::Read::read(&mut out, &mut buf) {
+                    Ok(0) => break,
+                    Ok(k) => n += k as u64,
+                    Err(_) => return None,
+                }
+            }
+            child.wait().ok().filter(|s| s.success()).map(|_| n)
+        });
+    Sizes {
+        file,
+        stripped,
+        gzipped,
+    }
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn mb_cell(bytes: Option<u64>) -> String {
+    bytes
+        .map(|b| format!("{:.1}", mb(b)))
+        .unwrap_or_else(|| "-".into())
 }
 
 /// A client certificate like Terraform's (ECDSA P-521, self-signed CA),
@@ -84,6 +150,10 @@ fn one_run(binary: &str, cert: &str) -> Result<Duration, String> {
     let _ = child.wait();
     read.map_err(|e| format!("{binary}: reading handshake: {e}"))?;
     let fields: Vec<&str> = line.trim_end().split('|').collect();
+    // A killed provider leaves its socket file behind.
+    if fields.len() > 3 && fields[2] == "unix" {
+        let _ = std::fs::remove_file(fields[3]);
+    }
     if fields.len() != 6 || fields[5].is_empty() {
         return Err(format!(
             "{binary}: not a handshake line with a certificate: {line:?}"
@@ -105,11 +175,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut runs = 30usize;
     let mut json_out = None;
+    let mut size_peer: Option<String> = None;
     let mut subjects = Vec::new();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => runs = args.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--json" => json_out = args.next(),
+            "--size-peer" => size_peer = Some(args.next().expect("--size-peer NAME")),
             other => {
                 let (name, binary) = other.split_once('=').expect("NAME=BINARY");
                 subjects.push(Subject {
@@ -122,7 +194,7 @@ fn main() {
     }
     assert!(
         !subjects.is_empty(),
-        "usage: startup [--runs N] [--json FILE] NAME=BINARY ..."
+        "usage: startup [--runs N] [--json FILE] [--size-peer NAME] NAME=BINARY ..."
     );
     let cert = client_cert_pem();
     for s in &subjects {
@@ -143,38 +215,63 @@ fn main() {
             }
         }
     }
-    println!("start-up to handshake line, AutoMTLS on, {runs} interleaved runs each");
-    println!(
-        "{:<12} {:>6} {:>10} {:>10} {:>10} {:>12}",
-        "provider", "runs", "median ms", "p90 ms", "min ms", "vs first"
-    );
-    let mut medians = Vec::new();
-    let mut json = Vec::new();
+    let scratch = std::env::temp_dir().join(format!("startup-bench-strip-{}", std::process::id()));
+    let sizes: Vec<Sizes> = subjects
+        .iter()
+        .map(|s| measure_sizes(&s.binary, &scratch))
+        .collect();
     for s in subjects.iter_mut() {
         s.samples.sort();
-        let median = percentile(&s.samples, 0.5);
-        medians.push(median);
-        let ratio = ms(median) / ms(medians[0]);
+    }
+    let medians: Vec<Duration> = subjects
+        .iter()
+        .map(|s| percentile(&s.samples, 0.5))
+        .collect();
+    let peer = if medians.len() > 1 { 1 } else { 0 };
+    println!("start-up to handshake line, AutoMTLS on, {runs} interleaved runs each; sizes in MB (10^6 bytes)");
+    println!(
+        "{:<14} {:>8} {:>9} {:>8} {:>10} {:>8} {:>8} {:>9}",
+        "provider", "size", "stripped", "gzipped", "median ms", "p90 ms", "min ms", "ratio"
+    );
+    let mut json = Vec::new();
+    for ((s, size), median) in subjects.iter().zip(&sizes).zip(&medians) {
+        let ratio = ms(*median) / ms(medians[peer]);
         println!(
-            "{:<12} {:>6} {:>10.2} {:>10.2} {:>10.2} {:>11.2}x",
+            "{:<14} {:>8.1} {:>9} {:>8} {:>10.2} {:>8.2} {:>8.2} {:>8.2}x",
             s.name,
-            s.samples.len(),
-            ms(median),
+            mb(size.file),
+            mb_cell(size.stripped),
+            mb_cell(size.gzipped),
+            ms(*median),
             ms(percentile(&s.samples, 0.9)),
             ms(s.samples[0]),
             ratio
         );
         json.push(serde_json::json!({
             "name": s.name, "binary": s.binary, "runs": s.samples.len(),
-            "median_ms": ms(median), "p90_ms": ms(percentile(&s.samples, 0.9)), "min_ms": ms(s.samples[0]),
+            "median_ms": ms(*median), "p90_ms": ms(percentile(&s.samples, 0.9)), "min_ms": ms(s.samples[0]),
+            "bytes": size.file, "stripped_bytes": size.stripped, "gzipped_bytes": size.gzipped,
         }));
     }
     if subjects.len() > 1 {
+        println!("ratio: each median over {}'s", subjects[peer].name);
         println!(
             "startup-ratio: {} median / {} median = {:.3} (target: at most 0.2)",
             subjects[0].name,
-            subjects[1].name,
-            ms(medians[0]) / ms(medians[1])
+            subjects[peer].name,
+            ms(medians[0]) / ms(medians[peer])
+        );
+    }
+    if let Some(name) = size_peer {
+        let j = subjects
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or_else(|| panic!("--size-peer {name}: no binary of that name"));
+        println!(
+            "size-ratio: {} bytes / {} bytes = {:.3} (target: at most 1.0)",
+            subjects[0].name,
+            subjects[j].name,
+            sizes[0].file as f64 / sizes[j].file as f64
         );
     }
     if let Some(path) = json_out {
