@@ -10,68 +10,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use palette_api::models::{
-    V1CloudAccountStatus, V1ObjectMeta, V1Uid, V1VsphereAccount, V1VsphereAccounts,
-    V1VsphereCloudAccount,
-};
+use palette_api::models::{V1Uid, V1VsphereAccount, V1VsphereAccounts, V1VsphereCloudAccount};
 
 use crate::error::ApiError;
 use crate::ids;
+use crate::model::account::{visible, Account, OVERLORD_ANNOTATION};
+use crate::model::gateway;
 use crate::state::{Lab, Scope};
-
-/// The annotation Palette binds a vSphere account to its gateway with.
-pub const OVERLORD_ANNOTATION: &str = "overlordUid";
-
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Account {
-    pub uid: String,
-    pub name: String,
-    pub scope: Scope,
-    pub gateway_uid: String,
-    /// Password included: the lab keeps it to hand to clusters, never out.
-    pub spec: V1VsphereCloudAccount,
-    pub created: String,
-}
-
-impl Account {
-    fn to_api(&self) -> V1VsphereAccount {
-        let mut annotations = std::collections::BTreeMap::new();
-        annotations.insert(OVERLORD_ANNOTATION.to_string(), self.gateway_uid.clone());
-        annotations.insert(
-            "scope".to_string(),
-            match self.scope {
-                Scope::Tenant => "tenant",
-                Scope::Project(_) => "project",
-            }
-            .to_string(),
-        );
-        V1VsphereAccount {
-            api_version: Some("v1".into()),
-            kind: Some("CloudAccount".into()),
-            metadata: Some(V1ObjectMeta {
-                name: Some(self.name.clone()),
-                uid: Some(self.uid.clone()),
-                annotations: Some(annotations),
-                creation_timestamp: Some(self.created.clone()),
-                ..Default::default()
-            }),
-            spec: Some(V1VsphereCloudAccount {
-                password: None,
-                ..self.spec.clone()
-            }),
-            status: Some(V1CloudAccountStatus {
-                state: Some("Running".into()),
-                ..Default::default()
-            }),
-        }
-    }
-}
-
-/// Tenant accounts are shared with every project; a project's own are
-/// invisible elsewhere.
-fn visible(a: &Account, scope: &Scope) -> bool {
-    a.scope == Scope::Tenant || &a.scope == scope
-}
 
 /// A session in the account's vCenter with the account's credentials.
 pub(crate) async fn login(
@@ -155,7 +100,7 @@ fn check_gateway(lab: &Lab, uid: &str, scope: &Scope) -> Result<(), ApiError> {
     let g = store
         .gateways
         .iter()
-        .find(|g| g.uid == uid && crate::pools::visible(g, scope))
+        .find(|g| g.uid == uid && gateway::visible(g, scope))
         .ok_or_else(|| ApiError::bad_request(format!("private cloud gateway '{uid}' not found")))?;
     if g.state != "Running" {
         return Err(ApiError::bad_request(format!(

@@ -22,7 +22,7 @@ use palette_api::models::{
 };
 
 use crate::error::ApiError;
-use crate::pools::{visible, Gateway};
+use crate::model::gateway::{visible, Gateway};
 use crate::state::{Lab, Scope};
 
 /// The gateway cluster's one machine pool: its nodes are control planes.

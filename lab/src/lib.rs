@@ -3,13 +3,27 @@
 //! development, with an admin API under /lab/ for keys, projects, faults and
 //! call counts.
 //!
-//! Built so far: server, Palette-style errors, ApiKey/ProjectUid auth,
-//! fault injection, call counting, identity endpoints, Running gateways
-//! through the admin shortcut, IP pools, vSphere cloud accounts checked
-//! against vCenter, seeded cluster profiles and the project listing, the
-//! gateway's install and life in vCenter, VMware clusters with their
-//! nodes as VMs (clusters.rs), and state kept in a data file across
-//! restarts (persist.rs).
+//! # Layers
+//!
+//! Read bottom-up. A module names (`crate::...`) only modules of a layer
+//! below it or earlier in its own layer's list, never one above, so no two
+//! modules import each other:
+//!
+//! 1. **Store and models**, in this order: `ids`, `clock`, `error`,
+//!    `faults`, `throttle`; `model` (the stored objects: gateway with its
+//!    IP pools, account, profile, cluster, and `Scope`); `store` (the
+//!    `Store` and queries that span objects); `persist` (the data file, and
+//!    the VM records in vCenter); `spec` (the API spec and the contract
+//!    `Checker`); `state` (the shared `Lab` handle and start-up `Options`).
+//!    No axum routing here.
+//! 2. **Lifecycles**: `accounts`, `profiles`, `pools`, `gateways/`,
+//!    `clusters/`: each object's checks, its life in vCenter and its `/v1`
+//!    handlers. They use layer 1 and `accounts` (the vCenter login all of
+//!    them share); `gateways` and `clusters` never name each other.
+//! 3. **HTTP**: this file (router, middleware, admin API, start-up),
+//!    `contract` (the check's middleware, admin endpoints and test guard),
+//!    `calls` (call counts), `gateway_cluster` (a gateway's own cluster,
+//!    served beside tenant clusters).
 
 pub mod accounts;
 pub mod calls;
@@ -21,10 +35,13 @@ pub mod faults;
 pub mod gateway_cluster;
 pub mod gateways;
 pub mod ids;
+pub mod model;
 pub mod persist;
 pub mod pools;
 pub mod profiles;
+pub mod spec;
 pub mod state;
+pub mod store;
 pub mod throttle;
 
 use std::net::SocketAddr;

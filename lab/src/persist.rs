@@ -75,7 +75,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::Store;
+use crate::store::Store;
 
 const TABLE: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("palette-lab");
 const STATE: &str = "state";
@@ -521,13 +521,12 @@ pub(crate) async fn unrecorded_vm(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Store;
 
     fn sample() -> Store {
         let mut store = Store::seeded();
-        store.add_key("someone@palette-lab.local", crate::state::Role::Viewer);
+        store.add_key("someone@palette-lab.local", crate::store::Role::Viewer);
         store.event("overlord", "gw-1", "pcg", "Normal", "Registered", "hello");
-        store.cluster_refs.push(crate::state::ClusterRef {
+        store.cluster_refs.push(crate::store::ClusterRef {
             uid: "ref-1".into(),
             name: "stand-in".into(),
             account_uid: "acct-1".into(),

@@ -2,132 +2,18 @@
 //! them, and the pools themselves: `/v1/overlords/vsphere/{uid}/pools`.
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use palette_api::models::{
-    V1IpPoolEntity, V1IpPoolEntitySpec, V1IpPoolInputEntity, V1IpPoolStatus, V1IpPools,
-    V1ObjectMeta, V1OverloadStatus, V1Overlord, V1Overlords, V1Pool, V1SpectroClusterHealthStatus,
-    V1Uid,
-};
+use palette_api::models::{V1IpPoolInputEntity, V1IpPools, V1Overlords, V1Pool, V1Uid};
 use palette_api::pool::{self, PoolInput, PoolRange};
 
 use crate::error::ApiError;
 use crate::ids;
+use crate::model::gateway::{visible, Gateway, Pool};
 use crate::state::{Lab, Scope};
-
-#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct Gateway {
-    pub uid: String,
-    pub name: String,
-    pub scope: Scope,
-    pub state: String,
-    pub pools: Vec<Pool>,
-    /// The installer side: the pairing code it registered with and the
-    /// installer VM (managed object id) it came from.
-    pub pairing_code: Option<String>,
-    pub installer_vm: Option<String>,
-    /// The gateway's own vSphere account (uid, spec with password).
-    pub account: Option<(String, palette_api::models::V1VsphereCloudAccount)>,
-    pub cloud_config: Option<palette_api::models::V1OverlordVsphereCloudConfig>,
-    /// Managed object ids of the gateway's VMs in vCenter.
-    pub vms: Vec<String>,
-    pub ip_address: Option<String>,
-    pub cluster_uid: String,
-    pub created: String,
-    /// Bumped on every lifecycle change so a stale background step can
-    /// tell that it no longer applies.
-    pub generation: u64,
-}
-
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Pool {
-    pub uid: String,
-    pub name: String,
-    pub spec: V1Pool,
-    #[serde(with = "RangeDef")]
-    pub range: PoolRange,
-    pub restrict_to_single_cluster: bool,
-    pub allotted: BTreeSet<IpAddr>,
-    pub clusters: BTreeSet<String>,
-}
-
-/// [`PoolRange`] is the API crate's and carries no serde of its own.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(remote = "PoolRange")]
-struct RangeDef {
-    first: IpAddr,
-    last: IpAddr,
-}
-
-impl Gateway {
-    pub(crate) fn to_api(&self) -> V1Overlord {
-        V1Overlord {
-            kind: Some("Overlord".into()),
-            metadata: Some(V1ObjectMeta {
-                name: Some(self.name.clone()),
-                uid: Some(self.uid.clone()),
-                creation_timestamp: (!self.created.is_empty()).then(|| self.created.clone()),
-                ..Default::default()
-            }),
-            spec: Some(palette_api::models::V1OverloadSpec {
-                cloud_account_uid: self.account.as_ref().map(|(u, _)| u.clone()),
-                ip_address: self.ip_address.clone(),
-                spectro_cluster_uid: (!self.cluster_uid.is_empty())
-                    .then(|| self.cluster_uid.clone()),
-                ..Default::default()
-            }),
-            status: Some(V1OverloadStatus {
-                state: Some(self.state.clone()),
-                health: Some(V1SpectroClusterHealthStatus {
-                    state: Some(
-                        if self.state == "Running" {
-                            "Healthy"
-                        } else {
-                            "Unknown"
-                        }
-                        .into(),
-                    ),
-                    ..Default::default()
-                }),
-                is_active: Some(true),
-                is_ready: Some(self.state == "Running"),
-                ..Default::default()
-            }),
-        }
-    }
-}
-
-impl Pool {
-    fn to_api(&self, gateway_uid: &str) -> V1IpPoolEntity {
-        V1IpPoolEntity {
-            metadata: Some(V1ObjectMeta {
-                name: Some(self.name.clone()),
-                uid: Some(self.uid.clone()),
-                ..Default::default()
-            }),
-            spec: Some(V1IpPoolEntitySpec {
-                pool: Some(self.spec.clone()),
-                priavet_gateway_uid: Some(gateway_uid.to_string()),
-                restrict_to_single_cluster: Some(self.restrict_to_single_cluster),
-            }),
-            status: Some(V1IpPoolStatus {
-                allotted_ips: Some(self.allotted.iter().map(|ip| ip.to_string()).collect()),
-                associated_clusters: Some(self.clusters.iter().cloned().collect()),
-                in_use: Some(!self.allotted.is_empty()),
-            }),
-        }
-    }
-}
-
-/// Finds a gateway visible from `scope`: a project sees its own and the
-/// tenant's gateways, the tenant only its own.
-pub(crate) fn visible(g: &Gateway, scope: &Scope) -> bool {
-    g.scope == Scope::Tenant || &g.scope == scope
-}
 
 #[derive(serde::Deserialize, Default)]
 pub struct ListQuery {
@@ -181,7 +67,8 @@ pub async fn get_gateway(
         if let Ok(s) = crate::accounts::login(&a).await {
             let mut healthy = true;
             for vm in &vms {
-                match crate::persist::vm_info_of(&s, vm, crate::gateways::MARKER, &uid).await {
+                match crate::persist::vm_info_of(&s, vm, crate::model::gateway::MARKER, &uid).await
+                {
                     Ok(i) if i.powered_on => {}
                     Ok(_) => healthy = false,
                     Err(e) if e.is_not_found() => healthy = false,
