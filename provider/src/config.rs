@@ -24,6 +24,7 @@ pub struct ProviderModel {
     pub max_retries: Attr<i64>,
     pub retry_max_wait: Attr<String>,
     pub request_timeout: Attr<String>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub vcenter: Vec<ProviderVcenter>,
 }
 

@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use palette_api::models::{V1Overlords, V1VsphereAccounts};
+use serde::Deserialize;
 use tfplugin::{
-    Ctx, Diagnostic, Diagnostics, ListRequest, ListResource, ListSink, Listed, Resource, Schema,
-    Value,
+    Attr, Ctx, Diagnostic, Diagnostics, ListRequest, ListResource, ListSink, Listed, Resource,
+    Schema, Value,
 };
 
 use crate::shared::{api_diag, Shared};
@@ -45,13 +46,36 @@ struct Candidate {
     decided: bool,
 }
 
+/// The filters of the four list resources' `config` blocks. Each list
+/// schema has some of them; the others read as null.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListFilter {
+    pub name: Attr<String>,
+    pub state: Attr<String>,
+    pub gateway_id: Attr<String>,
+    pub cloud_account_id: Attr<String>,
+    pub tags: Attr<Vec<String>>,
+    pub context: Attr<String>,
+}
+
+impl ListFilter {
+    fn from_value(v: &Value) -> Result<ListFilter, Diagnostics> {
+        tfplugin::model::from_value(v)
+            .map_err(|e| Diagnostic::error("Unexpected list configuration", e.to_string()).into())
+    }
+    fn tags(&self) -> &[String] {
+        self.tags.known().map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
 /// How many objects a listing reads at once when it needs their state.
 const READ_AT_ONCE: usize = 8;
 
 impl ImportingList {
-    fn contexts(&self, config: &Value) -> Vec<&'static str> {
+    fn contexts(&self, config: &ListFilter) -> Vec<&'static str> {
         let has_project = self.shared.has_project();
-        match config.get("context").as_str() {
+        match config.context.as_str() {
             Some("tenant") => vec!["tenant"],
             Some(_) => vec!["project"],
             None if has_project => vec!["project", "tenant"],
@@ -89,7 +113,7 @@ impl ImportingList {
     /// listing covers.
     async fn accounts(
         &self,
-        config: &Value,
+        config: &ListFilter,
         ctx: &Ctx,
     ) -> Result<Vec<(String, &'static str, Option<String>, String)>, Diagnostics> {
         let mut out = Vec::new();
@@ -104,7 +128,7 @@ impl ImportingList {
                 let gateway = meta
                     .annotations
                     .as_ref()
-                    .and_then(|m| m.get("overlordUid"))
+                    .and_then(|m| m.get(crate::cloud_account::model::OVERLORD_ANNOTATION))
                     .cloned();
                 out.push((
                     meta.uid.unwrap_or_default(),
@@ -117,8 +141,11 @@ impl ImportingList {
         Ok(out)
     }
 
-    async fn candidates(&self, config: &Value, ctx: &Ctx) -> Result<Vec<Candidate>, Diagnostics> {
-        let s = |k: &str| config.get(k).as_str().map(str::to_string);
+    async fn candidates(
+        &self,
+        config: &ListFilter,
+        ctx: &Ctx,
+    ) -> Result<Vec<Candidate>, Diagnostics> {
         match self.kind {
             Kind::Gateway | Kind::IpPool => {
                 let client = self.shared.client()?;
@@ -135,19 +162,27 @@ impl ImportingList {
                     let (uid, name) = (meta.uid.unwrap_or_default(), meta.name.unwrap_or_default());
                     match self.kind {
                         Kind::Gateway => {
-                            if s("name").is_some_and(|p| !schemas::list::name_matches(&p, &name)) {
+                            if config
+                                .name
+                                .as_str()
+                                .is_some_and(|p| !schemas::list::name_matches(p, &name))
+                            {
                                 continue;
                             }
                             out.push(Candidate {
                                 identity: vec![("id", uid.clone()), ("name", name.clone())],
                                 // The state filter needs the gateway's state.
-                                decided: config.get("state").is_null(),
+                                decided: config.state.is_null(),
                                 import_id: uid,
                                 display_name: name,
                             });
                         }
                         _ => {
-                            if s("gateway_id").is_some_and(|want| want != uid && want != name) {
+                            if config
+                                .gateway_id
+                                .as_str()
+                                .is_some_and(|want| want != uid && want != name)
+                            {
                                 continue;
                             }
                             let pools = self
@@ -176,8 +211,8 @@ impl ImportingList {
                 Ok(out)
             }
             Kind::CloudAccount => {
-                let gateway = match s("gateway_id") {
-                    Some(g) => Some(self.gateway_uid(&g, ctx).await?),
+                let gateway = match config.gateway_id.as_str() {
+                    Some(g) => Some(self.gateway_uid(g, ctx).await?),
                     None => None,
                 };
                 let mut out = Vec::new();
@@ -206,11 +241,13 @@ impl ImportingList {
     }
 
     /// Filters that need the object's state.
-    fn keeps(&self, config: &Value, state: &Value) -> bool {
-        let want = |k: &str| config.get(k).as_str();
+    fn keeps(&self, config: &ListFilter, state: &Value) -> bool {
         let has = |k: &str| state.get(k).as_str();
         match self.kind {
-            Kind::Gateway => want("state").is_none_or(|w| has("state") == Some(w)),
+            Kind::Gateway => config
+                .state
+                .as_str()
+                .is_none_or(|w| has("state") == Some(w)),
             Kind::IpPool => true,
             // Decided from the listing, by the gateway's uid or name.
             Kind::CloudAccount => true,
@@ -222,16 +259,15 @@ impl ImportingList {
                     .iter()
                     .filter_map(Value::as_str)
                     .collect();
-                let wanted: Vec<&str> = config
-                    .get("tags")
-                    .as_elements()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                wanted.iter().all(|t| tags.contains(t))
-                    && want("state").is_none_or(|w| has("state") == Some(w))
-                    && want("cloud_account_id").is_none_or(|w| has("cloud_account_id") == Some(w))
+                config.tags().iter().all(|t| tags.contains(&t.as_str()))
+                    && config
+                        .state
+                        .as_str()
+                        .is_none_or(|w| has("state") == Some(w))
+                    && config
+                        .cloud_account_id
+                        .as_str()
+                        .is_none_or(|w| has("cloud_account_id") == Some(w))
             }
         }
     }
@@ -253,15 +289,19 @@ impl ListResource for ImportingList {
     }
 
     async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics {
+        let config = match ListFilter::from_value(&req.config) {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
         if let Kind::Cluster = self.kind {
             // A gateway filter is a filter on the accounts of that gateway.
-            let on_gateway: Option<BTreeSet<String>> = match req.config.get("gateway_id").as_str() {
+            let on_gateway: Option<BTreeSet<String>> = match config.gateway_id.as_str() {
                 Some(g) => {
                     let uid = match self.gateway_uid(g, ctx).await {
                         Ok(u) => u,
                         Err(d) => return d,
                     };
-                    match self.accounts(&Value::Null, ctx).await {
+                    match self.accounts(&ListFilter::default(), ctx).await {
                         Ok(all) => Some(
                             all.into_iter()
                                 .filter(|(_, _, on, _)| on.as_deref() == Some(uid.as_str()))
@@ -275,7 +315,7 @@ impl ListResource for ImportingList {
             };
             // Each page of Palette's search is read and sent before the
             // next is asked for, so results stream as Palette pages them.
-            for c in self.contexts(&req.config) {
+            for c in self.contexts(&config) {
                 let client = match self.shared.scoped(c) {
                     Ok(client) => client,
                     Err(d) => return d,
@@ -290,10 +330,10 @@ impl ListResource for ImportingList {
                     let candidates = found
                         .into_iter()
                         .filter_map(|summary| {
-                            cluster_candidate(&req.config, c, summary, on_gateway.as_ref())
+                            cluster_candidate(&config, c, summary, on_gateway.as_ref())
                         })
                         .collect();
-                    if let Emitted::Stop(d) = self.emit(candidates, req, sink, ctx).await {
+                    if let Emitted::Stop(d) = self.emit(candidates, &config, req, sink, ctx).await {
                         return d;
                     }
                     match next {
@@ -304,11 +344,11 @@ impl ListResource for ImportingList {
             }
             return Diagnostics::new();
         }
-        let candidates = match self.candidates(&req.config, ctx).await {
+        let candidates = match self.candidates(&config, ctx).await {
             Ok(c) => c,
             Err(d) => return d,
         };
-        match self.emit(candidates, req, sink, ctx).await {
+        match self.emit(candidates, &config, req, sink, ctx).await {
             Emitted::All => Diagnostics::new(),
             Emitted::Stop(d) => d,
         }
@@ -329,6 +369,7 @@ impl ImportingList {
     async fn emit(
         &self,
         candidates: Vec<Candidate>,
+        config: &ListFilter,
         req: &ListRequest,
         sink: &ListSink,
         ctx: &Ctx,
@@ -382,7 +423,7 @@ impl ImportingList {
                     continue;
                 }
             };
-            if !self.keeps(&req.config, &state) {
+            if !self.keeps(config, &state) {
                 continue;
             }
             let item = Listed {
@@ -401,19 +442,12 @@ impl ImportingList {
 /// already fails a filter. A filter the search cannot answer (a state it
 /// did not report) is left to the read.
 fn cluster_candidate(
-    config: &Value,
+    config: &ListFilter,
     context: &str,
     c: crate::cluster::Summary,
     on_gateway: Option<&BTreeSet<String>>,
 ) -> Option<Candidate> {
-    let wanted_tags: Vec<&str> = config
-        .get("tags")
-        .as_elements()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    if !wanted_tags.iter().all(|t| c.tags.iter().any(|h| h == t)) {
+    if !config.tags().iter().all(|t| c.tags.iter().any(|h| h == t)) {
         return None;
     }
     let mut decided = true;
@@ -425,8 +459,8 @@ fn cluster_candidate(
         }
     }
     for (want, has) in [
-        (config.get("state").as_str(), &c.state),
-        (config.get("cloud_account_id").as_str(), &c.account),
+        (config.state.as_str(), &c.state),
+        (config.cloud_account_id.as_str(), &c.account),
     ] {
         match (want, has) {
             (Some(w), Some(h)) if w != h => return None,
@@ -461,12 +495,39 @@ mod tests {
         }
     }
 
-    fn filters(pairs: &[(&str, Value)]) -> Value {
+    fn filters(pairs: &[(&str, Value)]) -> ListFilter {
         let mut v = Value::null_object(&schemas::list::cluster().ty());
         for (k, x) in pairs {
             v.set_attr(k, x.clone());
         }
-        v
+        ListFilter::from_value(&v).unwrap()
+    }
+
+    #[test]
+    fn every_list_filter_has_a_field() {
+        use tfplugin::model::sample;
+        for schema in [
+            schemas::list::gateway(),
+            schemas::list::ip_pool(),
+            schemas::list::cloud_account(),
+            schemas::list::cluster(),
+        ] {
+            let full = ListFilter::from_value(&sample(&schema.block, true)).unwrap();
+            // Each attribute of the schema lands in a field: set in the
+            // sample, it must be set in the filter.
+            for a in &schema.block.attributes {
+                let set = match a.name.as_str() {
+                    "name" => !full.name.is_null(),
+                    "state" => !full.state.is_null(),
+                    "gateway_id" => !full.gateway_id.is_null(),
+                    "cloud_account_id" => !full.cloud_account_id.is_null(),
+                    "tags" => !full.tags.is_null(),
+                    "context" => !full.context.is_null(),
+                    other => panic!("{other} has no field"),
+                };
+                assert!(set, "{}", a.name);
+            }
+        }
     }
 
     #[test]

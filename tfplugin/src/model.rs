@@ -175,6 +175,18 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Attr<T> {
     }
 }
 
+/// For a nested block list field: `#[serde(deserialize_with =
+/// "tfplugin::model::blocks")]`. Terraform sends a block list as a list,
+/// empty when no block is written, but a value built from
+/// [`Value::null_object`] has null there; both read as no blocks.
+pub fn blocks<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 fn is_unknown_marker(j: &Json) -> bool {
     j.as_object()
         .is_some_and(|m| m.len() == 1 && m.contains_key(UNKNOWN))
@@ -434,6 +446,7 @@ mod tests {
         count: Attr<i64>,
         tags: Attr<Vec<String>>,
         labels: Attr<BTreeMap<String, String>>,
+        #[serde(deserialize_with = "blocks")]
         placement: Vec<Placement>,
     }
 
@@ -490,6 +503,17 @@ mod tests {
         assert!(m.labels.is_null());
         assert!(m.placement[0].cluster.is_unknown());
         assert_eq!(m.to_value(), v);
+    }
+
+    #[test]
+    fn a_null_block_list_reads_as_no_blocks() {
+        let v = Value::null_object(&block(None).ty());
+        let m = Pool::from_value(&v).unwrap();
+        assert!(m.placement.is_empty());
+        // A block list the value lacks altogether is still refused.
+        let mut partial = v.clone();
+        partial.as_map_mut().unwrap().remove("placement");
+        assert!(Pool::from_value(&partial).is_err());
     }
 
     #[test]

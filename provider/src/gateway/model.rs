@@ -26,9 +26,13 @@ pub struct GatewayModel {
     pub installer_vm_id: Attr<String>,
     pub installer_vm_path: Attr<String>,
     pub nodes: Attr<Vec<Node>>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub vcenter: Vec<Vcenter>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub installer: Vec<Installer>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub placement: Vec<Placement>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub static_ip_pool: Vec<StaticIpPool>,
     pub timeouts: Option<Timeouts>,
 }
@@ -67,6 +71,7 @@ pub struct Installer {
     pub ssh_public_key: Attr<String>,
     pub pod_cidr: Attr<String>,
     pub service_cidr: Attr<String>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub proxy: Vec<Proxy>,
 }
 
