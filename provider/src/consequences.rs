@@ -10,6 +10,7 @@ use std::net::IpAddr;
 
 use tfplugin::Value;
 
+use crate::gateway::GatewayModel;
 use crate::ip_pool::IpPoolModel;
 
 /// A warning's summary and detail.
@@ -150,25 +151,30 @@ pub fn cluster(prior: &Value, planned: &Value, replacing: bool) -> Vec<Warning> 
     out
 }
 
-/// A gateway's destroy or replacement: its VMs, and the clusters that
-/// still depend on it (`clusters`, found by the caller).
+/// A gateway's destroy (`planned` none) or replacement: its VMs, and the
+/// clusters that still depend on it (`clusters`, found by the caller).
 pub fn gateway(
-    prior: &Value,
-    planned: &Value,
+    prior: &GatewayModel,
+    planned: Option<&GatewayModel>,
     replacing: bool,
     clusters: &[String],
 ) -> Option<Warning> {
-    let how = going(prior, planned, replacing)?;
-    let name = attr(prior, "name");
+    let how = match planned {
+        None => "Destroying",
+        Some(_) if replacing => "Replacing",
+        Some(_) => return None,
+    };
+    let name = prior.name.str();
     let mut vms: Vec<String> = prior
-        .get("nodes")
-        .as_elements()
+        .nodes
+        .known()
+        .map(Vec::as_slice)
         .unwrap_or(&[])
         .iter()
-        .map(|n| attr(n, "name"))
+        .map(|n| n.name.str().to_string())
         .filter(|n| !n.is_empty())
         .collect();
-    let installer = attr(prior, "installer_vm_path");
+    let installer = prior.installer_vm_path.str();
     if !installer.is_empty() {
         vms.push(format!("installer VM {installer}"));
     }
@@ -363,18 +369,17 @@ mod tests {
 
     #[test]
     fn a_gateway_going_names_its_vms_and_the_clusters_on_it() {
-        let prior = obj(&[
-            ("name", Value::from("pcg-dc1")),
-            (
-                "nodes",
-                Value::List(vec![obj(&[("name", Value::from("pcg-dc1-node-0"))])]),
-            ),
-            (
-                "installer_vm_path",
-                Value::from("DC0/vm/palette/installers/pcg-dc1-installer"),
-            ),
-        ]);
-        let (summary, detail) = gateway(&prior, &Value::Null, false, &["apps-dc1".into()]).unwrap();
+        use crate::gateway::model::Node;
+        let prior = GatewayModel {
+            name: "pcg-dc1".into(),
+            nodes: tfplugin::Attr::Known(vec![Node {
+                name: "pcg-dc1-node-0".into(),
+                ..Default::default()
+            }]),
+            installer_vm_path: "DC0/vm/palette/installers/pcg-dc1-installer".into(),
+            ..Default::default()
+        };
+        let (summary, detail) = gateway(&prior, None, false, &["apps-dc1".into()]).unwrap();
         assert_eq!(summary, "Destroying gateway \"pcg-dc1\" deletes its VMs");
         for needle in [
             "pcg-dc1-node-0",
@@ -383,10 +388,10 @@ mod tests {
         ] {
             assert!(detail.contains(needle), "{needle}: {detail}");
         }
-        let (_, detail) = gateway(&prior, &prior, true, &[]).unwrap();
+        let (_, detail) = gateway(&prior, Some(&prior), true, &[]).unwrap();
         assert!(detail.starts_with("Replacing"), "{detail}");
         assert!(!detail.contains("Clusters"), "{detail}");
-        assert!(gateway(&prior, &prior, false, &[]).is_none());
+        assert!(gateway(&prior, Some(&prior), false, &[]).is_none());
     }
 
     fn pool(start: &str, end: &str) -> IpPoolModel {

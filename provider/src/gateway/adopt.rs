@@ -25,10 +25,11 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use palette_api::models::{V1IpPoolEntity, V1Overlord, V1VsphereAccount};
-use tfplugin::{Ctx, Value};
+use tfplugin::{Attr, Ctx};
 use vsphere::vm::{OvfProperty, VmInfo};
 
-use super::{nodes_value, s, Gateway};
+use super::model::{strings_of, GatewayModel, Installer, Placement, StaticIpPool, Vcenter};
+use super::Gateway;
 
 /// What the provider keeps beside a gateway's state (Terraform's private
 /// state): facts a plan needs that are not attributes.
@@ -57,39 +58,6 @@ impl Private {
     }
 }
 
-fn block_type(name: &str) -> tfplugin::Type {
-    schemas::gateway::schema()
-        .block
-        .nested_block(name)
-        .expect("gateway block")
-        .block
-        .ty()
-}
-
-fn opt(v: &str) -> Value {
-    if v.is_empty() {
-        Value::Null
-    } else {
-        Value::from(v.to_string())
-    }
-}
-
-fn list(items: &[String]) -> Value {
-    Value::List(items.iter().map(|s| Value::from(s.clone())).collect())
-}
-
-/// An inventory block (`installer` or `placement`) from where a VM is.
-fn inventory(block: &str, p: &vsphere::vm::Placement) -> Value {
-    let mut b = Value::null_object(&block_type(block));
-    b.set_attr("datacenter", Value::from(p.datacenter.clone()));
-    b.set_attr("compute_cluster", Value::from(p.compute_cluster.clone()));
-    b.set_attr("datastore", Value::from(p.datastore.clone()));
-    b.set_attr("network", Value::from(p.network.clone()));
-    b.set_attr("resource_pool", opt(&p.resource_pool));
-    b.set_attr("folder", opt(&p.folder));
-    b
-}
-
 /// The value of the property with this label (the names the reference
 /// document uses), case-insensitively.
 pub(super) fn by_label<'a>(
@@ -109,57 +77,6 @@ pub(super) fn by_label<'a>(
             l.is_some_and(|l| l.eq_ignore_ascii_case(label))
         })
         .map(|p| p.value.as_str())
-}
-
-/// The `installer` block an installer VM's properties and placement
-/// describe.
-pub fn installer_block(
-    props: &[OvfProperty],
-    labels: &[(String, String)],
-    at: &vsphere::vm::Placement,
-) -> Value {
-    let get = |l: &str| by_label(props, labels, l).unwrap_or_default().to_string();
-    let mut b = inventory("installer", at);
-    b.set_attr("console_endpoint", opt(&get("console endpoint")));
-    b.set_attr("ssh_public_key", opt(&get("ssh public keys")));
-    let or = |v: String, d: &str| if v.is_empty() { d.to_string() } else { v };
-    b.set_attr(
-        "pod_cidr",
-        Value::from(or(get("pod cidr"), schemas::gateway::DEFAULT_POD_CIDR)),
-    );
-    b.set_attr(
-        "service_cidr",
-        Value::from(or(
-            get("service cluster ip range"),
-            schemas::gateway::DEFAULT_SERVICE_CIDR,
-        )),
-    );
-    let http = get("http proxy");
-    let proxy = if http.is_empty() {
-        Vec::new()
-    } else {
-        let mut p = Value::null_object(
-            &schemas::gateway::schema()
-                .block
-                .nested_block("installer")
-                .and_then(|b| b.block.nested_block("proxy"))
-                .expect("proxy block")
-                .block
-                .ty(),
-        );
-        let no: Vec<String> = get("no proxy")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        p.set_attr("http_proxy", Value::from(http));
-        p.set_attr("https_proxy", Value::from(get("https proxy")));
-        p.set_attr("no_proxy", list(&no));
-        vec![p]
-    };
-    b.set_attr("proxy", Value::List(proxy));
-    b
 }
 
 /// SSH keys and NTP servers from a node's cloud-init user data, as
@@ -206,12 +123,11 @@ pub fn cloud_init_settings(extra: &BTreeMap<String, String>) -> Option<(Vec<Stri
 
 /// The `static_ip_pool` block of the gateway's pool that holds `ip`, with
 /// the pool's uid.
-pub fn pool_of_address(pools: &[V1IpPoolEntity], ip: &str) -> Option<(Value, String)> {
+pub fn pool_of_address(pools: &[V1IpPoolEntity], ip: &str) -> Option<(StaticIpPool, String)> {
     let addr: std::net::IpAddr = ip.parse().ok()?;
     pools.iter().find_map(|p| {
         let meta = p.metadata.as_ref()?;
-        let spec = p.spec.as_ref()?;
-        let pool = spec.pool.as_ref()?;
+        let pool = p.spec.as_ref()?.pool.as_ref()?;
         let inside = match (&pool.start, &pool.end, &pool.subnet) {
             (Some(a), Some(b), _) => {
                 let (a, b): (std::net::IpAddr, std::net::IpAddr) =
@@ -224,31 +140,7 @@ pub fn pool_of_address(pools: &[V1IpPoolEntity], ip: &str) -> Option<(Value, Str
         if !inside {
             return None;
         }
-        let mut b = Value::null_object(&block_type("static_ip_pool"));
-        b.set_attr("name", Value::from(meta.name.clone()));
-        b.set_attr("start", Value::from(pool.start.clone()));
-        b.set_attr("end", Value::from(pool.end.clone()));
-        b.set_attr("subnet", Value::from(pool.subnet.clone()));
-        b.set_attr("prefix", Value::from(pool.prefix.map(i64::from)));
-        b.set_attr("gateway", Value::from(pool.gateway.clone()));
-        let ns = pool
-            .nameserver
-            .as_ref()
-            .and_then(|n| n.addresses.clone())
-            .unwrap_or_default();
-        b.set_attr(
-            "nameservers",
-            if ns.is_empty() {
-                Value::Null
-            } else {
-                list(&ns)
-            },
-        );
-        b.set_attr(
-            "restrict_to_single_cluster",
-            Value::Bool(spec.restrict_to_single_cluster.unwrap_or(false)),
-        );
-        Some((b, meta.uid.clone()?))
+        Some((StaticIpPool::from_entity(p)?, meta.uid.clone()?))
     })
 }
 
@@ -256,9 +148,14 @@ impl Gateway {
     /// Fills what an imported gateway's state lacks from vCenter and
     /// Palette. Each part is best effort: what cannot be read is logged and
     /// left for the first apply to record.
-    pub(super) async fn discover(&self, g: &V1Overlord, mut state: Value, ctx: &Ctx) -> Value {
-        let name = s(&state, "name");
-        let uid = s(&state, "id");
+    pub(super) async fn discover(
+        &self,
+        g: &V1Overlord,
+        mut state: GatewayModel,
+        ctx: &Ctx,
+    ) -> GatewayModel {
+        let name = state.name.str().to_string();
+        let uid = state.id.str().to_string();
         let Ok(client) = self.shared.client() else {
             return state;
         };
@@ -275,7 +172,7 @@ impl Gateway {
             }
         }
         let norm = |s: &str| vsphere::normalize_server(s).unwrap_or_else(|_| s.to_string());
-        let default = self.vcenter(&Value::Null);
+        let default = self.vcenter(None);
         if let Some(acc) = &account {
             let server = acc.vcenter_server.clone().unwrap_or_default();
             let user = acc.username.clone().unwrap_or_default();
@@ -283,20 +180,16 @@ impl Gateway {
                 .as_ref()
                 .is_some_and(|d| norm(&d.server) == norm(&server) && d.user == user);
             if !is_default {
-                let mut b = Value::null_object(&block_type("vcenter"));
-                b.set_attr("server", Value::from(server));
-                b.set_attr("username", Value::from(user));
-                b.set_attr("insecure", Value::Bool(acc.insecure.unwrap_or(false)));
-                state.set_attr("vcenter", Value::List(vec![b]));
+                state.vcenter = vec![Vcenter::from_account(acc)];
             }
         }
         // The nodes' pool: the one holding the gateway's address.
-        if let Some(ip) = state.get("ip_address").as_str().map(str::to_string) {
+        if let Some(ip) = state.ip_address.get() {
             match self.shared.pools_of(&uid, ctx).await {
                 Ok(pools) => {
                     if let Some((block, pool_uid)) = pool_of_address(&pools, &ip) {
-                        state.set_attr("static_ip_pool", Value::List(vec![block]));
-                        state.set_attr("ip_pool_id", Value::from(pool_uid));
+                        state.static_ip_pool = vec![block];
+                        state.ip_pool_id = pool_uid.into();
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "import: cannot list the gateway's pools"),
@@ -377,24 +270,18 @@ impl Gateway {
         if let Some(vm) = installer {
             match session.vm_location(&vm.moref).await {
                 Ok(loc) => {
-                    state.set_attr(
-                        "installer",
-                        Value::List(vec![installer_block(
-                            &vm.properties,
-                            &labels,
-                            &loc.placement,
-                        )]),
-                    );
+                    state.installer =
+                        vec![Installer::from_vm(&vm.properties, &labels, &loc.placement)];
                     if owned {
-                        state.set_attr("installer_vm_id", Value::from(vm.moref.clone()));
-                        state.set_attr("installer_vm_path", Value::from(loc.path));
+                        state.installer_vm_id = vm.moref.clone().into();
+                        state.installer_vm_path = loc.path.into();
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "import: cannot place the installer VM"),
             }
         } else if claimants.is_empty() {
             // Deleted after install (installer_vm_action = "delete").
-            state.set_attr("installer_vm_action", "delete".into());
+            state.installer_vm_action = "delete".into();
         }
         // The nodes: the machines Palette reports for the gateway.
         let nodes = match super::own::reported_nodes(&client, g, ctx).await {
@@ -411,13 +298,10 @@ impl Gateway {
             }
         };
         if !nodes.is_empty() {
-            state.set_attr("nodes", nodes_value(&nodes));
-            state.set_attr("node_count", Value::int(nodes.len() as i64));
+            state.set_nodes(&nodes);
+            state.node_count = (nodes.len() as i64).into();
             match session.vm_location(&nodes[0].moref).await {
-                Ok(loc) => state.set_attr(
-                    "placement",
-                    Value::List(vec![inventory("placement", &loc.placement)]),
-                ),
+                Ok(loc) => state.placement = vec![Placement::from(&loc.placement)],
                 Err(e) => {
                     tracing::warn!(error = %e, "import: cannot place the gateway's nodes")
                 }
@@ -426,22 +310,15 @@ impl Gateway {
                 .iter()
                 .find_map(|n| cloud_init_settings(&n.extra_config))
             {
-                state.set_attr(
-                    "ssh_keys",
-                    if keys.is_empty() {
-                        Value::Null
+                let listed = |items: &[String]| {
+                    if items.is_empty() {
+                        Attr::Null
                     } else {
-                        list(&keys)
-                    },
-                );
-                state.set_attr(
-                    "ntp_servers",
-                    if ntp.is_empty() {
-                        Value::Null
-                    } else {
-                        list(&ntp)
-                    },
-                );
+                        strings_of(items)
+                    }
+                };
+                state.ssh_keys = listed(&keys);
+                state.ntp_servers = listed(&ntp);
             }
         }
         let _ = session.logout().await;
@@ -463,7 +340,7 @@ impl Gateway {
                     return Vec::new();
                 }
             };
-        match super::download_ova(session, &ova.location.unwrap_or_default()).await {
+        match super::create::download_ova(session, &ova.location.unwrap_or_default()).await {
             Ok((_dir, o)) => vsphere::ovf::property_labels(&o.descriptor),
             Err(d) => {
                 tracing::warn!(error = %d, "import: cannot read the installer OVA");
@@ -504,24 +381,24 @@ mod tests {
             prop("d", Some("HTTPS Proxy"), "http://p:3128"),
             prop("e", Some("NO Proxy"), "vc.example.com, .example.com"),
         ];
-        let b = installer_block(&vc, &[], &at);
+        let b = Installer::from_vm(&vc, &[], &at);
         assert_eq!(
-            b.get("console_endpoint").as_str(),
+            b.console_endpoint.as_str(),
             Some("https://console.example.com")
         );
-        assert_eq!(b.get("pod_cidr").as_str(), Some("172.16.0.0/16"));
+        assert_eq!(b.pod_cidr.as_str(), Some("172.16.0.0/16"));
         // Unset: the schema's default, as a configuration leaving it out plans.
         assert_eq!(
-            b.get("service_cidr").as_str(),
+            b.service_cidr.as_str(),
             Some(schemas::gateway::DEFAULT_SERVICE_CIDR)
         );
-        assert!(b.get("ssh_public_key").is_null());
-        assert!(b.get("resource_pool").is_null());
-        assert_eq!(b.get("folder").as_str(), Some("palette/installers"));
-        let proxy = &b.get("proxy").as_elements().unwrap()[0];
+        assert!(b.ssh_public_key.is_null());
+        assert!(b.resource_pool.is_null());
+        assert_eq!(b.folder.as_str(), Some("palette/installers"));
+        let proxy = &b.proxy[0];
         assert_eq!(
-            proxy.get("no_proxy"),
-            &list(&["vc.example.com".into(), ".example.com".into()])
+            proxy.no_proxy,
+            strings_of(&["vc.example.com".into(), ".example.com".into()])
         );
         // vcsim: bare keys (its extraConfig standing in for vApp
         // properties), labels from the OVA descriptor.
@@ -534,12 +411,9 @@ mod tests {
             "installer.console_endpoint".to_string(),
             "Console Endpoint".to_string(),
         )];
-        let b = installer_block(&sim, &labels, &at);
-        assert_eq!(
-            b.get("console_endpoint").as_str(),
-            Some("http://127.0.0.1:1")
-        );
-        assert_eq!(b.get("proxy"), &Value::List(Vec::new()));
+        let b = Installer::from_vm(&sim, &labels, &at);
+        assert_eq!(b.console_endpoint.as_str(), Some("http://127.0.0.1:1"));
+        assert_eq!(b.proxy, Vec::new());
     }
 
     #[test]
@@ -601,9 +475,9 @@ mod tests {
         ];
         let (b, uid) = pool_of_address(&pools, "10.0.0.3").unwrap();
         assert_eq!(uid, "uid-nodes");
-        assert_eq!(b.get("name").as_str(), Some("nodes"));
-        assert_eq!(b.get("prefix").as_i64(), Some(24));
-        assert_eq!(b.get("restrict_to_single_cluster"), &Value::Bool(false));
+        assert_eq!(b.name.as_str(), Some("nodes"));
+        assert_eq!(b.prefix.get(), Some(24));
+        assert_eq!(b.restrict_to_single_cluster, Attr::Known(false));
         assert!(pool_of_address(&pools, "10.0.2.1").is_none());
     }
 

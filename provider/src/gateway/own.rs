@@ -18,8 +18,10 @@
 
 use palette_api::client::{Client, Error as ApiError};
 use palette_api::models::{V1Overlord, V1SpectroCluster, V1VsphereCloudConfig, V1VsphereMachines};
-use tfplugin::{Ctx, Value};
+use tfplugin::{Attr, Ctx};
 use vsphere::vm::VmInfo;
+
+use super::model::Node;
 
 /// The `extraConfig` key the provider sets on an installer it deployed;
 /// its value is the gateway's uid.
@@ -135,15 +137,16 @@ pub struct Recorded {
     pub name: String,
 }
 
-pub fn recorded_nodes(nodes: &Value) -> Vec<Recorded> {
+pub fn recorded_nodes(nodes: &Attr<Vec<Node>>) -> Vec<Recorded> {
     nodes
-        .as_elements()
+        .known()
+        .map(Vec::as_slice)
         .unwrap_or(&[])
         .iter()
         .filter_map(|n| {
             Some(Recorded {
-                vm_id: n.get("vm_id").as_str()?.to_string(),
-                name: n.get("name").as_str().unwrap_or_default().to_string(),
+                vm_id: n.vm_id.as_str()?.to_string(),
+                name: n.name.str().to_string(),
             })
         })
         .collect()
@@ -258,17 +261,17 @@ mod tests {
 
     #[test]
     fn recorded_nodes_come_from_state() {
-        let nodes = Value::List(vec![
-            Value::object([
-                ("name", Value::from("a".to_string())),
-                ("vm_id", Value::from("vm-1".to_string())),
-                ("powered_on", Value::Bool(true)),
-            ]),
-            Value::object([
-                ("name", Value::from("b".to_string())),
-                ("vm_id", Value::Null),
-                ("powered_on", Value::Bool(true)),
-            ]),
+        let nodes = Attr::Known(vec![
+            Node {
+                name: "a".into(),
+                vm_id: "vm-1".into(),
+                powered_on: true.into(),
+            },
+            Node {
+                name: "b".into(),
+                vm_id: Attr::Null,
+                powered_on: true.into(),
+            },
         ]);
         assert_eq!(
             recorded_nodes(&nodes),
