@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tfplugin::{Attr, AttrPath, Diagnostic, Diagnostics, Model, Type, Value};
 
 /// The `provider "palette"` block as a model.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderModel {
     pub endpoint: Attr<String>,
@@ -28,8 +28,25 @@ pub struct ProviderModel {
     pub vcenter: Vec<ProviderVcenter>,
 }
 
+/// Written by hand so that no secret field reaches a log or a test's
+/// failure message.
+impl std::fmt::Debug for ProviderModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderModel")
+            .field("endpoint", &self.endpoint)
+            .field("project", &self.project)
+            .field("ca_file", &self.ca_file)
+            .field("insecure", &self.insecure)
+            .field("max_retries", &self.max_retries)
+            .field("retry_max_wait", &self.retry_max_wait)
+            .field("request_timeout", &self.request_timeout)
+            .field("vcenter", &self.vcenter)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The provider's `vcenter` block.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderVcenter {
     pub server: Attr<String>,
@@ -37,6 +54,19 @@ pub struct ProviderVcenter {
     pub password: Attr<String>,
     pub insecure: Attr<bool>,
     pub ca_file: Attr<String>,
+}
+
+/// Written by hand so that no secret field reaches a log or a test's
+/// failure message.
+impl std::fmt::Debug for ProviderVcenter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderVcenter")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .field("insecure", &self.insecure)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Model for ProviderModel {
