@@ -442,17 +442,13 @@ impl Installer {
 impl StaticIpPool {
     /// The pool fields, if all of them are known yet.
     pub fn input(&self) -> Option<PoolInput<'_>> {
-        let addresses = [&self.start, &self.end, &self.subnet, &self.gateway];
-        if addresses.iter().any(|a| a.is_unknown()) || self.prefix.is_unknown() {
-            return None;
-        }
-        Some(PoolInput {
-            start: self.start.as_str(),
-            end: self.end.as_str(),
-            subnet: self.subnet.as_str(),
-            prefix: self.prefix.get(),
-            gateway: self.gateway.as_str(),
-        })
+        crate::ip_pool::model::pool_input(
+            &self.start,
+            &self.end,
+            &self.subnet,
+            &self.prefix,
+            &self.gateway,
+        )
     }
 
     /// The network of the gateway's nodes, which the pool defines.

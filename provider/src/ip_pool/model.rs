@@ -37,17 +37,13 @@ impl Model for IpPoolModel {
 impl IpPoolModel {
     /// The pool fields, if all of them are known yet.
     pub fn input(&self) -> Option<PoolInput<'_>> {
-        let addresses = [&self.start, &self.end, &self.subnet, &self.gateway];
-        if addresses.iter().any(|a| a.is_unknown()) || self.prefix.is_unknown() {
-            return None;
-        }
-        Some(PoolInput {
-            start: self.start.as_str(),
-            end: self.end.as_str(),
-            subnet: self.subnet.as_str(),
-            prefix: self.prefix.get(),
-            gateway: self.gateway.as_str(),
-        })
+        pool_input(
+            &self.start,
+            &self.end,
+            &self.subnet,
+            &self.prefix,
+            &self.gateway,
+        )
     }
 
     /// The state of a pool as Palette reports it. Lists Palette leaves out
@@ -75,6 +71,28 @@ impl IpPoolModel {
             in_use: status.in_use.unwrap_or(false).into(),
         }
     }
+}
+
+/// The fields of a pool (an IP pool, or a gateway's `static_ip_pool`) as
+/// Palette's checks take them, if all of them are known yet.
+pub fn pool_input<'a>(
+    start: &'a Attr<String>,
+    end: &'a Attr<String>,
+    subnet: &'a Attr<String>,
+    prefix: &Attr<i64>,
+    gateway: &'a Attr<String>,
+) -> Option<PoolInput<'a>> {
+    let addresses = [start, end, subnet, gateway];
+    if addresses.iter().any(|a| a.is_unknown()) || prefix.is_unknown() {
+        return None;
+    }
+    Some(PoolInput {
+        start: start.as_str(),
+        end: end.as_str(),
+        subnet: subnet.as_str(),
+        prefix: prefix.get(),
+        gateway: gateway.as_str(),
+    })
 }
 
 /// A list from the API as state: absent and empty read the same, and keep
