@@ -1,38 +1,72 @@
-use super::*;
+//! Create and update: the requests to Palette, the wait until the cluster
+//! runs, and the state an apply returns.
 
-/// Replaces what the plan left unknown by what is known after a failure, so
-/// a partial state can be saved.
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use palette_api::client::{Client, Error as ApiError};
+use palette_api::models::{
+    V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1SpectroClusterProfiles,
+    V1SpectroVsphereClusterEntity, V1Uid, V1VsphereCloudClusterConfigEntity,
+};
+use tfplugin::{
+    ApplyRequest, ApplyResult, Attr, AttrPath, Ctx, Diagnostic, Diagnostics, Model, Value,
+};
+
+use super::model::{decode_some, same_set_attr, yaml_equal, ClusterModel, ClusterProfile};
+use super::plan::{changed_since_plan, Seen};
+use super::read::{find_by_name, get_cluster, read_diag, read_remote, state_of};
+use super::{interrupted, Cluster, CLOUD_CONFIGS, CLUSTERS, KIND};
+use crate::shared::{api_diag, events, Poll};
+
 /// The computed values an update's plan showed as known (a change of tags
 /// keeps `nodes`, `state`, `health` and `kubeconfig`) are what the apply
 /// returns: Terraform rejects a result that differs from a known planned
 /// value, and a node's state may move between plan and apply. The next
 /// refresh reads them again.
-pub(super) fn keep_promised(planned: &Value, mut state: Value) -> Value {
-    for k in ["nodes", "state", "health", "kubeconfig"] {
-        let p = planned.get(k);
-        if p.is_wholly_known() {
-            state.set_attr(k, p.clone());
+pub(super) fn keep_promised(planned: &ClusterModel, mut state: ClusterModel) -> ClusterModel {
+    let nodes_known = match &planned.nodes {
+        Attr::Unknown => false,
+        Attr::Null => true,
+        Attr::Known(nodes) => nodes.iter().all(|n| {
+            [&n.name, &n.pool, &n.ip, &n.vm_path, &n.state]
+                .iter()
+                .all(|a| a.is_known())
+        }),
+    };
+    if nodes_known {
+        state.nodes = planned.nodes.clone();
+    }
+    for (to, from) in [
+        (&mut state.state, &planned.state),
+        (&mut state.health, &planned.health),
+        (&mut state.kubeconfig, &planned.kubeconfig),
+    ] {
+        if from.is_known() {
+            *to = from.clone();
         }
     }
     state
 }
 
-pub(super) fn settle(mut v: Value) -> Value {
-    for k in [
-        "state",
-        "health",
-        "cloud_config_id",
-        "kubeconfig",
-        "description",
+/// Replaces what the plan left unknown by what is known after a failure, so
+/// a partial state can be saved.
+pub(super) fn settle(mut m: ClusterModel) -> ClusterModel {
+    for a in [
+        &mut m.state,
+        &mut m.health,
+        &mut m.cloud_config_id,
+        &mut m.kubeconfig,
+        &mut m.description,
     ] {
-        if v.get(k).is_unknown() {
-            v.set_attr(k, Value::Null);
+        if a.is_unknown() {
+            *a = Attr::Null;
         }
     }
-    if v.get("nodes").is_unknown() {
-        v.set_attr("nodes", Value::List(Vec::new()));
+    if m.nodes.is_unknown() {
+        m.nodes = Attr::Known(Vec::new());
     }
-    v
+    m
 }
 
 pub(super) fn bullet(lines: &[String]) -> String {
@@ -121,13 +155,13 @@ impl Cluster {
         &self,
         client: &Client,
         uid: &str,
-        prior: &Value,
-        fallback: Value,
+        prior: &ClusterModel,
+        fallback: ClusterModel,
         ctx: &Ctx,
     ) -> Value {
-        match read_remote(client, uid, false, stores_kubeconfig(prior), ctx).await {
-            Ok(Some(r)) => state_from(&r, prior, &context(prior)),
-            _ => settle(fallback),
+        match read_remote(client, uid, false, prior.stores_kubeconfig(), ctx).await {
+            Ok(Some(r)) => ClusterModel::from_remote(&r, prior, &prior.context()).to_value(),
+            _ => settle(fallback).to_value(),
         }
     }
 }
@@ -139,21 +173,17 @@ impl Cluster {
         &self,
         client: &Client,
         uid: &str,
-        old: &Value,
-        new: &Value,
+        old: &ClusterModel,
+        new: &ClusterModel,
         deadline: Instant,
         ctx: &Ctx,
     ) -> Result<(), Diagnostics> {
         let fail = |what: &str, e: ApiError| api_diag(&format!("Cluster {uid}: {what}"), &e);
-        if !old.get("tags").semantically_equal(new.get("tags"))
-            || !old
-                .get("description")
-                .semantically_equal(new.get("description"))
-        {
-            let (labels, annotations) = metadata_of(new);
+        if !same_set_attr(&old.tags, &new.tags) || old.description != new.description {
+            let (labels, annotations) = new.metadata();
             let body = V1ObjectMetaInputEntitySchema {
                 metadata: Some(V1ObjectMetaInputEntity {
-                    name: s(new, "name"),
+                    name: new.name.get(),
                     labels: Some(labels),
                     annotations: Some(annotations),
                 }),
@@ -163,15 +193,11 @@ impl Cluster {
                 .await
                 .map_err(|e| fail("cannot update tags and description", e))?;
         }
-        let config_uid = s(old, "cloud_config_id").unwrap_or_default();
-        let (occ, ncc) = (first(old, "cloud_config"), first(new, "cloud_config"));
-        if !occ.get("ssh_keys").semantically_equal(ncc.get("ssh_keys"))
-            || !occ
-                .get("ntp_servers")
-                .semantically_equal(ncc.get("ntp_servers"))
-        {
+        let config_uid = old.cloud_config_id.or_default();
+        let (occ, ncc) = (old.cc(), new.cc());
+        if occ.ssh_keys != ncc.ssh_keys || occ.ntp_servers != ncc.ntp_servers {
             let body = V1VsphereCloudClusterConfigEntity {
-                cluster_config: Some(cluster_config_entity(new)),
+                cluster_config: Some(new.into()),
             };
             client
                 .put(
@@ -184,7 +210,7 @@ impl Cluster {
         }
         if profiles_changed(old, new) {
             let body = V1SpectroClusterProfiles {
-                profiles: Some(profiles_entity(new)),
+                profiles: Some(new.profiles_entity()),
                 spc_apply_settings: None,
             };
             client
@@ -192,8 +218,8 @@ impl Cluster {
                 .await
                 .map_err(|e| fail("cannot update pack values", e))?;
         }
-        let static_ip = ncc.get("static_ip").as_bool().unwrap_or(false);
-        let (before, after) = (pools_by_name(old), pools_by_name(new));
+        let static_ip = ncc.static_ip.is_true();
+        let (before, after) = (old.pools_by_name(), new.pools_by_name());
         let mut pools_changed = false;
         for (name, p) in &after {
             let path = format!("{CLOUD_CONFIGS}/{config_uid}/machinePools");
@@ -201,23 +227,15 @@ impl Cluster {
                 None => {
                     tracing::info!(cluster = uid, pool = %name, "adding machine pool");
                     client
-                        .post::<_, serde_json::Value>(
-                            &path,
-                            &pool_entity(p, static_ip),
-                            &ctx.cancel,
-                        )
+                        .post::<_, serde_json::Value>(&path, &p.entity(static_ip), &ctx.cancel)
                         .await
                         .map_err(|e| fail(&format!("cannot add machine pool {name:?}"), e))?;
                     pools_changed = true;
                 }
-                Some(b) if !b.semantically_equal(p) => {
+                Some(b) if b != p => {
                     tracing::info!(cluster = uid, pool = %name, "updating machine pool");
                     client
-                        .put(
-                            &format!("{path}/{name}"),
-                            &pool_entity(p, static_ip),
-                            &ctx.cancel,
-                        )
+                        .put(&format!("{path}/{name}"), &p.entity(static_ip), &ctx.cancel)
                         .await
                         .map_err(|e| fail(&format!("cannot update machine pool {name:?}"), e))?;
                     pools_changed = true;
@@ -247,20 +265,19 @@ impl Cluster {
     }
 }
 
-pub(super) fn profiles_changed(old: &Value, new: &Value) -> bool {
-    let o = elements(old.get("cluster_profile"));
-    let n = elements(new.get("cluster_profile"));
+pub(super) fn profiles_changed(old: &ClusterModel, new: &ClusterModel) -> bool {
+    let (o, n) = (&old.cluster_profile, &new.cluster_profile);
     if o.len() != n.len() {
         return true;
     }
     o.iter().zip(n).any(|(a, b)| {
-        if !a.get("variables").semantically_equal(b.get("variables")) {
+        if a.variables != b.variables {
             return true;
         }
-        let packs = |v: &Value| -> BTreeMap<String, String> {
-            elements(v.get("pack"))
+        let packs = |p: &ClusterProfile| -> BTreeMap<String, String> {
+            p.pack
                 .iter()
-                .filter_map(|k| Some((s(k, "name")?, s(k, "values").unwrap_or_default())))
+                .filter_map(|k| Some((k.name.get()?, k.values.or_default())))
                 .collect()
         };
         let (pa, pb) = (packs(a), packs(b));
@@ -274,16 +291,19 @@ pub(super) fn profiles_changed(old: &Value, new: &Value) -> bool {
 
 impl Cluster {
     pub(super) async fn create_cluster(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
+        let planned = match decode_some(&req.planned) {
+            Ok(m) => m,
+            Err(d) => return ApplyResult::failed(Value::Null, d),
+        };
         let started = Instant::now();
-        let deadline = started
-            + tfplugin::timeouts::get(&req.planned, "create", schemas::cluster::DEFAULT_CREATE);
-        let ctxt = context(&req.planned);
+        let deadline = started + planned.timeout(|t| &t.create, schemas::cluster::DEFAULT_CREATE);
+        let ctxt = planned.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(Value::Null, d),
         };
-        let name = s(&req.planned, "name").unwrap_or_default();
-        let body = entity(&req.planned);
+        let name = planned.name.or_default();
+        let body = V1SpectroVsphereClusterEntity::from(&planned);
         // Palette's own checks (profile, account, placement in vCenter, IP
         // pools) before anything is created.
         if let Err(e) = client
@@ -361,25 +381,27 @@ impl Cluster {
         };
         tracing::info!(cluster = %uid, name = %name, "cluster created; waiting until it runs");
         // From here on the cluster exists: every return carries its uid.
-        let mut partial = req.planned.clone();
-        partial.set_attr("id", Value::String(uid.clone()));
+        let partial = ClusterModel {
+            id: uid.as_str().into(),
+            ..planned.clone()
+        };
         if let Err(d) = wait_running(&client, &uid, deadline, ctx).await {
-            let state = self
-                .current(&client, &uid, &req.planned, partial, ctx)
-                .await;
+            let state = self.current(&client, &uid, &planned, partial, ctx).await;
             return ApplyResult::failed(state, d);
         }
-        match read_remote(&client, &uid, false, stores_kubeconfig(&req.planned), ctx).await {
-            Ok(Some(r)) => ApplyResult::ok(state_from(&r, &req.planned, &ctxt)),
+        match read_remote(&client, &uid, false, planned.stores_kubeconfig(), ctx).await {
+            Ok(Some(r)) => {
+                ApplyResult::ok(ClusterModel::from_remote(&r, &planned, &ctxt).to_value())
+            }
             Ok(None) => ApplyResult::failed(
-                settle(partial),
+                settle(partial).to_value(),
                 Diagnostic::error(
                     "Cluster vanished",
                     format!("Cluster {uid} ran, then could not be found."),
                 ),
             ),
             Err(e) => ApplyResult::failed(
-                settle(partial),
+                settle(partial).to_value(),
                 read_diag(
                     &format!("Cluster {uid} runs, but reading it back failed"),
                     &e,
@@ -389,16 +411,21 @@ impl Cluster {
     }
 
     pub(super) async fn update_cluster(&self, req: &ApplyRequest, ctx: &Ctx) -> ApplyResult {
-        let deadline = Instant::now()
-            + tfplugin::timeouts::get(&req.planned, "update", schemas::cluster::DEFAULT_UPDATE);
-        let ctxt = context(&req.prior);
+        let (old, new) = match (decode_some(&req.prior), decode_some(&req.planned)) {
+            (Ok(o), Ok(n)) => (o, n),
+            (Err(d), _) | (_, Err(d)) => return ApplyResult::failed(req.prior.clone(), d),
+        };
+        let (old, new) = (&old, &new);
+        let deadline =
+            Instant::now() + new.timeout(|t| &t.update, schemas::cluster::DEFAULT_UPDATE);
+        let ctxt = old.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return ApplyResult::failed(req.prior.clone(), d),
         };
-        let uid = s(&req.prior, "id").unwrap_or_default();
-        let (old, new) = (&req.prior, &req.planned);
-        if let Some(stop) = changed_since_plan(&client, &uid, req, ctx).await {
+        let uid = old.id.or_default();
+        if let Some(stop) = changed_since_plan(&client, &uid, old, &req.planned_private, ctx).await
+        {
             return stop;
         }
         let result = self
@@ -408,13 +435,17 @@ impl Cluster {
             Ok(()) => new.clone(),
             Err(_) => old.clone(),
         };
-        let read = read_remote(&client, &uid, false, stores_kubeconfig(new), ctx).await;
+        let read = read_remote(&client, &uid, false, new.stores_kubeconfig(), ctx).await;
         match (result, read) {
             (Ok(()), Ok(Some(r))) => ApplyResult {
                 private: Seen::of(&r.cluster).bytes(),
-                ..ApplyResult::ok(keep_promised(new, state_from(&r, new, &ctxt)))
+                ..ApplyResult::ok(
+                    keep_promised(new, ClusterModel::from_remote(&r, new, &ctxt)).to_value(),
+                )
             },
-            (Err(d), Ok(Some(r))) => ApplyResult::failed(state_from(&r, new, &ctxt), d),
+            (Err(d), Ok(Some(r))) => {
+                ApplyResult::failed(ClusterModel::from_remote(&r, new, &ctxt).to_value(), d)
+            }
             (Ok(()), Ok(None)) | (Err(_), Ok(None)) => ApplyResult::failed(
                 Value::Null,
                 Diagnostic::error(
@@ -423,13 +454,13 @@ impl Cluster {
                 ),
             ),
             (Ok(()), Err(e)) => ApplyResult::failed(
-                settle(fallback),
+                settle(fallback).to_value(),
                 read_diag(
                     &format!("Cluster {uid} updated, but reading it back failed"),
                     &e,
                 ),
             ),
-            (Err(d), Err(_)) => ApplyResult::failed(settle(fallback), d),
+            (Err(d), Err(_)) => ApplyResult::failed(settle(fallback).to_value(), d),
         }
     }
 }

@@ -1,4 +1,16 @@
-use super::*;
+//! Destroy: the deletion, its wait, and the force delete on Palette's clock.
+
+use std::time::{Duration, Instant};
+
+use palette_api::client::Error as ApiError;
+use palette_api::models::V1SpectroCluster;
+use tfplugin::{ApplyRequest, Ctx, Diagnostic, Diagnostics};
+
+use super::apply::bullet;
+use super::model::decode_some;
+use super::read::{check_kind, get_cluster, read_diag, state_of, ReadError};
+use super::{interrupted, Cluster, CLUSTERS, KIND};
+use crate::shared::{api_diag, events, Poll};
 
 /// How long a cluster has been deleting, on Palette's clock: from its
 /// `deletionTimestamp` to the server's `Date`, the clock Palette's own
@@ -24,14 +36,17 @@ pub(super) fn deleting_for(
 
 impl Cluster {
     pub(super) async fn delete_cluster(&self, req: &ApplyRequest, ctx: &Ctx) -> Diagnostics {
-        let client = match self.shared.scoped(&context(&req.prior)) {
+        let prior = match decode_some(&req.prior) {
+            Ok(m) => m,
+            Err(d) => return d,
+        };
+        let client = match self.shared.scoped(&prior.context()) {
             Ok(c) => c,
             Err(d) => return d,
         };
-        let uid = s(&req.prior, "id").unwrap_or_default();
+        let uid = prior.id.or_default();
         let started = Instant::now();
-        let deadline = started
-            + tfplugin::timeouts::get(&req.prior, "delete", schemas::cluster::DEFAULT_DELETE);
+        let deadline = started + prior.timeout(|t| &t.delete, schemas::cluster::DEFAULT_DELETE);
         // A destroy with -refresh=false, or after a state edit, skips read's
         // check; a delete is the one call that must never reach a cluster of
         // another cloud, so it looks first.
@@ -54,10 +69,10 @@ impl Cluster {
             Err(e) if e.is_not_found() => return Diagnostics::new(),
             Err(e) => return api_diag(&format!("Cannot delete cluster {uid}"), &e),
         }
-        let force = req.prior.get("force_delete").as_bool() == Some(true);
+        let force = prior.force_delete.is_true();
         let delay = tfplugin::duration::parse(
-            req.prior
-                .get("force_delete_delay")
+            prior
+                .force_delete_delay
                 .as_str()
                 .unwrap_or(schemas::cluster::DEFAULT_FORCE_DELETE_DELAY),
         )
@@ -133,7 +148,7 @@ impl Cluster {
                     "Cluster {uid} was force-deleted after it stayed in Deleting. Palette stops cleaning up when \
                      forced: check vCenter for the cluster's VMs (folder {:?}) and the gateway's IP pools for \
                      addresses still allotted to it, and remove them by hand.",
-                    first(&req.prior, "cloud_config").get("folder").as_str().unwrap_or("?")
+                    prior.cc().folder.as_str().unwrap_or("?")
                 ),
             );
         }

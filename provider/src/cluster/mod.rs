@@ -7,28 +7,11 @@
 //! Pack values are compared as YAML when read back, so Palette's own
 //! reformatting never shows as drift.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use palette_api::client::{Client, Error as ApiError};
-use palette_api::models::{
-    V1ClusterProfile, V1ControlPlaneEndPoint, V1MachinePoolConfigEntity, V1ObjectMeta,
-    V1ObjectMetaInputEntity, V1ObjectMetaInputEntitySchema, V1PackValuesEntity,
-    V1SearchFilterCondition, V1SearchFilterGroup, V1SearchFilterItem, V1SearchFilterSpec,
-    V1SearchFilterStringCondition, V1SearchFilterStringConditionMatch, V1SearchFilterSummarySpec,
-    V1SpectroCluster, V1SpectroClusterProfileEntity, V1SpectroClusterProfiles,
-    V1SpectroClusterVariable, V1SpectroClustersSummary, V1SpectroVsphereClusterEntity,
-    V1SpectroVsphereClusterEntitySpec, V1Taint, V1Uid, V1UpdateStrategy, V1VsphereAccount,
-    V1VsphereCloudClusterConfigEntity, V1VsphereCloudConfig, V1VsphereClusterConfigEntity,
-    V1VsphereComputeClusterResources, V1VsphereDatacenters, V1VsphereInstanceType,
-    V1VsphereMachine, V1VsphereMachinePoolCloudConfigEntity, V1VsphereMachinePoolConfig,
-    V1VsphereMachinePoolConfigEntity, V1VsphereMachines, V1VsphereNetworkConfigEntity,
-    V1VspherePlacementConfigEntity,
-};
 use tfplugin::{
-    ApplyRequest, ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Imported, PlanRequest,
+    ApplyRequest, ApplyResult, Ctx, Diagnostic, Diagnostics, Imported, Model, PlanRequest,
     PlanResponse, ReadResult, Resource, Schema, Value,
 };
 
@@ -41,11 +24,10 @@ mod read;
 mod tests;
 
 pub(crate) use self::read::{find_by_name, get_cluster, search_page, Summary};
-#[allow(unused_imports)]
-use self::{apply::*, delete::*, model::*, plan::*, read::*};
 
-use crate::placement;
-use crate::shared::{api_diag, events, first, strings, url_escape, wrong_kind, Poll, Shared};
+use self::model::{decode, yaml_as_json};
+use self::plan::check_config;
+use crate::shared::Shared;
 
 const CLUSTERS: &str = "/v1/spectroclusters";
 const CLOUD_CONFIGS: &str = "/v1/cloudconfigs/vsphere";
@@ -56,18 +38,6 @@ const BARE_TAG: &str = "spectro__tag";
 
 pub struct Cluster {
     pub shared: Arc<Shared>,
-}
-
-// ---------------------------------------------------------------------------
-// Palette calls
-
-/// Unset (state written before the attribute existed) means stored.
-fn stores_kubeconfig(v: &Value) -> bool {
-    v.get("store_kubeconfig").as_bool() != Some(false)
-}
-
-fn context(v: &Value) -> String {
-    v.get("context").as_str().unwrap_or("project").to_string()
 }
 
 fn interrupted(uid: &str, doing: &str) -> Diagnostics {
@@ -94,31 +64,16 @@ impl Resource for Cluster {
     /// Pack values come out as JSON, which Terraform writes as a readable
     /// `jsonencode({...})` expression rather than one escaped line of YAML.
     fn generate_config(&self, state: &Value) -> Value {
-        let mut config = tfplugin::schema::config_from_state(&self.schema().block, state);
-        let profiles: Vec<Value> = elements(config.get("cluster_profile"))
-            .iter()
-            .map(|p| {
-                let mut p = p.clone();
-                let packs: Vec<Value> = elements(p.get("pack"))
-                    .iter()
-                    .map(|k| {
-                        let mut k = k.clone();
-                        if let Some(json) = k.get("values").as_str().and_then(yaml_as_json) {
-                            k.set_attr("values", Value::String(json));
-                        }
-                        k
-                    })
-                    .collect();
-                if !p.get("pack").is_null() {
-                    p.set_attr("pack", Value::Set(packs));
-                }
-                p
-            })
-            .collect();
-        if !config.get("cluster_profile").is_null() {
-            config.set_attr("cluster_profile", Value::List(profiles));
+        let config = tfplugin::schema::config_from_state(&self.schema().block, state);
+        let Ok(Some(mut m)) = decode(&config) else {
+            return config;
+        };
+        for k in m.cluster_profile.iter_mut().flat_map(|p| &mut p.pack) {
+            if let Some(json) = k.values.as_str().and_then(yaml_as_json) {
+                k.values = json.into();
+            }
         }
-        config
+        m.to_value()
     }
 
     fn move_sources(&self) -> Vec<tfplugin::MoveSource> {
@@ -140,8 +95,13 @@ impl Resource for Cluster {
         crate::identity::ScopedIdentity::import_id(identity, "cluster")
     }
 
+    /// A configuration that does not fit the model (a block whose dynamic
+    /// `for_each` is not known yet) is judged once it does.
     async fn validate(&self, config: &Value) -> Diagnostics {
-        check_config(config)
+        match decode(config) {
+            Ok(Some(config)) => check_config(&config),
+            _ => Diagnostics::new(),
+        }
     }
 
     async fn modify_plan(&self, req: &PlanRequest, resp: &mut PlanResponse) {

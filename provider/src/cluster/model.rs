@@ -1,45 +1,292 @@
-use super::*;
+//! The typed model of `palette_cluster_vsphere`, tied to its schema by the
+//! test below, and its mapping to and from Palette's models.
+//!
+//! String lists and maps hold `Attr` elements: a configuration may name a
+//! value known only at apply (an SSH key made in the same run), and the plan
+//! still reads the rest of the configuration around it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use palette_api::models::{
+    V1ControlPlaneEndPoint, V1MachinePoolConfigEntity, V1ObjectMeta, V1PackValuesEntity,
+    V1SpectroCluster, V1SpectroClusterProfileEntity, V1SpectroClusterVariable,
+    V1SpectroVsphereClusterEntity, V1SpectroVsphereClusterEntitySpec, V1Taint, V1UpdateStrategy,
+    V1VsphereClusterConfigEntity, V1VsphereInstanceType, V1VsphereMachine,
+    V1VsphereMachinePoolCloudConfigEntity, V1VsphereMachinePoolConfig,
+    V1VsphereMachinePoolConfigEntity, V1VsphereNetworkConfigEntity, V1VspherePlacementConfigEntity,
+};
+use serde::{Deserialize, Serialize};
+use tfplugin::{Attr, Diagnostic, Diagnostics, Model, Type, Value};
+
+use super::read::{state_of, Remote};
+use super::BARE_TAG;
+
+/// A list or set of strings, each of which may be unknown at plan time.
+pub type Strings = Attr<Vec<Attr<String>>>;
+/// A map of strings, each of which may be unknown at plan time.
+pub type StringMap = Attr<BTreeMap<String, Attr<String>>>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterModel {
+    pub id: Attr<String>,
+    pub name: Attr<String>,
+    pub description: Attr<String>,
+    pub tags: Strings,
+    pub context: Attr<String>,
+    pub cloud_account_id: Attr<String>,
+    pub force_delete: Attr<bool>,
+    pub force_delete_delay: Attr<String>,
+    pub state: Attr<String>,
+    pub health: Attr<String>,
+    pub cloud_config_id: Attr<String>,
+    pub kubeconfig: Attr<String>,
+    pub store_kubeconfig: Attr<bool>,
+    pub nodes: Attr<Vec<Node>>,
+    pub cluster_profile: Vec<ClusterProfile>,
+    pub cloud_config: Vec<CloudConfig>,
+    pub machine_pool: Vec<MachinePool>,
+    pub timeouts: Option<Timeouts>,
+}
+
+/// A node as Palette reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub name: Attr<String>,
+    pub pool: Attr<String>,
+    pub ip: Attr<String>,
+    pub vm_path: Attr<String>,
+    pub state: Attr<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterProfile {
+    pub id: Attr<String>,
+    pub variables: StringMap,
+    pub pack: Vec<Pack>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pack {
+    pub name: Attr<String>,
+    pub values: Attr<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudConfig {
+    pub datacenter: Attr<String>,
+    pub folder: Attr<String>,
+    pub image_template_folder: Attr<String>,
+    pub ssh_keys: Strings,
+    pub ntp_servers: Strings,
+    pub static_ip: Attr<bool>,
+    pub control_plane_endpoint: Attr<String>,
+    pub network_search_domain: Attr<String>,
+}
+
+/// A machine pool. It has no set inside, so the derived equality is
+/// Terraform's: its lists in order, its map by key.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachinePool {
+    pub name: Attr<String>,
+    pub control_plane: Attr<bool>,
+    pub control_plane_as_worker: Attr<bool>,
+    pub count: Attr<i64>,
+    pub cpu: Attr<i64>,
+    pub memory_mb: Attr<i64>,
+    pub disk_gb: Attr<i64>,
+    pub labels: StringMap,
+    pub update_strategy: Attr<String>,
+    pub taint: Vec<Taint>,
+    pub placement: Vec<Placement>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Taint {
+    pub key: Attr<String>,
+    pub value: Attr<String>,
+    pub effect: Attr<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Placement {
+    pub compute_cluster: Attr<String>,
+    pub datastore: Attr<String>,
+    pub network: Attr<String>,
+    pub resource_pool: Attr<String>,
+    pub ip_pool_id: Attr<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    pub create: Attr<String>,
+    pub update: Attr<String>,
+    pub delete: Attr<String>,
+}
+
+impl Model for ClusterModel {
+    fn ty() -> Type {
+        schemas::cluster::schema().ty()
+    }
+}
+
+/// A value as the model; null (no prior state, a destroy's plan) as `None`.
+pub fn decode(v: &Value) -> Result<Option<ClusterModel>, Diagnostics> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    ClusterModel::from_value(v).map(Some).map_err(|e| {
+        Diagnostic::error(
+            "Unexpected cluster value",
+            format!("The provider cannot read this value: {e}"),
+        )
+        .into()
+    })
+}
+
+/// A value that must be there (a planned or prior state of an apply).
+pub fn decode_some(v: &Value) -> Result<ClusterModel, Diagnostics> {
+    decode(v)?.ok_or_else(|| {
+        Diagnostic::error(
+            "Unexpected cluster value",
+            "The provider was given no cluster where one was expected.",
+        )
+        .into()
+    })
+}
+
+impl ClusterModel {
+    /// The one `cloud_config` block; all null when there is none.
+    pub fn cc(&self) -> CloudConfig {
+        self.cloud_config.first().cloned().unwrap_or_default()
+    }
+
+    /// Unset (state written before the attribute existed) means stored.
+    pub fn stores_kubeconfig(&self) -> bool {
+        self.store_kubeconfig.known() != Some(&false)
+    }
+
+    pub fn context(&self) -> String {
+        self.context.as_str().unwrap_or("project").to_string()
+    }
+
+    /// The configured limit of an operation, or its default.
+    pub fn timeout(&self, op: fn(&Timeouts) -> &Attr<String>, default: Duration) -> Duration {
+        self.timeouts
+            .as_ref()
+            .and_then(|t| op(t).as_str())
+            .and_then(|s| tfplugin::duration::parse(s).ok())
+            .unwrap_or(default)
+    }
+
+    pub fn pools_by_name(&self) -> BTreeMap<String, &MachinePool> {
+        self.machine_pool
+            .iter()
+            .filter_map(|p| p.name.as_str().map(|n| (n.to_string(), p)))
+            .collect()
+    }
+
+    /// Labels (from the tags) and annotations (the description) of the
+    /// cluster's metadata.
+    pub fn metadata(&self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+        let labels = tags_to_labels(&known_strings(&self.tags));
+        let mut annotations = BTreeMap::new();
+        if let Some(d) = self.description.get() {
+            annotations.insert("description".to_string(), d);
+        }
+        (labels, annotations)
+    }
+
+    pub fn profiles_entity(&self) -> Vec<V1SpectroClusterProfileEntity> {
+        self.cluster_profile.iter().map(Into::into).collect()
+    }
+}
 
 // ---------------------------------------------------------------------------
-// Values
+// Collections as Terraform compares them
 
-pub(super) fn s(v: &Value, k: &str) -> Option<String> {
-    v.get(k).as_str().map(str::to_string)
+/// The known strings of a list or set.
+pub fn known_strings(v: &Strings) -> Vec<String> {
+    v.known()
+        .map(|items| items.iter().filter_map(Attr::get).collect())
+        .unwrap_or_default()
 }
 
-pub(super) fn int(v: &Value, k: &str) -> Option<i64> {
-    v.get(k).as_i64()
-}
-
-pub(super) fn string_map(v: &Value) -> BTreeMap<String, String> {
-    v.as_map()
+/// The known entries of a map.
+pub fn known_map(v: &StringMap) -> BTreeMap<String, String> {
+    v.known()
         .map(|m| {
             m.iter()
-                .filter_map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_string())))
+                .filter_map(|(k, x)| x.get().map(|s| (k.clone(), s)))
                 .collect()
         })
         .unwrap_or_default()
 }
 
-pub(super) fn elements(v: &Value) -> &[Value] {
-    v.as_elements().unwrap_or(&[])
+/// Whether two sets hold the same elements, in any order.
+pub fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut used = vec![false; b.len()];
+    a.iter()
+        .all(|x| match (0..b.len()).find(|&i| !used[i] && *x == b[i]) {
+            Some(i) => {
+                used[i] = true;
+                true
+            }
+            None => false,
+        })
+}
+
+/// [`same_set`] for a set attribute, which may also be null or unknown.
+pub fn same_set_attr<T: PartialEq>(a: &Attr<Vec<T>>, b: &Attr<Vec<T>>) -> bool {
+    match (a, b) {
+        (Attr::Known(x), Attr::Known(y)) => same_set(x, y),
+        _ => a == b,
+    }
+}
+
+/// Profiles as Terraform compares them: in order, each one's packs as a set.
+pub fn same_profiles(a: &[ClusterProfile], b: &[ClusterProfile]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.id == y.id && x.variables == y.variables && same_set(&x.pack, &y.pack))
 }
 
 /// An empty collection read from Palette stays null where the configuration
 /// (prior state) left it out, so "not set" and "set to nothing" never diff.
-pub(super) fn list_or_null(items: Vec<String>, prior: &Value) -> Value {
+pub fn list_or_null(items: Vec<String>, prior: &Strings) -> Strings {
     if items.is_empty() && prior.is_null() {
-        Value::Null
+        Attr::Null
     } else {
-        Value::List(items.into_iter().map(Value::String).collect())
+        Attr::Known(items.into_iter().map(Attr::Known).collect())
     }
 }
 
-pub(super) fn map_or_null(m: BTreeMap<String, String>, prior: &Value) -> Value {
+pub fn map_or_null(m: BTreeMap<String, String>, prior: &StringMap) -> StringMap {
     if m.is_empty() && prior.is_null() {
-        Value::Null
+        Attr::Null
     } else {
-        Value::Map(m.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        Attr::Known(m.into_iter().map(|(k, v)| (k, Attr::Known(v))).collect())
+    }
+}
+
+/// A value kept from the prior state, or `default` where it had none.
+fn kept<T: Clone>(prior: &Attr<T>, default: T) -> Attr<T> {
+    match prior {
+        Attr::Null => Attr::Known(default),
+        v => v.clone(),
     }
 }
 
@@ -99,229 +346,209 @@ pub fn labels_to_tags(labels: &BTreeMap<String, String>) -> Vec<String> {
 // ---------------------------------------------------------------------------
 // Request bodies
 
-pub(super) fn placement_entity(pl: &Value, static_ip: bool) -> V1VspherePlacementConfigEntity {
-    V1VspherePlacementConfigEntity {
-        cluster: s(pl, "compute_cluster"),
-        datastore: s(pl, "datastore"),
-        resource_pool: s(pl, "resource_pool"),
-        network: Some(V1VsphereNetworkConfigEntity {
-            network_name: s(pl, "network"),
-            static_ip: Some(static_ip),
-            parent_pool_uid: if static_ip { s(pl, "ip_pool_id") } else { None },
-        }),
-        ..Default::default()
+impl Placement {
+    fn entity(&self, static_ip: bool) -> V1VspherePlacementConfigEntity {
+        V1VspherePlacementConfigEntity {
+            cluster: self.compute_cluster.get(),
+            datastore: self.datastore.get(),
+            resource_pool: self.resource_pool.get(),
+            network: Some(V1VsphereNetworkConfigEntity {
+                network_name: self.network.get(),
+                static_ip: Some(static_ip),
+                parent_pool_uid: if static_ip {
+                    self.ip_pool_id.get()
+                } else {
+                    None
+                },
+            }),
+            ..Default::default()
+        }
     }
 }
 
-pub fn pool_entity(p: &Value, static_ip: bool) -> V1VsphereMachinePoolConfigEntity {
-    let cp = p.get("control_plane").as_bool().unwrap_or(false);
-    let taints: Vec<V1Taint> = elements(p.get("taint"))
-        .iter()
-        .map(|t| V1Taint {
-            key: s(t, "key"),
-            value: s(t, "value"),
-            effect: s(t, "effect"),
-            time_added: None,
-        })
-        .collect();
-    V1VsphereMachinePoolConfigEntity {
-        pool_config: Some(V1MachinePoolConfigEntity {
-            name: s(p, "name"),
-            is_control_plane: Some(cp),
-            use_control_plane_as_worker: Some(
-                cp && p.get("control_plane_as_worker").as_bool() == Some(true),
-            ),
-            size: int(p, "count").map(|n| n as i32),
-            labels: Some(vec![if cp { "control-plane" } else { "worker" }.to_string()]),
-            additional_labels: Some(string_map(p.get("labels"))),
-            taints: Some(taints),
-            update_strategy: Some(V1UpdateStrategy {
-                r#type: s(p, "update_strategy"),
+impl MachinePool {
+    pub fn entity(&self, static_ip: bool) -> V1VsphereMachinePoolConfigEntity {
+        let cp = self.control_plane.is_true();
+        let taints: Vec<V1Taint> = self
+            .taint
+            .iter()
+            .map(|t| V1Taint {
+                key: t.key.get(),
+                value: t.value.get(),
+                effect: t.effect.get(),
+                time_added: None,
+            })
+            .collect();
+        V1VsphereMachinePoolConfigEntity {
+            pool_config: Some(V1MachinePoolConfigEntity {
+                name: self.name.get(),
+                is_control_plane: Some(cp),
+                use_control_plane_as_worker: Some(cp && self.control_plane_as_worker.is_true()),
+                size: self.count.get().map(|n| n as i32),
+                labels: Some(vec![if cp { "control-plane" } else { "worker" }.to_string()]),
+                additional_labels: Some(known_map(&self.labels)),
+                taints: Some(taints),
+                update_strategy: Some(V1UpdateStrategy {
+                    r#type: self.update_strategy.get(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
-            ..Default::default()
-        }),
-        cloud_config: Some(V1VsphereMachinePoolCloudConfigEntity {
-            instance_type: Some(V1VsphereInstanceType {
-                num_cp_us: int(p, "cpu").map(|n| n as i32),
-                memory_mi_b: int(p, "memory_mb"),
-                disk_gi_b: int(p, "disk_gb").map(|n| n as i32),
+            cloud_config: Some(V1VsphereMachinePoolCloudConfigEntity {
+                instance_type: Some(V1VsphereInstanceType {
+                    num_cp_us: self.cpu.get().map(|n| n as i32),
+                    memory_mi_b: self.memory_mb.get(),
+                    disk_gi_b: self.disk_gb.get().map(|n| n as i32),
+                }),
+                placements: Some(
+                    self.placement
+                        .iter()
+                        .map(|pl| pl.entity(static_ip))
+                        .collect(),
+                ),
             }),
-            placements: Some(
-                elements(p.get("placement"))
-                    .iter()
-                    .map(|pl| placement_entity(pl, static_ip))
-                    .collect(),
-            ),
-        }),
+        }
     }
 }
 
-pub(super) fn cluster_config_entity(v: &Value) -> V1VsphereClusterConfigEntity {
-    let cc = first(v, "cloud_config");
-    V1VsphereClusterConfigEntity {
-        control_plane_endpoint: Some(V1ControlPlaneEndPoint {
-            r#type: s(cc, "control_plane_endpoint"),
-            ddns_search_domain: s(cc, "network_search_domain"),
-            host: None,
-        }),
-        ntp_servers: Some(strings(cc.get("ntp_servers"))),
-        ssh_keys: Some(strings(cc.get("ssh_keys"))),
-        static_ip: Some(cc.get("static_ip").as_bool().unwrap_or(false)),
-        placement: Some(V1VspherePlacementConfigEntity {
-            datacenter: s(cc, "datacenter"),
-            folder: s(cc, "folder"),
-            image_template_folder: s(cc, "image_template_folder"),
-            ..Default::default()
-        }),
+impl From<&ClusterModel> for V1VsphereClusterConfigEntity {
+    fn from(m: &ClusterModel) -> Self {
+        let cc = m.cc();
+        V1VsphereClusterConfigEntity {
+            control_plane_endpoint: Some(V1ControlPlaneEndPoint {
+                r#type: cc.control_plane_endpoint.get(),
+                ddns_search_domain: cc.network_search_domain.get(),
+                host: None,
+            }),
+            ntp_servers: Some(known_strings(&cc.ntp_servers)),
+            ssh_keys: Some(known_strings(&cc.ssh_keys)),
+            static_ip: Some(cc.static_ip.is_true()),
+            placement: Some(V1VspherePlacementConfigEntity {
+                datacenter: cc.datacenter.get(),
+                folder: cc.folder.get(),
+                image_template_folder: cc.image_template_folder.get(),
+                ..Default::default()
+            }),
+        }
     }
 }
 
-pub(super) fn profiles_entity(v: &Value) -> Vec<V1SpectroClusterProfileEntity> {
-    elements(v.get("cluster_profile"))
-        .iter()
-        .map(|p| V1SpectroClusterProfileEntity {
-            uid: s(p, "id"),
+impl From<&ClusterProfile> for V1SpectroClusterProfileEntity {
+    fn from(p: &ClusterProfile) -> Self {
+        V1SpectroClusterProfileEntity {
+            uid: p.id.get(),
             pack_values: Some(
-                elements(p.get("pack"))
+                p.pack
                     .iter()
                     .map(|k| V1PackValuesEntity {
-                        name: s(k, "name"),
-                        values: s(k, "values"),
+                        name: k.name.get(),
+                        values: k.values.get(),
                         ..Default::default()
                     })
                     .collect(),
             ),
-            variables: p.get("variables").as_map().map(|m| {
+            variables: p.variables.known().map(|m| {
                 m.iter()
                     .map(|(k, x)| V1SpectroClusterVariable {
                         name: Some(k.clone()),
-                        value: x.as_str().map(str::to_string),
+                        value: x.get(),
                     })
                     .collect()
             }),
             replace_with_profile: None,
-        })
-        .collect()
-}
-
-pub(super) fn metadata_of(v: &Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let labels = tags_to_labels(&strings(v.get("tags")));
-    let mut annotations = BTreeMap::new();
-    if let Some(d) = s(v, "description") {
-        annotations.insert("description".to_string(), d);
-    }
-    (labels, annotations)
-}
-
-pub fn entity(v: &Value) -> V1SpectroVsphereClusterEntity {
-    let static_ip = first(v, "cloud_config")
-        .get("static_ip")
-        .as_bool()
-        .unwrap_or(false);
-    let (labels, annotations) = metadata_of(v);
-    V1SpectroVsphereClusterEntity {
-        metadata: Some(V1ObjectMeta {
-            name: s(v, "name"),
-            labels: Some(labels),
-            annotations: Some(annotations),
-            ..Default::default()
-        }),
-        spec: Some(V1SpectroVsphereClusterEntitySpec {
-            cloud_account_uid: s(v, "cloud_account_id"),
-            cloud_config: Some(cluster_config_entity(v)),
-            machinepoolconfig: Some(
-                elements(v.get("machine_pool"))
-                    .iter()
-                    .map(|p| pool_entity(p, static_ip))
-                    .collect(),
-            ),
-            profiles: Some(profiles_entity(v)),
-            ..Default::default()
-        }),
+        }
     }
 }
 
-pub(super) fn pool_value(m: &V1VsphereMachinePoolConfig, prior: Option<&Value>) -> Value {
-    let nul = Value::Null;
-    let prior = prior.unwrap_or(&nul);
-    let it = m.instance_type.clone().unwrap_or_default();
-    let placements: Vec<Value> = m
-        .placements
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|p| {
-            let net = p.network.clone().unwrap_or_default();
-            Value::object([
-                ("compute_cluster", Value::from(p.cluster)),
-                ("datastore", Value::from(p.datastore)),
-                ("network", Value::from(net.network_name)),
-                (
-                    "resource_pool",
-                    Value::from(p.resource_pool.or(Some("Resources".into()))),
+impl From<&ClusterModel> for V1SpectroVsphereClusterEntity {
+    fn from(m: &ClusterModel) -> Self {
+        let static_ip = m.cc().static_ip.is_true();
+        let (labels, annotations) = m.metadata();
+        V1SpectroVsphereClusterEntity {
+            metadata: Some(V1ObjectMeta {
+                name: m.name.get(),
+                labels: Some(labels),
+                annotations: Some(annotations),
+                ..Default::default()
+            }),
+            spec: Some(V1SpectroVsphereClusterEntitySpec {
+                cloud_account_uid: m.cloud_account_id.get(),
+                cloud_config: Some(m.into()),
+                machinepoolconfig: Some(
+                    m.machine_pool.iter().map(|p| p.entity(static_ip)).collect(),
                 ),
-                (
-                    "ip_pool_id",
-                    Value::from(
-                        net.parent_pool_ref
-                            .and_then(|r| r.uid)
-                            .filter(|_| net.static_ip == Some(true)),
-                    ),
-                ),
-            ])
-        })
-        .collect();
-    let taints: Vec<Value> = m
-        .taints
-        .clone()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| {
-            Value::object([
-                ("key", Value::from(t.key)),
-                ("value", Value::from(t.value)),
-                ("effect", Value::from(t.effect)),
-            ])
-        })
-        .collect();
-    let cp = m.is_control_plane.unwrap_or(false);
-    Value::object([
-        ("name", Value::from(m.name.clone())),
-        ("control_plane", Value::Bool(cp)),
-        (
-            "control_plane_as_worker",
-            Value::Bool(m.use_control_plane_as_worker.unwrap_or(false)),
-        ),
-        ("count", Value::int(m.size.unwrap_or(0) as i64)),
-        ("cpu", Value::int(it.num_cp_us.unwrap_or(0) as i64)),
-        ("memory_mb", Value::int(it.memory_mi_b.unwrap_or(0))),
-        ("disk_gb", Value::int(it.disk_gi_b.unwrap_or(0) as i64)),
-        (
-            "labels",
-            map_or_null(
+                profiles: Some(m.profiles_entity()),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// State from Palette (pure)
+
+impl MachinePool {
+    fn from_palette(m: &V1VsphereMachinePoolConfig, prior: Option<&MachinePool>) -> MachinePool {
+        let it = m.instance_type.clone().unwrap_or_default();
+        let placement = m
+            .placements
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| {
+                let net = p.network.clone().unwrap_or_default();
+                Placement {
+                    compute_cluster: p.cluster.into(),
+                    datastore: p.datastore.into(),
+                    network: net.network_name.into(),
+                    resource_pool: p.resource_pool.unwrap_or_else(|| "Resources".into()).into(),
+                    ip_pool_id: net
+                        .parent_pool_ref
+                        .and_then(|r| r.uid)
+                        .filter(|_| net.static_ip == Some(true))
+                        .into(),
+                }
+            })
+            .collect();
+        let taint = m
+            .taints
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| Taint {
+                key: t.key.into(),
+                value: t.value.into(),
+                effect: t.effect.into(),
+            })
+            .collect();
+        MachinePool {
+            name: m.name.clone().into(),
+            control_plane: m.is_control_plane.unwrap_or(false).into(),
+            control_plane_as_worker: m.use_control_plane_as_worker.unwrap_or(false).into(),
+            count: (m.size.unwrap_or(0) as i64).into(),
+            cpu: (it.num_cp_us.unwrap_or(0) as i64).into(),
+            memory_mb: it.memory_mi_b.unwrap_or(0).into(),
+            disk_gb: (it.disk_gi_b.unwrap_or(0) as i64).into(),
+            labels: map_or_null(
                 m.additional_labels.clone().unwrap_or_default(),
-                prior.get("labels"),
+                prior.map_or(&Attr::Null, |p| &p.labels),
             ),
-        ),
-        (
-            "update_strategy",
-            Value::from(
-                m.update_strategy
-                    .clone()
-                    .and_then(|u| u.r#type)
-                    .or(Some("RollingUpdateScaleOut".into())),
-            ),
-        ),
-        ("taint", Value::List(taints)),
-        ("placement", Value::List(placements)),
-    ])
+            update_strategy: m
+                .update_strategy
+                .clone()
+                .and_then(|u| u.r#type)
+                .unwrap_or_else(|| "RollingUpdateScaleOut".into())
+                .into(),
+            taint,
+            placement,
+        }
+    }
 }
 
 /// A node's state: Palette's instance state, or where that is `Unknown`
 /// the reason of the failing health condition (a VM `PoweredOff` or
 /// `NotFound` in vCenter), which is what a user needs to act on.
-pub(super) fn node_state(m: &V1VsphereMachine) -> String {
+fn node_state(m: &V1VsphereMachine) -> String {
     let status = m.status.clone().unwrap_or_default();
     let state = status.instance_state.unwrap_or_default();
     if state != "Unknown" {
@@ -337,7 +564,7 @@ pub(super) fn node_state(m: &V1VsphereMachine) -> String {
         .unwrap_or(state)
 }
 
-pub(super) fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Value> {
+fn nodes_of(remote: &Remote, datacenter: &str, folder: &str) -> Vec<Node> {
     let mut out = Vec::new();
     for (pool, machines) in &remote.machines {
         for m in machines {
@@ -354,24 +581,20 @@ pub(super) fn node_values(remote: &Remote, datacenter: &str, folder: &str) -> Ve
             let pl = spec.placement.unwrap_or_default();
             let dc = pl.datacenter.unwrap_or_else(|| datacenter.to_string());
             let f = pl.folder.unwrap_or_else(|| folder.to_string());
-            let state = node_state(m);
-            out.push(Value::object([
-                ("name", Value::String(name.clone())),
-                ("pool", Value::String(pool.clone())),
-                ("ip", Value::String(ip)),
-                (
-                    "vm_path",
-                    Value::String(format!("/{dc}/vm/{}/{name}", f.trim_matches('/'))),
-                ),
-                ("state", Value::String(state)),
-            ]));
+            out.push(Node {
+                vm_path: format!("/{dc}/vm/{}/{name}", f.trim_matches('/')).into(),
+                name: name.into(),
+                pool: pool.as_str().into(),
+                ip: ip.into(),
+                state: node_state(m).into(),
+            });
         }
     }
     out
 }
 
 /// The cluster's health from its nodes' (what the console's node list shows).
-pub(super) fn health_of(remote: &Remote) -> String {
+fn health_of(remote: &Remote) -> String {
     let states: Vec<String> = remote
         .machines
         .values()
@@ -393,7 +616,7 @@ pub(super) fn health_of(remote: &Remote) -> String {
     }
 }
 
-pub(super) fn profile_values(remote: &Remote, prior: &Value) -> Value {
+fn profiles_of(remote: &Remote, prior: &ClusterModel) -> Vec<ClusterProfile> {
     let templates = remote
         .cluster
         .spec
@@ -401,16 +624,18 @@ pub(super) fn profile_values(remote: &Remote, prior: &Value) -> Value {
         .unwrap_or_default()
         .cluster_profile_templates
         .unwrap_or_default();
-    let prior_profiles: BTreeMap<String, &Value> = elements(prior.get("cluster_profile"))
+    let prior_profiles: BTreeMap<String, &ClusterProfile> = prior
+        .cluster_profile
         .iter()
-        .filter_map(|p| p.get("id").as_str().map(|id| (id.to_string(), p)))
+        .filter_map(|p| p.id.as_str().map(|id| (id.to_string(), p)))
         .collect();
     // The prior order, then any profile Palette has that state did not.
     let mut order: Vec<String> = prior_profiles.keys().cloned().collect();
     order.sort_by_key(|id| {
-        elements(prior.get("cluster_profile"))
+        prior
+            .cluster_profile
             .iter()
-            .position(|p| p.get("id").as_str() == Some(id))
+            .position(|p| p.id.as_str() == Some(id))
     });
     for t in &templates {
         if let Some(uid) = &t.uid {
@@ -435,24 +660,24 @@ pub(super) fn profile_values(remote: &Remote, prior: &Value) -> Value {
             .filter_map(|k| Some((k.name?, k.values.unwrap_or_default())))
             .collect();
         let prior_p = prior_profiles.get(&uid).copied();
-        let mut packs = Vec::new();
+        let mut pack = Vec::new();
         match prior_p {
             Some(pp) => {
-                for k in elements(pp.get("pack")) {
-                    let name = s(k, "name").unwrap_or_default();
+                for k in &pp.pack {
+                    let name = k.name.or_default();
                     let Some(now) = remote_packs.get(&name) else {
                         continue;
                     };
-                    let before = s(k, "values").unwrap_or_default();
+                    let before = k.values.or_default();
                     let values = if yaml_equal(&before, now) {
                         before
                     } else {
                         now.clone()
                     };
-                    packs.push(Value::object([
-                        ("name", Value::String(name)),
-                        ("values", Value::String(values)),
-                    ]));
+                    pack.push(Pack {
+                        name: name.into(),
+                        values: values.into(),
+                    });
                 }
             }
             None => {
@@ -463,152 +688,146 @@ pub(super) fn profile_values(remote: &Remote, prior: &Value) -> Value {
                         None => defaults.is_none(),
                     };
                     if overridden {
-                        packs.push(Value::object([
-                            ("name", Value::String(name.clone())),
-                            ("values", Value::String(now.clone())),
-                        ]));
+                        pack.push(Pack {
+                            name: name.as_str().into(),
+                            values: now.as_str().into(),
+                        });
                     }
                 }
             }
         }
-        out.push(Value::object([
-            ("id", Value::String(uid.clone())),
-            (
-                "variables",
-                prior_p
-                    .map(|p| p.get("variables").clone())
-                    .unwrap_or(Value::Null),
-            ),
-            ("pack", Value::Set(packs)),
-        ]));
+        out.push(ClusterProfile {
+            id: uid.into(),
+            variables: prior_p.map_or(Attr::Null, |p| p.variables.clone()),
+            pack,
+        });
     }
-    Value::List(out)
+    out
 }
 
-/// The resource's state from what Palette says, keeping from `prior` what
-/// Palette does not hold (timeouts, force-delete settings, variables) and
-/// the user's spelling where Palette's means the same.
-pub fn state_from(remote: &Remote, prior: &Value, context: &str) -> Value {
-    let c = &remote.cluster;
-    let meta = c.metadata.clone().unwrap_or_default();
-    let spec = remote.config.spec.clone().unwrap_or_default();
-    let cfg = spec.cluster_config.clone().unwrap_or_default();
-    let placement = cfg.placement.clone().unwrap_or_default();
-    let endpoint = cfg.control_plane_endpoint.clone().unwrap_or_default();
-    let prior_cc = first(prior, "cloud_config");
-    let datacenter = placement.datacenter.clone().unwrap_or_default();
-    let folder = placement.folder.clone().unwrap_or_default();
-    let cloud_config = Value::object([
-        ("datacenter", Value::String(datacenter.clone())),
-        ("folder", Value::String(folder.clone())),
-        (
-            "image_template_folder",
-            Value::from(placement.image_template_folder.clone()),
-        ),
-        (
-            "ssh_keys",
-            list_or_null(
-                cfg.ssh_keys.clone().unwrap_or_default(),
-                prior_cc.get("ssh_keys"),
-            ),
-        ),
-        (
-            "ntp_servers",
-            list_or_null(
+impl ClusterModel {
+    /// The resource's state from what Palette says, keeping from `prior` what
+    /// Palette does not hold (timeouts, force-delete settings, variables) and
+    /// the user's spelling where Palette's means the same.
+    pub fn from_remote(remote: &Remote, prior: &ClusterModel, context: &str) -> ClusterModel {
+        let c: &V1SpectroCluster = &remote.cluster;
+        let meta = c.metadata.clone().unwrap_or_default();
+        let spec = remote.config.spec.clone().unwrap_or_default();
+        let cfg = spec.cluster_config.clone().unwrap_or_default();
+        let placement = cfg.placement.clone().unwrap_or_default();
+        let endpoint = cfg.control_plane_endpoint.clone().unwrap_or_default();
+        let prior_cc = prior.cc();
+        let datacenter = placement.datacenter.clone().unwrap_or_default();
+        let folder = placement.folder.clone().unwrap_or_default();
+        let cloud_config = CloudConfig {
+            datacenter: datacenter.as_str().into(),
+            folder: folder.as_str().into(),
+            image_template_folder: placement.image_template_folder.clone().into(),
+            ssh_keys: list_or_null(cfg.ssh_keys.clone().unwrap_or_default(), &prior_cc.ssh_keys),
+            ntp_servers: list_or_null(
                 cfg.ntp_servers.clone().unwrap_or_default(),
-                prior_cc.get("ntp_servers"),
+                &prior_cc.ntp_servers,
             ),
-        ),
-        ("static_ip", Value::Bool(cfg.static_ip.unwrap_or(false))),
-        (
-            "control_plane_endpoint",
-            Value::from(endpoint.r#type.clone().or(Some("VIP".into()))),
-        ),
-        (
-            "network_search_domain",
-            Value::from(
-                endpoint
-                    .ddns_search_domain
-                    .clone()
-                    .filter(|d| !d.is_empty()),
+            static_ip: cfg.static_ip.unwrap_or(false).into(),
+            control_plane_endpoint: endpoint
+                .r#type
+                .clone()
+                .unwrap_or_else(|| "VIP".into())
+                .into(),
+            network_search_domain: endpoint
+                .ddns_search_domain
+                .clone()
+                .filter(|d| !d.is_empty())
+                .into(),
+        };
+        let prior_pools = prior.pools_by_name();
+        let mut machine_pool: Vec<MachinePool> = spec
+            .machine_pool_config
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|m| {
+                MachinePool::from_palette(
+                    m,
+                    m.name.as_deref().and_then(|n| prior_pools.get(n).copied()),
+                )
+            })
+            .collect();
+        machine_pool.sort_by_key(|p| p.name.get());
+        let labels = meta.labels.clone().unwrap_or_default();
+        let description = meta
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .get("description")
+            .cloned()
+            .filter(|d| !d.is_empty());
+        let tags = labels_to_tags(&labels);
+        let tags = if tags.is_empty() && prior.tags.is_null() {
+            Attr::Null
+        } else {
+            Attr::Known(tags.into_iter().map(Attr::Known).collect())
+        };
+        let account = spec
+            .cloud_account_ref
+            .clone()
+            .and_then(|r| r.uid)
+            .or_else(|| prior.cloud_account_id.get());
+        ClusterModel {
+            id: meta.uid.clone().into(),
+            name: meta.name.clone().into(),
+            description: description.into(),
+            tags,
+            context: context.into(),
+            cloud_account_id: account.into(),
+            force_delete: kept(&prior.force_delete, false),
+            force_delete_delay: kept(
+                &prior.force_delete_delay,
+                schemas::cluster::DEFAULT_FORCE_DELETE_DELAY.to_string(),
             ),
-        ),
-    ]);
-    let prior_pools = pools_by_name(prior);
-    let mut pools: Vec<Value> = spec
-        .machine_pool_config
-        .clone()
-        .unwrap_or_default()
-        .iter()
-        .map(|m| {
-            pool_value(
-                m,
-                m.name.as_deref().and_then(|n| prior_pools.get(n).copied()),
-            )
-        })
-        .collect();
-    pools.sort_by_key(|p| s(p, "name"));
-    let labels = meta.labels.clone().unwrap_or_default();
-    let description = meta
-        .annotations
-        .clone()
-        .unwrap_or_default()
-        .get("description")
-        .cloned()
-        .filter(|d| !d.is_empty());
-    let tags = labels_to_tags(&labels);
-    let tags = if tags.is_empty() && prior.get("tags").is_null() {
-        Value::Null
-    } else {
-        Value::Set(tags.into_iter().map(Value::String).collect())
-    };
-    let account = spec
-        .cloud_account_ref
-        .clone()
-        .and_then(|r| r.uid)
-        .or_else(|| s(prior, "cloud_account_id"));
-    let kept = |k: &str, default: Value| match prior.get(k) {
-        Value::Null => default,
-        v => v.clone(),
-    };
-    Value::object([
-        ("id", Value::from(meta.uid.clone())),
-        ("name", Value::from(meta.name.clone())),
-        ("description", Value::from(description)),
-        ("tags", tags),
-        ("context", Value::from(context)),
-        ("cloud_account_id", Value::from(account)),
-        ("force_delete", kept("force_delete", Value::Bool(false))),
-        (
-            "force_delete_delay",
-            kept(
-                "force_delete_delay",
-                Value::from(schemas::cluster::DEFAULT_FORCE_DELETE_DELAY),
-            ),
-        ),
-        ("state", Value::String(state_of(c))),
-        ("health", Value::String(health_of(remote))),
-        (
-            "cloud_config_id",
-            Value::from(
-                c.spec
-                    .as_ref()
-                    .and_then(|s| s.cloud_config_ref.as_ref())
-                    .and_then(|r| r.uid.clone()),
-            ),
-        ),
-        ("kubeconfig", Value::from(remote.kubeconfig.clone())),
-        (
-            "store_kubeconfig",
-            kept("store_kubeconfig", Value::Bool(true)),
-        ),
-        (
-            "nodes",
-            Value::List(node_values(remote, &datacenter, &folder)),
-        ),
-        ("cluster_profile", profile_values(remote, prior)),
-        ("cloud_config", Value::List(vec![cloud_config])),
-        ("machine_pool", Value::Set(pools)),
-        ("timeouts", prior.get("timeouts").clone()),
-    ])
+            state: state_of(c).into(),
+            health: health_of(remote).into(),
+            cloud_config_id: c
+                .spec
+                .as_ref()
+                .and_then(|s| s.cloud_config_ref.as_ref())
+                .and_then(|r| r.uid.clone())
+                .into(),
+            kubeconfig: remote.kubeconfig.clone().into(),
+            store_kubeconfig: kept(&prior.store_kubeconfig, true),
+            nodes: nodes_of(remote, &datacenter, &folder).into(),
+            cluster_profile: profiles_of(remote, prior),
+            cloud_config: vec![cloud_config],
+            machine_pool,
+            timeouts: prior.timeouts.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfplugin::model::check_model;
+
+    #[test]
+    fn the_model_matches_the_schema() {
+        check_model::<ClusterModel>(&schemas::cluster::schema().block).unwrap();
+    }
+
+    #[test]
+    fn unknown_elements_survive_the_round_trip() {
+        let mut v = tfplugin::model::sample(&schemas::cluster::schema().block, true);
+        v.set_attr("tags", Value::Set(vec![Value::Unknown, Value::from("a")]));
+        let m = ClusterModel::from_value(&v).unwrap();
+        assert_eq!(known_strings(&m.tags), ["a"]);
+        assert_eq!(m.to_value(), v);
+    }
+
+    #[test]
+    fn sets_compare_in_any_order() {
+        assert!(same_set(&[1, 2, 2], &[2, 1, 2]));
+        assert!(!same_set(&[1, 1, 2], &[1, 2, 2]));
+        assert!(same_set_attr::<i32>(&Attr::Null, &Attr::Null));
+        assert!(!same_set_attr(&Attr::Null, &Attr::Known(Vec::<i32>::new())));
+    }
 }

@@ -1,4 +1,24 @@
-use super::*;
+//! Planning: the checks of a configuration, the refinements of the generic
+//! plan, the checks against Palette and vCenter at plan time, and what a
+//! saved plan carries to its apply.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use async_trait::async_trait;
+use palette_api::client::Client;
+use palette_api::models::{
+    V1SpectroCluster, V1VsphereAccount, V1VsphereComputeClusterResources, V1VsphereDatacenters,
+};
+use tfplugin::{
+    ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Model, PlanRequest, PlanResponse,
+    Resource, Value,
+};
+
+use super::model::{decode, same_profiles, same_set, same_set_attr, yaml_equal, ClusterModel};
+use super::read::{get_cluster, read_remote};
+use super::Cluster;
+use crate::placement;
+use crate::shared::url_escape;
 
 /// `v` (a proposed state or a configuration) with each pack's values that
 /// say the same YAML as the prior state's for that profile and pack spelled
@@ -6,69 +26,56 @@ use super::*;
 /// text it was given, and a user may write the same values otherwise
 /// (reformatted, or as the `jsonencode({...})` that generated
 /// configuration holds): that is no change to plan.
-pub fn respell_packs(prior: &Value, v: &Value) -> Option<Value> {
-    let prior_values: BTreeMap<(String, String), String> = elements(prior.get("cluster_profile"))
+pub fn respell_packs(prior: &ClusterModel, v: &ClusterModel) -> Option<ClusterModel> {
+    let prior_values: BTreeMap<(String, String), String> = prior
+        .cluster_profile
         .iter()
         .flat_map(|p| {
-            let id = s(p, "id").unwrap_or_default();
-            elements(p.get("pack"))
+            let id = p.id.or_default();
+            p.pack
                 .iter()
-                .filter_map(move |k| Some(((id.clone(), s(k, "name")?), s(k, "values")?)))
+                .filter_map(move |k| Some(((id.clone(), k.name.get()?), k.values.get()?)))
         })
         .collect();
     let mut changed = false;
-    let profiles: Vec<Value> = elements(v.get("cluster_profile"))
-        .iter()
-        .map(|p| {
-            let id = s(p, "id").unwrap_or_default();
-            let mut p = p.clone();
-            let Some(packs) = p.get("pack").as_elements().map(<[Value]>::to_vec) else {
-                return p;
-            };
-            let packs: Vec<Value> = packs
-                .into_iter()
-                .map(|mut k| {
-                    let (Some(name), Some(text)) = (s(&k, "name"), s(&k, "values")) else {
-                        return k;
-                    };
-                    if let Some(before) = prior_values.get(&(id.clone(), name)) {
-                        if *before != text && yaml_equal(before, &text) {
-                            k.set_attr("values", Value::String(before.clone()));
-                            changed = true;
-                        }
-                    }
-                    k
-                })
-                .collect();
-            p.set_attr("pack", Value::Set(packs));
-            p
-        })
-        .collect();
-    if !changed {
-        return None;
-    }
     let mut out = v.clone();
-    out.set_attr("cluster_profile", Value::List(profiles));
-    Some(out)
+    for p in &mut out.cluster_profile {
+        let id = p.id.or_default();
+        for k in &mut p.pack {
+            let (Some(name), Some(text)) = (k.name.get(), k.values.get()) else {
+                continue;
+            };
+            if let Some(before) = prior_values.get(&(id.clone(), name)) {
+                if *before != text && yaml_equal(before, &text) {
+                    k.values = before.as_str().into();
+                    changed = true;
+                }
+            }
+        }
+    }
+    changed.then_some(out)
 }
 
 // ---------------------------------------------------------------------------
 // Plan-time checks (pure)
 
+/// The value of an attribute with a default: the default where null (a
+/// configuration leaves it out), `None` where not known yet.
+fn or_default<T: Clone>(v: &tfplugin::Attr<T>, default: T) -> Option<T> {
+    match v {
+        tfplugin::Attr::Null => Some(default),
+        v => v.get(),
+    }
+}
+
 /// Every rule that can be judged from the configuration alone. Unknown values
 /// are skipped: Terraform validates again once they are known.
-pub fn check_config(config: &Value) -> Diagnostics {
+pub fn check_config(config: &ClusterModel) -> Diagnostics {
     let mut d = Diagnostics::new();
     let at = AttrPath::attr("machine_pool");
-    let cc = first(config, "cloud_config");
-    let static_ip = match cc.get("static_ip") {
-        Value::Null => Some(false),
-        v => v.as_bool(),
-    };
-    let endpoint = match cc.get("control_plane_endpoint") {
-        Value::Null => Some("VIP".to_string()),
-        v => v.as_str().map(str::to_string),
-    };
+    let cc = config.cc();
+    let static_ip = or_default(&cc.static_ip, false);
+    let endpoint = or_default(&cc.control_plane_endpoint, "VIP".to_string());
     if endpoint.as_deref() == Some("DDNS") && static_ip == Some(true) {
         d.error_at(
             AttrPath::attr("cloud_config")
@@ -79,7 +86,7 @@ pub fn check_config(config: &Value) -> Diagnostics {
              \"VIP\".",
         );
     }
-    if cc.get("network_search_domain").as_str().is_some() && endpoint.as_deref() == Some("VIP") {
+    if cc.network_search_domain.as_str().is_some() && endpoint.as_deref() == Some("VIP") {
         d.error_at(
             AttrPath::attr("cloud_config")
                 .then_index(0)
@@ -89,15 +96,12 @@ pub fn check_config(config: &Value) -> Diagnostics {
              `control_plane_endpoint = \"DDNS\"` or remove it.",
         );
     }
-    let Some(pools) = config.get("machine_pool").as_elements() else {
-        return d;
-    };
     let mut names = BTreeSet::new();
     let mut control_planes = 0;
     let mut all_known = true;
-    for p in pools {
-        let name = p.get("name").as_str().unwrap_or("?").to_string();
-        if p.get("name").is_known() && !names.insert(name.clone()) {
+    for p in &config.machine_pool {
+        let name = p.name.as_str().unwrap_or("?").to_string();
+        if p.name.is_known() && !names.insert(name.clone()) {
             d.error_at(
                 at.clone(),
                 "Duplicate machine pool",
@@ -106,19 +110,14 @@ pub fn check_config(config: &Value) -> Diagnostics {
                 ),
             );
         }
-        let cp = match p.get("control_plane") {
-            Value::Null => Some(false),
-            v => v.as_bool(),
-        };
+        let cp = or_default(&p.control_plane, false);
         match cp {
             Some(true) => control_planes += 1,
             Some(false) => {}
             None => all_known = false,
         }
-        let count = int(p, "count");
-        let placements = p.get("placement");
         if cp == Some(true) {
-            if let Some(n) = count {
+            if let Some(n) = p.count.get() {
                 if ![1, 3, 5].contains(&n) {
                     d.error_at(
                         at.clone(),
@@ -130,20 +129,18 @@ pub fn check_config(config: &Value) -> Diagnostics {
                     );
                 }
             }
-            if let Some(list) = placements.as_elements() {
-                if list.len() != 1 {
-                    d.error_at(
-                        at.clone(),
-                        "Control plane placement",
-                        format!(
-                            "Machine pool {name:?} is the control plane and has {} placement blocks; the \
-                             control plane takes exactly one.",
-                            list.len()
-                        ),
-                    );
-                }
+            if p.placement.len() != 1 {
+                d.error_at(
+                    at.clone(),
+                    "Control plane placement",
+                    format!(
+                        "Machine pool {name:?} is the control plane and has {} placement blocks; the \
+                         control plane takes exactly one.",
+                        p.placement.len()
+                    ),
+                );
             }
-        } else if cp == Some(false) && p.get("control_plane_as_worker").as_bool() == Some(true) {
+        } else if cp == Some(false) && p.control_plane_as_worker.is_true() {
             d.error_at(
                 at.clone(),
                 "Worker pool with control_plane_as_worker",
@@ -152,19 +149,18 @@ pub fn check_config(config: &Value) -> Diagnostics {
                 ),
             );
         }
-        for pl in placements.as_elements().unwrap_or(&[]) {
-            let pool_id = pl.get("ip_pool_id");
+        for pl in &p.placement {
             match static_ip {
-                Some(true) if pool_id.is_null() => d.error_at(
+                Some(true) if pl.ip_pool_id.is_null() => d.error_at(
                     at.clone(),
                     "Static IP needs an IP pool",
                     format!(
                         "`static_ip = true`, but a placement of machine pool {name:?} (compute cluster {:?}) has \
                          no `ip_pool_id`; every placement needs the uid of an IP pool of the account's gateway.",
-                        pl.get("compute_cluster").as_str().unwrap_or("?")
+                        pl.compute_cluster.as_str().unwrap_or("?")
                     ),
                 ),
-                Some(false) if pool_id.as_str().is_some() => d.error_at(
+                Some(false) if pl.ip_pool_id.as_str().is_some() => d.error_at(
                     at.clone(),
                     "IP pool with DHCP",
                     format!(
@@ -188,50 +184,42 @@ pub fn check_config(config: &Value) -> Diagnostics {
     d
 }
 
-pub(super) fn pools_by_name(v: &Value) -> BTreeMap<String, &Value> {
-    elements(v.get("machine_pool"))
-        .iter()
-        .filter_map(|p| p.get("name").as_str().map(|n| (n.to_string(), p)))
-        .collect()
-}
-
 /// The refinements of the generic plan: replacement when the control plane
 /// moves to another pool, and computed values that an update leaves alone.
-pub fn refine_plan(prior: &Value, planned: &mut Value, requires_replace: &mut Vec<AttrPath>) {
-    if prior.is_null() || planned.is_null() {
-        return;
-    }
-    let cp_of = |v: &Value| -> Option<String> {
-        elements(v.get("machine_pool"))
+pub fn refine_plan(
+    prior: &ClusterModel,
+    planned: &mut ClusterModel,
+    requires_replace: &mut Vec<AttrPath>,
+) {
+    let cp_of = |m: &ClusterModel| -> Option<String> {
+        m.machine_pool
             .iter()
-            .find(|p| p.get("control_plane").as_bool() == Some(true))
-            .and_then(|p| s(p, "name"))
+            .find(|p| p.control_plane.is_true())
+            .and_then(|p| p.name.get())
     };
     let (before, after) = (cp_of(prior), cp_of(planned));
     if before.is_some() && after.is_some() && before != after {
         // Palette cannot hand the control plane to another pool.
         requires_replace.push(AttrPath::attr("machine_pool"));
     }
-    let pools_same = prior
-        .get("machine_pool")
-        .semantically_equal(planned.get("machine_pool"));
-    if pools_same && planned.get("nodes").is_unknown() {
-        planned.set_attr("nodes", prior.get("nodes").clone());
+    let pools_same = same_set(&prior.machine_pool, &planned.machine_pool);
+    if pools_same && planned.nodes.is_unknown() {
+        planned.nodes = prior.nodes.clone();
     }
-    if planned.get("kubeconfig").is_unknown() && !prior.get("kubeconfig").is_null() {
-        planned.set_attr("kubeconfig", prior.get("kubeconfig").clone());
+    if planned.kubeconfig.is_unknown() && !prior.kubeconfig.is_null() {
+        planned.kubeconfig = prior.kubeconfig.clone();
     }
-    if planned.get("store_kubeconfig").as_bool() == Some(false) {
-        planned.set_attr("kubeconfig", Value::Null);
+    if planned.store_kubeconfig.known() == Some(&false) {
+        planned.kubeconfig = tfplugin::Attr::Null;
     }
-    if pools_same
-        && planned.get("state").is_unknown()
-        && prior.get("state").as_str() == Some("Running")
-    {
-        planned.set_attr("state", prior.get("state").clone());
-        planned.set_attr("health", prior.get("health").clone());
+    if pools_same && planned.state.is_unknown() && prior.state.as_str() == Some("Running") {
+        planned.state = prior.state.clone();
+        planned.health = prior.health.clone();
     }
 }
+
+// ---------------------------------------------------------------------------
+// Saved plans
 
 /// What the provider keeps beside a cluster's state (Terraform's private
 /// state): when Palette last modified the cluster as the last read saw it.
@@ -264,24 +252,35 @@ impl Seen {
 }
 
 /// The settings Palette holds for a cluster, which a change made outside
-/// Terraform (the console) can alter.
-pub(super) const HELD_BY_PALETTE: &[&str] = &[
-    "name",
-    "description",
-    "tags",
-    "cloud_account_id",
-    "cluster_profile",
-    "cloud_config",
-    "machine_pool",
+/// Terraform (the console) can alter, each with whether two states agree on
+/// it as Terraform compares them.
+type Same = fn(&ClusterModel, &ClusterModel) -> bool;
+const HELD_BY_PALETTE: &[(&str, Same)] = &[
+    ("name", |a, b| a.name == b.name),
+    ("description", |a, b| a.description == b.description),
+    ("tags", |a, b| same_set_attr(&a.tags, &b.tags)),
+    ("cloud_account_id", |a, b| {
+        a.cloud_account_id == b.cloud_account_id
+    }),
+    ("cluster_profile", |a, b| {
+        same_profiles(&a.cluster_profile, &b.cluster_profile)
+    }),
+    ("cloud_config", |a, b| a.cloud_config == b.cloud_config),
+    ("machine_pool", |a, b| {
+        same_set(&a.machine_pool, &b.machine_pool)
+    }),
 ];
 
 /// The settings that differ between the state a plan was made from and
 /// the cluster now.
-pub(super) fn changed_settings(planned_from: &Value, now: &Value) -> Vec<&'static str> {
+pub(super) fn changed_settings(
+    planned_from: &ClusterModel,
+    now: &ClusterModel,
+) -> Vec<&'static str> {
     HELD_BY_PALETTE
         .iter()
-        .copied()
-        .filter(|k| !planned_from.get(k).semantically_equal(now.get(k)))
+        .filter(|(_, same)| !same(planned_from, now))
+        .map(|(k, _)| *k)
         .collect()
 }
 
@@ -292,10 +291,11 @@ pub(super) fn changed_settings(planned_from: &Value, now: &Value) -> Vec<&'stati
 pub(super) async fn changed_since_plan(
     client: &Client,
     uid: &str,
-    req: &ApplyRequest,
+    prior: &ClusterModel,
+    planned_private: &[u8],
     ctx: &Ctx,
 ) -> Option<ApplyResult> {
-    let seen = Seen::parse(&req.planned_private).modified?;
+    let seen = Seen::parse(planned_private).modified?;
     let cluster = match get_cluster(client, uid, ctx).await {
         Ok(Some(c)) => c,
         // Gone or unreadable: the update's own steps say so.
@@ -305,20 +305,19 @@ pub(super) async fn changed_since_plan(
     if now == seen {
         return None;
     }
-    let ctxt = context(&req.prior);
-    let r = read_remote(client, uid, false, stores_kubeconfig(&req.prior), ctx)
+    let r = read_remote(client, uid, false, prior.stores_kubeconfig(), ctx)
         .await
         .ok()??;
-    let current = state_from(&r, &req.prior, &ctxt);
-    let changed = changed_settings(&req.prior, &current);
+    let current = ClusterModel::from_remote(&r, prior, &prior.context());
+    let changed = changed_settings(prior, &current);
     if changed.is_empty() {
         return None;
     }
-    let name = s(&req.prior, "name").unwrap_or_default();
+    let name = prior.name.or_default();
     Some(ApplyResult {
         private: Seen::of(&r.cluster).bytes(),
         ..ApplyResult::failed(
-            current,
+            current.to_value(),
             Diagnostic::error(
                 "The cluster changed since the plan",
                 format!(
@@ -333,13 +332,12 @@ pub(super) async fn changed_since_plan(
     })
 }
 
+// ---------------------------------------------------------------------------
+// Checks against Palette and vCenter
+
 /// The gateway of a cloud account, from its `overlordUid` annotation; none
 /// when the account cannot be read.
-pub(super) async fn gateway_of_account(
-    client: &Client,
-    account: &str,
-    ctx: &Ctx,
-) -> Option<String> {
+async fn gateway_of_account(client: &Client, account: &str, ctx: &Ctx) -> Option<String> {
     let path = format!("/v1/cloudaccounts/vsphere/{account}");
     // A project cluster may use a tenant account.
     let acct = match client.get::<V1VsphereAccount>(&path, &ctx.cancel).await {
@@ -354,7 +352,7 @@ pub(super) async fn gateway_of_account(
 }
 
 /// vCenter's inventory as Palette lists it through a gateway.
-pub(super) struct ThroughGateway<'a> {
+struct ThroughGateway<'a> {
     client: &'a Client,
     gateway: &'a str,
     ctx: &'a Ctx,
@@ -416,24 +414,25 @@ impl Cluster {
     /// IP pools named by placements must be pools of the account's gateway.
     /// Judged at plan time when the account and the pools are known; when
     /// Palette cannot be asked, the validation at apply decides instead.
-    pub(super) async fn check_pools_of_gateway(
+    async fn check_pools_of_gateway(
         &self,
-        config: &Value,
+        config: &ClusterModel,
         diags: &mut Diagnostics,
         ctx: &Ctx,
     ) {
-        let Some(account) = config.get("cloud_account_id").as_str() else {
+        let Some(account) = config.cloud_account_id.as_str() else {
             return;
         };
-        let wanted: BTreeSet<String> = elements(config.get("machine_pool"))
+        let wanted: BTreeSet<String> = config
+            .machine_pool
             .iter()
-            .flat_map(|p| elements(p.get("placement")))
-            .filter_map(|pl| s(pl, "ip_pool_id"))
+            .flat_map(|p| &p.placement)
+            .filter_map(|pl| pl.ip_pool_id.get())
             .collect();
         if wanted.is_empty() {
             return;
         }
-        let Ok(client) = self.shared.scoped(&context(config)) else {
+        let Ok(client) = self.shared.scoped(&config.context()) else {
             return;
         };
         let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
@@ -463,39 +462,35 @@ impl Cluster {
     /// sees it through the account's gateway (what the console's placement
     /// lists show), read-only. Palette unable to answer is a warning: its
     /// own validation runs again at apply.
-    pub(super) async fn check_placement(
-        &self,
-        planned: &Value,
-        diags: &mut Diagnostics,
-        ctx: &Ctx,
-    ) {
-        let Some(account) = planned.get("cloud_account_id").as_str() else {
+    async fn check_placement(&self, planned: &ClusterModel, diags: &mut Diagnostics, ctx: &Ctx) {
+        let Some(account) = planned.cloud_account_id.as_str() else {
             return;
         };
-        let Ok(client) = self.shared.scoped(&context(planned)) else {
+        let Ok(client) = self.shared.scoped(&planned.context()) else {
             return;
         };
         let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
             return;
         };
-        let datacenter = first(planned, "cloud_config")
-            .get("datacenter")
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let datacenter = planned.cc().datacenter.or_default();
         let mut wanted = Vec::new();
         let mut pools = Vec::new();
-        for pool in elements(planned.get("machine_pool")) {
-            for pl in elements(pool.get("placement")) {
-                let mut w = placement::Wanted::of(pl, Vec::new());
-                w.datacenter = datacenter.clone();
-                w.datacenter_at = Some(
-                    AttrPath::attr("cloud_config")
-                        .then_index(0)
-                        .then_attr("datacenter"),
-                );
-                wanted.push(w);
-                pools.push(s(pool, "name").unwrap_or_default());
+        for pool in &planned.machine_pool {
+            for pl in &pool.placement {
+                wanted.push(placement::Wanted {
+                    at: Vec::new(),
+                    datacenter: datacenter.clone(),
+                    datacenter_at: Some(
+                        AttrPath::attr("cloud_config")
+                            .then_index(0)
+                            .then_attr("datacenter"),
+                    ),
+                    compute_cluster: pl.compute_cluster.or_default(),
+                    datastore: pl.datastore.or_default(),
+                    network: pl.network.or_default(),
+                    resource_pool: pl.resource_pool.or_default(),
+                });
+                pools.push(pool.name.or_default());
             }
         }
         if datacenter.is_empty() || wanted.is_empty() {
@@ -535,9 +530,7 @@ impl Cluster {
             ),
         }
     }
-}
 
-impl Cluster {
     pub(super) async fn modify_plan_cluster(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
             for (summary, detail) in crate::consequences::cluster(&req.prior, &Value::Null, false) {
@@ -545,35 +538,54 @@ impl Cluster {
             }
             return;
         }
+        // A value that does not fit the model (a block whose dynamic
+        // for_each is not known yet) is left to the generic plan.
+        let (Ok(prior), Ok(Some(proposed))) = (decode(&req.prior), decode(&req.proposed)) else {
+            return;
+        };
+        let config = decode(&req.config).ok().flatten();
         // Pack values that say what the prior ones say keep the prior text,
         // planned again so that a spelling alone is no change at all.
-        if let Some(proposed) = respell_packs(&req.prior, &req.proposed) {
-            let config =
-                respell_packs(&req.prior, &req.config).unwrap_or_else(|| req.config.clone());
-            let again = tfplugin::plan::plan(&self.schema().block, &req.prior, &proposed, &config);
+        if let Some(respelled) = prior.as_ref().and_then(|p| respell_packs(p, &proposed)) {
+            let config = match (&prior, &config) {
+                (Some(p), Some(c)) => respell_packs(p, c).map(|c| c.to_value()),
+                _ => None,
+            }
+            .unwrap_or_else(|| req.config.clone());
+            let again = tfplugin::plan::plan(
+                &self.schema().block,
+                &req.prior,
+                &respelled.to_value(),
+                &config,
+            );
             resp.state = again.state;
             resp.requires_replace = again.requires_replace;
             resp.kept_prior_spelling = true;
         }
-        refine_plan(&req.prior, &mut resp.state, &mut resp.requires_replace);
-        let unchanged = !req.prior.is_null()
-            && req.prior.get("cloud_account_id") == resp.state.get("cloud_account_id")
-            && req
-                .prior
-                .get("machine_pool")
-                .semantically_equal(resp.state.get("machine_pool"));
+        let Ok(Some(mut planned)) = decode(&resp.state) else {
+            return;
+        };
+        if let Some(prior) = &prior {
+            refine_plan(prior, &mut planned, &mut resp.requires_replace);
+            resp.state = planned.to_value();
+        }
+        let unchanged = prior.as_ref().is_some_and(|p| {
+            p.cloud_account_id == planned.cloud_account_id
+                && same_set(&p.machine_pool, &planned.machine_pool)
+        });
         if !unchanged {
-            self.check_pools_of_gateway(&req.config, &mut resp.diags, &req.ctx)
-                .await;
+            if let Some(config) = &config {
+                self.check_pools_of_gateway(config, &mut resp.diags, &req.ctx)
+                    .await;
+            }
         }
-        let placed_same = unchanged
-            && first(&req.prior, "cloud_config").get("datacenter")
-                == first(&resp.state, "cloud_config").get("datacenter");
+        let placed_same =
+            unchanged && prior.as_ref().map(|p| p.cc().datacenter) == Some(planned.cc().datacenter);
         if !placed_same && !resp.diags.has_errors() {
-            self.check_placement(&resp.state, &mut resp.diags, &req.ctx)
+            self.check_placement(&planned, &mut resp.diags, &req.ctx)
                 .await;
         }
-        if req.prior.is_null() && context(&req.proposed) == "project" {
+        if prior.is_none() && proposed.context() == "project" {
             let no_project = self
                 .shared
                 .settings

@@ -1,4 +1,21 @@
-use super::*;
+//! Reading clusters: one cluster with its machines for a refresh, the
+//! search by name and the listing, import.
+
+use std::collections::BTreeMap;
+
+use palette_api::client::{Client, Error as ApiError};
+use palette_api::models::{
+    V1ClusterProfile, V1SearchFilterCondition, V1SearchFilterGroup, V1SearchFilterItem,
+    V1SearchFilterSpec, V1SearchFilterStringCondition, V1SearchFilterStringConditionMatch,
+    V1SearchFilterSummarySpec, V1SpectroCluster, V1SpectroClustersSummary, V1VsphereCloudConfig,
+    V1VsphereMachine, V1VsphereMachines,
+};
+use tfplugin::{Ctx, Diagnostic, Diagnostics, Imported, Model, ReadResult, Value};
+
+use super::model::{decode_some, labels_to_tags, ClusterModel};
+use super::plan::Seen;
+use super::{Cluster, CLOUD_CONFIGS, CLUSTERS};
+use crate::shared::{api_diag, wrong_kind};
 
 // ---------------------------------------------------------------------------
 // State from Palette (pure)
@@ -313,21 +330,26 @@ impl Cluster {
         private: &[u8],
         ctx: &Ctx,
     ) -> ReadResult {
-        let ctxt = context(state);
         let keep = |diags| ReadResult {
             state: state.clone(),
             private: private.to_vec(),
             diags,
         };
+        let prior = match decode_some(state) {
+            Ok(m) => m,
+            Err(d) => return keep(d),
+        };
+        let ctxt = prior.context();
         let client = match self.shared.scoped(&ctxt) {
             Ok(c) => c,
             Err(d) => return keep(d),
         };
-        let uid = s(state, "id").unwrap_or_default();
-        match read_remote(&client, &uid, false, stores_kubeconfig(state), ctx).await {
-            Ok(Some(r)) => {
-                ReadResult::ok(state_from(&r, state, &ctxt), Seen::of(&r.cluster).bytes())
-            }
+        let uid = prior.id.or_default();
+        match read_remote(&client, &uid, false, prior.stores_kubeconfig(), ctx).await {
+            Ok(Some(r)) => ReadResult::ok(
+                ClusterModel::from_remote(&r, &prior, &ctxt).to_value(),
+                Seen::of(&r.cluster).bytes(),
+            ),
             // Only a real "not found" (or Deleted) removes the cluster from state;
             // a cluster of another cloud is an error that keeps it.
             Ok(None) => ReadResult::ok(Value::Null, Vec::new()),
@@ -388,7 +410,7 @@ impl Cluster {
                         ))
                     })?;
                 return Ok(vec![Imported {
-                    state: state_from(&r, &Value::Null, c),
+                    state: ClusterModel::from_remote(&r, &ClusterModel::default(), c).to_value(),
                     private: Vec::new(),
                 }]);
             }

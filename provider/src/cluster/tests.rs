@@ -1,29 +1,36 @@
-use super::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use palette_api::models::{V1ObjectMeta, V1SpectroCluster, V1SpectroVsphereClusterEntity};
+use palette_api::models::{V1VsphereMachine, V1VsphereMachinePoolConfig};
+use tfplugin::{Attr, AttrPath, Diagnostics, Model, Value};
+
+use super::apply::{keep_promised, profiles_changed};
+use super::delete::deleting_for;
+use super::model::*;
+use super::plan::{changed_settings, check_config, refine_plan, respell_packs, Seen};
+use super::read::{check_kind, read_diag, ReadError, Remote};
+use super::BARE_TAG;
 
 #[test]
 fn only_settings_palette_holds_count_as_a_change_since_the_plan() {
-    let from = Value::object([
-        ("name", Value::from("apps")),
-        ("state", Value::from("Running")),
-        (
-            "machine_pool",
-            Value::Set(vec![Value::object([
-                ("name", Value::from("workers")),
-                ("count", Value::from(2i64)),
-            ])]),
-        ),
-    ]);
-    let mut status_only = from.clone();
-    status_only.set_attr("state", Value::from("Updating"));
+    let from = ClusterModel {
+        name: "apps".into(),
+        state: "Running".into(),
+        machine_pool: vec![MachinePool {
+            name: "workers".into(),
+            count: 2.into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let status_only = ClusterModel {
+        state: "Updating".into(),
+        ..from.clone()
+    };
     assert!(changed_settings(&from, &status_only).is_empty());
     let mut scaled = from.clone();
-    scaled.set_attr(
-        "machine_pool",
-        Value::Set(vec![Value::object([
-            ("name", Value::from("workers")),
-            ("count", Value::from(3i64)),
-        ])]),
-    );
+    scaled.machine_pool[0].count = 3.into();
     assert_eq!(changed_settings(&from, &scaled), ["machine_pool"]);
     let seen = Seen {
         modified: Some("2026-12-03T10:00:00Z".into()),
@@ -35,20 +42,16 @@ fn only_settings_palette_holds_count_as_a_change_since_the_plan() {
 
 #[test]
 fn same_values_spelled_otherwise_keep_the_prior_text() {
-    let state = |values: &str| {
-        Value::object([(
-            "cluster_profile",
-            Value::List(vec![Value::object([
-                ("id", Value::from("p-1")),
-                (
-                    "pack",
-                    Value::Set(vec![Value::object([
-                        ("name", Value::from("kubernetes")),
-                        ("values", Value::from(values)),
-                    ])]),
-                ),
-            ])]),
-        )])
+    let state = |values: &str| ClusterModel {
+        cluster_profile: vec![ClusterProfile {
+            id: "p-1".into(),
+            pack: vec![Pack {
+                name: "kubernetes".into(),
+                values: values.into(),
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
     };
     let prior = state("pack:\n  podCIDR: 10.0.0.0/16\n");
     let json = state(r#"{"pack":{"podCIDR":"10.0.0.0/16"}}"#);
@@ -58,7 +61,7 @@ fn same_values_spelled_otherwise_keep_the_prior_text() {
     let other = state("pack:\n  podCIDR: 10.9.0.0/16\n");
     assert_eq!(respell_packs(&prior, &other), None, "a real change stays");
     assert_eq!(
-        respell_packs(&Value::Null, &json),
+        respell_packs(&ClusterModel::default(), &json),
         None,
         "a create has no prior"
     );
@@ -96,22 +99,22 @@ fn deletion_age_is_read_on_palettes_clock() {
     // Palette's own times win over this machine's count, in both
     // directions: an earlier run's deletion, or a clock far behind.
     assert_eq!(
-        super::deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), server, local),
+        deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), server, local),
         Duration::from_secs(20 * 60)
     );
     // A deletion timestamp ahead of the server's Date is no time yet.
     assert_eq!(
-        super::deleting_for(&deleting(Some("2026-12-02T08:00:05Z")), server, local),
+        deleting_for(&deleting(Some("2026-12-02T08:00:05Z")), server, local),
         Duration::ZERO
     );
     // Without either time, the time since this run asked.
-    assert_eq!(super::deleting_for(&deleting(None), server, local), local);
+    assert_eq!(deleting_for(&deleting(None), server, local), local);
     assert_eq!(
-        super::deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), None, local),
+        deleting_for(&deleting(Some("2026-12-02T07:40:00Z")), None, local),
         local
     );
     assert_eq!(
-        super::deleting_for(&deleting(Some("not a time")), server, local),
+        deleting_for(&deleting(Some("not a time")), server, local),
         local
     );
 }
@@ -202,6 +205,23 @@ fn config(static_ip: bool, pools: Vec<Value>) -> Value {
     ])
 }
 
+/// The model of a value built here.
+fn m(v: &Value) -> ClusterModel {
+    let model = ClusterModel::from_value(v).unwrap();
+    assert_eq!(&model.to_value(), v, "the model keeps the value as it is");
+    model
+}
+
+fn node(name: &str) -> Node {
+    Node {
+        name: name.into(),
+        pool: "cp".into(),
+        ip: "".into(),
+        vm_path: format!("/DC0/vm/palette/apps/{name}").as_str().into(),
+        state: "Running".into(),
+    }
+}
+
 fn messages(d: &Diagnostics) -> String {
     d.iter()
         .map(|x| format!("{} {}", x.summary, x.detail))
@@ -280,9 +300,9 @@ fn a_valid_configuration_passes() {
         ],
     );
     assert!(
-        check_config(&c).is_empty(),
+        check_config(&m(&c)).is_empty(),
         "{}",
-        messages(&check_config(&c))
+        messages(&check_config(&m(&c)))
     );
 }
 
@@ -349,7 +369,7 @@ fn each_rule_is_reported() {
         ),
     ];
     for (c, want) in cases {
-        let d = check_config(&c);
+        let d = check_config(&m(&c));
         assert!(
             messages(&d).contains(want),
             "want {want:?} in {}",
@@ -361,14 +381,12 @@ fn each_rule_is_reported() {
 
 #[test]
 fn unknown_values_are_not_judged() {
-    let mut p = pool("cp", true, 1, vec![placement("C0", None)]);
-    p.set_attr("count", Value::Unknown);
-    let mut c = config(true, vec![p]);
-    let mut pl = placement("C0", None);
-    pl.set_attr("ip_pool_id", Value::Unknown);
-    let mut p2 = pool("cp", true, 1, vec![pl]);
-    p2.set_attr("count", Value::Unknown);
-    c.set_attr("machine_pool", Value::Set(vec![p2]));
+    let mut c = m(&config(
+        true,
+        vec![pool("cp", true, 1, vec![placement("C0", None)])],
+    ));
+    c.machine_pool[0].count = Attr::Unknown;
+    c.machine_pool[0].placement[0].ip_pool_id = Attr::Unknown;
     assert!(
         check_config(&c).is_empty(),
         "{}",
@@ -385,7 +403,7 @@ fn moving_the_control_plane_replaces_the_cluster() {
             pool("w", false, 1, vec![placement("C0", None)]),
         ],
     );
-    let mut planned = config(
+    let planned = config(
         false,
         vec![
             pool("cp", false, 1, vec![placement("C0", None)]),
@@ -393,40 +411,41 @@ fn moving_the_control_plane_replaces_the_cluster() {
         ],
     );
     let mut rr = Vec::new();
-    refine_plan(&prior, &mut planned, &mut rr);
+    refine_plan(&m(&prior), &mut m(&planned), &mut rr);
     assert_eq!(rr, vec![AttrPath::attr("machine_pool")]);
 }
 
 #[test]
 fn a_tag_change_keeps_nodes_and_state_known() {
-    let mut prior = config(
+    let mut prior = m(&config(
         false,
         vec![pool("cp", true, 1, vec![placement("C0", None)])],
-    );
-    prior.set_attr("nodes", Value::List(vec![Value::from("n")]));
+    ));
+    prior.nodes = vec![node("n")].into();
     let mut planned = prior.clone();
-    planned.set_attr("tags", Value::Set(vec![]));
-    planned.set_attr("nodes", Value::Unknown);
-    planned.set_attr("state", Value::Unknown);
+    planned.tags = Attr::Known(vec![]);
+    planned.nodes = Attr::Unknown;
+    planned.state = Attr::Unknown;
     let mut rr = Vec::new();
     refine_plan(&prior, &mut planned, &mut rr);
     assert!(rr.is_empty());
-    assert_eq!(planned.get("nodes"), prior.get("nodes"));
-    assert_eq!(planned.get("state"), &Value::from("Running"));
+    assert_eq!(planned.nodes, prior.nodes);
+    assert_eq!(planned.state.as_str(), Some("Running"));
     // A pool change leaves them to the apply.
     let mut planned = prior.clone();
-    planned.set_attr(
-        "machine_pool",
-        Value::Set(vec![pool("cp", true, 3, vec![placement("C0", None)])]),
-    );
-    planned.set_attr("nodes", Value::Unknown);
+    planned.machine_pool = m(&config(
+        false,
+        vec![pool("cp", true, 3, vec![placement("C0", None)])],
+    ))
+    .machine_pool;
+    planned.nodes = Attr::Unknown;
     refine_plan(&prior, &mut planned, &mut rr);
-    assert!(planned.get("nodes").is_unknown());
+    assert!(planned.nodes.is_unknown());
 }
 
 /// What Palette would answer for `v`, with Palette's own YAML spelling.
 fn remote_for(v: &Value) -> Remote {
-    let e = entity(v);
+    let e = V1SpectroVsphereClusterEntity::from(&m(v));
     let spec = e.spec.clone().unwrap();
     let cc = spec.cloud_config.clone().unwrap();
     let pools: Vec<V1VsphereMachinePoolConfig> = spec
@@ -577,18 +596,16 @@ fn state_read_back_equals_what_was_applied() {
             ),
         ],
     );
-    let got = state_from(&remote_for(&v), &v, "project");
-    let mut want = v.clone();
-    want.set_attr(
-        "nodes",
-        Value::List(vec![Value::object([
-            ("name", Value::from("apps-cp-0")),
-            ("pool", Value::from("cp")),
-            ("ip", Value::from("10.0.0.5")),
-            ("vm_path", Value::from("/DC0/vm/palette/apps/apps-cp-0")),
-            ("state", Value::from("Running")),
-        ])]),
-    );
+    let got = ClusterModel::from_remote(&remote_for(&v), &m(&v), "project");
+    let mut want = m(&v);
+    want.nodes = vec![Node {
+        name: "apps-cp-0".into(),
+        pool: "cp".into(),
+        ip: "10.0.0.5".into(),
+        vm_path: "/DC0/vm/palette/apps/apps-cp-0".into(),
+        state: "Running".into(),
+    }]
+    .into();
     // Palette's reordered YAML reads back as the configuration's text.
     assert_eq!(got, want);
 }
@@ -613,11 +630,9 @@ fn drift_in_palette_shows_in_state() {
         .as_mut()
         .unwrap()[0]
         .values = Some("a: 2".into());
-    let got = state_from(&r, &v, "project");
-    let p = &elements(got.get("machine_pool"))[0];
-    assert_eq!(p.get("count"), &Value::int(3));
-    let pack = &elements(first(&got, "cluster_profile").get("pack"))[0];
-    assert_eq!(pack.get("values"), &Value::from("a: 2"));
+    let got = ClusterModel::from_remote(&r, &m(&v), "project");
+    assert_eq!(got.machine_pool[0].count, Attr::Known(3));
+    assert_eq!(got.cluster_profile[0].pack[0].values.as_str(), Some("a: 2"));
 }
 
 #[test]
@@ -634,36 +649,33 @@ fn import_keeps_only_overridden_packs_and_defaults() {
             ("ubuntu".to_string(), "os:   22.04".to_string()),
         ]),
     )]));
-    let got = state_from(&r, &Value::Null, "project");
-    let packs = elements(first(&got, "cluster_profile").get("pack"));
+    let got = ClusterModel::from_remote(&r, &ClusterModel::default(), "project");
+    let packs = &got.cluster_profile[0].pack;
     assert_eq!(packs.len(), 1);
-    assert_eq!(packs[0].get("name"), &Value::from("kubernetes"));
-    assert_eq!(got.get("force_delete_delay"), &Value::from("20m"));
-    assert_eq!(got.get("force_delete"), &Value::Bool(false));
-    assert_eq!(first(&got, "cloud_config").get("ntp_servers"), &Value::Null);
+    assert_eq!(packs[0].name.as_str(), Some("kubernetes"));
+    assert_eq!(got.force_delete_delay.as_str(), Some("20m"));
+    assert_eq!(got.force_delete, Attr::Known(false));
+    assert_eq!(got.cc().ntp_servers, Attr::Null);
 }
 
 #[test]
 fn an_update_returns_the_computed_values_its_plan_promised() {
-    let mut planned = config(
+    let mut planned = m(&config(
         false,
         vec![pool("cp", true, 1, vec![placement("C0", None)])],
-    );
-    planned.set_attr("nodes", Value::List(vec![Value::from("n-before")]));
+    ));
+    planned.nodes = vec![node("n-before")].into();
     let mut read = planned.clone();
-    read.set_attr("nodes", Value::List(vec![Value::from("n-after")]));
-    read.set_attr("description", Value::from("from Palette"));
+    read.nodes = vec![node("n-after")].into();
+    read.description = "from Palette".into();
     let got = keep_promised(&planned, read);
-    assert_eq!(got.get("nodes"), planned.get("nodes"));
-    assert_eq!(got.get("description"), &Value::from("from Palette"));
+    assert_eq!(got.nodes, planned.nodes);
+    assert_eq!(got.description.as_str(), Some("from Palette"));
     // What the plan left unknown comes from the read.
-    planned.set_attr("nodes", Value::Unknown);
+    planned.nodes = Attr::Unknown;
     let mut read = planned.clone();
-    read.set_attr("nodes", Value::List(vec![]));
-    assert_eq!(
-        keep_promised(&planned, read).get("nodes"),
-        &Value::List(vec![])
-    );
+    read.nodes = Attr::Known(vec![]);
+    assert_eq!(keep_promised(&planned, read).nodes, Attr::Known(vec![]));
 }
 
 #[test]
@@ -672,25 +684,17 @@ fn reformatted_values_need_no_call() {
         false,
         vec![pool("cp", true, 1, vec![placement("C0", None)])],
     );
+    let v = m(&v);
     let mut w = v.clone();
-    let mut prof = first(&v, "cluster_profile").clone();
-    prof.set_attr(
-        "pack",
-        Value::Set(vec![Value::object([
-            ("name", Value::from("kubernetes")),
-            ("values", Value::from("b: [x, y]\na: 1")),
-        ])]),
-    );
-    w.set_attr("cluster_profile", Value::List(vec![prof.clone()]));
+    w.cluster_profile[0].pack = vec![Pack {
+        name: "kubernetes".into(),
+        values: "b: [x, y]\na: 1".into(),
+    }];
     assert!(!profiles_changed(&v, &w));
-    prof.set_attr(
-        "pack",
-        Value::Set(vec![Value::object([
-            ("name", Value::from("kubernetes")),
-            ("values", Value::from("a: 3")),
-        ])]),
-    );
-    w.set_attr("cluster_profile", Value::List(vec![prof]));
+    w.cluster_profile[0].pack = vec![Pack {
+        name: "kubernetes".into(),
+        values: "a: 3".into(),
+    }];
     assert!(profiles_changed(&v, &w));
 }
 
@@ -708,7 +712,7 @@ fn bodies_carry_pools_placements_and_profiles() {
             ),
         ],
     );
-    let e = entity(&v);
+    let e = V1SpectroVsphereClusterEntity::from(&m(&v));
     let spec = e.spec.unwrap();
     assert_eq!(spec.cloud_account_uid.as_deref(), Some("a1"));
     let pools = spec.machinepoolconfig.unwrap();
