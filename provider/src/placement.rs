@@ -5,7 +5,7 @@
 //! names that do exist, closest first. The checks are pure functions of
 //! what the inventory listed; the resources do the reading.
 
-use tfplugin::{AttrPath, Value};
+use tfplugin::AttrPath;
 use vsphere::vm::{ClusterResources, DatacenterInventory};
 
 /// The names one placement asks for, and where each was written.
@@ -33,21 +33,6 @@ pub struct Problem {
 }
 
 impl Wanted {
-    /// From a block holding the placement attributes; unknown values (known
-    /// only at apply) are not checked.
-    pub fn of(block: &Value, at: Vec<(String, Option<usize>)>) -> Wanted {
-        let s = |k: &str| block.get(k).as_str().unwrap_or_default().to_string();
-        Wanted {
-            at,
-            datacenter: s("datacenter"),
-            datacenter_at: None,
-            compute_cluster: s("compute_cluster"),
-            datastore: s("datastore"),
-            network: s("network"),
-            resource_pool: s("resource_pool"),
-        }
-    }
-
     fn path(&self, attr: &str) -> AttrPath {
         let mut p = AttrPath::root();
         for (name, index) in &self.at {

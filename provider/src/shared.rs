@@ -10,7 +10,7 @@ use palette_api::models::{
     V1Events, V1FilterString, V1IpPoolEntity, V1IpPools, V1ProjectFilterSpec, V1ProjectsFilterSpec,
     V1ProjectsSummary,
 };
-use tfplugin::{Ctx, Diagnostic, Diagnostics, Value};
+use tfplugin::{Ctx, Diagnostic, Diagnostics};
 use tokio::sync::OnceCell;
 
 use crate::config::Settings;
@@ -368,23 +368,6 @@ pub fn wrong_kind(
         }
         None => format!("uid {uid} is a {what}{named} of no stated cloud type, not {expected}."),
     }
-}
-
-/// The single object of a list-of-one block, or null.
-pub fn first<'a>(v: &'a Value, block: &str) -> &'a Value {
-    v.get(block)
-        .as_elements()
-        .and_then(|e| e.first())
-        .unwrap_or(&Value::Null)
-}
-
-/// The known strings of a list or set.
-pub fn strings(v: &Value) -> Vec<String> {
-    v.as_elements()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|x| x.as_str().map(str::to_string))
-        .collect()
 }
 
 /// Polling that starts quick (a lab, or a change Palette applies at once)

@@ -175,6 +175,36 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Attr<T> {
     }
 }
 
+/// A list or set of strings whose elements may each be unknown at plan
+/// time (`ssh_keys = [tls_private_key.k.public_key_openssh]`), which a plain
+/// `Vec<String>` could not hold.
+pub type Strings = Attr<Vec<Attr<String>>>;
+/// A map of strings whose values may each be unknown at plan time.
+pub type StringMap = Attr<BTreeMap<String, Attr<String>>>;
+
+/// The known strings of a list or set: none where it is null or unknown.
+pub fn known_strings(v: &Strings) -> Vec<String> {
+    v.known()
+        .map(|items| items.iter().filter_map(Attr::get).collect())
+        .unwrap_or_default()
+}
+
+/// A list of known strings.
+pub fn strings_of(items: &[String]) -> Strings {
+    Attr::Known(items.iter().map(|s| Attr::Known(s.clone())).collect())
+}
+
+/// The known entries of a map: none where it is null or unknown.
+pub fn known_map(v: &StringMap) -> BTreeMap<String, String> {
+    v.known()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| x.get().map(|s| (k.clone(), s)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// For a nested block list field: `#[serde(deserialize_with =
 /// "tfplugin::model::blocks")]`. Terraform sends a block list as a list,
 /// empty when no block is written, but a value built from

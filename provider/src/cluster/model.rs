@@ -21,13 +21,10 @@ use tfplugin::{Attr, Diagnostic, Diagnostics, Model, Type, Value};
 
 use super::read::{state_of, Remote};
 use super::BARE_TAG;
+pub use tfplugin::model::{known_map, known_strings, StringMap, Strings};
 
-/// A list or set of strings, each of which may be unknown at plan time.
-pub type Strings = Attr<Vec<Attr<String>>>;
-/// A map of strings, each of which may be unknown at plan time.
-pub type StringMap = Attr<BTreeMap<String, Attr<String>>>;
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// `Debug` is written out below: a derived one would print the kubeconfig.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterModel {
     pub id: Attr<String>,
@@ -44,10 +41,43 @@ pub struct ClusterModel {
     pub kubeconfig: Attr<String>,
     pub store_kubeconfig: Attr<bool>,
     pub nodes: Attr<Vec<Node>>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub cluster_profile: Vec<ClusterProfile>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub cloud_config: Vec<CloudConfig>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub machine_pool: Vec<MachinePool>,
     pub timeouts: Option<Timeouts>,
+}
+
+impl std::fmt::Debug for ClusterModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kubeconfig = match &self.kubeconfig {
+            Attr::Known(_) => "<redacted>",
+            Attr::Unknown => "<unknown>",
+            Attr::Null => "<null>",
+        };
+        f.debug_struct("ClusterModel")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("description", &self.description)
+            .field("tags", &self.tags)
+            .field("context", &self.context)
+            .field("cloud_account_id", &self.cloud_account_id)
+            .field("force_delete", &self.force_delete)
+            .field("force_delete_delay", &self.force_delete_delay)
+            .field("state", &self.state)
+            .field("health", &self.health)
+            .field("cloud_config_id", &self.cloud_config_id)
+            .field("kubeconfig", &kubeconfig)
+            .field("store_kubeconfig", &self.store_kubeconfig)
+            .field("nodes", &self.nodes)
+            .field("cluster_profile", &self.cluster_profile)
+            .field("cloud_config", &self.cloud_config)
+            .field("machine_pool", &self.machine_pool)
+            .field("timeouts", &self.timeouts)
+            .finish()
+    }
 }
 
 /// A node as Palette reports it.
@@ -66,6 +96,7 @@ pub struct Node {
 pub struct ClusterProfile {
     pub id: Attr<String>,
     pub variables: StringMap,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub pack: Vec<Pack>,
 }
 
@@ -103,7 +134,9 @@ pub struct MachinePool {
     pub disk_gb: Attr<i64>,
     pub labels: StringMap,
     pub update_strategy: Attr<String>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub taint: Vec<Taint>,
+    #[serde(deserialize_with = "tfplugin::model::blocks")]
     pub placement: Vec<Placement>,
 }
 
@@ -213,24 +246,6 @@ impl ClusterModel {
 
 // ---------------------------------------------------------------------------
 // Collections as Terraform compares them
-
-/// The known strings of a list or set.
-pub fn known_strings(v: &Strings) -> Vec<String> {
-    v.known()
-        .map(|items| items.iter().filter_map(Attr::get).collect())
-        .unwrap_or_default()
-}
-
-/// The known entries of a map.
-pub fn known_map(v: &StringMap) -> BTreeMap<String, String> {
-    v.known()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, x)| x.get().map(|s| (k.clone(), s)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// Whether two sets hold the same elements, in any order.
 pub fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {

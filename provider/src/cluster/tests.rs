@@ -121,8 +121,8 @@ fn deletion_age_is_read_on_palettes_clock() {
 
 use palette_api::models::{
     V1ClusterProfileTemplate, V1ObjectReference, V1PackRef, V1SpectroClusterSpec,
-    V1SpectroClusterStatus, V1VsphereCloudConfigSpec, V1VsphereClusterConfig, V1VsphereMachineSpec,
-    V1VsphereNetworkConfig, V1VsphereNic, V1VspherePlacementConfig,
+    V1SpectroClusterStatus, V1VsphereCloudConfig, V1VsphereCloudConfigSpec, V1VsphereClusterConfig,
+    V1VsphereMachineSpec, V1VsphereNetworkConfig, V1VsphereNic, V1VspherePlacementConfig,
 };
 
 fn placement(cluster: &str, pool: Option<&str>) -> Value {

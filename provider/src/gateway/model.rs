@@ -18,23 +18,7 @@ use vsphere::vm::{OvfProperty, VmInfo};
 use super::adopt::by_label;
 use crate::cloud_account::PasswordForms;
 use crate::placement::Wanted;
-
-/// A list of strings whose elements may each be unknown at plan time
-/// (`ssh_keys = [tls_private_key.k.public_key_openssh]`), which a plain
-/// `Vec<String>` could not hold.
-pub type Strings = Attr<Vec<Attr<String>>>;
-
-/// The known strings of a list: none where it is null or unknown.
-pub fn known_strings(v: &Strings) -> Vec<String> {
-    v.known()
-        .map(|items| items.iter().filter_map(Attr::get).collect())
-        .unwrap_or_default()
-}
-
-/// A list of known strings.
-pub fn strings_of(items: &[String]) -> Strings {
-    Attr::Known(items.iter().map(|s| Attr::Known(s.clone())).collect())
-}
+pub use tfplugin::model::{known_strings, strings_of, Strings};
 
 /// Null for an empty string, as state records what vCenter leaves unset.
 fn opt(v: &str) -> Attr<String> {

@@ -7,6 +7,7 @@ use palette_api::models::{
 };
 use palette_api::pool::PoolInput;
 use serde::{Deserialize, Serialize};
+use tfplugin::model::{strings_of, Strings};
 use tfplugin::{Attr, Model, Type};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -20,8 +21,8 @@ pub struct IpPoolModel {
     pub subnet: Attr<String>,
     pub prefix: Attr<i64>,
     pub gateway: Attr<String>,
-    pub nameservers: Attr<Vec<String>>,
-    pub search_domains: Attr<Vec<String>>,
+    pub nameservers: Strings,
+    pub search_domains: Strings,
     pub restrict_to_single_cluster: Attr<bool>,
     pub allotted_ips: Attr<Vec<String>>,
     pub associated_clusters: Attr<Vec<String>>,
@@ -97,9 +98,9 @@ pub fn pool_input<'a>(
 
 /// A list from the API as state: absent and empty read the same, and keep
 /// whichever of the two the configuration had, so neither shows as drift.
-pub fn list_value(api: Option<Vec<String>>, prior: &Attr<Vec<String>>) -> Attr<Vec<String>> {
+pub fn list_value(api: Option<Vec<String>>, prior: &Strings) -> Strings {
     match api {
-        Some(items) if !items.is_empty() => Attr::Known(items),
+        Some(items) if !items.is_empty() => strings_of(&items),
         _ if prior.known().is_some_and(Vec::is_empty) => Attr::Known(Vec::new()),
         _ => Attr::Null,
     }
@@ -107,8 +108,14 @@ pub fn list_value(api: Option<Vec<String>>, prior: &Attr<Vec<String>>) -> Attr<V
 
 impl From<&IpPoolModel> for V1IpPoolInputEntity {
     fn from(m: &IpPoolModel) -> Self {
-        let nameservers = m.nameservers.get();
-        let search = m.search_domains.get();
+        // Elements unknown at plan time are left out: this body is sent only
+        // at apply, when every element is known.
+        let known = |v: &Strings| {
+            v.known()
+                .map(|items| items.iter().filter_map(Attr::get).collect::<Vec<_>>())
+        };
+        let nameservers = known(&m.nameservers);
+        let search = known(&m.search_domains);
         V1IpPoolInputEntity {
             metadata: Some(V1ObjectMeta {
                 name: m.name.get(),
@@ -154,7 +161,7 @@ mod tests {
         );
         assert_eq!(
             list_value(Some(vec!["a".into()]), &Attr::Null),
-            Attr::Known(vec!["a".to_string()])
+            Attr::Known(vec![Attr::Known("a".to_string())])
         );
     }
 }
