@@ -8,45 +8,22 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use tfplugin::Value;
-
+use crate::cluster::{ClusterModel, Node};
 use crate::gateway::GatewayModel;
 use crate::ip_pool::IpPoolModel;
 
 /// A warning's summary and detail.
 pub type Warning = (String, String);
 
-/// What happens to the object: `Some("Destroying")`, `Some("Replacing")`,
-/// or `None` for an update (or a create).
-pub fn going(prior: &Value, planned: &Value, replacing: bool) -> Option<&'static str> {
-    if prior.is_null() {
-        None
-    } else if planned.is_null() {
-        Some("Destroying")
-    } else if replacing {
-        Some("Replacing")
-    } else {
-        None
-    }
-}
-
-fn attr(v: &Value, k: &str) -> String {
-    v.get(k).as_str().unwrap_or_default().to_string()
-}
-
 /// `a (10.0.0.1), b` for a cluster's nodes.
-fn node_list(nodes: &[&Value]) -> String {
+fn node_list(nodes: &[&Node]) -> String {
     nodes
         .iter()
         .map(|n| {
-            let path = attr(n, "vm_path");
-            let name = if path.is_empty() {
-                attr(n, "name")
-            } else {
-                path
-            };
-            match attr(n, "ip") {
-                ip if ip.is_empty() => name,
+            let path = n.vm_path.str();
+            let name = if path.is_empty() { n.name.str() } else { path };
+            match n.ip.str() {
+                "" => name.to_string(),
                 ip => format!("{name} ({ip})"),
             }
         })
@@ -54,7 +31,6 @@ fn node_list(nodes: &[&Value]) -> String {
         .join(", ")
 }
 
-/// Pool name to count; a count not known until apply is left out.
 fn node_vms(n: impl Into<i64>) -> String {
     match n.into() {
         1 => "1 node VM".to_string(),
@@ -62,33 +38,42 @@ fn node_vms(n: impl Into<i64>) -> String {
     }
 }
 
-fn pool_counts(v: &Value) -> BTreeMap<String, Option<i64>> {
-    v.get("machine_pool")
-        .as_elements()
-        .unwrap_or(&[])
+/// Pool name to count; a count not known until apply is `None`.
+fn pool_counts(v: &ClusterModel) -> BTreeMap<String, Option<i64>> {
+    v.machine_pool
         .iter()
-        .map(|p| (attr(p, "name"), p.get("count").as_i64()))
+        .map(|p| (p.name.str().to_string(), p.count.known().copied()))
         .collect()
 }
 
-/// A cluster's destroy, replacement, removed machine pools and shrunk
-/// machine pools.
-pub fn cluster(prior: &Value, planned: &Value, replacing: bool) -> Vec<Warning> {
-    let name = attr(prior, "name");
-    let nodes: Vec<&Value> = prior
-        .get("nodes")
-        .as_elements()
+/// A cluster's destroy (`planned` none), replacement, removed machine pools
+/// and shrunk machine pools.
+pub fn cluster(
+    prior: &ClusterModel,
+    planned: Option<&ClusterModel>,
+    replacing: bool,
+) -> Vec<Warning> {
+    let name = prior.name.str();
+    let nodes: Vec<&Node> = prior
+        .nodes
+        .known()
+        .map(Vec::as_slice)
         .unwrap_or(&[])
         .iter()
         .collect();
-    let returned = |ns: &[&Value]| {
-        if ns.iter().any(|n| !attr(n, "ip").is_empty()) {
+    let returned = |ns: &[&Node]| {
+        if ns.iter().any(|n| !n.ip.str().is_empty()) {
             " Their static addresses go back to their IP pools."
         } else {
             ""
         }
     };
-    if let Some(how) = going(prior, planned, replacing) {
+    let how = match planned {
+        None => Some("Destroying"),
+        Some(_) if replacing => Some("Replacing"),
+        Some(_) => None,
+    };
+    if let Some(how) = how {
         let detail = if nodes.is_empty() {
             format!(
                 "{how} cluster {name:?} deletes its node VMs in vCenter (none recorded in state \
@@ -105,17 +90,17 @@ pub fn cluster(prior: &Value, planned: &Value, replacing: bool) -> Vec<Warning> 
         };
         return vec![(format!("{how} cluster {name:?} deletes its nodes"), detail)];
     }
-    if prior.is_null() || planned.is_null() {
+    let Some(planned) = planned else {
         return Vec::new();
-    }
+    };
     let (before, after) = (pool_counts(prior), pool_counts(planned));
     let mut out = Vec::new();
     for (pool, count) in &before {
         let Some(count) = count else { continue };
-        let in_pool: Vec<&Value> = nodes
+        let in_pool: Vec<&Node> = nodes
             .iter()
             .copied()
-            .filter(|n| attr(n, "pool") == *pool)
+            .filter(|n| n.pool.str() == pool)
             .collect();
         match after.get(pool) {
             None => out.push((
@@ -270,34 +255,33 @@ pub fn pool_shrink(prior: &IpPoolModel, planned: &IpPoolModel) -> Option<Warning
 mod tests {
     use super::*;
 
-    fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
+    use crate::cluster::model::MachinePool;
+    use tfplugin::Attr;
+
+    fn node(name: &str, pool: &str, ip: &str) -> Node {
+        Node {
+            name: name.into(),
+            pool: pool.into(),
+            ip: ip.into(),
+            vm_path: Attr::Known(format!("DC0/vm/apps/{name}")),
+            state: "Running".into(),
+        }
     }
 
-    fn node(name: &str, pool: &str, ip: &str) -> Value {
-        obj(&[
-            ("name", Value::from(name)),
-            ("pool", Value::from(pool)),
-            ("ip", Value::from(ip)),
-            ("vm_path", Value::from(format!("DC0/vm/apps/{name}"))),
-            ("state", Value::from("Running")),
-        ])
-    }
-
-    fn cluster_state(pools: &[(&str, i64)], nodes: Vec<Value>) -> Value {
-        obj(&[
-            ("name", Value::from("apps-dc1")),
-            (
-                "machine_pool",
-                Value::List(
-                    pools
-                        .iter()
-                        .map(|(n, c)| obj(&[("name", Value::from(*n)), ("count", Value::from(*c))]))
-                        .collect(),
-                ),
-            ),
-            ("nodes", Value::List(nodes)),
-        ])
+    fn cluster_state(pools: &[(&str, i64)], nodes: Vec<Node>) -> ClusterModel {
+        ClusterModel {
+            name: "apps-dc1".into(),
+            machine_pool: pools
+                .iter()
+                .map(|(n, c)| MachinePool {
+                    name: (*n).into(),
+                    count: Attr::Known(*c),
+                    ..Default::default()
+                })
+                .collect(),
+            nodes: Attr::Known(nodes),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -310,7 +294,7 @@ mod tests {
                 node("apps-w-2", "workers", "10.0.0.7"),
             ],
         );
-        let w = cluster(&prior, &Value::Null, false);
+        let w = cluster(&prior, None, false);
         assert_eq!(w.len(), 1);
         assert_eq!(w[0].0, "Destroying cluster \"apps-dc1\" deletes its nodes");
         for needle in [
@@ -321,11 +305,10 @@ mod tests {
         ] {
             assert!(w[0].1.contains(needle), "{needle}: {}", w[0].1);
         }
-        let w = cluster(&prior, &prior, true);
+        let w = cluster(&prior, Some(&prior), true);
         assert!(w[0].0.starts_with("Replacing"), "{w:?}");
         // An unchanged cluster, and a create, warn of nothing.
-        assert!(cluster(&prior, &prior, false).is_empty());
-        assert!(cluster(&Value::Null, &prior, false).is_empty());
+        assert!(cluster(&prior, Some(&prior), false).is_empty());
     }
 
     #[test]
@@ -340,7 +323,7 @@ mod tests {
             ],
         );
         let planned = cluster_state(&[("cp", 1), ("workers", 1)], vec![]);
-        let w = cluster(&prior, &planned, false);
+        let w = cluster(&prior, Some(&planned), false);
         assert_eq!(w.len(), 2, "{w:?}");
         let gpu = w
             .iter()
@@ -364,7 +347,7 @@ mod tests {
             "{workers:?}"
         );
         // Growing warns of nothing.
-        assert!(cluster(&planned, &prior, false).is_empty());
+        assert!(cluster(&planned, Some(&prior), false).is_empty());
     }
 
     #[test]

@@ -15,10 +15,16 @@ use async_trait::async_trait;
 use palette_api::models::{V1Overlords, V1VsphereAccounts};
 use serde::Deserialize;
 use tfplugin::{
-    Attr, Ctx, Diagnostic, Diagnostics, ListRequest, ListResource, ListSink, Listed, Resource,
-    Schema, Value,
+    Attr, Ctx, Diagnostic, Diagnostics, ListRequest, ListResource, ListSink, Listed, Model,
+    Resource, Schema, Value,
 };
 
+use tfplugin::model::{known_strings, Strings};
+
+use crate::cloud_account::CloudAccountModel;
+use crate::cluster::ClusterModel;
+use crate::gateway::GatewayModel;
+use crate::ip_pool::IpPoolModel;
 use crate::shared::{api_diag, Shared};
 
 #[derive(Clone, Copy, Debug)]
@@ -37,12 +43,12 @@ pub struct ImportingList {
 }
 
 /// One object found in a listing: the import id that reads it, its name,
-/// its identity attributes, and whether the listing alone decided every
-/// filter for it.
+/// a state holding only what its identity needs, and whether the listing
+/// alone decided every filter for it.
 struct Candidate {
     import_id: String,
     display_name: String,
-    identity: Vec<(&'static str, String)>,
+    stub: Value,
     decided: bool,
 }
 
@@ -170,7 +176,12 @@ impl ImportingList {
                                 continue;
                             }
                             out.push(Candidate {
-                                identity: vec![("id", uid.clone()), ("name", name.clone())],
+                                stub: GatewayModel {
+                                    id: uid.as_str().into(),
+                                    name: name.as_str().into(),
+                                    ..Default::default()
+                                }
+                                .to_value(),
                                 // The state filter needs the gateway's state.
                                 decided: config.state.is_null(),
                                 import_id: uid,
@@ -197,11 +208,13 @@ impl ImportingList {
                                 out.push(Candidate {
                                     import_id: format!("{uid}/{puid}"),
                                     display_name: format!("{name}/{pname}"),
-                                    identity: vec![
-                                        ("id", puid),
-                                        ("gateway_id", uid.clone()),
-                                        ("name", pname),
-                                    ],
+                                    stub: IpPoolModel {
+                                        id: puid.into(),
+                                        gateway_id: uid.as_str().into(),
+                                        name: pname.into(),
+                                        ..Default::default()
+                                    }
+                                    .to_value(),
                                     decided: true,
                                 });
                             }
@@ -224,11 +237,13 @@ impl ImportingList {
                     }
                     out.push(Candidate {
                         import_id: format!("{c}/{uid}"),
-                        identity: vec![
-                            ("id", uid),
-                            ("name", name.clone()),
-                            ("context", c.to_string()),
-                        ],
+                        stub: CloudAccountModel {
+                            id: uid.into(),
+                            name: name.as_str().into(),
+                            context: c.into(),
+                            ..Default::default()
+                        }
+                        .to_value(),
                         decided: true,
                         display_name: name,
                     });
@@ -242,35 +257,38 @@ impl ImportingList {
 
     /// Filters that need the object's state.
     fn keeps(&self, config: &ListFilter, state: &Value) -> bool {
-        let has = |k: &str| state.get(k).as_str();
+        // A state that does not read as the filters' view is not what the
+        // import of this kind writes; it is left out rather than listed
+        // unfiltered.
+        let Ok(read) = tfplugin::model::from_value::<Filtered>(state) else {
+            return false;
+        };
+        let same = |want: &Attr<String>, has: &Attr<String>| {
+            want.as_str().is_none_or(|w| has.as_str() == Some(w))
+        };
         match self.kind {
-            Kind::Gateway => config
-                .state
-                .as_str()
-                .is_none_or(|w| has("state") == Some(w)),
+            Kind::Gateway => same(&config.state, &read.state),
             Kind::IpPool => true,
             // Decided from the listing, by the gateway's uid or name.
             Kind::CloudAccount => true,
             Kind::Cluster => {
-                let tags: Vec<&str> = state
-                    .get("tags")
-                    .as_elements()
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect();
-                config.tags().iter().all(|t| tags.contains(&t.as_str()))
-                    && config
-                        .state
-                        .as_str()
-                        .is_none_or(|w| has("state") == Some(w))
-                    && config
-                        .cloud_account_id
-                        .as_str()
-                        .is_none_or(|w| has("cloud_account_id") == Some(w))
+                let tags = known_strings(&read.tags);
+                config.tags().iter().all(|t| tags.contains(t))
+                    && same(&config.state, &read.state)
+                    && same(&config.cloud_account_id, &read.cloud_account_id)
             }
         }
     }
+}
+
+/// What the filters read of an object's state, whatever its kind; the
+/// other attributes are ignored, and one a kind lacks reads as null.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Filtered {
+    state: Attr<String>,
+    cloud_account_id: Attr<String>,
+    tags: Strings,
 }
 
 #[async_trait]
@@ -379,12 +397,8 @@ impl ImportingList {
             .into_iter()
             .partition(|c| c.decided && !req.include_resource_object);
         for c in quick {
-            let mut state = Value::null_object(&self.resource.schema().ty());
-            for (k, v) in &c.identity {
-                state.set_attr(k, Value::from(v.as_str()));
-            }
             let item = Listed {
-                state,
+                state: c.stub,
                 display_name: c.display_name,
             };
             if !sink.send(item).await {
@@ -470,11 +484,13 @@ fn cluster_candidate(
     }
     Some(Candidate {
         import_id: format!("{context}/{}", c.uid),
-        identity: vec![
-            ("id", c.uid),
-            ("name", c.name.clone()),
-            ("context", context.to_string()),
-        ],
+        stub: ClusterModel {
+            id: c.uid.into(),
+            name: c.name.as_str().into(),
+            context: context.into(),
+            ..Default::default()
+        }
+        .to_value(),
         decided,
         display_name: c.name,
     })
@@ -493,14 +509,6 @@ mod tests {
             state: state.map(str::to_string),
             account: Some("a-1".into()),
         }
-    }
-
-    fn filters(pairs: &[(&str, Value)]) -> ListFilter {
-        let mut v = Value::null_object(&schemas::list::cluster().ty());
-        for (k, x) in pairs {
-            v.set_attr(k, x.clone());
-        }
-        ListFilter::from_value(&v).unwrap()
     }
 
     #[test]
@@ -532,7 +540,10 @@ mod tests {
 
     #[test]
     fn the_search_decides_what_it_can() {
-        let prod = filters(&[("tags", Value::List(vec![Value::from("env:prod")]))]);
+        let prod = ListFilter {
+            tags: Attr::Known(vec!["env:prod".into()]),
+            ..Default::default()
+        };
         let c = cluster_candidate(
             &prod,
             "project",
@@ -544,7 +555,10 @@ mod tests {
         assert_eq!(c.import_id, "project/u-1");
         assert!(cluster_candidate(&prod, "project", summary(&["env:dev"], None), None).is_none());
 
-        let running = filters(&[("state", Value::from("Running"))]);
+        let running = ListFilter {
+            state: "Running".into(),
+            ..Default::default()
+        };
         assert!(
             cluster_candidate(&running, "project", summary(&[], Some("Deleting")), None).is_none()
         );
@@ -560,11 +574,14 @@ mod tests {
                 .decided
         );
 
-        let other = filters(&[("cloud_account_id", Value::from("a-2"))]);
+        let other = ListFilter {
+            cloud_account_id: "a-2".into(),
+            ..Default::default()
+        };
         assert!(cluster_candidate(&other, "tenant", summary(&[], None), None).is_none());
 
         // On a gateway: on one of its accounts.
-        let any = filters(&[]);
+        let any = ListFilter::default();
         let of_gateway: BTreeSet<String> = ["a-1".to_string()].into();
         assert!(
             cluster_candidate(&any, "project", summary(&[], None), Some(&of_gateway)).is_some()

@@ -11,9 +11,16 @@
 //! autoscaler bounds, ...) is named in a warning, so nobody believes
 //! Terraform still manages it.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value as J};
-use tfplugin::codec::{self, JsonOptions};
-use tfplugin::{Diagnostic, Diagnostics, MoveRequest, MoveSource, Schema, Value};
+use tfplugin::model::{StringMap, Strings};
+use tfplugin::{Attr, Diagnostic, Diagnostics, MoveRequest, MoveSource, Schema, Value};
+
+use crate::cloud_account::CloudAccountModel;
+use crate::cluster::model::{
+    CloudConfig, ClusterModel, ClusterProfile, MachinePool, Pack, Placement, Taint,
+};
+use crate::ip_pool::IpPoolModel;
 
 /// The official provider's address, as Terraform records it in state.
 pub const PROVIDER: &str = "registry.terraform.io/spectrocloud/spectrocloud";
@@ -50,10 +57,21 @@ pub fn moved(req: &MoveRequest, schema: &Schema) -> Result<(Value, Diagnostics),
             ),
         ))
     })?;
-    let (ours, unmanaged) = match req.source.type_name {
-        t if t == CLUSTER.type_name => cluster(src),
-        t if t == ACCOUNT.type_name => account(src),
-        t if t == IP_POOL.type_name => ip_pool(src),
+    // Ours is built as our model, so a mapping cannot name an attribute our
+    // schema lacks; a model that does not fit the schema it is given is a
+    // bug here: fail loudly rather than drop the value.
+    fn typed<M: Serialize>(
+        (ours, unmanaged): (M, Vec<String>),
+        schema: &Schema,
+    ) -> Result<(Value, Vec<String>), String> {
+        tfplugin::model::to_value(&ours, &schema.ty())
+            .map(|v| (v, unmanaged))
+            .map_err(|e| e.to_string())
+    }
+    let mapped = match req.source.type_name {
+        t if t == CLUSTER.type_name => typed(cluster(src), schema),
+        t if t == ACCOUNT.type_name => typed(account(src), schema),
+        t if t == IP_POOL.type_name => typed(ip_pool(src), schema),
         t => {
             return Err(
                 Diagnostic::error("Move not supported", format!("No mapping from {t}.")).into(),
@@ -71,9 +89,7 @@ pub fn moved(req: &MoveRequest, schema: &Schema) -> Result<(Value, Diagnostics),
         )
         .into());
     }
-    // A mapping that names an attribute our schema lacks is a bug here:
-    // fail loudly rather than drop the value.
-    let value = codec::from_json(&ours, &schema.ty(), JsonOptions::default()).map_err(|e| {
+    let (value, unmanaged) = mapped.map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Cannot map the source state",
             format!("{}: {e}", req.source.type_name),
@@ -124,29 +140,35 @@ fn flag(o: &Obj, k: &str) -> bool {
 
 /// A list or set of strings; null when empty (the official provider writes
 /// `[]` or null for an unset set alike, where our state holds null).
-fn strings(o: &Obj, k: &str) -> J {
-    let v: Vec<J> = o
+fn strings(o: &Obj, k: &str) -> Strings {
+    let v: Vec<Attr<String>> = o
         .get(k)
         .and_then(J::as_array)
         .map(|a| {
             a.iter()
                 .filter_map(J::as_str)
                 .filter(|s| !s.is_empty())
-                .map(|s| J::String(s.into()))
+                .map(Attr::from)
                 .collect()
         })
         .unwrap_or_default();
     if v.is_empty() {
-        J::Null
+        Attr::Null
     } else {
-        J::Array(v)
+        Attr::Known(v)
     }
 }
 
-fn string_map(o: &Obj, k: &str) -> J {
+/// A map of strings; null when empty. A value that is not a string (SDKv2
+/// writes none) is left out.
+fn string_map(o: &Obj, k: &str) -> StringMap {
     match o.get(k).and_then(J::as_object) {
-        Some(m) if !m.is_empty() => J::Object(m.clone()),
-        _ => J::Null,
+        Some(m) if !m.is_empty() => Attr::Known(
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), Attr::from(v.as_str()?))))
+                .collect(),
+        ),
+        _ => Attr::Null,
     }
 }
 
@@ -187,17 +209,18 @@ fn context(o: &Obj) -> String {
     text(o, "context").unwrap_or_else(|| "project".into())
 }
 
-fn account(o: &Obj) -> (J, Vec<String>) {
-    let ours = json!({
-        "id": text(o, "id"),
-        "name": text(o, "name"),
-        "gateway_id": text(o, "private_cloud_gateway_id"),
-        "context": context(o),
-        "vcenter_server": text(o, "vsphere_vcenter"),
-        "username": text(o, "vsphere_username"),
-        "password": text(o, "vsphere_password"),
-        "insecure": flag(o, "vsphere_ignore_insecure_error"),
-    });
+fn account(o: &Obj) -> (CloudAccountModel, Vec<String>) {
+    let ours = CloudAccountModel {
+        id: text(o, "id").into(),
+        name: text(o, "name").into(),
+        gateway_id: text(o, "private_cloud_gateway_id").into(),
+        context: context(o).into(),
+        vcenter_server: text(o, "vsphere_vcenter").into(),
+        username: text(o, "vsphere_username").into(),
+        password: text(o, "vsphere_password").into(),
+        insecure: flag(o, "vsphere_ignore_insecure_error").into(),
+        ..Default::default()
+    };
     let mapped = [
         "id",
         "name",
@@ -212,21 +235,32 @@ fn account(o: &Obj) -> (J, Vec<String>) {
     (ours, unmanaged(o, "", &mapped, &[]))
 }
 
-fn ip_pool(o: &Obj) -> (J, Vec<String>) {
+fn ip_pool(o: &Obj) -> (IpPoolModel, Vec<String>) {
     let subnet = text(o, "network_type").as_deref() == Some("subnet");
-    let ours = json!({
-        "id": text(o, "id"),
-        "gateway_id": text(o, "private_cloud_gateway_id"),
-        "name": text(o, "name"),
-        "start": if subnet { None } else { text(o, "ip_start_range") },
-        "end": if subnet { None } else { text(o, "ip_end_range") },
-        "subnet": if subnet { text(o, "subnet_cidr") } else { None },
-        "prefix": int(o, "prefix"),
-        "gateway": text(o, "gateway"),
-        "nameservers": strings(o, "nameserver_addresses"),
-        "search_domains": strings(o, "nameserver_search_suffix"),
-        "restrict_to_single_cluster": flag(o, "restrict_to_single_cluster"),
-    });
+    let ours = IpPoolModel {
+        id: text(o, "id").into(),
+        gateway_id: text(o, "private_cloud_gateway_id").into(),
+        name: text(o, "name").into(),
+        start: if subnet {
+            None
+        } else {
+            text(o, "ip_start_range")
+        }
+        .into(),
+        end: if subnet {
+            None
+        } else {
+            text(o, "ip_end_range")
+        }
+        .into(),
+        subnet: if subnet { text(o, "subnet_cidr") } else { None }.into(),
+        prefix: int(o, "prefix").into(),
+        gateway: text(o, "gateway").into(),
+        nameservers: strings(o, "nameserver_addresses"),
+        search_domains: strings(o, "nameserver_search_suffix"),
+        restrict_to_single_cluster: flag(o, "restrict_to_single_cluster").into(),
+        ..Default::default()
+    };
     let mapped = [
         "id",
         "private_cloud_gateway_id",
@@ -245,7 +279,7 @@ fn ip_pool(o: &Obj) -> (J, Vec<String>) {
     (ours, unmanaged(o, "", &mapped, &[]))
 }
 
-fn cluster(o: &Obj) -> (J, Vec<String>) {
+fn cluster(o: &Obj) -> (ClusterModel, Vec<String>) {
     let mut left = unmanaged(
         o,
         "",
@@ -272,16 +306,19 @@ fn cluster(o: &Obj) -> (J, Vec<String>) {
             ("pause_agent_upgrades", json!("unlock")),
         ],
     );
-    let profiles: Vec<J> = objects(o, "cluster_profile")
+    let profiles: Vec<ClusterProfile> = objects(o, "cluster_profile")
         .into_iter()
         .map(|p| {
-            let packs: Vec<J> = objects(p, "pack")
+            let packs: Vec<Pack> = objects(p, "pack")
                 .into_iter()
                 .filter_map(|k| {
                     // A pack entry without values only pinned the pack;
                     // ours lists packs only to override their values.
                     let values = text(k, "values")?;
-                    Some(json!({"name": text(k, "name"), "values": values}))
+                    Some(Pack {
+                        name: text(k, "name").into(),
+                        values: values.into(),
+                    })
                 })
                 .collect();
             for k in objects(p, "pack") {
@@ -295,20 +332,20 @@ fn cluster(o: &Obj) -> (J, Vec<String>) {
                     ));
                 }
             }
-            json!({
-                "id": text(p, "id"),
-                "pack": packs,
-                "variables": string_map(p, "variables"),
-            })
+            ClusterProfile {
+                id: text(p, "id").into(),
+                pack: packs,
+                variables: string_map(p, "variables"),
+            }
         })
         .collect();
-    let cloud_config: Vec<J> = objects(o, "cloud_config")
+    let cloud_config: Vec<CloudConfig> = objects(o, "cloud_config")
         .into_iter()
         .map(|c| {
             let mut keys = strings(c, "ssh_keys");
             if keys.is_null() {
                 if let Some(k) = text(c, "ssh_key") {
-                    keys = json!([k]);
+                    keys = Attr::Known(vec![k.into()]);
                 }
             }
             left.extend(unmanaged(
@@ -327,43 +364,55 @@ fn cluster(o: &Obj) -> (J, Vec<String>) {
                 ],
                 &[],
             ));
-            json!({
-                "datacenter": text(c, "datacenter"),
-                "folder": text(c, "folder"),
-                "image_template_folder": text(c, "image_template_folder"),
-                "ssh_keys": keys,
-                "ntp_servers": strings(c, "ntp_servers"),
-                "static_ip": flag(c, "static_ip"),
-                "control_plane_endpoint": text(c, "network_type").unwrap_or_else(|| "VIP".into()),
-                "network_search_domain": text(c, "network_search_domain"),
-            })
+            CloudConfig {
+                datacenter: text(c, "datacenter").into(),
+                folder: text(c, "folder").into(),
+                image_template_folder: text(c, "image_template_folder").into(),
+                ssh_keys: keys,
+                ntp_servers: strings(c, "ntp_servers"),
+                static_ip: flag(c, "static_ip").into(),
+                control_plane_endpoint: text(c, "network_type")
+                    .unwrap_or_else(|| "VIP".into())
+                    .into(),
+                network_search_domain: text(c, "network_search_domain").into(),
+            }
         })
         .collect();
-    let pools: Vec<J> = objects(o, "machine_pool")
+    let pools: Vec<MachinePool> = objects(o, "machine_pool")
         .into_iter()
         .map(|m| {
             let name = text(m, "name").unwrap_or_default();
-            let size = objects(m, "instance_type").first().copied().cloned().unwrap_or_default();
-            let placements: Vec<J> = objects(m, "placement")
+            let size = objects(m, "instance_type")
+                .first()
+                .copied()
+                .cloned()
+                .unwrap_or_default();
+            let placements: Vec<Placement> = objects(m, "placement")
                 .into_iter()
-                .map(|p| {
-                    json!({
-                        "compute_cluster": text(p, "cluster"),
-                        "datastore": text(p, "datastore"),
-                        "network": text(p, "network"),
-                        "resource_pool": text(p, "resource_pool").unwrap_or_else(|| "Resources".into()),
-                        "ip_pool_id": text(p, "static_ip_pool_id"),
-                    })
+                .map(|p| Placement {
+                    compute_cluster: text(p, "cluster").into(),
+                    datastore: text(p, "datastore").into(),
+                    network: text(p, "network").into(),
+                    resource_pool: text(p, "resource_pool")
+                        .unwrap_or_else(|| "Resources".into())
+                        .into(),
+                    ip_pool_id: text(p, "static_ip_pool_id").into(),
                 })
                 .collect();
-            let taints: Vec<J> = objects(m, "taints")
+            let taints: Vec<Taint> = objects(m, "taints")
                 .into_iter()
-                .map(|t| json!({"key": text(t, "key"), "value": text(t, "value"), "effect": text(t, "effect")}))
+                .map(|t| Taint {
+                    key: text(t, "key").into(),
+                    value: text(t, "value").into(),
+                    effect: text(t, "effect").into(),
+                })
                 .collect();
-            let strategy = text(m, "update_strategy")
-                .unwrap_or_else(|| "RollingUpdateScaleOut".into());
+            let strategy =
+                text(m, "update_strategy").unwrap_or_else(|| "RollingUpdateScaleOut".into());
             if strategy == "OverrideScaling" {
-                left.push(format!("machine_pool.update_strategy = OverrideScaling (pool {name})"));
+                left.push(format!(
+                    "machine_pool.update_strategy = OverrideScaling (pool {name})"
+                ));
             }
             left.extend(
                 unmanaged(
@@ -385,39 +434,45 @@ fn cluster(o: &Obj) -> (J, Vec<String>) {
                 .into_iter()
                 .map(|a| format!("{a} (pool {name})")),
             );
-            json!({
-                "name": name,
-                "control_plane": flag(m, "control_plane"),
-                "control_plane_as_worker": flag(m, "control_plane_as_worker"),
-                "count": int(m, "count"),
-                "cpu": int(&size, "cpu"),
-                "memory_mb": int(&size, "memory_mb"),
-                "disk_gb": int(&size, "disk_size_gb"),
-                "labels": string_map(m, "additional_labels"),
-                "update_strategy": if strategy == "OverrideScaling" { "RollingUpdateScaleOut".to_string() } else { strategy },
-                "taint": taints,
-                "placement": placements,
-            })
+            MachinePool {
+                name: name.into(),
+                control_plane: flag(m, "control_plane").into(),
+                control_plane_as_worker: flag(m, "control_plane_as_worker").into(),
+                count: int(m, "count").into(),
+                cpu: int(&size, "cpu").into(),
+                memory_mb: int(&size, "memory_mb").into(),
+                disk_gb: int(&size, "disk_size_gb").into(),
+                labels: string_map(m, "additional_labels"),
+                update_strategy: if strategy == "OverrideScaling" {
+                    "RollingUpdateScaleOut".to_string()
+                } else {
+                    strategy
+                }
+                .into(),
+                taint: taints,
+                placement: placements,
+            }
         })
         .collect();
     let delay = int(o, "force_delete_delay").unwrap_or(20);
-    let ours = json!({
-        "id": text(o, "id"),
-        "name": text(o, "name"),
-        "context": context(o),
-        "description": text(o, "description"),
-        "tags": strings(o, "tags"),
-        "cloud_account_id": text(o, "cloud_account_id"),
-        "cloud_config_id": text(o, "cloud_config_id"),
-        "kubeconfig": text(o, "kubeconfig"),
-        "store_kubeconfig": true,
-        "force_delete": flag(o, "force_delete"),
-        "force_delete_delay": format!("{delay}m"),
-        "nodes": [],
-        "cluster_profile": profiles,
-        "cloud_config": cloud_config,
-        "machine_pool": pools,
-    });
+    let ours = ClusterModel {
+        id: text(o, "id").into(),
+        name: text(o, "name").into(),
+        context: context(o).into(),
+        description: text(o, "description").into(),
+        tags: strings(o, "tags"),
+        cloud_account_id: text(o, "cloud_account_id").into(),
+        cloud_config_id: text(o, "cloud_config_id").into(),
+        kubeconfig: text(o, "kubeconfig").into(),
+        store_kubeconfig: true.into(),
+        force_delete: flag(o, "force_delete").into(),
+        force_delete_delay: format!("{delay}m").into(),
+        nodes: Attr::Known(Vec::new()),
+        cluster_profile: profiles,
+        cloud_config,
+        machine_pool: pools,
+        ..Default::default()
+    };
     (ours, left)
 }
 

@@ -17,7 +17,7 @@ use tfplugin::{
 
 mod apply;
 mod delete;
-mod model;
+pub mod model;
 mod plan;
 mod read;
 #[cfg(test)]
@@ -26,6 +26,7 @@ mod tests;
 pub(crate) use self::read::{find_by_name, get_cluster, search_page, Summary};
 
 use self::model::{decode, yaml_as_json};
+pub use self::model::{ClusterModel, Node};
 use self::plan::check_config;
 use crate::shared::Shared;
 

@@ -10,8 +10,7 @@ use palette_api::models::{
     V1SpectroCluster, V1VsphereAccount, V1VsphereComputeClusterResources, V1VsphereDatacenters,
 };
 use tfplugin::{
-    ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Model, PlanRequest, PlanResponse,
-    Resource, Value,
+    ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Model, PlanRequest, PlanResponse, Resource,
 };
 
 use super::model::{decode, same_profiles, same_set, same_set_attr, yaml_equal, ClusterModel};
@@ -533,8 +532,10 @@ impl Cluster {
 
     pub(super) async fn modify_plan_cluster(&self, req: &PlanRequest, resp: &mut PlanResponse) {
         if req.proposed.is_null() {
-            for (summary, detail) in crate::consequences::cluster(&req.prior, &Value::Null, false) {
-                resp.diags.warning(summary, detail);
+            if let Ok(Some(prior)) = decode(&req.prior) {
+                for (summary, detail) in crate::consequences::cluster(&prior, None, false) {
+                    resp.diags.warning(summary, detail);
+                }
             }
             return;
         }
@@ -603,8 +604,11 @@ impl Cluster {
             }
         }
         let replacing = !resp.requires_replace.is_empty();
-        for (summary, detail) in crate::consequences::cluster(&req.prior, &resp.state, replacing) {
-            resp.diags.warning(summary, detail);
+        if let Some(prior) = &prior {
+            for (summary, detail) in crate::consequences::cluster(prior, Some(&planned), replacing)
+            {
+                resp.diags.warning(summary, detail);
+            }
         }
     }
 }
