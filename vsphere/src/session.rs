@@ -225,6 +225,11 @@ impl Session {
             .cookie_store(true)
             .connect_timeout(std::time::Duration::from_secs(10))
             .timeout(std::time::Duration::from_secs(120))
+            // A session sits idle for minutes while an OVA uploads or Palette
+            // provisions; a pooled connection that old may be closed by the
+            // server just as the next request goes out ("connection closed
+            // before message completed"). Idle connections are dropped first.
+            .pool_idle_timeout(std::time::Duration::from_secs(15))
             .redirect(same_origin_redirects());
         if target.insecure {
             http = http

@@ -136,7 +136,7 @@ impl Gateway {
         // A run lost after the deployment (see `resume`) left an installer
         // here; carry on with it when it is provably ours.
         let labels = vsphere::ovf::property_labels(&ova.descriptor);
-        let left = match session.vm_at(&vm_path).await {
+        let left = match vm_at_again(&session, &vm_path).await {
             Ok(found) => found,
             Err(e) => {
                 return ApplyResult::failed(
@@ -560,4 +560,25 @@ pub(super) async fn download_ova(
         .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?
         .map_err(|e| Diagnostic::error("The installer OVA is unreadable", e.to_string()))?;
     Ok((dir, ova))
+}
+
+/// `Session::vm_at`, asked up to three times. The lookup only reads, and it
+/// follows the OVA download, long enough for vCenter to close the idle
+/// SOAP connection just as the next request goes out ("connection closed"):
+/// asking again is safe, and failing the create on it would not be.
+async fn vm_at_again(
+    session: &vsphere::Session,
+    path: &str,
+) -> Result<Option<vsphere::vm::VmInfo>, vsphere::Error> {
+    let mut tries = 0;
+    loop {
+        match session.vm_at(path).await {
+            Err(e) if tries < 2 && !matches!(e, vsphere::Error::Cancelled { .. }) => {
+                tries += 1;
+                tracing::warn!(error = %e, path, "looking for a left installer failed; asking again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            other => return other,
+        }
+    }
 }
