@@ -36,6 +36,11 @@ VCSIM_BIN="$(scripts/tools.sh vcsim)"
 export VCSIM_BIN
 echo "$VCSIM_BIN"
 
+step "HashiCorp's vsphere provider (reads the VMs the lab and the provider make)"
+VSPHERE_PROVIDER_BIN="$(scripts/tools.sh vsphere-provider)"
+export VSPHERE_PROVIDER_BIN
+echo "$VSPHERE_PROVIDER_BIN"
+
 step "PostgreSQL server binaries (the pg backend's shared-state tests)"
 PG_BIN_DIR="$(scripts/tools.sh postgres)"
 export PG_BIN_DIR

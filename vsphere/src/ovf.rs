@@ -17,9 +17,12 @@ use tokio_util::sync::CancellationToken;
 use vim_rs::core::client::VimClient;
 use vim_rs::mo;
 use vim_rs::types::enums::HttpNfcLeaseStateEnum;
+use vim_rs::types::as_any::AsAny;
 use vim_rs::types::structs::{
     KeyValue, OvfCreateImportSpecParams, OvfManagerCommonParams, OvfNetworkMapping,
+    VirtualMachineImportSpec,
 };
+use vim_rs::types::traits::VirtualDeviceConfigSpecTrait;
 
 use crate::error::Error;
 use crate::session::Session;
@@ -417,10 +420,32 @@ impl Session {
                 detail: Some(first),
             });
         }
-        let spec = result.import_spec.ok_or_else(|| Error::Protocol {
+        let mut spec = result.import_spec.ok_or_else(|| Error::Protocol {
             server: self.server().into(),
             message: "CreateImportSpec returned no import spec".into(),
         })?;
+        // vCenter gives the NICs of an imported VM their network resource
+        // allocation; vcsim does not, and tools that read the VM expect it.
+        // Asking for vCenter's own defaults changes nothing on vCenter.
+        if spec.as_any_ref().is::<VirtualMachineImportSpec>() {
+            let mut vm_spec = spec
+                .as_any_box()
+                .downcast::<VirtualMachineImportSpec>()
+                .map_err(|_| Error::Protocol {
+                    server: self.server().into(),
+                    message: "the import spec could not be read".into(),
+                })?;
+            for change in vm_spec.config_spec.device_change.iter_mut().flatten() {
+                let change = change.get_virtual_device_config_spec_mut();
+                let device = std::mem::take(&mut change.device);
+                change.device =
+                    crate::vm::with_nic_allocation(device).map_err(|message| Error::Protocol {
+                        server: self.server().into(),
+                        message,
+                    })?;
+            }
+            spec = vm_spec;
+        }
         let items = result.file_item.unwrap_or_default();
         let lease_ref = mo::ResourcePool::new(handle.clone(), &at.pool.value)
             .import_v_app(spec.as_ref(), Some(&at.folder), None)

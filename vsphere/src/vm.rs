@@ -10,19 +10,64 @@ use std::sync::Arc;
 use vim_rs::core::client::VimClient;
 use vim_rs::mo;
 use vim_rs::types::boxed_types::ValueElements;
+use vim_rs::types::convert::CastFrom;
 use vim_rs::types::enums::{
-    MoTypesEnum, TaskInfoStateEnum, VirtualDeviceConfigSpecOperationEnum,
+    MoTypesEnum, SharesLevelEnum, TaskInfoStateEnum, VirtualDeviceConfigSpecOperationEnum,
     VirtualMachinePowerStateEnum,
 };
 use vim_rs::types::structs::{
-    ManagedObjectReference, OptionValue, VirtualDevice, VirtualDeviceConfigSpec,
+    ManagedObjectReference, OptionValue, SharesInfo, VirtualDevice, VirtualDeviceConfigSpec,
     VirtualDeviceDeviceBackingInfo, VirtualEthernetCard, VirtualEthernetCardNetworkBackingInfo,
-    VirtualMachineConfigSpec, VirtualMachineFileInfo, VirtualVmxnet, VirtualVmxnet3,
+    VirtualEthernetCardResourceAllocation, VirtualMachineConfigSpec, VirtualMachineFileInfo,
+    VirtualVmxnet, VirtualVmxnet3,
 };
+use vim_rs::types::traits::{VirtualDeviceTrait, VirtualEthernetCardTrait};
 use vim_rs::types::vim_any::VimAny;
 
 use crate::error::Error;
 use crate::session::Session;
+
+/// The network resource allocation vCenter 6 and later gives every NIC it
+/// creates: no reservation, no limit, normal shares. vcsim leaves it out,
+/// and other tools read it unconditionally (HashiCorp's vsphere provider
+/// dereferences it for every NIC of a VM it reads), so VMs made here carry
+/// it, as VMs Palette makes on vCenter do.
+pub fn vcenter_nic_allocation() -> VirtualEthernetCardResourceAllocation {
+    VirtualEthernetCardResourceAllocation {
+        reservation: Some(0),
+        share: SharesInfo {
+            shares: 50,
+            level: SharesLevelEnum::Normal,
+        },
+        limit: Some(-1),
+    }
+}
+
+/// A device with [`vcenter_nic_allocation`] filled in when it is a NIC
+/// without one; any other device as it was.
+pub(crate) fn with_nic_allocation(
+    device: Box<dyn VirtualDeviceTrait>,
+) -> Result<Box<dyn VirtualDeviceTrait>, String> {
+    let needs = <dyn VirtualEthernetCardTrait>::from_ref(device.as_ref())
+        .is_some_and(|c| c.get_virtual_ethernet_card().resource_allocation.is_none());
+    if !needs {
+        return Ok(device);
+    }
+    let mut card = <dyn VirtualEthernetCardTrait>::from_box(device)
+        .map_err(|_| "a network adapter could not be read as one".to_string())?;
+    card.get_virtual_ethernet_card_mut().resource_allocation = Some(vcenter_nic_allocation());
+    <dyn VirtualDeviceTrait>::from_box(card)
+        .map_err(|_| "a network adapter could not be read as a device".to_string())
+}
+
+/// A NIC's network resource allocation as vCenter reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NicAllocation {
+    pub reservation: Option<i64>,
+    pub limit: Option<i64>,
+    pub shares: i32,
+    pub level: String,
+}
 
 /// `extraConfig` entries as vim_rs option values.
 pub(crate) fn option_values(
@@ -77,6 +122,9 @@ pub struct Resolved {
     pub folder: ManagedObjectReference,
     /// Inventory path of the folder, for VM paths in messages.
     pub folder_path: String,
+    /// The folders this resolve created, outermost first: the only ones its
+    /// caller may later remove (see [`Session::remove_folder_if_empty`]).
+    pub created_folders: Vec<String>,
 }
 
 /// A VM to create.
@@ -266,10 +314,11 @@ impl Session {
 
     /// A located placement made whole: its VM folder, created where missing.
     pub async fn complete(&self, l: Located) -> Result<Resolved, Error> {
-        let (folder, folder_path) = self
-            .ensure_folder(&l.placement.datacenter, &l.placement.folder)
+        let (folder, folder_path, created_folders) = self
+            .make_folder(&l.placement.datacenter, &l.placement.folder)
             .await?;
         Ok(Resolved {
+            created_folders,
             datacenter: l.datacenter,
             datastore: l.datastore,
             datastore_name: l.placement.datastore,
@@ -294,6 +343,17 @@ impl Session {
         datacenter: &str,
         path: &str,
     ) -> Result<(ManagedObjectReference, String), Error> {
+        let (folder, path, _) = self.make_folder(datacenter, path).await?;
+        Ok((folder, path))
+    }
+
+    /// [`Session::ensure_folder`], also saying which folders it created.
+    async fn make_folder(
+        &self,
+        datacenter: &str,
+        path: &str,
+    ) -> Result<(ManagedObjectReference, String, Vec<String>), Error> {
+        let mut created = Vec::new();
         let mut current_path = format!("{datacenter}/vm");
         let mut current = self.find("VM folder", &current_path).await?;
         for part in path.split('/').filter(|s| !s.is_empty()) {
@@ -305,7 +365,10 @@ impl Session {
                         .create_folder(part)
                         .await
                     {
-                        Ok(f) => f,
+                        Ok(f) => {
+                            created.push(next_path.clone());
+                            f
+                        }
                         // Another caller (a second gateway in the same
                         // apply) made it between our lookup and create:
                         // DuplicateName, and the folder is there to use.
@@ -319,7 +382,31 @@ impl Session {
             };
             current_path = next_path;
         }
-        Ok((current, current_path))
+        Ok((current, current_path, created))
+    }
+
+    /// Removes the VM folder at `path` when it holds nothing; a folder that
+    /// holds anything (a VM or folder someone else put there) stays, and so
+    /// does one already gone. Returns whether it removed the folder. Callers
+    /// pass only folders they created ([`Resolved::created_folders`]): a
+    /// folder of the same name is no proof.
+    pub async fn remove_folder_if_empty(&self, path: &str) -> Result<bool, Error> {
+        let folder = match self.find("VM folder", path).await {
+            Ok(f) => f,
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let f = mo::Folder::new(self.handle(), &folder.value);
+        let children = f.child_entity().await.map_err(|e| self.err(e))?;
+        if !children.unwrap_or_default().is_empty() {
+            return Ok(false);
+        }
+        let task = f
+            .destroy_task()
+            .await
+            .map_err(|e| self.err(e))?;
+        self.wait_task(&task).await?;
+        Ok(true)
     }
 
     /// Waits for a task to end; its fault becomes the error. The wait ends
@@ -374,6 +461,7 @@ impl Session {
                         })),
                         ..Default::default()
                     },
+                    resource_allocation: Some(vcenter_nic_allocation()),
                     ..Default::default()
                 },
             },
@@ -438,6 +526,31 @@ impl Session {
             .await
             .map_err(|e| self.err(e))?;
         self.wait_task(&task).await
+    }
+
+    /// The network resource allocation of each of a VM's NICs, in device
+    /// order; `None` for a NIC that has none.
+    pub async fn nic_allocations(&self, vm: &str) -> Result<Vec<Option<NicAllocation>>, Error> {
+        let m = mo::VirtualMachine::new(self.handle(), vm);
+        let config = m.config().await.map_err(|e| self.vm_err(vm, e))?;
+        let devices = config
+            .and_then(|c| c.hardware.device)
+            .unwrap_or_default();
+        Ok(devices
+            .iter()
+            .filter_map(|d| <dyn VirtualEthernetCardTrait>::from_ref(d.as_ref()))
+            .map(|c| {
+                c.get_virtual_ethernet_card()
+                    .resource_allocation
+                    .as_ref()
+                    .map(|a| NicAllocation {
+                        reservation: a.reservation,
+                        limit: a.limit,
+                        shares: a.share.shares,
+                        level: a.share.level.to_string(),
+                    })
+            })
+            .collect())
     }
 
     /// Name, power state, annotation and extraConfig of a VM; a VM that is

@@ -32,10 +32,17 @@ async fn create_power_read_and_destroy_a_vm() {
     let s = session(&sim).await;
     let at = s.resolve(&placement("palette/installers")).await.unwrap();
     assert_eq!(at.folder_path, "DC0/vm/palette/installers");
-    // The folders now exist in vCenter.
+    assert_eq!(
+        at.created_folders,
+        ["DC0/vm/palette", "DC0/vm/palette/installers"],
+        "the resolve made both levels"
+    );
+    // The folders now exist in vCenter, and a second resolve makes none.
     s.find("VM folder", "DC0/vm/palette/installers")
         .await
         .unwrap();
+    let again = s.resolve(&placement("palette/installers")).await.unwrap();
+    assert!(again.created_folders.is_empty(), "{:?}", again.created_folders);
 
     let spec = VmSpec {
         name: "pcg-installer".into(),
@@ -45,6 +52,17 @@ async fn create_power_read_and_destroy_a_vm() {
         extra_config: BTreeMap::from([("guestinfo.pairing".to_string(), "ABC123".to_string())]),
     };
     let vm = s.create_vm(&spec, &at).await.unwrap();
+    // Its NIC carries the allocation vCenter gives every NIC, which other
+    // tools (HashiCorp's vsphere provider) read without checking.
+    assert_eq!(
+        s.nic_allocations(&vm).await.unwrap(),
+        vec![Some(vsphere::vm::NicAllocation {
+            reservation: Some(0),
+            limit: Some(-1),
+            shares: 50,
+            level: "normal".into(),
+        })]
+    );
     let info = s.vm_info(&vm).await.unwrap();
     assert_eq!(info.name, "pcg-installer");
     assert!(!info.powered_on);
@@ -64,6 +82,11 @@ async fn create_power_read_and_destroy_a_vm() {
 
     s.power_off(&vm).await.unwrap();
     assert!(!s.vm_info(&vm).await.unwrap().powered_on);
+    // A folder holding a VM stays.
+    assert!(!s
+        .remove_folder_if_empty("DC0/vm/palette/installers")
+        .await
+        .unwrap());
     s.destroy_vm(&vm).await.unwrap();
     assert!(s.vm_location(&vm).await.unwrap_err().is_not_found());
     let gone = s.vm_info(&vm).await.unwrap_err();
@@ -73,6 +96,13 @@ async fn create_power_read_and_destroy_a_vm() {
         .await
         .unwrap_err()
         .is_not_found());
+    // Empty now: the folders go, innermost first; a second call finds
+    // nothing to remove.
+    for f in at.created_folders.iter().rev() {
+        assert!(s.remove_folder_if_empty(f).await.unwrap(), "{f}");
+        assert!(s.find("VM folder", f).await.unwrap_err().is_not_found());
+        assert!(!s.remove_folder_if_empty(f).await.unwrap(), "{f}");
+    }
 }
 
 #[tokio::test]
@@ -126,6 +156,13 @@ async fn an_ova_imports_with_its_properties() {
         .unwrap();
     let info = s.vm_info(&vm).await.unwrap();
     assert_eq!(info.name, "pcg-dc1-installer");
+    // vcsim builds the NICs from the descriptor; each has vCenter's allocation.
+    let nics = s.nic_allocations(&vm).await.unwrap();
+    assert!(!nics.is_empty(), "the OVA's network adapter is there");
+    assert!(
+        nics.iter().all(|a| a.as_ref().is_some_and(|a| a.limit == Some(-1))),
+        "{nics:?}"
+    );
     assert_eq!(
         info.extra_config
             .get("installer.pairing_code")

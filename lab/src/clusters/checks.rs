@@ -496,6 +496,7 @@ pub async fn create(
             cloud_config: c.cloud_config,
             pools: c.pools,
             nodes: Vec::new(),
+            created_folders: Vec::new(),
             state: "Pending".into(),
             conditions: Vec::new(),
             deleting_since: None,

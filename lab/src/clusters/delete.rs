@@ -108,11 +108,19 @@ pub(super) fn spawn_deletion(lab: Lab, uid: String, generation: u64) {
     });
 }
 
-/// Destroys every node's VM and releases its address; the first error is
-/// reported after trying them all.
+/// Destroys every node's VM and releases its address, then removes the VM
+/// folders the lab created for the cluster that are empty now; the first
+/// error is reported after trying them all.
 pub(super) async fn destroy_nodes(lab: &Lab, uid: &str, snap: &Snapshot) -> Result<(), String> {
     let with_vm: Vec<&Node> = snap.nodes.iter().filter(|n| n.vm.is_some()).collect();
-    let session = if with_vm.is_empty() {
+    let folders: Vec<String> = lab
+        .store()
+        .clusters
+        .iter()
+        .find(|c| c.uid == uid)
+        .map(|c| c.created_folders.clone())
+        .unwrap_or_default();
+    let session = if with_vm.is_empty() && folders.is_empty() {
         None
     } else {
         Some(
@@ -130,6 +138,17 @@ pub(super) async fn destroy_nodes(lab: &Lab, uid: &str, snap: &Snapshot) -> Resu
             }
         }
         forget_node(&mut lab.store(), uid, &n.uid);
+    }
+    if let Some(s) = &session {
+        // Innermost first, and only once every VM went: a folder still
+        // holding a VM (of this cluster or anyone's) stays.
+        if first.is_none() {
+            for f in folders.iter().rev() {
+                if let Err(e) = s.remove_folder_if_empty(f).await {
+                    first.get_or_insert(format!("cannot remove VM folder {f}: {e}"));
+                }
+            }
+        }
     }
     if let Some(s) = session {
         let _ = s.logout().await;

@@ -352,6 +352,16 @@ pub(super) async fn reconcile_in(
                         reason: "PlacementInvalid",
                         message: format!("machine pool '{}': {e}", pool.name()),
                     })?;
+                if !at.created_folders.is_empty() {
+                    let mut store = lab.store();
+                    if let Some(c) = store.clusters.iter_mut().find(|c| c.uid == uid) {
+                        for f in &at.created_folders {
+                            if !c.created_folders.contains(f) {
+                                c.created_folders.push(f.clone());
+                            }
+                        }
+                    }
+                }
                 resolved.insert(key.clone(), at);
             }
             let at = &resolved[&key];

@@ -42,6 +42,11 @@ pub struct Cluster {
     /// background step knows it no longer applies.
     pub generation: u64,
     pub token: String,
+    /// VM folders the lab created in vCenter for this cluster's nodes,
+    /// outermost first. Deleting the cluster removes those that are empty
+    /// by then, and no other: a folder that was there before is the user's.
+    #[serde(default)]
+    pub created_folders: Vec<String>,
     /// Held while VMs are made or destroyed, so two reconciliations of one
     /// cluster never race for the same VM name. Not saved: no task survives
     /// a restart to hold it.
