@@ -55,7 +55,10 @@ fn vm_paths(w: &Workdir, lab: &Lab, sim: &Vcsim) -> Vec<String> {
         .iter()
         .filter_map(|n| n["vm_id"].as_str().map(str::to_string))
         .collect();
-    assert!(!ids.is_empty(), "the gateway records its node VMs: {gateway}");
+    assert!(
+        !ids.is_empty(),
+        "the gateway records its node VMs: {gateway}"
+    );
     let mut paths: Vec<String> = lab.rt.block_on(async {
         let t = vsphere::Target::parse(&sim.server, true).unwrap();
         let s = vsphere::Session::login(&t, &sim.user, &sim.password)
@@ -75,7 +78,10 @@ fn vm_paths(w: &Workdir, lab: &Lab, sim: &Vcsim) -> Vec<String> {
         paths.push(installer.to_string());
     }
     let nodes = cluster["nodes"].as_array().expect("cluster nodes");
-    assert!(!nodes.is_empty(), "the cluster records its nodes: {cluster}");
+    assert!(
+        !nodes.is_empty(),
+        "the cluster records its nodes: {cluster}"
+    );
     paths.extend(
         nodes
             .iter()

@@ -17,12 +17,10 @@ use tokio_util::sync::CancellationToken;
 use vim_rs::core::client::VimClient;
 use vim_rs::mo;
 use vim_rs::types::enums::HttpNfcLeaseStateEnum;
-use vim_rs::types::as_any::AsAny;
 use vim_rs::types::structs::{
     KeyValue, OvfCreateImportSpecParams, OvfManagerCommonParams, OvfNetworkMapping,
     VirtualMachineImportSpec,
 };
-use vim_rs::types::traits::VirtualDeviceConfigSpecTrait;
 
 use crate::error::Error;
 use crate::session::Session;
@@ -427,7 +425,8 @@ impl Session {
         // vCenter gives the NICs of an imported VM their network resource
         // allocation; vcsim does not, and tools that read the VM expect it.
         // Asking for vCenter's own defaults changes nothing on vCenter.
-        if spec.as_any_ref().is::<VirtualMachineImportSpec>() {
+        // `as_ref` first: on the Box itself, `as_any_ref` would see the Box.
+        if spec.as_ref().as_any_ref().is::<VirtualMachineImportSpec>() {
             let mut vm_spec = spec
                 .as_any_box()
                 .downcast::<VirtualMachineImportSpec>()

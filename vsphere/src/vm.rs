@@ -401,10 +401,7 @@ impl Session {
         if !children.unwrap_or_default().is_empty() {
             return Ok(false);
         }
-        let task = f
-            .destroy_task()
-            .await
-            .map_err(|e| self.err(e))?;
+        let task = f.destroy_task().await.map_err(|e| self.err(e))?;
         self.wait_task(&task).await?;
         Ok(true)
     }
@@ -533,9 +530,7 @@ impl Session {
     pub async fn nic_allocations(&self, vm: &str) -> Result<Vec<Option<NicAllocation>>, Error> {
         let m = mo::VirtualMachine::new(self.handle(), vm);
         let config = m.config().await.map_err(|e| self.vm_err(vm, e))?;
-        let devices = config
-            .and_then(|c| c.hardware.device)
-            .unwrap_or_default();
+        let devices = config.and_then(|c| c.hardware.device).unwrap_or_default();
         Ok(devices
             .iter()
             .filter_map(|d| <dyn VirtualEthernetCardTrait>::from_ref(d.as_ref()))

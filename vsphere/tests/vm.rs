@@ -42,7 +42,11 @@ async fn create_power_read_and_destroy_a_vm() {
         .await
         .unwrap();
     let again = s.resolve(&placement("palette/installers")).await.unwrap();
-    assert!(again.created_folders.is_empty(), "{:?}", again.created_folders);
+    assert!(
+        again.created_folders.is_empty(),
+        "{:?}",
+        again.created_folders
+    );
 
     let spec = VmSpec {
         name: "pcg-installer".into(),
@@ -160,7 +164,8 @@ async fn an_ova_imports_with_its_properties() {
     let nics = s.nic_allocations(&vm).await.unwrap();
     assert!(!nics.is_empty(), "the OVA's network adapter is there");
     assert!(
-        nics.iter().all(|a| a.as_ref().is_some_and(|a| a.limit == Some(-1))),
+        nics.iter()
+            .all(|a| a.as_ref().is_some_and(|a| a.limit == Some(-1))),
         "{nics:?}"
     );
     assert_eq!(
