@@ -113,13 +113,7 @@ pub(super) fn spawn_deletion(lab: Lab, uid: String, generation: u64) {
 /// error is reported after trying them all.
 pub(super) async fn destroy_nodes(lab: &Lab, uid: &str, snap: &Snapshot) -> Result<(), String> {
     let with_vm: Vec<&Node> = snap.nodes.iter().filter(|n| n.vm.is_some()).collect();
-    let folders: Vec<String> = lab
-        .store()
-        .clusters
-        .iter()
-        .find(|c| c.uid == uid)
-        .map(|c| c.created_folders.clone())
-        .unwrap_or_default();
+    let folders = &snap.created_folders;
     let session = if with_vm.is_empty() && folders.is_empty() {
         None
     } else {

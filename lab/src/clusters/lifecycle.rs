@@ -171,6 +171,7 @@ pub(super) struct Snapshot {
     pub(super) folder: String,
     pub(super) pools: Vec<MachinePool>,
     pub(super) nodes: Vec<Node>,
+    pub(super) created_folders: Vec<String>,
 }
 
 pub(super) fn snapshot(lab: &Lab, uid: &str) -> Option<Snapshot> {
@@ -189,6 +190,7 @@ pub(super) fn snapshot(lab: &Lab, uid: &str) -> Option<Snapshot> {
         folder: folder_of(&c.cloud_config),
         pools: c.pools.clone(),
         nodes: c.nodes.clone(),
+        created_folders: c.created_folders.clone(),
     })
 }
 
