@@ -14,6 +14,7 @@ mod list;
 mod official;
 mod placement;
 mod shared;
+mod vsphere_zones;
 
 use std::sync::Arc;
 
@@ -46,6 +47,9 @@ impl Provider for PaletteProvider {
                 shared: self.shared.clone(),
             }),
             Arc::new(ip_pool::IpPool {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(vsphere_zones::VsphereZones {
                 shared: self.shared.clone(),
             }),
         ]

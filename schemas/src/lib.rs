@@ -12,6 +12,7 @@ pub mod gateway_data;
 pub mod ip_pool;
 pub mod list;
 pub mod provider;
+pub mod vsphere_zones;
 
 use tfplugin::schema::Validator;
 use tfplugin::validate::{check, no_userinfo};
@@ -29,6 +30,7 @@ pub fn resources() -> Vec<(&'static str, Schema)> {
         (cluster::TYPE_NAME, cluster::schema()),
         (gateway::TYPE_NAME, gateway::schema()),
         (ip_pool::TYPE_NAME, ip_pool::schema()),
+        (vsphere_zones::TYPE_NAME, vsphere_zones::schema()),
     ]
 }
 

@@ -24,7 +24,7 @@ mod provision;
 mod read;
 mod resume;
 mod update;
-mod vcenter;
+pub(crate) mod vcenter;
 pub use model::GatewayModel;
 
 pub struct Gateway {

@@ -5,15 +5,16 @@
 use std::time::Instant;
 
 use palette_api::models::{V1OverlordVsphereAccountEntity, V1VsphereCloudAccount};
-use tfplugin::{Ctx, Diagnostics};
+use tfplugin::{Attr, Ctx, Diagnostics};
 
 use super::model::{GatewayModel, Vcenter};
 use super::Gateway;
-use crate::shared::api_diag;
+use crate::shared::{api_diag, Shared};
 
-/// vCenter credentials for the gateway: its own block, else the provider's.
+/// vCenter credentials for an operation: a resource's own `vcenter` block,
+/// else the provider's.
 #[derive(Clone)]
-pub(super) struct VcAccess {
+pub(crate) struct VcAccess {
     pub server: String,
     pub user: String,
     pub password: String,
@@ -69,14 +70,34 @@ impl VcAccess {
     }
 }
 
+/// What the password logic reads of a resource's `vcenter` block (the
+/// gateway's, the zone tagging's), whose other attributes differ.
+pub(crate) trait VcenterBlock {
+    fn server(&self) -> &Attr<String>;
+    fn password(&self) -> &Attr<String>;
+    fn password_wo(&self) -> &Attr<String>;
+}
+
+impl VcenterBlock for Vcenter {
+    fn server(&self) -> &Attr<String> {
+        &self.server
+    }
+    fn password(&self) -> &Attr<String> {
+        &self.password
+    }
+    fn password_wo(&self) -> &Attr<String> {
+        &self.password_wo
+    }
+}
+
 /// `password_wo` of a `vcenter` block, when it is the form in use.
-pub(super) fn write_only_password(block: Option<&Vcenter>) -> Option<&str> {
-    block.and_then(|b| b.password_wo.as_str())
+pub(crate) fn write_only_password<B: VcenterBlock>(block: Option<&B>) -> Option<&str> {
+    block.and_then(|b| b.password_wo().as_str())
 }
 
 /// Where an operation on the gateway gets its vCenter password.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum PasswordSource<'a> {
+pub(crate) enum PasswordSource<'a> {
     /// No `vcenter` block: the provider's `vcenter` block, if any.
     Default,
     /// `password` in the gateway's block, kept in state.
@@ -96,16 +117,16 @@ pub(super) enum PasswordSource<'a> {
 /// provider's `vcenter` block. A block without `password` either uses
 /// `password_wo` or was read back by an import (Palette never returns the
 /// password); both need the configuration or the provider's block.
-pub(super) fn password_source<'a>(
-    block: Option<&Vcenter>,
-    config_block: Option<&'a Vcenter>,
+pub(crate) fn password_source<'a, B: VcenterBlock>(
+    block: Option<&B>,
+    config_block: Option<&'a B>,
     provider_server: Option<&str>,
 ) -> PasswordSource<'a> {
     let Some(block) = block else {
         return PasswordSource::Default;
     };
     // Unknown at plan time still ends up in state.
-    if !block.password.is_null() {
+    if !block.password().is_null() {
         return PasswordSource::Stored;
     }
     if let Some(p) = write_only_password(config_block) {
@@ -113,7 +134,7 @@ pub(super) fn password_source<'a>(
     }
     let norm = |s: &str| vsphere::normalize_server(s).unwrap_or_else(|_| s.to_string());
     match provider_server {
-        Some(p) if norm(p) == norm(block.server.str()) => PasswordSource::Provider,
+        Some(p) if norm(p) == norm(block.server().str()) => PasswordSource::Provider,
         _ => PasswordSource::Missing,
     }
 }
@@ -160,14 +181,33 @@ pub(super) fn wo_version_changed(
     write_only_password(config.vcenter()).is_some() && version(planned) != version(prior)
 }
 
+/// The server of the provider's `vcenter` block.
+pub(crate) fn provider_server(shared: &Shared) -> Option<String> {
+    let settings = shared.settings.read().expect("settings lock");
+    settings
+        .as_ref()?
+        .vcenter
+        .as_ref()
+        .map(|vc| vc.server.clone())
+}
+
+/// The provider's `vcenter` block, for an operation without a block of its
+/// own (or whose block keeps no password).
+pub(crate) fn provider_access(shared: &Shared, palette_ca: Option<Vec<u8>>) -> Option<VcAccess> {
+    let settings = shared.settings.read().expect("settings lock");
+    settings.as_ref()?.vcenter.as_ref().map(|vc| VcAccess {
+        server: vc.server.clone(),
+        user: vc.username.clone(),
+        password: vc.password.expose().to_string(),
+        insecure: vc.insecure,
+        ca_file: vc.ca_file.clone(),
+        palette_ca,
+    })
+}
+
 impl Gateway {
     pub(super) fn provider_vcenter_server(&self) -> Option<String> {
-        let settings = self.shared.settings.read().expect("settings lock");
-        settings
-            .as_ref()?
-            .vcenter
-            .as_ref()
-            .map(|vc| vc.server.clone())
+        provider_server(&self.shared)
     }
 
     /// The vCenter access for an operation on `v` (planned, prior or stored
@@ -220,15 +260,7 @@ impl Gateway {
                 palette_ca,
             });
         }
-        let settings = self.shared.settings.read().expect("settings lock");
-        settings.as_ref()?.vcenter.as_ref().map(|vc| VcAccess {
-            server: vc.server.clone(),
-            user: vc.username.clone(),
-            password: vc.password.expose().to_string(),
-            insecure: vc.insecure,
-            ca_file: vc.ca_file.clone(),
-            palette_ca,
-        })
+        provider_access(&self.shared, palette_ca)
     }
 
     /// Gives Palette the gateway's vSphere account as `planned` (with the
