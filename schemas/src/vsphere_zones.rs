@@ -101,7 +101,7 @@ pub fn schema() -> Schema {
                     .required()
                     .requires_replace()
                     .validator(NotBlank)
-                    .description("Datacenter name or inventory path, such as `dc-1`. Changing it replaces the resource."),
+                    .description("Datacenter name or inventory path, such as `dc-1`."),
             )
             .attr(
                 Attribute::string("region")
