@@ -9,6 +9,7 @@
 
 pub mod error;
 pub mod ovf;
+pub mod prereq;
 pub mod owner;
 pub mod session;
 pub mod tags;

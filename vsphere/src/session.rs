@@ -213,6 +213,9 @@ impl std::fmt::Debug for Session {
 #[derive(Clone, Debug, PartialEq)]
 pub struct About {
     pub full_name: String,
+    /// The product version, such as `7.0.3`.
+    pub version: String,
+    pub build: String,
     pub api_version: String,
     pub instance_uuid: Option<String>,
 }
@@ -308,6 +311,8 @@ impl Session {
         let a = &self.client.service_content().about;
         About {
             full_name: a.full_name.clone(),
+            version: a.version.clone(),
+            build: a.build.clone(),
             api_version: a.api_version.clone(),
             instance_uuid: a.instance_uuid.clone(),
         }

@@ -225,11 +225,11 @@ fn parent_path(path: &str) -> &str {
 }
 
 impl Session {
-    fn handle(&self) -> Arc<dyn VimClient> {
+    pub(crate) fn handle(&self) -> Arc<dyn VimClient> {
         self.vim().clone()
     }
 
-    fn err(&self, e: vim_rs::core::client::Error) -> Error {
+    pub(crate) fn err(&self, e: vim_rs::core::client::Error) -> Error {
         Error::from_vim(self.server(), "", e)
     }
 
@@ -757,7 +757,7 @@ pub struct ClusterResources {
 }
 
 impl Session {
-    async fn name_of(&self, m: &ManagedObjectReference) -> Result<String, Error> {
+    pub(crate) async fn name_of(&self, m: &ManagedObjectReference) -> Result<String, Error> {
         self.vim()
             .fetch_property::<String>(m.clone(), "name")
             .await
