@@ -14,6 +14,7 @@ mod list;
 mod official;
 mod placement;
 mod shared;
+mod vsphere_preflight;
 mod vsphere_zones;
 
 use std::sync::Arc;
@@ -67,6 +68,9 @@ impl Provider for PaletteProvider {
                 shared: self.shared.clone(),
             }),
             Arc::new(ip_pool::IpPoolData {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(vsphere_preflight::VspherePreflight {
                 shared: self.shared.clone(),
             }),
         ]

@@ -12,6 +12,7 @@ pub mod gateway_data;
 pub mod ip_pool;
 pub mod list;
 pub mod provider;
+pub mod vsphere_preflight;
 pub mod vsphere_zones;
 
 use tfplugin::schema::Validator;
@@ -44,6 +45,7 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
         ),
         (gateway_data::TYPE_NAME, gateway_data::schema()),
         (ip_pool::DATA_TYPE_NAME, ip_pool::data_schema()),
+        (vsphere_preflight::TYPE_NAME, vsphere_preflight::schema()),
     ]
 }
 

@@ -9,8 +9,8 @@
 
 pub mod error;
 pub mod ovf;
-pub mod prereq;
 pub mod owner;
+pub mod prereq;
 pub mod session;
 pub mod tags;
 #[cfg(any(test, feature = "vcsim"))]

@@ -13,7 +13,7 @@ use tfplugin::{
 
 pub mod model;
 mod plan;
-mod vc;
+pub(crate) mod vc;
 
 use crate::gateway::vcenter::{
     password_source, provider_access, provider_server, PasswordSource, VcAccess,

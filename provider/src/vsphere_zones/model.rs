@@ -74,6 +74,18 @@ pub struct ZonesVcenter {
     pub ca_file: Attr<String>,
 }
 
+impl Model for ZonesVcenter {
+    fn ty() -> Type {
+        match schemas::vsphere_zones::schema()
+            .block
+            .nested_block("vcenter")
+        {
+            Some(b) => b.block.ty(),
+            None => Type::Object(Default::default()),
+        }
+    }
+}
+
 /// By hand, so that no password reaches a log or a failed test's message.
 impl std::fmt::Debug for ZonesVcenter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -148,6 +160,14 @@ impl Owned {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_models_match_the_schema() {
+        use tfplugin::model::check_model;
+        let schema = schemas::vsphere_zones::schema();
+        check_model::<ZonesModel>(&schema.block).unwrap();
+        check_model::<ZonesVcenter>(&schema.block.nested_block("vcenter").unwrap().block).unwrap();
+    }
 
     #[test]
     fn ownership_survives_private_state() {

@@ -16,13 +16,13 @@ const DATACENTER: &str = "Datacenter";
 const CLUSTER: &str = "ClusterComputeResource";
 
 /// A SOAP session (to find objects) and a vAPI session (to tag them).
-pub(super) struct Vc {
+pub(crate) struct Vc {
     session: vsphere::Session,
     tags: Tagging,
 }
 
 /// A vCenter error as a diagnostic, at `path` where one attribute caused it.
-pub(super) fn vc_diag(summary: &str, e: &vsphere::Error, path: Option<AttrPath>) -> Diagnostics {
+pub(crate) fn vc_diag(summary: &str, e: &vsphere::Error, path: Option<AttrPath>) -> Diagnostics {
     let mut d = Diagnostic::error(summary, e.to_string());
     if let Some(p) = path {
         d = d.at(p);
