@@ -48,11 +48,46 @@ provider "palette" {
   project  = "Default"
 }
 
+# The document's prerequisites first: zone tags on the datacenter and the two
+# compute clusters the cluster's workers use...
+resource "palette_vsphere_zones" "dc1" {
+  vcenter {
+    server   = var.vcenter_server
+    username = var.vcenter_user
+    password = var.vcenter_password
+    insecure = var.vcenter_insecure
+  }
+  datacenter = "DC0"
+  region     = "region1"
+  zones = {
+    "DC0_C0" = "az1"
+    "DC0_C1" = "az2"
+  }
+}
+
+# ...then every other prerequisite checked as the account Palette will use:
+# version, privileges, NTP on every host, shared datastore, zone tags. See the
+# `vsphere_preflight` output; on Terraform 1.2+ a `precondition` on ready can
+# stop the install (docs/data-sources/vsphere_preflight.md).
+data "palette_vsphere_preflight" "dc1" {
+  vcenter {
+    server   = var.vcenter_server
+    username = var.vcenter_user
+    password = var.vcenter_password
+    insecure = var.vcenter_insecure
+  }
+  datacenter       = "DC0"
+  compute_clusters = ["DC0_C0", "DC0_C1"]
+  datastore        = "LocalDS_0"
+  depends_on       = [palette_vsphere_zones.dc1]
+}
+
 # Pairing code, installer OVA into vCenter, registration, vCenter account,
 # placement, IP allocation, provisioning, installer powered off.
 resource "palette_private_cloud_gateway" "dc1" {
   name       = "pcg-dc1"
   node_count = 1
+  depends_on = [palette_vsphere_zones.dc1]
 
   vcenter {
     server   = var.vcenter_server
@@ -168,6 +203,10 @@ resource "palette_cluster_vsphere" "apps" {
 
   force_delete       = true
   force_delete_delay = "20m" # never less than 15m
+}
+
+output "vsphere_preflight" {
+  value = data.palette_vsphere_preflight.dc1.ready ? "ready: every prerequisite passed" : join("\n", data.palette_vsphere_preflight.dc1.problems)
 }
 
 output "cluster_state" {

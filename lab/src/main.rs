@@ -163,7 +163,18 @@ async fn main() -> std::process::ExitCode {
     let sim = if with_vcsim && attached.is_none() {
         let password = palette_lab::ids::new_api_key();
         let (dc, cl) = (datacenters.to_string(), clusters.to_string());
-        let inventory = ["-dc", dc.as_str(), "-cluster", cl.as_str()];
+        // Hosts with NTP and a vCenter version the reference document
+        // accepts, so a preflight of the lab passes as a real one would.
+        let inventory = [
+            "-dc",
+            dc.as_str(),
+            "-cluster",
+            cl.as_str(),
+            "-ntp",
+            "pool.ntp.org",
+            "-version",
+            "7.0.3",
+        ];
         match vsphere::vcsim::Vcsim::start(
             "administrator@vsphere.local",
             &password[..20],
