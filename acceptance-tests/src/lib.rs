@@ -120,6 +120,10 @@ impl TerraformBin {
     pub fn supports_query(&self) -> bool {
         self.minor_version() >= (1, 14)
     }
+    /// `action` blocks and `terraform apply -invoke` arrived in 1.14.
+    pub fn supports_actions(&self) -> bool {
+        self.minor_version() >= (1, 14)
+    }
 }
 
 /// A stable, non-reversible stand-in for a credential (64-bit FNV-1a), so

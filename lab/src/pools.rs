@@ -284,6 +284,10 @@ pub struct NewGateway {
     pub name: String,
     #[serde(default)]
     pub project_uid: Option<String>,
+    /// The gateway's state: `Running` when left out; `Provisioning` or
+    /// `Failed` make a gateway stuck as the console's Reset button expects.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 pub async fn admin_new_gateway(State(lab): State<Lab>, Json(body): Json<NewGateway>) -> Response {
@@ -300,7 +304,7 @@ pub async fn admin_new_gateway(State(lab): State<Lab>, Json(body): Json<NewGatew
         uid: uid.clone(),
         name: body.name,
         scope,
-        state: "Running".into(),
+        state: body.state.unwrap_or_else(|| "Running".into()),
         cluster_uid: ids::new_uid(),
         created: lab.clock.now(),
         ..Default::default()

@@ -1,5 +1,6 @@
 //! terraform-provider-palette: Spectro Cloud Palette on VMware vSphere.
 
+mod actions;
 mod cloud_account;
 mod cluster;
 mod cluster_kubeconfig;
@@ -108,6 +109,17 @@ impl Provider for PaletteProvider {
         .into_iter()
         .map(by_type)
         .collect()
+    }
+
+    fn actions(&self) -> Vec<Arc<dyn tfplugin::Action>> {
+        vec![
+            Arc::new(actions::ClusterForceDelete {
+                shared: self.shared.clone(),
+            }),
+            Arc::new(actions::GatewayReset {
+                shared: self.shared.clone(),
+            }),
+        ]
     }
 
     fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource>> {

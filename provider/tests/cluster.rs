@@ -1215,3 +1215,89 @@ fn a_cluster_made_by_hand_imports_to_generated_configuration_that_plans_clean() 
         },
     );
 }
+
+/// The console's Force Delete Cluster button as an action (Terraform
+/// 1.14+): refused, with the time left, before Palette's 15 minutes of a
+/// stuck deletion; afterwards the cluster leaves Palette, and the resource
+/// leaves state at the next refresh. The lab runs at 1/50 speed, so the 15
+/// minutes take 18 seconds.
+#[test]
+fn force_delete_action_waits_for_palettes_fifteen_minutes_then_removes_the_stuck_cluster() {
+    let sim = sim();
+    for_each_terraform_where(
+        &palette(),
+        "actions (1.14+)",
+        TerraformBin::supports_actions,
+        |w| {
+            let lab = Lab::with_vcsim_at(&sim, 0.02);
+            setup(w, &lab);
+            let project = lab.project("Default");
+            let gw = lab.gateway("pcg-dc1");
+            let pools = format!("{}{}", cp_pool(false), worker_pool("workers", 1, false));
+            let spec = Spec {
+                static_ip: false,
+                pools: &pools,
+                extra: "timeouts {\n delete = \"2s\"\n }",
+                ..Default::default()
+            };
+            let base = config(&lab, &sim, &gw, &spec);
+            w.config(&base);
+            w.init();
+            w.apply();
+            let uid = state_of(w)["id"].as_str().unwrap().to_string();
+            lab.admin(
+                reqwest::Method::POST,
+                "/lab/cluster-faults",
+                Some(json!({"kind": "deletion_hangs", "cluster_name": "apps-dc1"})),
+            );
+            let out = w.run(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
+            assert!(!out.ok(), "the deletion hangs: {out}");
+
+            w.config(&format!(
+                "{base}\naction \"palette_cluster_force_delete\" \"apps\" {{\n  config {{\n    cluster_id = \"{uid}\"\n  }}\n}}\n"
+            ));
+            let invoke = [
+                "apply",
+                "-invoke=action.palette_cluster_force_delete.apps",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+            ];
+            let early = w.run(&invoke);
+            assert!(!early.ok(), "too early: {early}");
+            let text = early.flat();
+            assert!(text.contains("Too early to force-delete"), "{text}");
+            assert!(text.contains("are left"), "{text}");
+            assert_eq!(listed(&lab, &project).len(), 1, "nothing was forced");
+
+            let started = std::time::Instant::now();
+            let done = loop {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                let r = w.run(&invoke);
+                if r.ok() {
+                    break r;
+                }
+                assert!(
+                    r.flat().contains("Too early to force-delete"),
+                    "only time stands in the way: {r}"
+                );
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(90),
+                    "still refused after 15 lab minutes: {r}"
+                );
+            };
+            let text = done.flat();
+            assert!(text.contains("Cluster force-deleted"), "{text}");
+            assert!(listed(&lab, &project).is_empty(), "gone from Palette");
+            w.config(&base);
+            w.must(&[
+                "apply",
+                "-refresh-only",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+            ]);
+            assert!(w.state_resource(ADDR).is_none(), "the refresh drops it");
+        },
+    );
+}

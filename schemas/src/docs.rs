@@ -18,7 +18,14 @@ pub enum Kind {
     EphemeralResource,
     /// Terraform 1.14+ (`list` blocks in `.tfquery.hcl` files).
     ListResource,
+    /// Terraform 1.14+ (`action` blocks).
+    Action,
 }
+
+/// Said on every action's page.
+const ACTION_NOTE: &str = "~> **Terraform 1.14 or later.** Run it with `terraform apply -invoke=action.TYPE.NAME`, \
+or from a resource's `lifecycle { action_trigger { ... } }`. Its progress shows in Terraform's output as it runs. Older \
+Terraform does not see actions and keeps working with the rest of the provider.";
 
 /// Said on every list resource's page.
 const LIST_NOTE: &str = "~> **Terraform 1.14 or later.** `list` blocks go in `.tfquery.hcl` files and run with \
@@ -287,6 +294,12 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
             examples.join(format!("ephemeral-resources/{name}/ephemeral-resource.tf")),
             format!("{name} (Ephemeral Resource)"),
         ),
+        Kind::Action => (
+            format!("actions/{}.md", name.trim_start_matches("palette_")),
+            "",
+            examples.join(format!("actions/{name}/action.tf")),
+            format!("{name} (Action)"),
+        ),
         Kind::ListResource => (
             format!("list-resources/{}.md", name.trim_start_matches("palette_")),
             "",
@@ -308,6 +321,9 @@ pub fn render(kind: Kind, name: &str, schema: &Schema, examples: &Path) -> Page 
     }
     if kind == Kind::ListResource {
         let _ = writeln!(out, "{LIST_NOTE}\n");
+    }
+    if kind == Kind::Action {
+        let _ = writeln!(out, "{ACTION_NOTE}\n");
     }
     if let Some(ex) = read_example(&example) {
         let _ = writeln!(out, "## Example Usage\n\n```terraform\n{ex}\n```\n");

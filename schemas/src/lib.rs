@@ -2,6 +2,7 @@
 //! by the provider (validation, planning) and by the docs generator, so the
 //! registry docs can never disagree with what Terraform sees.
 
+pub mod actions;
 pub mod cloud_account;
 pub mod cluster;
 pub mod cluster_kubeconfig;
@@ -52,6 +53,17 @@ pub fn data_sources() -> Vec<(&'static str, Schema)> {
 /// Every ephemeral resource (Terraform 1.10+) with its schema.
 pub fn ephemeral_resources() -> Vec<(&'static str, Schema)> {
     vec![(cluster_kubeconfig::TYPE_NAME, cluster_kubeconfig::schema())]
+}
+
+/// Actions (Terraform 1.14+) with their schemas.
+pub fn actions() -> Vec<(&'static str, Schema)> {
+    vec![
+        (
+            actions::CLUSTER_FORCE_DELETE,
+            actions::cluster_force_delete(),
+        ),
+        (actions::GATEWAY_RESET, actions::gateway_reset()),
+    ]
 }
 
 /// List resources (`terraform query`), named after the managed types they list.

@@ -31,9 +31,9 @@ pub mod proto {
 pub use diag::{AttrPath, Diagnostic, Diagnostics};
 pub use model::{Attr, Model};
 pub use provider::{
-    ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, ListRequest,
+    Action, ApplyRequest, ApplyResult, Ctx, DataSource, EphemeralResource, Imported, ListRequest,
     ListResource, ListSink, Listed, MoveRequest, MoveSource, Opened, PlanRequest, PlanResponse,
-    Provider, ReadResult, Renewed, Resource,
+    Progress, Provider, ReadResult, Renewed, Resource,
 };
 pub use schema::{
     Attribute, Block, IdentityAttribute, IdentitySchema, NestedBlock, Nesting, Schema,

@@ -52,6 +52,12 @@ pub trait Provider: Send + Sync + 'static {
     fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
         Vec::new()
     }
+    /// Actions (Terraform 1.14+): operations run by `terraform apply
+    /// -invoke=action.TYPE.NAME` or an `action_trigger`, outside any
+    /// resource's lifecycle. Older Terraform never asks for them.
+    fn actions(&self) -> Vec<Arc<dyn Action>> {
+        Vec::new()
+    }
 
     async fn validate_config(&self, _config: &Value) -> Diagnostics {
         Diagnostics::new()
@@ -436,4 +442,41 @@ pub trait ListResource: Send + Sync + 'static {
     /// Finds objects and sends each to `sink` until done or `sink` says
     /// stop; the returned diagnostics end the listing.
     async fn list(&self, req: &ListRequest, sink: &ListSink, ctx: &Ctx) -> Diagnostics;
+}
+
+/// Where an action's progress goes while it runs: each message reaches
+/// Terraform's output at once, as the console's progress bar would.
+#[derive(Clone)]
+pub struct Progress {
+    tx: tokio::sync::mpsc::Sender<String>,
+}
+
+impl Progress {
+    pub fn new(tx: tokio::sync::mpsc::Sender<String>) -> Progress {
+        Progress { tx }
+    }
+
+    /// Sends one message; a Terraform that stopped listening is ignored
+    /// (the action still ends, and its result says how).
+    pub async fn say(&self, message: impl Into<String>) {
+        let _ = self.tx.send(message.into()).await;
+    }
+}
+
+/// An action (Terraform 1.14+): a console button in Terraform's vocabulary.
+/// Its configuration is the `config` block of an `action` block; it keeps
+/// no state.
+#[async_trait]
+pub trait Action: Send + Sync + 'static {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    async fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Checks at plan time, with a configuration that may hold unknowns.
+    async fn plan(&self, _config: &Value, _ctx: &Ctx) -> Diagnostics {
+        Diagnostics::new()
+    }
+    /// Runs the operation with a wholly known configuration.
+    async fn invoke(&self, config: &Value, progress: &Progress, ctx: &Ctx) -> Diagnostics;
 }

@@ -13,8 +13,8 @@ use crate::diag::{AttrPath, Diagnostic, Diagnostics, Severity, Step};
 use crate::plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{
-    ApplyRequest, Ctx, DataSource, EphemeralResource, ListRequest, ListResource, ListSink,
-    PlanRequest, PlanResponse, Provider, Resource,
+    Action, ApplyRequest, Ctx, DataSource, EphemeralResource, ListRequest, ListResource, ListSink,
+    PlanRequest, PlanResponse, Progress, Provider, Resource,
 };
 use crate::schema::{Attribute, Block, IdentitySchema, Nesting, Schema};
 use crate::validate::validate_config;
@@ -27,6 +27,7 @@ pub struct ProviderService {
     data_sources: HashMap<String, (Arc<dyn DataSource>, Schema)>,
     ephemeral: HashMap<String, (Arc<dyn EphemeralResource>, Schema)>,
     lists: HashMap<String, (Arc<dyn ListResource>, Schema)>,
+    actions: HashMap<String, (Arc<dyn Action>, Schema)>,
     /// Replaced after each StopProvider so that a provider instance that
     /// Terraform keeps using after a stop still works.
     stop: Mutex<CancellationToken>,
@@ -70,6 +71,14 @@ impl ProviderService {
                 (l.type_name().to_string(), (l, s))
             })
             .collect();
+        let actions = provider
+            .actions()
+            .into_iter()
+            .map(|a| {
+                let s = a.schema();
+                (a.type_name().to_string(), (a, s))
+            })
+            .collect();
         ProviderService {
             provider_schema: provider.schema(),
             provider,
@@ -77,6 +86,7 @@ impl ProviderService {
             data_sources,
             ephemeral,
             lists,
+            actions,
             stop: Mutex::new(CancellationToken::new()),
         }
     }
@@ -138,10 +148,33 @@ impl ProviderService {
                 ));
             }
         }
+        for a in provider.actions() {
+            out.extend(
+                crate::schema::check_schema(&a.schema())
+                    .into_iter()
+                    .map(|p| format!("{} action: {p}", a.type_name())),
+            );
+            if a.schema().block.has_write_only() {
+                out.push(format!(
+                    "{} action: write-only attributes are for managed resources only",
+                    a.type_name()
+                ));
+            }
+        }
         if provider.schema().block.has_write_only() {
             out.push("provider: write-only attributes are for managed resources only".into());
         }
         out
+    }
+
+    fn action(&self, name: &str) -> Result<&(Arc<dyn Action>, Schema), Diagnostics> {
+        self.actions.get(name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown action type",
+                format!("This provider has no action {name:?}."),
+            )
+            .into()
+        })
     }
 
     fn ctx(&self) -> Ctx {
@@ -336,6 +369,18 @@ pub fn schema_to_pb(s: &Schema) -> pb::Schema {
 
 /// Runs `f`, turning decode failures (an `Err` of diagnostics) into the
 /// response's diagnostics.
+/// A server stream fed through a channel: what a spawned task sends,
+/// Terraform reads, in order; a dropped stream makes sends fail.
+fn event_stream<T: Send + 'static>() -> (tokio::sync::mpsc::Sender<T>, tonic::codegen::BoxStream<T>)
+{
+    use tokio_stream::StreamExt as _;
+    let (tx, rx) = tokio::sync::mpsc::channel(32);
+    (
+        tx,
+        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok)),
+    )
+}
+
 macro_rules! try_diags {
     ($e:expr, $resp:expr) => {
         match $e {
@@ -387,7 +432,13 @@ impl pb::provider_server::Provider for ProviderService {
                 })
                 .collect(),
             state_stores: Vec::new(),
-            actions: Vec::new(),
+            actions: self
+                .actions
+                .keys()
+                .map(|k| pb::get_metadata::ActionMetadata {
+                    type_name: k.clone(),
+                })
+                .collect(),
         }))
     }
 
@@ -422,7 +473,18 @@ impl pb::provider_server::Provider for ProviderService {
                 .map(|(k, (_, s))| (k.clone(), schema_to_pb(s)))
                 .collect(),
             state_store_schemas: Default::default(),
-            action_schemas: Default::default(),
+            action_schemas: self
+                .actions
+                .iter()
+                .map(|(k, (_, s))| {
+                    (
+                        k.clone(),
+                        pb::ActionSchema {
+                            schema: Some(schema_to_pb(s)),
+                        },
+                    )
+                })
+                .collect(),
         }))
     }
 
@@ -1037,11 +1099,8 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         req: Request<pb::list_resource::Request>,
     ) -> Result<Response<tonic::codegen::BoxStream<pb::list_resource::Event>>, Status> {
-        use tokio_stream::StreamExt as _;
         let req = req.into_inner();
-        let (events_tx, events_rx) = tokio::sync::mpsc::channel(32);
-        let stream: tonic::codegen::BoxStream<pb::list_resource::Event> =
-            Box::pin(tokio_stream::wrappers::ReceiverStream::new(events_rx).map(Ok));
+        let (events_tx, stream) = event_stream::<pb::list_resource::Event>();
         let fail = |d: Diagnostics| pb::list_resource::Event {
             diagnostic: diags_to_pb(&d),
             ..Default::default()
@@ -1112,6 +1171,85 @@ impl pb::provider_server::Provider for ProviderService {
             if d.has_errors() || cancel.is_cancelled() {
                 let _ = events_tx.send(fail(d)).await;
             }
+        });
+        Ok(Response::new(stream))
+    }
+
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        let resp = |diagnostics| pb::validate_action_config::Response { diagnostics };
+        let req = req.into_inner();
+        let (a, schema) = try_diags!(self.action(&req.type_name), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let mut d = validate_config(&schema.block, &config);
+        if !d.has_errors() {
+            d.extend(a.validate(&config).await);
+        }
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    async fn plan_action(
+        &self,
+        req: Request<pb::plan_action::Request>,
+    ) -> Result<Response<pb::plan_action::Response>, Status> {
+        let resp = |diagnostics| pb::plan_action::Response {
+            diagnostics,
+            deferred: None,
+        };
+        let req = req.into_inner();
+        let (a, schema) = try_diags!(self.action(&req.action_type), resp);
+        let config = try_diags!(decode(req.config.as_ref(), &schema.ty()), resp);
+        let d = a.plan(&config, &self.ctx()).await;
+        Ok(Response::new(resp(diags_to_pb(&d))))
+    }
+
+    /// Streams the action's progress messages as they come, then one
+    /// Completed event with its diagnostics.
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<tonic::codegen::BoxStream<pb::invoke_action::Event>>, Status> {
+        use pb::invoke_action::event::{Completed, Progress as ProgressEvent, Type};
+        let req = req.into_inner();
+        let (events_tx, stream) = event_stream::<pb::invoke_action::Event>();
+        let completed = |d: &Diagnostics| pb::invoke_action::Event {
+            r#type: Some(Type::Completed(Completed {
+                diagnostics: diags_to_pb(d),
+            })),
+        };
+        let found = self.action(&req.action_type).and_then(|(a, schema)| {
+            decode(req.config.as_ref(), &schema.ty()).map(|config| (a.clone(), config))
+        });
+        let (action, config) = match found {
+            Ok(x) => x,
+            Err(d) => {
+                let _ = events_tx.send(completed(&d)).await;
+                return Ok(Response::new(stream));
+            }
+        };
+        let ctx = self.ctx();
+        tokio::spawn(async move {
+            let (progress_tx, mut progress_rx) = tokio::sync::mpsc::channel::<String>(16);
+            let progress = Progress::new(progress_tx);
+            let run = async {
+                let d = action.invoke(&config, &progress, &ctx).await;
+                drop(progress);
+                d
+            };
+            let forward = async {
+                while let Some(message) = progress_rx.recv().await {
+                    let event = pb::invoke_action::Event {
+                        r#type: Some(Type::Progress(ProgressEvent { message })),
+                    };
+                    if events_tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let (d, ()) = tokio::join!(run, forward);
+            let _ = events_tx.send(completed(&d)).await;
         });
         Ok(Response::new(stream))
     }
@@ -1445,6 +1583,39 @@ mod wire_tests {
         }
     }
 
+    /// Counts to `to`, one progress message a step; refuses 0 at plan.
+    struct Count;
+
+    #[async_trait]
+    impl Action for Count {
+        fn type_name(&self) -> &'static str {
+            "t_count"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new().attr(Attribute::number("to").required()))
+        }
+        async fn plan(&self, config: &Value, _ctx: &Ctx) -> Diagnostics {
+            let mut d = Diagnostics::new();
+            if config.get("to").as_number().and_then(|n| n.as_i64()) == Some(0) {
+                d.error_at(AttrPath::attr("to"), "Nothing to count", "Give 1 or more.");
+            }
+            d
+        }
+        async fn invoke(&self, config: &Value, progress: &Progress, _ctx: &Ctx) -> Diagnostics {
+            let to = config
+                .get("to")
+                .as_number()
+                .and_then(|n| n.as_i64())
+                .unwrap_or(0);
+            for i in 1..=to {
+                progress.say(format!("{i} of {to}")).await;
+            }
+            let mut d = Diagnostics::new();
+            d.warning("Counted", format!("{to} steps"));
+            d
+        }
+    }
+
     struct P;
 
     #[async_trait]
@@ -1463,6 +1634,9 @@ mod wire_tests {
         }
         fn list_resources(&self) -> Vec<Arc<dyn ListResource>> {
             vec![Arc::new(ThingList)]
+        }
+        fn actions(&self) -> Vec<Arc<dyn Action>> {
+            vec![Arc::new(Count)]
         }
         async fn configure(&self, _c: &Value, _ctx: &Ctx) -> Diagnostics {
             Diagnostics::new()
@@ -1858,5 +2032,69 @@ mod wire_tests {
             .unwrap()
             .into_inner();
         assert_eq!(unknown.diagnostics.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn actions_are_declared_planned_and_stream_progress() {
+        use tokio_stream::StreamExt as _;
+        let s = svc();
+        let meta = s
+            .get_metadata(Request::new(pb::get_metadata::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(meta.actions.len(), 1);
+        assert_eq!(meta.actions[0].type_name, "t_count");
+        let schema = s
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(schema.action_schemas["t_count"].schema.is_some());
+        let ty = Count.schema().ty();
+        let cfg = |n: i64| Some(encode(&Value::object([("to", Value::int(n))]), &ty).unwrap());
+        let planned = s
+            .plan_action(Request::new(pb::plan_action::Request {
+                action_type: "t_count".into(),
+                config: cfg(0),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(planned.diagnostics.len(), 1, "zero is refused at plan");
+        let mut events = s
+            .invoke_action(Request::new(pb::invoke_action::Request {
+                action_type: "t_count".into(),
+                config: cfg(3),
+                client_capabilities: None,
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut seen = Vec::new();
+        while let Some(e) = events.next().await {
+            match e.unwrap().r#type.unwrap() {
+                pb::invoke_action::event::Type::Progress(p) => seen.push(p.message),
+                pb::invoke_action::event::Type::Completed(c) => {
+                    assert_eq!(c.diagnostics.len(), 1);
+                    assert_eq!(c.diagnostics[0].summary, "Counted");
+                    seen.push("completed".into());
+                }
+            }
+        }
+        assert_eq!(seen, ["1 of 3", "2 of 3", "3 of 3", "completed"]);
+        let mut unknown = s
+            .invoke_action(Request::new(pb::invoke_action::Request {
+                action_type: "t_nope".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        match unknown.next().await.unwrap().unwrap().r#type.unwrap() {
+            pb::invoke_action::event::Type::Completed(c) => assert_eq!(c.diagnostics.len(), 1),
+            other => panic!("expected a completion with an error, got {other:?}"),
+        }
     }
 }

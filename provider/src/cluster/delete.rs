@@ -18,7 +18,7 @@ use crate::shared::{api_diag, events, Poll};
 /// cannot make the provider force too early or wait too long, and a
 /// deletion that an earlier run started counts from its real start. Where
 /// either time is missing, the time since this run asked for the deletion.
-pub(super) fn deleting_for(
+pub(crate) fn deleting_for(
     c: &V1SpectroCluster,
     server_now: Option<std::time::SystemTime>,
     since_request: Duration,

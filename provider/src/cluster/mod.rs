@@ -23,7 +23,10 @@ mod read;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use self::read::{find_by_name, get_cluster, search_page, Summary};
+pub(crate) use self::delete::deleting_for;
+pub(crate) use self::read::{
+    check_kind, find_by_name, get_cluster, search_page, state_of, Summary,
+};
 
 use self::model::{decode, yaml_as_json};
 pub use self::model::{ClusterModel, Node};

@@ -49,7 +49,7 @@ impl std::fmt::Debug for Remote {
     }
 }
 
-pub(super) fn state_of(c: &V1SpectroCluster) -> String {
+pub(crate) fn state_of(c: &V1SpectroCluster) -> String {
     c.status
         .as_ref()
         .and_then(|s| s.state.clone())

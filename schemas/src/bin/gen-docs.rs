@@ -29,6 +29,9 @@ fn main() -> ExitCode {
     for (name, schema) in schemas::ephemeral_resources() {
         pages.push(render(Kind::EphemeralResource, name, &schema, &examples));
     }
+    for (name, schema) in schemas::actions() {
+        pages.push(render(Kind::Action, name, &schema, &examples));
+    }
     for (name, schema) in schemas::list_resources() {
         pages.push(render(Kind::ListResource, name, &schema, &examples));
     }
