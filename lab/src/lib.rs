@@ -131,6 +131,10 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         .route("/lab/keys", post(admin_new_key))
         .route("/lab/projects", get(admin_projects))
         .route("/lab/gateways", post(pools::admin_new_gateway))
+        .route(
+            "/lab/gateways/{uid}/upgrade",
+            post(pools::admin_gateway_upgrade),
+        )
         .route("/lab/clusters", post(admin_new_cluster))
         .route("/lab/clusters/{uid}", delete(admin_delete_cluster))
         .route(

@@ -49,6 +49,7 @@ pub struct GatewayDataModel {
     pub state: Attr<String>,
     pub health: Attr<String>,
     pub ready: Attr<bool>,
+    pub upgrade_available: Attr<bool>,
     pub address: Attr<String>,
     pub cloud_account_id: Attr<String>,
 }
@@ -64,12 +65,14 @@ impl From<&V1Overlord> for GatewayDataModel {
         let meta = g.metadata.clone().unwrap_or_default();
         let spec = g.spec.clone().unwrap_or_default();
         let status = g.status.clone().unwrap_or_default();
+        let upgrade_available = crate::gateway::model::upgrade_available(&status);
         GatewayDataModel {
             id: meta.uid.into(),
             name: meta.name.into(),
             state: status.state.into(),
             health: status.health.and_then(|h| h.state).into(),
             ready: status.is_ready.unwrap_or(false).into(),
+            upgrade_available: upgrade_available.into(),
             address: spec.ip_address.into(),
             cloud_account_id: spec.cloud_account_uid.into(),
         }

@@ -156,7 +156,57 @@ fn gateway_install_resize_rename_drift_and_destroy() {
         );
         assert_eq!(named(&all, "pcg-dc1-node-").len(), 1);
         assert_eq!(st["values"]["nodes"].as_array().unwrap().len(), 1);
+        assert_eq!(st["values"]["upgrade_available"], false);
         w.assert_plan_empty();
+
+        // Palette releases an upgrade: the refresh records it, and the plan
+        // says so (as a warning, with no change to apply).
+        let uid = st["values"]["id"].as_str().unwrap().to_string();
+        let upgrade = |available: bool| {
+            lab.admin(
+                reqwest::Method::POST,
+                &format!("/lab/gateways/{uid}/upgrade"),
+                Some(serde_json::json!({ "available": available })),
+            );
+        };
+        upgrade(true);
+        let r = w.plan();
+        assert_eq!(r.status, Some(0), "an upgrade is no change: {r}");
+        assert!(
+            r.flat().contains("A gateway upgrade is available"),
+            "{}",
+            r.flat()
+        );
+        assert!(
+            r.flat().contains("new cluster requests queue"),
+            "{}",
+            r.flat()
+        );
+        w.must(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        assert_eq!(
+            w.state_resource(ADDR).unwrap()["values"]["upgrade_available"],
+            true
+        );
+        upgrade(false);
+        w.must(&[
+            "apply",
+            "-refresh-only",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        let r = w.plan();
+        assert!(
+            !r.flat().contains("A gateway upgrade is available"),
+            "{}",
+            r.flat()
+        );
 
         // Resize 1 -> 3 in place.
         g.node_count = 3;

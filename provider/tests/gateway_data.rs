@@ -26,6 +26,7 @@ data "palette_private_cloud_gateway" "by_id" {{
 output "state" {{ value = data.palette_private_cloud_gateway.by_id.state }}
 output "health" {{ value = data.palette_private_cloud_gateway.by_name.health }}
 output "id" {{ value = data.palette_private_cloud_gateway.by_id.id }}
+output "upgrade" {{ value = data.palette_private_cloud_gateway.by_id.upgrade_available }}
 "#,
             lab.lab.endpoint()
         ));
@@ -35,6 +36,16 @@ output "id" {{ value = data.palette_private_cloud_gateway.by_id.id }}
         assert_eq!(out["values"]["outputs"]["state"]["value"], "Running");
         assert_eq!(out["values"]["outputs"]["health"]["value"], "Healthy");
         assert_eq!(out["values"]["outputs"]["id"]["value"], uid.as_str());
+        assert_eq!(out["values"]["outputs"]["upgrade"]["value"], false);
+        // Palette releases an upgrade: the data source says so.
+        lab.admin(
+            reqwest::Method::POST,
+            &format!("/lab/gateways/{uid}/upgrade"),
+            Some(serde_json::json!({"available": true})),
+        );
+        w.apply();
+        let out = w.show_json();
+        assert_eq!(out["values"]["outputs"]["upgrade"]["value"], true);
 
         w.config(&format!(
             "provider \"palette\" {{\n  endpoint = \"{}\"\n}}\ndata \"palette_private_cloud_gateway\" \"x\" {{\n  name = \"pcg-nope\"\n}}\n",

@@ -34,6 +34,9 @@ pub struct Gateway {
     pub ip_address: Option<String>,
     pub cluster_uid: String,
     pub created: String,
+    /// Palette has an upgrade for the gateway (set through the admin API).
+    #[serde(default)]
+    pub upgrade_available: bool,
     /// Bumped on every lifecycle change so a stale background step can
     /// tell that it no longer applies.
     pub generation: u64,
@@ -91,6 +94,10 @@ impl Gateway {
                 }),
                 is_active: Some(true),
                 is_ready: Some(self.state == "Running"),
+                notifications: Some(palette_api::models::V1ClusterNotificationStatus {
+                    is_available: Some(self.upgrade_available),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
         }

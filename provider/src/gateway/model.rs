@@ -42,6 +42,7 @@ pub struct GatewayModel {
     pub registration_timeout: Attr<String>,
     pub state: Attr<String>,
     pub health: Attr<String>,
+    pub upgrade_available: Attr<bool>,
     pub ip_address: Attr<String>,
     pub cloud_account_id: Attr<String>,
     pub ip_pool_id: Attr<String>,
@@ -201,6 +202,7 @@ impl GatewayModel {
         let meta = g.metadata.clone().unwrap_or_default();
         let spec = g.spec.clone().unwrap_or_default();
         let status = g.status.clone().unwrap_or_default();
+        self.upgrade_available = upgrade_available(&status).into();
         self.id = meta.uid.into();
         self.name = meta.name.into();
         self.state = status.state.into();
@@ -229,6 +231,9 @@ impl GatewayModel {
         if self.nodes.is_unknown() {
             self.nodes = Attr::Known(Vec::new());
         }
+        if self.upgrade_available.is_unknown() {
+            self.upgrade_available = Attr::Null;
+        }
         self
     }
 
@@ -242,6 +247,7 @@ impl GatewayModel {
     pub fn provisioning_again(&mut self) {
         self.state = Attr::Unknown;
         self.health = Attr::Unknown;
+        self.upgrade_available = Attr::Unknown;
         self.ip_address = Attr::Unknown;
         self.nodes = Attr::Unknown;
     }
@@ -499,6 +505,16 @@ impl From<&StaticIpPool> for V1IpPoolInputEntity {
             }),
         }
     }
+}
+
+/// Palette's word that an upgrade waits for the gateway: the overlord's
+/// `status.notifications.isAvailable`.
+pub fn upgrade_available(status: &palette_api::models::V1OverloadStatus) -> bool {
+    status
+        .notifications
+        .as_ref()
+        .and_then(|n| n.is_available)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

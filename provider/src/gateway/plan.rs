@@ -346,6 +346,18 @@ impl Gateway {
         if prior.id.is_null() || adopting {
             return;
         }
+        if prior.upgrade_available.is_true() && prior.state.str() == "Running" {
+            resp.diags.warning(
+                "A gateway upgrade is available",
+                format!(
+                    "Palette has an upgrade for gateway {:?} ({}). The reference document asks to review it and \
+                     apply it at a suitable time (the console's update on the gateway): running clusters keep \
+                     running, but new cluster requests queue until the upgrade completes.",
+                    prior.name.str(),
+                    prior.id.str()
+                ),
+            );
+        }
         match (prior.state.str(), prior.health.str()) {
             // Reset outside Terraform (the console's button): Pending
             // without nodes; the next apply gives the cloud config again.

@@ -45,6 +45,7 @@ impl Gateway {
                 id: prior.id.clone(),
                 state: prior.state.clone(),
                 health: prior.health.clone(),
+                upgrade_available: prior.upgrade_available.clone(),
                 ip_address: prior.ip_address.clone(),
                 cloud_account_id: prior.cloud_account_id.clone(),
                 nodes: prior.nodes.clone(),
