@@ -1,7 +1,8 @@
 //! The gateway widget's Reset button as an action (Terraform 1.14+), with
 //! the real terraform CLI against palette-lab: a gateway stuck in
 //! provisioning goes back to Pending, progress streaming as it goes; a
-//! Running gateway is refused at plan time and left alone.
+//! Running gateway is refused at plan time and left alone; a failed one is
+//! reset from a resource's `action_trigger` in a plain apply.
 
 mod common;
 
@@ -80,6 +81,47 @@ action "palette_gateway_reset" "running" {{
                 r.flat()
             );
             assert_eq!(gateway_state(&lab, &stuck), "Pending");
+
+            // From a lifecycle's action_trigger: the reset runs after the
+            // triggering resource is created, in a plain apply.
+            let failed = lab.admin(
+                reqwest::Method::POST,
+                "/lab/gateways",
+                Some(json!({"name": "pcg-failed", "state": "Failed"})),
+            )["uid"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            w.config(&format!(
+                r#"
+provider "palette" {{
+  endpoint = "{endpoint}"
+}}
+
+action "palette_gateway_reset" "failed" {{
+  config {{
+    gateway_id = "{failed}"
+  }}
+}}
+
+resource "terraform_data" "retry" {{
+  input = "retry-1"
+  lifecycle {{
+    action_trigger {{
+      events  = [after_create]
+      actions = [action.palette_gateway_reset.failed]
+    }}
+  }}
+}}
+"#,
+                endpoint = lab.endpoint(),
+            ));
+            w.must(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+            assert_eq!(
+                gateway_state(&lab, &failed),
+                "Pending",
+                "the trigger ran the reset"
+            );
         },
     );
 }
