@@ -39,12 +39,21 @@ impl Gateway {
     ) -> Result<V1Overlord, Diagnostics> {
         let mut last_state = String::new();
         let mut poll = Poll::new();
+        // One answer to Ctrl-C wherever it lands: in a request or between two.
+        let interrupted = || -> Diagnostics {
+            Diagnostic::error(
+                "Interrupted",
+                format!("Terraform was interrupted while gateway {uid} provisions; it is in state (tainted)."),
+            )
+            .into()
+        };
         loop {
             let got = match self.get(client, uid, ctx).await {
+                Err(ApiError::Cancelled) => return Err(interrupted()),
                 Err(e) if worth_polling_again(&e) && Instant::now() < deadline => {
                     tracing::warn!(gateway = uid, error = %e, "cannot read the gateway; polling again");
                     if !ctx.sleep(poll.interval(deadline)).await {
-                        return Err(api_diag("Cannot read the gateway while it provisions", &e));
+                        return Err(interrupted());
                     }
                     continue;
                 }
@@ -97,11 +106,7 @@ impl Gateway {
                 .into());
             }
             if !ctx.sleep(poll.interval(deadline)).await {
-                return Err(Diagnostic::error(
-                    "Interrupted",
-                    format!("Terraform was interrupted while gateway {uid} provisions; it is in state (tainted)."),
-                )
-                .into());
+                return Err(interrupted());
             }
         }
     }
