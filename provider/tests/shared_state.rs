@@ -148,8 +148,19 @@ fn two_workspaces_apply_at_once_on_a_pg_backend_and_the_lock_holds() {
         let dc1 = on_backend(w, &lab, &cfg, &pg, "dc1", true);
         let dc2 = on_backend(w, &lab, &cfg, &pg, "dc2", true);
 
-        // Both data centers at the same time.
-        let apply = ["apply", "-auto-approve", "-input=false", "-no-color"];
+        // Both data centers at the same time. The pg backend takes one
+        // database-wide advisory lock (its "workspace creation" lock) for an
+        // instant inside every state lock, so two runs starting together can
+        // collide on it; a lock timeout makes Terraform retry, as a pipeline
+        // on a shared pg backend must. The workspace locks themselves are
+        // still checked below with -lock-timeout=0s.
+        let apply = [
+            "apply",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=60s",
+        ];
         let runs: Vec<_> = [&dc1, &dc2]
             .iter()
             .map(|d| {
