@@ -105,9 +105,14 @@ pub async fn get(
             cluster_type: Some("PureManage".into()),
             ..Default::default()
         }),
-        status: Some(V1SpectroClusterStatus {
-            state: Some(g.state.clone()),
-            ..Default::default()
+        status: Some({
+            let (spc_apply, upgrades) = crate::upgrades::cluster_status(&g);
+            V1SpectroClusterStatus {
+                state: Some(g.state.clone()),
+                spc_apply,
+                upgrades,
+                ..Default::default()
+            }
         }),
     })
     .into_response()

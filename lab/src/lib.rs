@@ -43,6 +43,7 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod upgrades;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,6 +101,12 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         "/v1/spectroclusters/{uid}/profiles" => patch(clusters::profiles_patch);
         "/v1/spectroclusters/{uid}/metadata" => patch(clusters::metadata_patch);
         "/v1/spectroclusters/{uid}/assets/kubeconfig" => get(clusters::kubeconfig);
+        "/v1/spectroclusters/{uid}/packRefs" => patch(upgrades::apply);
+        "/v1/notifications/{kind}/{uid}" => get(upgrades::list);
+        // One name for the first segment: the router cannot tell a
+        // notification uid from an object kind by name alone.
+        "/v1/notifications/{kind}/ack" => patch(upgrades::ack);
+        "/v1/notifications/{kind}/done" => patch(upgrades::done);
         "/v1/dashboard/spectroclusters/search" => post(clusters::search);
         "/v1/cloudconfigs/vsphere/{config}" => get(gateway_cluster::cloud_config_get);
         "/v1/cloudconfigs/vsphere/{config}/clusterConfig" => put(clusters::cluster_config_update);
@@ -131,10 +138,7 @@ pub fn app(lab: Lab, admin_key: String) -> Router {
         .route("/lab/keys", post(admin_new_key))
         .route("/lab/projects", get(admin_projects))
         .route("/lab/gateways", post(pools::admin_new_gateway))
-        .route(
-            "/lab/gateways/{uid}/upgrade",
-            post(pools::admin_gateway_upgrade),
-        )
+        .route("/lab/gateways/{uid}/upgrade", post(upgrades::admin_release))
         .route("/lab/clusters", post(admin_new_cluster))
         .route("/lab/clusters/{uid}", delete(admin_delete_cluster))
         .route(
@@ -337,6 +341,7 @@ pub async fn start_with_data(
     let _ = lab.base_url.set(format!("http://{addr}"));
     if restored {
         gateways::resume(&lab);
+        upgrades::resume(&lab);
         clusters::resume(&lab);
     }
     if let Some(vc) = vcenter {

@@ -311,27 +311,3 @@ pub async fn admin_new_gateway(State(lab): State<Lab>, Json(body): Json<NewGatew
     });
     (StatusCode::CREATED, Json(serde_json::json!({"uid": uid}))).into_response()
 }
-
-#[derive(serde::Deserialize)]
-pub struct GatewayUpgrade {
-    /// Whether Palette has an upgrade for the gateway.
-    pub available: bool,
-}
-
-/// `POST /lab/gateways/{uid}/upgrade`: makes an upgrade available to a
-/// gateway (or takes it back), as Palette does when it releases one: the
-/// overlord's `status.notifications.isAvailable`.
-pub async fn admin_gateway_upgrade(
-    State(lab): State<Lab>,
-    Path(uid): Path<String>,
-    Json(body): Json<GatewayUpgrade>,
-) -> Response {
-    let mut store = lab.store();
-    match store.gateways.iter_mut().find(|g| g.uid == uid) {
-        Some(g) => {
-            g.upgrade_available = body.available;
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => ApiError::not_found("gateway", &uid).into_response(),
-    }
-}

@@ -1149,3 +1149,132 @@ async fn vms_changed_in_vcenter_show_in_the_machines_list_until_the_pool_is_put_
         "{reasons:?}"
     );
 }
+
+/// The document: upgrading a gateway causes no downtime for its clusters,
+/// and "new cluster requests are queued while the gateway is being upgraded
+/// and are processed as soon as the gateway upgrade is complete". The
+/// upgrade reaches the gateway as a notification of its own cluster.
+#[tokio::test]
+async fn a_gateway_upgrade_queues_new_clusters_and_leaves_running_ones_alone() {
+    // Upgrade 3.6 s, Pending 1.2 s.
+    let env = env(0.02).await;
+    let f = fixture(&env, None, "10.10.10.20").await;
+    let running = create(&env, None, cluster_body("old", &f, false, 1)).await;
+    wait_state(&env, &running, "Running").await;
+    let old_vms = vm_names(&env, "old-").await;
+    assert!(!old_vms.is_empty());
+
+    let (_, gw) = env
+        .call("GET", &format!("/v1/overlords/{}", f.gateway), None)
+        .await;
+    assert_eq!(gw["status"]["notifications"]["isAvailable"], false);
+    let gw_cluster = gw["spec"]["spectroClusterUid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = env
+        .admin(
+            "POST",
+            &format!("/lab/gateways/{}/upgrade", f.gateway),
+            Some(json!({"available": true})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, gw) = env
+        .call("GET", &format!("/v1/overlords/{}", f.gateway), None)
+        .await;
+    assert_eq!(gw["status"]["notifications"]["isAvailable"], true);
+    let list = format!("/v1/notifications/spectrocluster/{gw_cluster}");
+    let (s, n) = env.call("GET", &list, None).await;
+    assert_eq!(s, 200, "{n}");
+    assert_eq!(n["items"].as_array().unwrap().len(), 1, "{n}");
+    let note = &n["items"][0];
+    assert_eq!(note["type"], "NotificationPackUpdate");
+    assert_eq!(note["relatedObject"]["uid"], gw_cluster.as_str());
+    assert_eq!(note["action"]["isDone"], false);
+    let note_uid = note["metadata"]["uid"].as_str().unwrap().to_string();
+    // A tenant cluster has none.
+    let (_, none) = env
+        .call(
+            "GET",
+            &format!("/v1/notifications/spectrocluster/{running}"),
+            None,
+        )
+        .await;
+    assert_eq!(none["items"], json!([]));
+
+    // Only the gateway's own notification applies.
+    let apply = |notify: &str| format!("/v1/spectroclusters/{gw_cluster}/packRefs?notify={notify}");
+    let body = json!({"spcApplySettings": {"actionType": "DownloadAndInstall"}});
+    let (s, _) = env
+        .call("PATCH", &apply("no-such-notification"), Some(body.clone()))
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = env
+        .call("PATCH", &format!("/v1/notifications/{note_uid}/ack"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (s, v) = env
+        .call("PATCH", &apply(&note_uid), Some(body.clone()))
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, _) = env.call("PATCH", &apply(&note_uid), Some(body)).await;
+    assert_eq!(s, 409, "applied twice");
+    let (_, gw) = env
+        .call("GET", &format!("/v1/overlords/{}", f.gateway), None)
+        .await;
+    assert_eq!(gw["status"]["state"], "Running", "no downtime");
+    assert_eq!(gw["status"]["notifications"]["isAvailable"], false);
+    let gc = cluster(&env, &gw_cluster).await;
+    assert!(
+        gc["status"]["spcApply"]["lastModifiedTime"].is_string(),
+        "{gc}"
+    );
+    assert!(
+        gc["status"]["spcApply"]["patchAppliedTime"].is_null(),
+        "{gc}"
+    );
+    let (s, _) = env
+        .call("PATCH", &format!("/v1/notifications/{note_uid}/done"), None)
+        .await;
+    assert_eq!(s, 409, "not done while it runs");
+
+    // A create during the upgrade queues.
+    let queued = create(&env, None, cluster_body("new", &f, false, 1)).await;
+    env.wait_for("the Queued event", async || {
+        event_reasons(&env, &queued)
+            .await
+            .iter()
+            .any(|(r, _, m)| r == "Queued" && m.contains("pcg"))
+            .then_some(Value::Null)
+    })
+    .await;
+    assert_eq!(cluster(&env, &queued).await["status"]["state"], "Pending");
+    assert_eq!(cluster(&env, &running).await["status"]["state"], "Running");
+
+    // Processed once the upgrade completes.
+    wait_state(&env, &queued, "Running").await;
+    let gc = cluster(&env, &gw_cluster).await;
+    assert!(
+        gc["status"]["spcApply"]["patchAppliedTime"].is_string(),
+        "{gc}"
+    );
+    assert_eq!(gc["status"]["upgrades"][0]["reason"][0], "gateway upgrade");
+    let (s, _) = env
+        .call("PATCH", &format!("/v1/notifications/{note_uid}/done"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (_, n) = env.call("GET", &list, None).await;
+    assert_eq!(n["items"], json!([]));
+    let (_, n) = env.call("GET", &format!("{list}?isDone=true"), None).await;
+    assert_eq!(n["items"][0]["metadata"]["uid"], note_uid.as_str());
+    assert_eq!(n["items"][0]["action"]["ack"], true);
+
+    assert_eq!(cluster(&env, &running).await["status"]["state"], "Running");
+    assert_eq!(
+        vm_names(&env, "old-").await,
+        old_vms,
+        "running cluster untouched"
+    );
+    env.assert_no_contract_violations();
+}

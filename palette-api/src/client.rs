@@ -375,6 +375,14 @@ impl Client {
             .map(|_| ())
     }
 
+    /// PATCH of a change that takes no body (a notification's ack or done);
+    /// both set a flag, so a retry is harmless.
+    pub async fn patch_empty(&self, path: &str, cancel: &CancellationToken) -> Result<(), Error> {
+        self.call(Method::PATCH, path, None, cancel)
+            .await
+            .map(|_| ())
+    }
+
     /// GET of a body that is not JSON (kubeconfig assets).
     pub async fn get_text(&self, path: &str, cancel: &CancellationToken) -> Result<String, Error> {
         let body = self.call(Method::GET, path, None, cancel).await?.body;

@@ -642,6 +642,20 @@ pub struct V1ClusterNotificationStatus {
     pub is_template_variable_resolution_pending: Option<bool>,
 }
 
+/// Cluster input for notification update
+// spec: v1ClusterNotificationUpdateEntity
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ClusterNotificationUpdateEntity {
+    #[serde(rename = "profiles", default, skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<V1ClusterProfileNotificationUpdateEntity>>,
+    #[serde(
+        rename = "spcApplySettings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub spc_apply_settings: Option<V1SpcApplySettings>,
+}
+
 // spec: v1ClusterPackManifestStatus
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct V1ClusterPackManifestStatus {
@@ -746,6 +760,18 @@ pub struct V1ClusterProfileFilterSpec {
 pub struct V1ClusterProfileFips {
     #[serde(rename = "mode", default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<V1ClusterFipsMode>,
+}
+
+/// Cluster profile notification update request payload
+// spec: v1ClusterProfileNotificationUpdateEntity
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1ClusterProfileNotificationUpdateEntity {
+    /// Cluster profile packs array
+    #[serde(rename = "packs", default, skip_serializing_if = "Option::is_none")]
+    pub packs: Option<Vec<V1PackManifestUpdateEntity>>,
+    /// Cluster profile uid
+    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 /// Cluster profile packs summary about the deprecated, disabled, deleted packs count
@@ -1969,6 +1995,85 @@ pub struct V1Nameserver {
     pub search: Option<Vec<String>>,
 }
 
+/// Describes event notification and action definition
+// spec: v1Notification
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1Notification {
+    /// Describes actions for the notification
+    #[serde(rename = "action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<V1NotificationAction>,
+    #[serde(rename = "metadata", default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<V1ObjectMeta>,
+    #[serde(
+        rename = "relatedObject",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub related_object: Option<V1RelatedObject>,
+    /// Describes origin info for the notification
+    #[serde(rename = "source", default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<V1NotificationSource>,
+    /// Describes type of notification. Possible values \[NotificationPackUpdate, NotificationPackRegistryUpdate, NotificationNone\] One of: `NotificationPackUpdate`, `NotificationPackRegistryUpdate`, `NotificationNone`.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<String>,
+}
+
+/// Describes actions for the notification
+// spec: v1NotificationAction
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1NotificationAction {
+    /// Describes the acknowledgement status for the notification
+    #[serde(rename = "ack", default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<bool>,
+    /// Describes information related to notification action
+    #[serde(
+        rename = "actionMessage",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action_message: Option<String>,
+    /// Describes action type for the notification. Possible Values \[NotifyActionPacksUpdate, NotifyActionClusterProfileUpdate, NotifyActionPackRegistryUpdate, NotifyActionClusterUpdate, NotifyActionNone\] One of: `NotifyActionPacksUpdate`, `NotifyActionClusterProfileUpdate`, `NotifyActionPackRegistryUpdate`, `NotifyActionClusterUpdate`, `NotifyActionNone`.
+    #[serde(
+        rename = "actionType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub action_type: Option<String>,
+    /// Describes the events happened for the notifications
+    #[serde(rename = "events", default, skip_serializing_if = "Option::is_none")]
+    pub events:
+        Option<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>>,
+    /// Describes the "Done" status for the notification
+    #[serde(rename = "isDone", default, skip_serializing_if = "Option::is_none")]
+    pub is_done: Option<bool>,
+    /// Describes the notification as a information
+    #[serde(rename = "isInfo", default, skip_serializing_if = "Option::is_none")]
+    pub is_info: Option<bool>,
+    #[serde(rename = "link", default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// Describes origin info for the notification
+// spec: v1NotificationSource
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1NotificationSource {
+    /// Describes component where notification originated
+    #[serde(rename = "component", default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+}
+
+/// Describe a list of generated notifications
+// spec: v1Notifications
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1Notifications {
+    /// Describe a list of generated notifications
+    #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<V1Notification>>,
+    /// Describes the meta information about the notification lists
+    #[serde(rename = "listmeta", default, skip_serializing_if = "Option::is_none")]
+    pub listmeta: Option<V1ListMetaData>,
+}
+
 /// Object identity meta
 // spec: v1ObjectEntity
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -2279,6 +2384,39 @@ pub struct V1Overlords {
 /// One of: `kernel`, `os`, `k8s`, `cni`, `csi`, `addon`.
 // spec: v1PackLayer
 pub type V1PackLayer = String;
+
+/// Pack input entity with values to overwrite and manifests for the intial creation
+// spec: v1PackManifestUpdateEntity
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct V1PackManifestUpdateEntity {
+    /// Pack layer
+    #[serde(rename = "layer", default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// Pack manifests are additional content as part of the profile
+    #[serde(rename = "manifests", default, skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<V1ManifestRefUpdateEntity>>,
+    /// Pack name
+    #[serde(rename = "name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Pack registry uid
+    #[serde(
+        rename = "registryUid",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub registry_uid: Option<String>,
+    /// Pack tag
+    #[serde(rename = "tag", default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub r#type: Option<V1PackType>,
+    /// Pack uid
+    #[serde(rename = "uid", default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// Pack values represents the values.yaml used as input parameters either Params OR Values should be used, not both If both applied at the same time, will only use Values
+    #[serde(rename = "values", default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<String>,
+}
 
 /// PackPreset defines the preset pack values
 // spec: v1PackPreset

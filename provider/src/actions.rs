@@ -19,8 +19,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// `timeout` of an action's configuration, or the default.
 fn timeout(config: &Value) -> Result<Duration, Diagnostics> {
+    timeout_or(config, DEFAULT_TIMEOUT)
+}
+
+/// `timeout` of an action's configuration, or `default`.
+pub(crate) fn timeout_or(config: &Value, default: Duration) -> Result<Duration, Diagnostics> {
     match config.get("timeout").as_str() {
-        None => Ok(DEFAULT_TIMEOUT),
+        None => Ok(default),
         Some(s) => tfplugin::duration::parse(s).map_err(|e| {
             Diagnostic::error(
                 "Invalid timeout",
@@ -32,14 +37,14 @@ fn timeout(config: &Value) -> Result<Duration, Diagnostics> {
     }
 }
 
-fn gateway_state(g: &V1Overlord) -> String {
+pub(crate) fn gateway_state(g: &V1Overlord) -> String {
     g.status
         .as_ref()
         .and_then(|s| s.state.clone())
         .unwrap_or_default()
 }
 
-fn interrupted(what: &str) -> Diagnostics {
+pub(crate) fn interrupted(what: &str) -> Diagnostics {
     Diagnostic::error(
         "Interrupted",
         format!(
@@ -47,6 +52,32 @@ fn interrupted(what: &str) -> Diagnostics {
         ),
     )
     .into()
+}
+
+/// The vSphere gateway an action's `gateway_id` names.
+pub(crate) async fn vsphere_gateway(
+    shared: &Shared,
+    uid: &str,
+    ctx: &Ctx,
+) -> Result<V1Overlord, Diagnostics> {
+    let client = shared.client()?;
+    let g: V1Overlord = match client
+        .get(&format!("/v1/overlords/{uid}"), &ctx.cancel)
+        .await
+    {
+        Ok(g) => g,
+        Err(e) if e.is_not_found() => {
+            return Err(Diagnostic::error(
+                "Gateway not found",
+                format!("No private cloud gateway has uid {uid:?}."),
+            )
+            .at(AttrPath::attr("gateway_id"))
+            .into())
+        }
+        Err(e) => return Err(api_diag("Cannot read the gateway", &e)),
+    };
+    crate::gateway_data::check_gateway_kind(&g)?;
+    Ok(g)
 }
 
 /// `action "palette_gateway_reset"`.
@@ -58,23 +89,7 @@ impl GatewayReset {
     /// The gateway, if a reset may go ahead: it exists, is a vSphere
     /// gateway, and is not Running.
     async fn resettable(&self, uid: &str, ctx: &Ctx) -> Result<V1Overlord, Diagnostics> {
-        let client = self.shared.client()?;
-        let g: V1Overlord = match client
-            .get(&format!("/v1/overlords/{uid}"), &ctx.cancel)
-            .await
-        {
-            Ok(g) => g,
-            Err(e) if e.is_not_found() => {
-                return Err(Diagnostic::error(
-                    "Gateway not found",
-                    format!("No private cloud gateway has uid {uid:?}."),
-                )
-                .at(AttrPath::attr("gateway_id"))
-                .into())
-            }
-            Err(e) => return Err(api_diag("Cannot read the gateway", &e)),
-        };
-        crate::gateway_data::check_gateway_kind(&g)?;
+        let g = vsphere_gateway(&self.shared, uid, ctx).await?;
         if gateway_state(&g) == "Running" {
             return Err(Diagnostic::error(
                 "Gateway is Running",

@@ -119,6 +119,9 @@ impl Provider for PaletteProvider {
             Arc::new(actions::GatewayReset {
                 shared: self.shared.clone(),
             }),
+            Arc::new(gateway::upgrade::GatewayUpgrade {
+                shared: self.shared.clone(),
+            }),
         ]
     }
 

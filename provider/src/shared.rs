@@ -420,6 +420,25 @@ pub fn split_context(id: &str) -> (Option<&'static str>, &str) {
     (None, id)
 }
 
+/// The gateway of a cloud account, from its `overlordUid` annotation; none
+/// when the account cannot be read.
+pub async fn gateway_of_account(client: &Client, account: &str, ctx: &Ctx) -> Option<String> {
+    let path = format!("/v1/cloudaccounts/vsphere/{account}");
+    // A project cluster may use a tenant account.
+    let acct = match client
+        .get::<palette_api::models::V1VsphereAccount>(&path, &ctx.cancel)
+        .await
+    {
+        Ok(a) => Ok(a),
+        Err(e) if e.is_not_found() => client.with_project(None).get(&path, &ctx.cancel).await,
+        Err(e) => Err(e),
+    };
+    acct.ok()
+        .and_then(|a| a.metadata)
+        .and_then(|m| m.annotations)
+        .and_then(|a| a.get("overlordUid").cloned())
+}
+
 #[cfg(test)]
 mod split_context_tests {
     use super::split_context;

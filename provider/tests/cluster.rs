@@ -1301,3 +1301,169 @@ fn force_delete_action_waits_for_palettes_fifteen_minutes_then_removes_the_stuck
         },
     );
 }
+
+/// The gateway's upgrade notification: (uid of the gateway's cluster, uid
+/// of the notification still to apply, if any).
+fn gateway_upgrade(lab: &Lab, gw: &str) -> (String, Option<String>) {
+    let g: Value = lab.get(None, &format!("/v1/overlords/{gw}")).unwrap();
+    let cluster = g["spec"]["spectroClusterUid"].as_str().unwrap().to_string();
+    let n: Value = lab
+        .get(None, &format!("/v1/notifications/spectrocluster/{cluster}"))
+        .unwrap();
+    let note = n["items"][0]["metadata"]["uid"].as_str().map(String::from);
+    (cluster, note)
+}
+
+fn upgrade_available(lab: &Lab, gw: &str) -> bool {
+    let g: Value = lab.get(None, &format!("/v1/overlords/{gw}")).unwrap();
+    g["status"]["notifications"]["isAvailable"] == true
+}
+
+/// The document: "New cluster requests are queued while the gateway is
+/// being upgraded and are processed as soon as the gateway upgrade is
+/// complete." A create during an upgrade waits (and says why) instead of
+/// failing, on every Terraform; on 1.14+ the Update button is an action
+/// that applies the upgrade, streams its progress and leaves nothing to
+/// apply behind it.
+#[test]
+fn a_create_during_a_gateway_upgrade_waits_and_the_upgrade_action_applies_it() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        // Upgrade 9 s, Pending 3 s.
+        let lab = Lab::with_vcsim_at(&sim, 0.05);
+        setup(w, &lab);
+        let gw = lab.gateway("pcg-dc1");
+        let release = || {
+            lab.admin(
+                reqwest::Method::POST,
+                &format!("/lab/gateways/{gw}/upgrade"),
+                Some(json!({"available": true})),
+            )
+        };
+
+        // Started the way the console does, before the create.
+        release();
+        let (gw_cluster, note) = gateway_upgrade(&lab, &gw);
+        let note = note.expect("a notification to apply");
+        lab.admin(
+            reqwest::Method::PATCH,
+            &format!("/v1/spectroclusters/{gw_cluster}/packRefs?notify={note}"),
+            Some(json!({"spcApplySettings": {"actionType": "DownloadAndInstall"}})),
+        );
+        let pools = format!("{}{}", cp_pool(false), worker_pool("workers", 1, false));
+        let spec = Spec {
+            static_ip: false,
+            pools: &pools,
+            ..Default::default()
+        };
+        let base = config(&lab, &sim, &gw, &spec);
+        w.config(&base);
+        w.init();
+        let started = std::time::Instant::now();
+        let out = w.apply();
+        let text = out.flat();
+        assert!(
+            text.contains("Cluster creation waited for a gateway upgrade")
+                && text.contains("Gateway pcg-dc1 was being upgraded"),
+            "the apply says why it waited: {text}"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(5),
+            "it waited for the upgrade"
+        );
+        let uid = state_of(w)["id"].as_str().unwrap().to_string();
+        let ev: Value = lab
+            .get(
+                Some(&lab.project("Default")),
+                &format!("/v1/events/components/spectrocluster/{uid}"),
+            )
+            .unwrap();
+        assert!(
+            ev["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["reason"] == "Queued"),
+            "Palette queued it: {ev}"
+        );
+        w.assert_plan_empty();
+
+        if !w.tf.supports_actions() {
+            return;
+        }
+        let with_action = |id: &str| {
+            format!(
+                "{base}\naction \"palette_gateway_upgrade\" \"dc1\" {{\n  config {{\n    gateway_id = \"{id}\"\n  }}\n}}\n"
+            )
+        };
+        let invoke = [
+            "apply",
+            "-invoke=action.palette_gateway_upgrade.dc1",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ];
+        // Nothing to apply: a warning, nothing done.
+        w.config(&with_action(&gw));
+        let r = w.run(&invoke);
+        assert!(r.ok(), "{r}");
+        assert!(
+            r.flat().contains("No gateway upgrade available"),
+            "{}",
+            r.flat()
+        );
+
+        // A new upgrade, applied by the action.
+        release();
+        assert!(upgrade_available(&lab, &gw));
+        let (_, note) = gateway_upgrade(&lab, &gw);
+        let note = note.unwrap();
+        let r = w.run(&invoke);
+        assert!(r.ok(), "{r}");
+        let text = r.flat();
+        for said in [
+            format!("applying upgrade {note} to gateway pcg-dc1"),
+            "gateway pcg-dc1 is being upgraded".to_string(),
+            "gateway pcg-dc1 is upgraded".to_string(),
+        ] {
+            assert!(text.contains(&said), "progress {said:?}: {text}");
+        }
+        assert!(!upgrade_available(&lab, &gw));
+        let done: Value = lab
+            .get(
+                None,
+                &format!("/v1/notifications/spectrocluster/{gw_cluster}?isDone=true"),
+            )
+            .unwrap();
+        let done: Vec<&str> = done["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["metadata"]["uid"].as_str())
+            .collect();
+        assert!(done.contains(&note.as_str()), "marked done: {done:?}");
+        assert_eq!(gateway_upgrade(&lab, &gw).1, None, "nothing left to apply");
+        let c: Value = lab
+            .get(Some(&lab.project("Default")), &cluster_path(&uid))
+            .unwrap();
+        assert_eq!(
+            c["status"]["state"], "Running",
+            "the cluster ran throughout"
+        );
+
+        // A gateway that is not Running is refused at plan time.
+        let stuck = lab.admin(
+            reqwest::Method::POST,
+            "/lab/gateways",
+            Some(json!({"name": "pcg-stuck", "state": "Provisioning"})),
+        )["uid"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        w.config(&with_action(&stuck));
+        let r = w.run(&invoke);
+        assert!(!r.ok(), "{r}");
+        assert!(r.flat().contains("Gateway is not Running"), "{}", r.flat());
+        w.config(&base);
+    });
+}

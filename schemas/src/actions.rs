@@ -16,6 +16,7 @@ fn timeout(what: &str) -> Attribute {
 }
 
 pub const GATEWAY_RESET: &str = "palette_gateway_reset";
+pub const GATEWAY_UPGRADE: &str = "palette_gateway_upgrade";
 pub const CLUSTER_FORCE_DELETE: &str = "palette_cluster_force_delete";
 
 /// Palette's own rule: a cluster may be force-deleted once it has been
@@ -38,6 +39,35 @@ pub fn gateway_reset() -> Schema {
                     .description("Uid of the gateway, such as `palette_private_cloud_gateway.dc1.id`."),
             )
             .attr(timeout("Pending")),
+    )
+}
+
+pub fn gateway_upgrade() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "The gateway's Update button: applies the upgrade Palette released for a private cloud gateway \
+                 (its OS image and components), which `upgrade_available` on the gateway announces. The upgrade \
+                 reaches the gateway as a notification of its cluster; the action acknowledges it, applies it, \
+                 waits until the gateway cluster reports it applied, then marks it done. The gateway's clusters \
+                 keep running throughout; new cluster requests queue until it completes (a cluster create waits \
+                 for it). A gateway with no upgrade is left alone, with a warning at plan time; one that is not \
+                 Running is refused. An upgrade already running is waited for.",
+            )
+            .attr(
+                Attribute::string("gateway_id")
+                    .required()
+                    .validator(NotBlank)
+                    .description("Uid of the gateway, such as `palette_private_cloud_gateway.dc1.id`."),
+            )
+            .attr(
+                Attribute::string("timeout")
+                    .optional()
+                    .validator(check("must be a duration such as `30m`", |v: &Value| {
+                        tfplugin::duration::parse(v.as_str().unwrap_or_default()).map(|_| ())
+                    }))
+                    .description("How long to wait for the upgrade to complete, such as `30m` (the default)."),
+            ),
     )
 }
 

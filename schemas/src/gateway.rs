@@ -253,7 +253,7 @@ pub fn schema() -> Schema {
             .attr(Attribute::string("state").computed().description("Lifecycle state in Palette, such as `Running`."))
             .attr(Attribute::string("health").computed().description("Health, such as `Healthy`."))
             .attr(Attribute::bool("upgrade_available").computed().description(
-                "Whether Palette has an upgrade for the gateway (its `status.notifications.isAvailable`): the document asks to review and apply it at a suitable time, knowing that new cluster requests queue while the gateway upgrades. A plan says so while it is true.",
+                "Whether Palette has an upgrade for the gateway (its `status.notifications.isAvailable`): the document asks to review and apply it at a suitable time, knowing that new cluster requests queue while the gateway upgrades. A plan says so while it is true; `action \"palette_gateway_upgrade\"` applies it.",
             ))
             .attr(Attribute::string("ip_address").computed().description("IP address of the gateway."))
             .attr(Attribute::string("cloud_account_id").computed().use_state_for_unknown().description("Uid of the gateway's vSphere account."))

@@ -27,7 +27,7 @@ pub fn schema() -> Schema {
             .attr(Attribute::string("health").computed().description("Health reported by the gateway, such as `Healthy`."))
             .attr(Attribute::bool("ready").computed().description("Whether the gateway is ready for use."))
             .attr(Attribute::bool("upgrade_available").computed().description(
-                "Whether Palette has an upgrade for the gateway, to apply at a suitable time.",
+                "Whether Palette has an upgrade for the gateway, to apply at a suitable time (with `action \"palette_gateway_upgrade\"`, Terraform 1.14+).",
             ))
             .attr(Attribute::string("address").computed().description("IP address of the gateway, when known."))
             .attr(Attribute::string("cloud_account_id").computed().description("Uid of the gateway's vSphere account, when set.")),

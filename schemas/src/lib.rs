@@ -63,6 +63,7 @@ pub fn actions() -> Vec<(&'static str, Schema)> {
             actions::cluster_force_delete(),
         ),
         (actions::GATEWAY_RESET, actions::gateway_reset()),
+        (actions::GATEWAY_UPGRADE, actions::gateway_upgrade()),
     ]
 }
 

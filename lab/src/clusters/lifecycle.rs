@@ -52,6 +52,49 @@ pub(super) fn current(lab: &Lab, uid: &str, generation: u64) -> bool {
         .any(|c| c.uid == uid && c.generation == generation && c.deleting_since.is_none())
 }
 
+/// The document: "New cluster requests are queued while the gateway is
+/// being upgraded and are processed as soon as the gateway upgrade is
+/// complete." A Pending cluster whose gateway applies an upgrade stays
+/// Pending (one event says why) until the upgrade completes. False when the
+/// cluster changed or went meanwhile.
+async fn wait_for_gateway_upgrade(lab: &Lab, uid: &str, generation: u64) -> bool {
+    let mut told = false;
+    loop {
+        {
+            let mut store = lab.store();
+            let Some(c) = store
+                .clusters
+                .iter()
+                .find(|c| c.uid == uid && c.generation == generation && c.deleting_since.is_none())
+            else {
+                return false;
+            };
+            let name = c.name.clone();
+            let Some(gateway) = crate::upgrades::upgrading(&store, &c.gateway_uid) else {
+                return true;
+            };
+            if !told {
+                told = true;
+                store.event(
+                    KIND,
+                    uid,
+                    &name,
+                    "Normal",
+                    "Queued",
+                    format!(
+                        "gateway {gateway} is being upgraded; the cluster is provisioned as soon as the \
+                         upgrade completes"
+                    ),
+                );
+            }
+        }
+        tokio::time::sleep(lab.scaled(UPGRADE_POLL)).await;
+    }
+}
+
+/// How often a queued cluster looks at its gateway's upgrade.
+const UPGRADE_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Create: Pending, then VMs, then Running. Update: VMs, then Running.
 pub(super) fn spawn_lifecycle(lab: Lab, uid: String, generation: u64, phase: Phase) {
     spawn_lifecycle_from(lab, uid, generation, phase, phase == Phase::Create);
@@ -69,6 +112,9 @@ pub(super) fn spawn_lifecycle_from(
     lab.clone().spawn(async move {
         if pending {
             tokio::time::sleep(lab.scaled(PENDING_DELAY)).await;
+            if !wait_for_gateway_upgrade(&lab, &uid, generation).await {
+                return;
+            }
             let mut store = lab.store();
             let Some(c) = store
                 .clusters

@@ -34,12 +34,44 @@ pub struct Gateway {
     pub ip_address: Option<String>,
     pub cluster_uid: String,
     pub created: String,
-    /// Palette has an upgrade for the gateway (set through the admin API).
+    /// The upgrade Palette released for the gateway (through the admin
+    /// API), from its notification to its completion.
     #[serde(default)]
-    pub upgrade_available: bool,
+    pub upgrade: Option<Upgrade>,
     /// Bumped on every lifecycle change so a stale background step can
     /// tell that it no longer applies.
     pub generation: u64,
+}
+
+/// An upgrade of the gateway: Palette files it as a notification of the
+/// gateway's own cluster, and applying it (PATCH packRefs?notify=) runs a
+/// scaled few minutes in the background (crate::upgrades).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Upgrade {
+    pub notification_uid: String,
+    /// Lab time the upgrade was released.
+    pub created: String,
+    /// Reviewed (PATCH .../ack).
+    pub acked: bool,
+    /// Done: applied (when it completes) or dismissed unapplied (PATCH .../done).
+    pub done: bool,
+    /// Lab time the upgrade started, once applied.
+    pub started: Option<String>,
+    /// Lab time it completed.
+    pub completed: Option<String>,
+}
+
+impl Upgrade {
+    /// Released, and neither applied nor dismissed: what the console shows
+    /// as an upgrade to apply.
+    pub fn available(&self) -> bool {
+        !self.done && self.started.is_none()
+    }
+
+    /// Applied and still running.
+    pub fn running(&self) -> bool {
+        self.started.is_some() && self.completed.is_none()
+    }
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -95,7 +127,7 @@ impl Gateway {
                 is_active: Some(true),
                 is_ready: Some(self.state == "Running"),
                 notifications: Some(palette_api::models::V1ClusterNotificationStatus {
-                    is_available: Some(self.upgrade_available),
+                    is_available: Some(self.upgrade.as_ref().is_some_and(Upgrade::available)),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -151,6 +183,7 @@ impl std::fmt::Debug for Gateway {
             .field("vms", &self.vms)
             .field("ip_address", &self.ip_address)
             .field("cluster_uid", &self.cluster_uid)
+            .field("upgrade", &self.upgrade)
             .field("generation", &self.generation)
             .finish_non_exhaustive()
     }

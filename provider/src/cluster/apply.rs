@@ -17,6 +17,7 @@ use super::model::{decode_some, same_set_attr, yaml_equal, ClusterModel, Cluster
 use super::plan::{changed_since_plan, Seen};
 use super::read::{find_by_name, get_cluster, read_diag, read_remote, state_of};
 use super::{interrupted, Cluster, CLOUD_CONFIGS, CLUSTERS, KIND};
+use crate::gateway::upgrade::QueueWatch;
 use crate::shared::{api_diag, events, Poll};
 
 /// The computed values an update's plan showed as known (a change of tags
@@ -81,11 +82,14 @@ pub(super) fn bullet(lines: &[String]) -> String {
 }
 
 /// Polls until the cluster is Running. On Failed, or at the deadline, the
-/// error carries the cluster's latest events.
+/// error carries the cluster's latest events. A new cluster's `watch` looks
+/// at its gateway while it is Pending: Palette queues new clusters while a
+/// gateway upgrades, and the wait says so.
 pub(super) async fn wait_running(
     client: &Client,
     uid: &str,
     deadline: Instant,
+    mut watch: Option<&mut QueueWatch>,
     ctx: &Ctx,
 ) -> Result<(), Diagnostics> {
     let mut last = String::new();
@@ -129,15 +133,25 @@ pub(super) async fn wait_running(
                 )
                 .into());
             }
+            "Pending" => {
+                if let Some(w) = watch.as_deref_mut() {
+                    w.pending(client, uid, ctx).await;
+                }
+            }
             _ => {}
         }
         if Instant::now() >= deadline {
             let ev = events(client, KIND, uid, ctx).await;
+            let queued = watch
+                .as_deref()
+                .and_then(QueueWatch::explain)
+                .map(|s| format!("\n{s} Raise `timeouts.create` to wait for the upgrade."))
+                .unwrap_or_default();
             return Err(Diagnostic::error(
                 "Cluster provisioning timed out",
                 format!(
                     "Cluster {uid} is still {state} at the end of the time limit (see `timeouts`). Its latest \
-                     events:\n{}",
+                     events:\n{}{queued}",
                     bullet(&ev)
                 ),
             )
@@ -259,7 +273,7 @@ impl Cluster {
             pools_changed = true;
         }
         if pools_changed {
-            wait_running(client, uid, deadline, ctx).await?;
+            wait_running(client, uid, deadline, None, ctx).await?;
         }
         Ok(())
     }
@@ -385,13 +399,22 @@ impl Cluster {
             id: uid.as_str().into(),
             ..planned.clone()
         };
-        if let Err(d) = wait_running(&client, &uid, deadline, ctx).await {
+        let mut watch = QueueWatch::new(&planned.cloud_account_id.or_default());
+        if let Err(d) = wait_running(&client, &uid, deadline, Some(&mut watch), ctx).await {
             let state = self.current(&client, &uid, &planned, partial, ctx).await;
             return ApplyResult::failed(state, d);
         }
         match read_remote(&client, &uid, false, planned.stores_kubeconfig(), ctx).await {
             Ok(Some(r)) => {
-                ApplyResult::ok(ClusterModel::from_remote(&r, &planned, &ctxt).to_value())
+                let mut done =
+                    ApplyResult::ok(ClusterModel::from_remote(&r, &planned, &ctxt).to_value());
+                if let Some(why) = watch.explain() {
+                    done.diags.push(Diagnostic::warning(
+                        "Cluster creation waited for a gateway upgrade",
+                        why,
+                    ));
+                }
+                done
             }
             Ok(None) => ApplyResult::failed(
                 settle(partial).to_value(),

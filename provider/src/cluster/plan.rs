@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use async_trait::async_trait;
 use palette_api::client::Client;
 use palette_api::models::{
-    V1SpectroCluster, V1VsphereAccount, V1VsphereComputeClusterResources, V1VsphereDatacenters,
+    V1SpectroCluster, V1VsphereComputeClusterResources, V1VsphereDatacenters,
 };
 use tfplugin::{
     ApplyResult, AttrPath, Ctx, Diagnostic, Diagnostics, Model, PlanRequest, PlanResponse, Resource,
@@ -334,22 +334,6 @@ pub(super) async fn changed_since_plan(
 // ---------------------------------------------------------------------------
 // Checks against Palette and vCenter
 
-/// The gateway of a cloud account, from its `overlordUid` annotation; none
-/// when the account cannot be read.
-async fn gateway_of_account(client: &Client, account: &str, ctx: &Ctx) -> Option<String> {
-    let path = format!("/v1/cloudaccounts/vsphere/{account}");
-    // A project cluster may use a tenant account.
-    let acct = match client.get::<V1VsphereAccount>(&path, &ctx.cancel).await {
-        Ok(a) => Ok(a),
-        Err(e) if e.is_not_found() => client.with_project(None).get(&path, &ctx.cancel).await,
-        Err(e) => Err(e),
-    };
-    acct.ok()
-        .and_then(|a| a.metadata)
-        .and_then(|m| m.annotations)
-        .and_then(|a| a.get("overlordUid").cloned())
-}
-
 /// vCenter's inventory as Palette lists it through a gateway.
 struct ThroughGateway<'a> {
     client: &'a Client,
@@ -434,7 +418,7 @@ impl Cluster {
         let Ok(client) = self.shared.scoped(&config.context()) else {
             return;
         };
-        let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
+        let Some(gateway) = crate::shared::gateway_of_account(&client, account, ctx).await else {
             return;
         };
         let Ok(pools) = self.shared.pools_of(&gateway, ctx).await else {
@@ -468,7 +452,7 @@ impl Cluster {
         let Ok(client) = self.shared.scoped(&planned.context()) else {
             return;
         };
-        let Some(gateway) = gateway_of_account(&client, account, ctx).await else {
+        let Some(gateway) = crate::shared::gateway_of_account(&client, account, ctx).await else {
             return;
         };
         let datacenter = planned.cc().datacenter.or_default();

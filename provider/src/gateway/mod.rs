@@ -24,6 +24,7 @@ mod provision;
 mod read;
 mod resume;
 mod update;
+pub mod upgrade;
 pub(crate) mod vcenter;
 pub use model::GatewayModel;
 

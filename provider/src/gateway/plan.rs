@@ -351,8 +351,9 @@ impl Gateway {
                 "A gateway upgrade is available",
                 format!(
                     "Palette has an upgrade for gateway {:?} ({}). The reference document asks to review it and \
-                     apply it at a suitable time (the console's update on the gateway): running clusters keep \
-                     running, but new cluster requests queue until the upgrade completes.",
+                     apply it at a suitable time: running clusters keep running, but new cluster requests queue \
+                     until the upgrade completes. Apply it with `action \"palette_gateway_upgrade\"` \
+                     (Terraform 1.14+) or the console's update on the gateway.",
                     prior.name.str(),
                     prior.id.str()
                 ),
