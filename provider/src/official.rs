@@ -391,6 +391,8 @@ fn cluster(o: &Obj) -> (ClusterModel, Vec<String>) {
                 .into_iter()
                 .map(|p| Placement {
                     compute_cluster: text(p, "cluster").into(),
+                    // The official provider has no zones.
+                    zone: Attr::Null,
                     datastore: text(p, "datastore").into(),
                     network: text(p, "network").into(),
                     resource_pool: text(p, "resource_pool")

@@ -1467,3 +1467,189 @@ fn a_create_during_a_gateway_upgrade_waits_and_the_upgrade_action_applies_it() {
         w.config(&base);
     });
 }
+
+/// The compute clusters each machine pool's placements name, in order, as
+/// a state or a plan's `after` has them.
+fn placed(cluster: &Value) -> Vec<(String, Vec<(Value, Value)>)> {
+    let mut pools: Vec<(String, Vec<(Value, Value)>)> = cluster["machine_pool"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["placement"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|pl| (pl["compute_cluster"].clone(), pl["zone"].clone()))
+                    .collect(),
+            )
+        })
+        .collect();
+    pools.sort_by(|a, b| a.0.cmp(&b.0));
+    pools
+}
+
+/// Placements that name a `k8s-zone` tag instead of a compute cluster: the
+/// plan reads the tags from vCenter (the provider's `vcenter` block) and
+/// plans the cluster carrying each zone; Palette gets plain compute
+/// clusters. A tag moved in vCenter shows as a change of `compute_cluster`;
+/// an unknown zone is a plan error listing the zones there; an import with
+/// the provider's `vcenter` block finds the zones again and plans clean.
+#[test]
+fn zone_placements_resolve_through_the_tags_at_plan_time() {
+    let sim = sim();
+    for_each_terraform(&palette(), |w| {
+        let lab = Lab::with_vcsim(&sim);
+        setup(w, &lab);
+        let project = lab.project("Default");
+        let gw = lab.gateway("pcg-dc1");
+        let zones = |c0: &str, c1: &str| {
+            format!(
+                "\nresource \"palette_vsphere_zones\" \"dc\" {{\n  datacenter = \"DC0\"\n  region     = \"region1\"\n  zones = {{\n    \"DC0_C0\" = \"{c0}\"\n    \"DC0_C1\" = \"{c1}\"\n  }}\n}}\n"
+            )
+        };
+        let zoned = |zone: &str| {
+            format!(
+                "\n    placement {{\n      zone      = \"{zone}\"\n      datastore = \"LocalDS_0\"\n      network   = \"VM Network\"\n    }}"
+            )
+        };
+        let pools = |cp: &str, w1: &str, w2: &str| {
+            format!(
+                "\n  machine_pool {{\n    name          = \"cp\"\n    control_plane = true\n    count         = 1\n    {}\n  }}\n  machine_pool {{\n    name  = \"workers\"\n    count = 2\n    {}\n    {}\n  }}",
+                zoned(cp),
+                zoned(w1),
+                zoned(w2)
+            )
+        };
+        let with_vcenter = |cfg: String| {
+            cfg.replacen(
+                "  retry_max_wait  = \"1s\"\n}",
+                &format!(
+                    "  retry_max_wait  = \"1s\"\n  vcenter {{\n    server   = \"{}\"\n    username = \"{}\"\n    password = \"{PASSWORD}\"\n    insecure = true\n  }}\n}}",
+                    sim.server, sim.user
+                ),
+                1,
+            )
+        };
+        let cluster_cfg = |p: &str, z: &str| {
+            let spec = Spec {
+                static_ip: false,
+                pools: p,
+                ..Default::default()
+            };
+            format!("{}{z}", with_vcenter(config(&lab, &sim, &gw, &spec)))
+        };
+        let p = pools("az1", "az1", "az2");
+        let full = cluster_cfg(&p, &zones("az1", "az2"));
+        assert!(full.contains("vcenter {"), "{full}");
+
+        // The tags first (a zone must be in vCenter when the plan reads it).
+        w.config(&full);
+        w.init();
+        w.must(&[
+            "apply",
+            "-target=palette_vsphere_zones.dc",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        w.apply();
+        let s = state_of(w);
+        let want = vec![
+            ("cp".to_string(), vec![(json!("DC0_C0"), json!("az1"))]),
+            (
+                "workers".to_string(),
+                vec![
+                    (json!("DC0_C0"), json!("az1")),
+                    (json!("DC0_C1"), json!("az2")),
+                ],
+            ),
+        ];
+        assert_eq!(placed(&s), want);
+        let cc = cloud_config(&lab, &project, w);
+        let mut in_palette: Vec<(String, Vec<String>)> = cc
+            .spec
+            .unwrap()
+            .machine_pool_config
+            .unwrap()
+            .into_iter()
+            .map(|m| {
+                (
+                    m.name.unwrap(),
+                    m.placements
+                        .unwrap()
+                        .into_iter()
+                        .map(|p| p.cluster.unwrap())
+                        .collect(),
+                )
+            })
+            .collect();
+        in_palette.sort();
+        assert_eq!(
+            in_palette,
+            vec![
+                ("cp".to_string(), vec!["DC0_C0".to_string()]),
+                (
+                    "workers".to_string(),
+                    vec!["DC0_C0".to_string(), "DC0_C1".to_string()]
+                ),
+            ],
+            "Palette gets compute clusters"
+        );
+        w.assert_plan_empty();
+
+        // The tags swapped in vCenter: the zones now name the other clusters.
+        w.config(&cluster_cfg(&p, &zones("az2", "az1")));
+        w.must(&[
+            "apply",
+            "-target=palette_vsphere_zones.dc",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        let plan = w.plan_json();
+        let after = &change_of(&plan, ADDR)["after"];
+        assert_eq!(
+            placed(after),
+            vec![
+                ("cp".to_string(), vec![(json!("DC0_C1"), json!("az1"))]),
+                (
+                    "workers".to_string(),
+                    vec![
+                        (json!("DC0_C1"), json!("az1")),
+                        (json!("DC0_C0"), json!("az2")),
+                    ],
+                ),
+            ],
+            "a moved tag is a change of compute_cluster"
+        );
+        // Back, and nothing to do.
+        w.config(&full);
+        w.must(&[
+            "apply",
+            "-target=palette_vsphere_zones.dc",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+        w.assert_plan_empty();
+
+        // A zone no cluster carries: a plan error naming the zones there.
+        let bad = cluster_cfg(&pools("az1", "az1", "az7"), &zones("az1", "az2"));
+        let out = flat(&plan_fails(w, &bad));
+        assert!(out.contains("Zone not found"), "{out}");
+        assert!(out.contains("\"az7\""), "{out}");
+        assert!(out.contains("DC0_C0 = az1; DC0_C1 = az2"), "{out}");
+        w.config(&full);
+
+        // Imported: the provider's vcenter block finds the zones again.
+        let uid = s["id"].as_str().unwrap().to_string();
+        w.state_rm(ADDR);
+        w.import(ADDR, &uid);
+        assert_eq!(placed(&state_of(w)), want, "the import read the zones");
+        w.assert_plan_empty();
+        w.destroy();
+    });
+}

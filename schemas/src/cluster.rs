@@ -158,7 +158,29 @@ fn placement_block() -> Block {
         .description(
             "A placement domain. Nodes of the pool are spread round-robin over the pool's placements, in order.",
         )
-        .attr(name("compute_cluster", "Compute cluster, such as `DC0_C0`."))
+        .attr(
+            Attribute::string("compute_cluster")
+                .optional()
+                .computed()
+                .validator(NotBlank)
+                .description(
+                    "Compute cluster, such as `DC0_C0`. Set this or `zone`; with `zone` it is the cluster carrying \
+                     that zone tag, found at plan time.",
+                ),
+        )
+        .attr(
+            Attribute::string("zone")
+                .optional()
+                .computed()
+                .validator(NotBlank)
+                .description(
+                    "A `k8s-zone` tag value, such as `az1`, instead of `compute_cluster`: the placement goes to the \
+                     compute cluster of the cluster's datacenter that carries the tag (see `palette_vsphere_zones`), \
+                     read from vCenter at every plan, so a tag moved to another cluster shows as a change of \
+                     `compute_cluster`. Needs the provider's `vcenter` block. With `compute_cluster` set instead, \
+                     this shows the cluster's zone when known (after an import with the provider's `vcenter` block).",
+                ),
+        )
         .attr(name("datastore", "Datastore, such as `LocalDS_0`."))
         .attr(name("network", "Network (port group), such as `VM Network`."))
         .attr(

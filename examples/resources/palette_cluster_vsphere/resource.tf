@@ -54,11 +54,14 @@ resource "palette_cluster_vsphere" "apps" {
       network         = "VM Network"
       ip_pool_id      = palette_ip_pool.workloads.id
     }
+    # Or by zone: the compute cluster carrying the k8s-zone tag "az2"
+    # (palette_vsphere_zones), found in vCenter at plan time through the
+    # provider's vcenter block. One module then serves every data center.
     placement {
-      compute_cluster = "DC0_C1"
-      datastore       = "LocalDS_0"
-      network         = "VM Network"
-      ip_pool_id      = palette_ip_pool.workloads.id
+      zone       = "az2"
+      datastore  = "LocalDS_0"
+      network    = "VM Network"
+      ip_pool_id = palette_ip_pool.workloads.id
     }
   }
 

@@ -1,9 +1,11 @@
 //! `palette_cluster_vsphere`: schema use, plan-time checks, the create /
 //! update / delete procedures with their waits, read with drift, import.
 //!
-//! Machine pools are a set keyed by name (reordering never diffs) and carry
-//! no computed attributes, so set elements keep their identity between plan
-//! and apply; what Palette decides per node lives in the top-level `nodes`.
+//! Machine pools are a set keyed by name (reordering never diffs). Their
+//! only computed attributes are a placement's `compute_cluster` and `zone`,
+//! which the plan always fills (unknown only while a configured zone is),
+//! so set elements keep their identity between plan and apply; what
+//! Palette decides per node lives in the top-level `nodes`.
 //! Pack values are compared as YAML when read back, so Palette's own
 //! reformatting never shows as drift.
 
@@ -22,6 +24,7 @@ mod plan;
 mod read;
 #[cfg(test)]
 mod tests;
+mod zones;
 
 pub(crate) use self::delete::deleting_for;
 pub(crate) use self::read::{

@@ -152,6 +152,7 @@ pub struct Taint {
 #[serde(deny_unknown_fields)]
 pub struct Placement {
     pub compute_cluster: Attr<String>,
+    pub zone: Attr<String>,
     pub datastore: Attr<String>,
     pub network: Attr<String>,
     pub resource_pool: Attr<String>,
@@ -510,10 +511,20 @@ impl MachinePool {
             .clone()
             .unwrap_or_default()
             .into_iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
                 let net = p.network.clone().unwrap_or_default();
+                // Palette knows no zones: the prior's zone stays while it
+                // names the cluster Palette places on.
+                let zone = prior
+                    .and_then(|pp| pp.placement.get(i))
+                    .filter(|pl| pl.compute_cluster.known() == p.cluster.as_ref())
+                    .map(|pl| pl.zone.clone())
+                    .filter(Attr::is_known)
+                    .unwrap_or(Attr::Null);
                 Placement {
                     compute_cluster: p.cluster.into(),
+                    zone,
                     datastore: p.datastore.into(),
                     network: net.network_name.into(),
                     resource_pool: p.resource_pool.unwrap_or_else(|| "Resources".into()).into(),

@@ -149,6 +149,27 @@ pub fn check_config(config: &ClusterModel) -> Diagnostics {
             );
         }
         for pl in &p.placement {
+            match (pl.compute_cluster.is_null(), pl.zone.is_null()) {
+                (true, true) => d.error_at(
+                    at.clone(),
+                    "Placement without a compute cluster",
+                    format!(
+                        "A placement of machine pool {name:?} names neither `compute_cluster` nor `zone`; set one, \
+                         such as compute_cluster = \"DC0_C0\" or zone = \"az1\"."
+                    ),
+                ),
+                (false, false) => d.error_at(
+                    at.clone(),
+                    "Placement with both compute_cluster and zone",
+                    format!(
+                        "A placement of machine pool {name:?} sets both `compute_cluster` ({:?}) and `zone` ({:?}); \
+                         set one: the zone's cluster is found from its tag.",
+                        pl.compute_cluster.as_str().unwrap_or("?"),
+                        pl.zone.as_str().unwrap_or("?")
+                    ),
+                ),
+                _ => {}
+            }
             match static_ip {
                 Some(true) if pl.ip_pool_id.is_null() => d.error_at(
                     at.clone(),
@@ -156,7 +177,7 @@ pub fn check_config(config: &ClusterModel) -> Diagnostics {
                     format!(
                         "`static_ip = true`, but a placement of machine pool {name:?} (compute cluster {:?}) has \
                          no `ip_pool_id`; every placement needs the uid of an IP pool of the account's gateway.",
-                        pl.compute_cluster.as_str().unwrap_or("?")
+                        pl.compute_cluster.as_str().or(pl.zone.as_str()).unwrap_or("?")
                     ),
                 ),
                 Some(false) if pl.ip_pool_id.as_str().is_some() => d.error_at(
@@ -459,7 +480,12 @@ impl Cluster {
         let mut wanted = Vec::new();
         let mut pools = Vec::new();
         for pool in &planned.machine_pool {
-            for pl in &pool.placement {
+            // A zone not resolved yet has no cluster to check.
+            for pl in pool
+                .placement
+                .iter()
+                .filter(|pl| pl.compute_cluster.is_known())
+            {
                 wanted.push(placement::Wanted {
                     at: Vec::new(),
                     datacenter: datacenter.clone(),
@@ -550,10 +576,18 @@ impl Cluster {
         let Ok(Some(mut planned)) = decode(&resp.state) else {
             return;
         };
+        // Zones first: a placement's cluster is part of what the
+        // refinements compare.
+        if let Some(config) = &config {
+            let d = self
+                .place_zones(config, prior.as_ref(), &mut planned, &req.ctx)
+                .await;
+            resp.diags.extend(d);
+        }
         if let Some(prior) = &prior {
             refine_plan(prior, &mut planned, &mut resp.requires_replace);
-            resp.state = planned.to_value();
         }
+        resp.state = planned.to_value();
         let unchanged = prior.as_ref().is_some_and(|p| {
             p.cloud_account_id == planned.cloud_account_id
                 && same_set(&p.machine_pool, &planned.machine_pool)

@@ -409,8 +409,10 @@ impl Cluster {
                             format!("Cluster {uid} vanished during import."),
                         ))
                     })?;
+                let mut m = ClusterModel::from_remote(&r, &ClusterModel::default(), c);
+                self.zones_for_import(&mut m, ctx).await;
                 return Ok(vec![Imported {
-                    state: ClusterModel::from_remote(&r, &ClusterModel::default(), c).to_value(),
+                    state: m.to_value(),
                     private: Vec::new(),
                 }]);
             }

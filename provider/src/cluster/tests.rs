@@ -128,6 +128,7 @@ use palette_api::models::{
 fn placement(cluster: &str, pool: Option<&str>) -> Value {
     Value::object([
         ("compute_cluster", Value::from(cluster)),
+        ("zone", Value::Null),
         ("datastore", Value::from("LocalDS_0")),
         ("network", Value::from("VM Network")),
         ("resource_pool", Value::from("Resources")),

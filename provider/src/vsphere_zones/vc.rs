@@ -98,6 +98,36 @@ impl Vc {
             .unwrap_or_default())
     }
 
+    /// The `k8s-zone` tags of every compute cluster of `datacenter`, for
+    /// cluster placements that name a zone. `None` when the datacenter is
+    /// not in vCenter.
+    pub async fn zone_tags(
+        &self,
+        datacenter: &str,
+    ) -> Result<Option<BTreeMap<String, Vec<String>>>, vsphere::Error> {
+        let dc = datacenter.trim_matches('/');
+        match self.session.datacenter_ref(dc).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut out = BTreeMap::new();
+        let Some(cat) = self.tags.category_by_name(ZONE_CATEGORY).await? else {
+            return Ok(Some(out));
+        };
+        for cluster in self.clusters_of(dc).await? {
+            let obj = self.session.cluster_ref(dc, &cluster).await?;
+            let names = self
+                .attached_in(&obj, &cat)
+                .await?
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            out.insert(cluster, names);
+        }
+        Ok(Some(out))
+    }
+
     async fn attached_in(
         &self,
         obj: &ObjectRef,
@@ -427,6 +457,49 @@ impl Vc {
 
 /// The tag to show for an object: the one the state had if it is among
 /// them, else the first by name (so a change in vCenter shows as a change).
+/// The one compute cluster whose `k8s-zone` tags include `zone`, from
+/// [`Vc::zone_tags`]; `Err` says why none can be chosen. Pure.
+pub(crate) fn cluster_of_zone(
+    zone: &str,
+    datacenter: &str,
+    tags: &BTreeMap<String, Vec<String>>,
+) -> Result<String, String> {
+    let carrying: Vec<&String> = tags
+        .iter()
+        .filter(|(_, zones)| zones.iter().any(|z| z == zone))
+        .map(|(c, _)| c)
+        .collect();
+    match carrying.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => {
+            let tagged: Vec<String> = tags
+                .iter()
+                .filter(|(_, z)| !z.is_empty())
+                .map(|(c, z)| format!("{c} = {}", z.join(", ")))
+                .collect();
+            Err(format!(
+                "No compute cluster of datacenter {datacenter:?} carries the {ZONE_CATEGORY} tag {zone:?}. {}",
+                if tagged.is_empty() {
+                    format!(
+                        "None carries a {ZONE_CATEGORY} tag: tag them first (resource palette_vsphere_zones)."
+                    )
+                } else {
+                    format!("Zones there: {}.", tagged.join("; "))
+                }
+            ))
+        }
+        many => Err(format!(
+            "The {ZONE_CATEGORY} tag {zone:?} is on {} compute clusters ({}); a zone names one cluster, and the \
+             reference document asks for unique zone values.",
+            many.len(),
+            many.iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 fn pick(mut have: Vec<Tag>, prior: Option<&str>) -> Option<String> {
     if let Some(p) = prior {
         if have.iter().any(|t| t.name == p) {
@@ -458,6 +531,29 @@ mod tests {
             description: String::new(),
             category_id: "c".into(),
         }
+    }
+
+    #[test]
+    fn a_zone_names_exactly_one_cluster() {
+        let tags: BTreeMap<String, Vec<String>> = [
+            ("DC0_C0", vec!["az1"]),
+            ("DC0_C1", vec!["az2"]),
+            ("DC0_C2", vec![]),
+        ]
+        .into_iter()
+        .map(|(c, z)| (c.to_string(), z.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(cluster_of_zone("az2", "DC0", &tags), Ok("DC0_C1".into()));
+        let none = cluster_of_zone("az3", "DC0", &tags).unwrap_err();
+        assert!(none.contains("\"az3\""), "{none}");
+        assert!(none.contains("DC0_C0 = az1; DC0_C1 = az2"), "{none}");
+        let mut twice = tags.clone();
+        twice.insert("DC0_C2".into(), vec!["az1".into()]);
+        let e = cluster_of_zone("az1", "DC0", &twice).unwrap_err();
+        assert!(e.contains("2 compute clusters (DC0_C0, DC0_C2)"), "{e}");
+        let untagged = BTreeMap::from([("DC0_C0".to_string(), Vec::new())]);
+        let e = cluster_of_zone("az1", "DC0", &untagged).unwrap_err();
+        assert!(e.contains("palette_vsphere_zones"), "{e}");
     }
 
     #[test]
