@@ -32,6 +32,33 @@ pub struct PoolIdentity {
     pub name: Attr<String>,
 }
 
+/// `palette_vsphere_zones`: the datacenter.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZonesIdentity {
+    pub datacenter: Attr<String>,
+}
+
+impl Model for ZonesIdentity {
+    fn ty() -> Type {
+        schemas::identity::vsphere_zones().ty()
+    }
+}
+
+impl ZonesIdentity {
+    /// The import id: the datacenter, as `terraform import` takes it.
+    pub fn import_id(identity: &Value) -> Result<String, Diagnostics> {
+        let me: ZonesIdentity = decode(identity)?;
+        given(&me.datacenter).map(str::to_string).ok_or_else(|| {
+            Diagnostic::error(
+                "Incomplete identity",
+                "To import palette_vsphere_zones by identity, give its `datacenter`, such as \"DC0\".",
+            )
+            .into()
+        })
+    }
+}
+
 impl Model for ScopedIdentity {
     fn ty() -> Type {
         schemas::identity::cluster().ty()
@@ -129,6 +156,7 @@ mod tests {
         check_model::<ScopedIdentity>(&block(schemas::identity::cloud_account())).unwrap();
         check_model::<GatewayIdentity>(&block(schemas::identity::gateway())).unwrap();
         check_model::<PoolIdentity>(&block(schemas::identity::ip_pool())).unwrap();
+        check_model::<ZonesIdentity>(&block(schemas::identity::vsphere_zones())).unwrap();
     }
 
     fn scoped(id: Option<&str>, name: Option<&str>, context: Option<&str>) -> Value {
@@ -169,5 +197,15 @@ mod tests {
             PoolIdentity::import_id(&pool.to_value()).unwrap(),
             "pcg/nodes"
         );
+        let zones = |dc: Option<&str>| {
+            ZonesIdentity::import_id(
+                &ZonesIdentity {
+                    datacenter: dc.into(),
+                }
+                .to_value(),
+            )
+        };
+        assert_eq!(zones(Some("/DC0")).unwrap(), "/DC0");
+        assert!(zones(None).is_err());
     }
 }

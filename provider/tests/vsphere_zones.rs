@@ -311,6 +311,36 @@ fn zone_tags_applied_drifted_changed_destroyed_and_imported() {
         assert_eq!(v["region"], "region1");
         assert_eq!(v["zones"], json!({"DC0_C0": "az1", "DC0_C2": "az3"}));
         w.assert_plan_empty();
+
+        // Terraform 1.12+: the identity is the datacenter, and an import
+        // block by identity adopts the resource the same way.
+        if w.tf.supports_identity() {
+            let state: Value =
+                serde_json::from_slice(&std::fs::read(w.work().join("terraform.tfstate")).unwrap())
+                    .unwrap();
+            let identity = state["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["type"] == "palette_vsphere_zones")
+                .map(|r| r["instances"][0]["identity"].clone())
+                .unwrap();
+            assert_eq!(identity, json!({"datacenter": "DC0"}));
+            w.state_rm(ADDR);
+            let cfg = config(
+                &lab,
+                &sim,
+                "region1",
+                &[("DC0_C0", "az1"), ("DC0_C2", "az3")],
+            );
+            w.config(&format!(
+                "{cfg}\nimport {{\n  to = {ADDR}\n  identity = {{\n    datacenter = \"DC0\"\n  }}\n}}\n"
+            ));
+            w.must(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+            assert_eq!(values(w)["zones"], v["zones"]);
+            w.config(&cfg);
+            w.assert_plan_empty();
+        }
         let r = w.must(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
         assert!(
             r.flat().contains("Zone tags left in vCenter"),

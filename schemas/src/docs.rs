@@ -254,6 +254,7 @@ fn identity_of(name: &str) -> Option<tfplugin::IdentitySchema> {
         crate::ip_pool::TYPE_NAME => Some(crate::identity::ip_pool()),
         crate::cloud_account::TYPE_NAME => Some(crate::identity::cloud_account()),
         crate::cluster::TYPE_NAME => Some(crate::identity::cluster()),
+        crate::vsphere_zones::TYPE_NAME => Some(crate::identity::vsphere_zones()),
         _ => None,
     }
 }

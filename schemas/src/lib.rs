@@ -165,4 +165,17 @@ pub mod identity {
     pub fn cluster() -> IdentitySchema {
         IdentitySchema::new(vec![id("cluster"), name("cluster"), context()])
     }
+
+    /// `palette_vsphere_zones`: the datacenter (one resource per
+    /// datacenter of a vCenter).
+    pub fn vsphere_zones() -> IdentitySchema {
+        IdentitySchema::new(vec![IdentityAttribute::optional(
+            "datacenter",
+            Type::String,
+        )
+        .description(
+            "The datacenter whose zone tags the resource holds: its name, or its inventory path such as \
+             `/DC0`. Required in an `import` block.",
+        )])
+    }
 }

@@ -189,6 +189,14 @@ impl Resource for VsphereZones {
         schemas::vsphere_zones::schema()
     }
 
+    fn identity_schema(&self) -> Option<tfplugin::IdentitySchema> {
+        Some(schemas::identity::vsphere_zones())
+    }
+
+    fn import_id(&self, identity: &Value) -> Result<String, Diagnostics> {
+        crate::identity::ZonesIdentity::import_id(identity)
+    }
+
     async fn validate(&self, config: &Value) -> Diagnostics {
         match ZonesModel::from_value(config) {
             Ok(m) => plan::check(&m),
