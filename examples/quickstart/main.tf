@@ -79,6 +79,8 @@ data "palette_vsphere_preflight" "dc1" {
   datacenter       = "DC0"
   compute_clusters = ["DC0_C0", "DC0_C1"]
   datastore        = "LocalDS_0"
+  network          = "VM Network"
+  folder           = "palette/clusters/apps-dc1"
   depends_on       = [palette_vsphere_zones.dc1]
 }
 

@@ -92,6 +92,8 @@ data "palette_vsphere_preflight" "dc" {{
   datacenter       = "DC0"
   compute_clusters = ["DC0_C0", "DC0_C1"]
   datastore        = "LocalDS_0"
+  network          = "VM Network"
+  folder           = "palette/clusters"
   depends_on       = [palette_vsphere_zones.dc]
 }}
 {check}{OUTPUTS}"#,
@@ -124,6 +126,9 @@ data "palette_vsphere_preflight" "dc" {{
         };
         assert!(detail("version").contains("vCenter 7.0.3"), "{checks:?}");
         assert!(detail("ntp").contains("all 6 hosts"), "{checks:?}");
+        // Datacenter, two clusters, datastore, network, and the VM root
+        // folder where Palette creates palette/clusters.
+        assert!(detail("privileges").contains("on 6 objects"), "{checks:?}");
         assert!(
             detail("zone_tags").contains("k8s-region \"region1\""),
             "{checks:?}"
@@ -166,6 +171,8 @@ data "palette_vsphere_preflight" "dc" {{
   compute_clusters = ["DC0_C0", "DC0_C1"]
   datastore        = "LonelyDS"
   resource_pool    = "palette"
+  network          = "VM Network"
+  folder           = "palette/clusters"
 }}
 {check}{OUTPUTS}"#,
             provider = provider_with_vcenter(&lab, &sim),
@@ -177,6 +184,8 @@ data "palette_vsphere_preflight" "dc" {{
             "Datastore.Browse (Datastore: Browse datastore)",
             "Folder.Create (Folder: Create folder)",
             "on datastore LonelyDS (Spectro role)",
+            "on network VM Network (Spectro role)",
+            "on VM folder DC0/vm (where Palette creates palette/clusters) (Spectro role)",
             "on the root folder (root-level role): Datastore.Browse",
             "ntp: host DC0_C0_H1 of DC0_C0 has no NTP server configured",
             "datastore LonelyDS is not shared across DC0_C0: 2 of its 3 hosts do not mount it (DC0_C0_H1, DC0_C0_H2)",
@@ -212,6 +221,7 @@ data "palette_vsphere_preflight" "dc" {{
   datacenter       = "DC0"
   compute_clusters = ["DC0_C0", "DC0_C7"]
   datastore        = "LocalDS_0"
+  network          = "VM Netwrok"
 }}
 "#,
             provider = provider_with_vcenter(&lab, &sim),
@@ -221,6 +231,8 @@ data "palette_vsphere_preflight" "dc" {{
         let out = r.flat();
         assert!(out.contains("Compute cluster not found"), "{out}");
         assert!(out.contains("DC0/host/DC0_C7"), "{out}");
+        assert!(out.contains("Network not found"), "{out}");
+        assert!(out.contains("DC0/network/VM Netwrok"), "{out}");
         assert!(!out.contains(PASSWORD), "no password in the output");
     });
 }

@@ -60,7 +60,8 @@ pub fn schema() -> Schema {
             .description(
                 "The reference document's vSphere prerequisites, checked before anything is installed: vSphere \
                  6.7U3 or later; the account's privileges (the document's root-level role on the root folder, \
-                 its Spectro role on the datacenter, each compute cluster and the datastore), as vCenter answers \
+                 its Spectro role on the datacenter, each compute cluster, the datastore and, when given, the \
+                 network and the VM folder), as vCenter answers \
                  for that user; NTP configured and running on every host of each compute cluster; the datastore \
                  mounted by every host of each compute cluster; the resource pool in each compute cluster; \
                  `k8s-region` and unique `k8s-zone` tags. A failed check is no error: `ready` is false and \
@@ -87,6 +88,15 @@ pub fn schema() -> Schema {
             .attr(Attribute::string("resource_pool").optional().validator(NotBlank).description(
                 "Resource pool path below each compute cluster's root pool, such as `palette`, that the clusters \
                  will be provisioned into. Left out, the check passes and says it was not asked.",
+            ))
+            .attr(Attribute::string("network").optional().validator(NotBlank).description(
+                "The network (port group) the nodes will use, such as `VM Network`: it must exist, and the \
+                 Spectro role's privileges are checked on it too.",
+            ))
+            .attr(Attribute::string("folder").optional().validator(NotBlank).description(
+                "The VM folder the clusters' VMs will go to, such as `palette/clusters` (a cluster's \
+                 `cloud_config.folder`): the Spectro role's privileges are checked on it, or, when it does not \
+                 exist yet (Palette creates it), on the nearest folder above it.",
             ))
             .attr(Attribute::bool("ready").computed().description("Whether every check passed."))
             .attr(

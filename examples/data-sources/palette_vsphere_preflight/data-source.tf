@@ -6,6 +6,8 @@ data "palette_vsphere_preflight" "dc1" {
   compute_clusters = ["cluster-1", "cluster-2", "cluster-3"]
   datastore        = "vsanDatastore"
   resource_pool    = "palette"
+  network          = "vm-network-dc1"
+  folder           = "palette/clusters"
   depends_on       = [palette_vsphere_zones.dc1]
 }
 

@@ -33,6 +33,8 @@ pub struct PreflightModel {
     pub compute_clusters: Strings,
     pub datastore: Attr<String>,
     pub resource_pool: Attr<String>,
+    pub network: Attr<String>,
+    pub folder: Attr<String>,
     pub ready: Attr<bool>,
     pub problems: Strings,
     pub checks: Attr<Vec<CheckModel>>,
@@ -171,8 +173,28 @@ impl VspherePreflight {
                 Some(AttrPath::attr("datastore")),
             )),
         }
+        if let Some(net) = m.network.as_str() {
+            match session
+                .object_ref("network", &format!("{dc_name}/network/{net}"))
+                .await
+            {
+                Ok(r) => objects.push((format!("network {net}"), r)),
+                Err(e) => missing.extend(vc_diag(
+                    "Network not found",
+                    &e,
+                    Some(AttrPath::attr("network")),
+                )),
+            }
+        }
         if missing.has_errors() {
             return Err(missing);
+        }
+        if let Some(folder) = m.folder.as_str() {
+            objects.push(
+                nearest_folder(session, &dc_name, folder)
+                    .await
+                    .map_err(vc("Cannot find the VM folder"))?,
+            );
         }
         let root_ids: Vec<&str> = ROOT_LEVEL.iter().map(|(id, _)| *id).collect();
         let spectro_ids: Vec<&str> = SPECTRO.iter().map(|(id, _)| *id).collect();
@@ -241,6 +263,41 @@ impl VspherePreflight {
                 .collect(),
         })
     }
+}
+
+/// The VM folder `folder` of the datacenter, or, when Palette is to create
+/// it, the nearest folder above it (the VM root folder at worst): where
+/// the account's privileges decide whether the folder can be made and used.
+async fn nearest_folder(
+    session: &vsphere::Session,
+    datacenter: &str,
+    folder: &str,
+) -> Result<(String, vsphere::ObjectRef), vsphere::Error> {
+    let parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+    for k in (0..=parts.len()).rev() {
+        let below = parts[..k].join("/");
+        let path = if below.is_empty() {
+            format!("{datacenter}/vm")
+        } else {
+            format!("{datacenter}/vm/{below}")
+        };
+        match session.object_ref("VM folder", &path).await {
+            Ok(r) if k == parts.len() => return Ok((format!("VM folder {folder}"), r)),
+            Ok(r) => {
+                return Ok((
+                    format!("VM folder {path} (where Palette creates {folder})"),
+                    r,
+                ))
+            }
+            Err(e) if e.is_not_found() => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    // The VM root folder always exists; reaching here means it did not.
+    session
+        .object_ref("VM folder", &format!("{datacenter}/vm"))
+        .await
+        .map(|r| (format!("VM folder {datacenter}/vm"), r))
 }
 
 #[async_trait]
