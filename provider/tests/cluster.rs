@@ -1321,12 +1321,10 @@ fn upgrade_available(lab: &Lab, gw: &str) -> bool {
 
 /// The document: "New cluster requests are queued while the gateway is
 /// being upgraded and are processed as soon as the gateway upgrade is
-/// complete." A create during an upgrade waits (and says why) instead of
-/// failing, on every Terraform; on 1.14+ the Update button is an action
-/// that applies the upgrade, streams its progress and leaves nothing to
-/// apply behind it.
+/// complete." A create during an upgrade (started as the console does)
+/// waits, and says why, instead of failing, on every Terraform.
 #[test]
-fn a_create_during_a_gateway_upgrade_waits_and_the_upgrade_action_applies_it() {
+fn a_create_during_a_gateway_upgrade_waits_and_says_why() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
         // Upgrade 9 s, Pending 3 s.
@@ -1387,85 +1385,120 @@ fn a_create_during_a_gateway_upgrade_waits_and_the_upgrade_action_applies_it() {
             "Palette queued it: {ev}"
         );
         w.assert_plan_empty();
+    });
+}
 
-        if !w.tf.supports_actions() {
-            return;
-        }
-        let with_action = |id: &str| {
-            format!(
+/// The gateway's Update button as an action (Terraform 1.14+): nothing to
+/// apply is a warning; a released upgrade is acknowledged, applied, waited
+/// for with progress, and marked done while the gateway's cluster keeps
+/// running; a gateway that is not Running is refused at plan time.
+#[test]
+fn the_gateway_upgrade_action_applies_the_released_upgrade() {
+    let sim = sim();
+    for_each_terraform_where(
+        &palette(),
+        "actions (1.14+)",
+        TerraformBin::supports_actions,
+        |w| {
+            // Upgrade 9 s.
+            let lab = Lab::with_vcsim_at(&sim, 0.05);
+            setup(w, &lab);
+            let gw = lab.gateway("pcg-dc1");
+            let release = || {
+                lab.admin(
+                    reqwest::Method::POST,
+                    &format!("/lab/gateways/{gw}/upgrade"),
+                    Some(json!({"available": true})),
+                )
+            };
+            let pools = format!("{}{}", cp_pool(false), worker_pool("workers", 1, false));
+            let spec = Spec {
+                static_ip: false,
+                pools: &pools,
+                ..Default::default()
+            };
+            let base = config(&lab, &sim, &gw, &spec);
+            w.config(&base);
+            w.init();
+            w.apply();
+            let uid = state_of(w)["id"].as_str().unwrap().to_string();
+            let (gw_cluster, _) = gateway_upgrade(&lab, &gw);
+            let with_action = |id: &str| {
+                format!(
                 "{base}\naction \"palette_gateway_upgrade\" \"dc1\" {{\n  config {{\n    gateway_id = \"{id}\"\n  }}\n}}\n"
             )
-        };
-        let invoke = [
-            "apply",
-            "-invoke=action.palette_gateway_upgrade.dc1",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-        ];
-        // Nothing to apply: a warning, nothing done.
-        w.config(&with_action(&gw));
-        let r = w.run(&invoke);
-        assert!(r.ok(), "{r}");
-        assert!(
-            r.flat().contains("No gateway upgrade available"),
-            "{}",
-            r.flat()
-        );
+            };
+            let invoke = [
+                "apply",
+                "-invoke=action.palette_gateway_upgrade.dc1",
+                "-auto-approve",
+                "-input=false",
+                "-no-color",
+            ];
+            // Nothing to apply: a warning, nothing done.
+            w.config(&with_action(&gw));
+            let r = w.run(&invoke);
+            assert!(r.ok(), "{r}");
+            assert!(
+                r.flat().contains("No gateway upgrade available"),
+                "{}",
+                r.flat()
+            );
 
-        // A new upgrade, applied by the action.
-        release();
-        assert!(upgrade_available(&lab, &gw));
-        let (_, note) = gateway_upgrade(&lab, &gw);
-        let note = note.unwrap();
-        let r = w.run(&invoke);
-        assert!(r.ok(), "{r}");
-        let text = r.flat();
-        for said in [
-            format!("applying upgrade {note} to gateway pcg-dc1"),
-            "gateway pcg-dc1 is being upgraded".to_string(),
-            "gateway pcg-dc1 is upgraded".to_string(),
-        ] {
-            assert!(text.contains(&said), "progress {said:?}: {text}");
-        }
-        assert!(!upgrade_available(&lab, &gw));
-        let done: Value = lab
-            .get(
-                None,
-                &format!("/v1/notifications/spectrocluster/{gw_cluster}?isDone=true"),
-            )
-            .unwrap();
-        let done: Vec<&str> = done["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|n| n["metadata"]["uid"].as_str())
-            .collect();
-        assert!(done.contains(&note.as_str()), "marked done: {done:?}");
-        assert_eq!(gateway_upgrade(&lab, &gw).1, None, "nothing left to apply");
-        let c: Value = lab
-            .get(Some(&lab.project("Default")), &cluster_path(&uid))
-            .unwrap();
-        assert_eq!(
-            c["status"]["state"], "Running",
-            "the cluster ran throughout"
-        );
+            // A new upgrade, applied by the action.
+            release();
+            assert!(upgrade_available(&lab, &gw));
+            let (_, note) = gateway_upgrade(&lab, &gw);
+            let note = note.unwrap();
+            let r = w.run(&invoke);
+            assert!(r.ok(), "{r}");
+            let text = r.flat();
+            for said in [
+                format!("applying upgrade {note} to gateway pcg-dc1"),
+                "gateway pcg-dc1 is being upgraded".to_string(),
+                "gateway pcg-dc1 is upgraded".to_string(),
+            ] {
+                assert!(text.contains(&said), "progress {said:?}: {text}");
+            }
+            assert!(!upgrade_available(&lab, &gw));
+            let done: Value = lab
+                .get(
+                    None,
+                    &format!("/v1/notifications/spectrocluster/{gw_cluster}?isDone=true"),
+                )
+                .unwrap();
+            let done: Vec<&str> = done["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|n| n["metadata"]["uid"].as_str())
+                .collect();
+            assert!(done.contains(&note.as_str()), "marked done: {done:?}");
+            assert_eq!(gateway_upgrade(&lab, &gw).1, None, "nothing left to apply");
+            let c: Value = lab
+                .get(Some(&lab.project("Default")), &cluster_path(&uid))
+                .unwrap();
+            assert_eq!(
+                c["status"]["state"], "Running",
+                "the cluster ran throughout"
+            );
 
-        // A gateway that is not Running is refused at plan time.
-        let stuck = lab.admin(
-            reqwest::Method::POST,
-            "/lab/gateways",
-            Some(json!({"name": "pcg-stuck", "state": "Provisioning"})),
-        )["uid"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        w.config(&with_action(&stuck));
-        let r = w.run(&invoke);
-        assert!(!r.ok(), "{r}");
-        assert!(r.flat().contains("Gateway is not Running"), "{}", r.flat());
-        w.config(&base);
-    });
+            // A gateway that is not Running is refused at plan time.
+            let stuck = lab.admin(
+                reqwest::Method::POST,
+                "/lab/gateways",
+                Some(json!({"name": "pcg-stuck", "state": "Provisioning"})),
+            )["uid"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            w.config(&with_action(&stuck));
+            let r = w.run(&invoke);
+            assert!(!r.ok(), "{r}");
+            assert!(r.flat().contains("Gateway is not Running"), "{}", r.flat());
+            w.config(&base);
+        },
+    );
 }
 
 /// The compute clusters each machine pool's placements name, in order, as

@@ -12,7 +12,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use acceptance_tests::{change_of, for_each_terraform, Workdir};
+use acceptance_tests::{
+    change_of, for_each_terraform, for_each_terraform_where, TerraformBin, Workdir,
+};
 use common::{palette, provider_with_vcenter, Lab};
 use serde_json::{json, Value};
 use vsphere::tags::Cardinality;
@@ -312,35 +314,6 @@ fn zone_tags_applied_drifted_changed_destroyed_and_imported() {
         assert_eq!(v["zones"], json!({"DC0_C0": "az1", "DC0_C2": "az3"}));
         w.assert_plan_empty();
 
-        // Terraform 1.12+: the identity is the datacenter, and an import
-        // block by identity adopts the resource the same way.
-        if w.tf.supports_identity() {
-            let state: Value =
-                serde_json::from_slice(&std::fs::read(w.work().join("terraform.tfstate")).unwrap())
-                    .unwrap();
-            let identity = state["resources"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|r| r["type"] == "palette_vsphere_zones")
-                .map(|r| r["instances"][0]["identity"].clone())
-                .unwrap();
-            assert_eq!(identity, json!({"datacenter": "DC0"}));
-            w.state_rm(ADDR);
-            let cfg = config(
-                &lab,
-                &sim,
-                "region1",
-                &[("DC0_C0", "az1"), ("DC0_C2", "az3")],
-            );
-            w.config(&format!(
-                "{cfg}\nimport {{\n  to = {ADDR}\n  identity = {{\n    datacenter = \"DC0\"\n  }}\n}}\n"
-            ));
-            w.must(&["apply", "-auto-approve", "-input=false", "-no-color"]);
-            assert_eq!(values(w)["zones"], v["zones"]);
-            w.config(&cfg);
-            w.assert_plan_empty();
-        }
         let r = w.must(&["destroy", "-auto-approve", "-input=false", "-no-color"]);
         assert!(
             r.flat().contains("Zone tags left in vCenter"),
@@ -359,4 +332,50 @@ fn zone_tags_applied_drifted_changed_destroyed_and_imported() {
             "the vCenter password is not in state"
         );
     });
+}
+
+/// Terraform 1.12+: the identity is the datacenter, and an import block by
+/// identity adopts the resource as `terraform import` does.
+#[test]
+fn the_identity_is_the_datacenter_and_imports() {
+    let provider = palette();
+    for_each_terraform_where(
+        &provider,
+        "resource identity (1.12+)",
+        TerraformBin::supports_identity,
+        |w| {
+            let sim = Vcsim::start(USER, PASSWORD, &["-cluster", "3"]).expect("vcsim");
+            let lab = Lab::start();
+            w.set_env("PALETTE_API_KEY", &lab.lab.api_key);
+            let cfg = config(
+                &lab,
+                &sim,
+                "region1",
+                &[("DC0_C0", "az1"), ("DC0_C2", "az3")],
+            );
+            w.config(&cfg);
+            w.init();
+            w.must(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+            let state: Value =
+                serde_json::from_slice(&std::fs::read(w.work().join("terraform.tfstate")).unwrap())
+                    .unwrap();
+            let identity = state["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["type"] == "palette_vsphere_zones")
+                .map(|r| r["instances"][0]["identity"].clone())
+                .unwrap();
+            assert_eq!(identity, json!({"datacenter": "DC0"}));
+            let zones = values(w)["zones"].clone();
+            w.state_rm(ADDR);
+            w.config(&format!(
+                "{cfg}\nimport {{\n  to = {ADDR}\n  identity = {{\n    datacenter = \"DC0\"\n  }}\n}}\n"
+            ));
+            w.must(&["apply", "-auto-approve", "-input=false", "-no-color"]);
+            assert_eq!(values(w)["zones"], zones);
+            w.config(&cfg);
+            w.assert_plan_empty();
+        },
+    );
 }
