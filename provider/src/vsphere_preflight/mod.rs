@@ -121,23 +121,15 @@ impl VspherePreflight {
         access: &VcAccess,
         ctx: &Ctx,
     ) -> Result<Facts, Diagnostics> {
-        let vc = |what: &'static str| move |e: vsphere::Error| vc_diag(what, &e, None);
-        let session = access
-            .login_until(ctx, None)
-            .await
-            .map_err(vc("Cannot log in to vCenter"))?;
-        let out = self.gather(m, access, &session, ctx).await;
-        let _ = session.logout().await;
+        // One login serves the inventory reads and the tags.
+        let tagger = Vc::open(access, ctx).await?;
+        let out = self.gather(m, &tagger).await;
+        tagger.close().await;
         out
     }
 
-    async fn gather(
-        &self,
-        m: &PreflightModel,
-        access: &VcAccess,
-        session: &vsphere::Session,
-        ctx: &Ctx,
-    ) -> Result<Facts, Diagnostics> {
+    async fn gather(&self, m: &PreflightModel, tagger: &Vc) -> Result<Facts, Diagnostics> {
+        let session = tagger.session();
         let vc = |what: &'static str| move |e: vsphere::Error| vc_diag(what, &e, None);
         let dc_name = m.datacenter.str().to_string();
         let clusters = known_strings(&m.compute_clusters);
@@ -235,14 +227,13 @@ impl VspherePreflight {
             );
         }
         // The zone tags as palette_vsphere_zones reads them.
-        let tagger = Vc::open(access, ctx).await?;
         let stub = ZonesModel {
             datacenter: dc_name.as_str().into(),
             ..ZonesModel::default()
         };
-        let seen = tagger.observe(&stub, &clusters).await;
-        tagger.close().await;
-        let seen = seen
+        let seen = tagger
+            .observe(&stub, &clusters)
+            .await
             .map_err(vc("Cannot read the zone tags"))?
             .unwrap_or_default();
         Ok(Facts {

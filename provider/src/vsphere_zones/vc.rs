@@ -42,6 +42,11 @@ impl Vc {
         Ok(Vc { session, tags })
     }
 
+    /// The SOAP session, for reads beyond the tags (the preflight's).
+    pub fn session(&self) -> &vsphere::Session {
+        &self.session
+    }
+
     pub async fn close(self) {
         let _ = self.tags.logout().await;
         let _ = self.session.logout().await;
