@@ -129,21 +129,10 @@ fn vcenter_block() -> Block {
             "The vCenter the installer is deployed to and the gateway works in; it also becomes the gateway's \
              vSphere account. Defaults to the provider's `vcenter` block.",
         )
-        .attr(
-            Attribute::string("server")
-                .required()
-                .validator(crate::vcenter_server_validator())
-                .description("vCenter host name or URL."),
-        )
+        .attr(crate::vcenter::server())
         .attr(name_attr("username", "vCenter user, such as `svc-palette@vsphere.local`."));
-    crate::cloud_account::password_attrs(b, crate::cloud_account::PasswordUse::Gateway)
-        .attr(Attribute::bool("insecure").default(false).description(
-            "Skip the check of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
-        ))
-        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
-            "Path to a PEM file of CA certificates to trust for vCenter, for a vCenter whose certificate a \
-             private CA signed. Read when the provider talks to vCenter.",
-        ))
+    let b = crate::cloud_account::password_attrs(b, crate::cloud_account::PasswordUse::Gateway);
+    crate::vcenter::tls(b, true, "when the provider talks to vCenter")
 }
 
 fn pool_block() -> Block {

@@ -13,6 +13,7 @@ pub mod gateway_data;
 pub mod ip_pool;
 pub mod list;
 pub mod provider;
+pub mod vcenter;
 pub mod vsphere_preflight;
 pub mod vsphere_zones;
 

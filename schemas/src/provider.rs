@@ -64,29 +64,17 @@ fn duration_attr(name: &str, default: &str, what: &str) -> Attribute {
 }
 
 pub fn vcenter_block() -> Block {
-    Block::new()
+    let b = Block::new()
         .description("Default vCenter connection, used where a resource has no `vcenter` block of its own.")
-        .attr(
-            Attribute::string("server")
-                .required()
-                .validator(NotBlank)
-                .validator(crate::vcenter_server_validator())
-                .description("vCenter host name or URL, such as `vcenter.dc1.example.com`."),
-        )
+        .attr(crate::vcenter::server().validator(NotBlank))
         .attr(Attribute::string("username").required().validator(NotBlank).description("vCenter user name."))
         .attr(
             Attribute::string("password")
                 .optional()
                 .sensitive()
                 .description("vCenter password. Never shown in plans or logs. Also read from `VSPHERE_PASSWORD`."),
-        )
-        .attr(Attribute::bool("insecure").optional().description(
-            "Skip verification of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
-        ))
-        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
-            "Path to a PEM file of CA certificates to trust for vCenter, for a vCenter whose certificate a \
-             private CA signed. Read when the provider is configured.",
-        ))
+        );
+    crate::vcenter::tls(b, false, "when the provider is configured")
 }
 
 pub fn schema() -> Schema {

@@ -17,18 +17,13 @@ pub const CHECKS: [&str; 6] = [
 ];
 
 fn vcenter_block() -> Block {
-    Block::new()
+    let b = Block::new()
         .description(
             "The vCenter to check, logged in to as the account Palette will use. Defaults to the provider's \
              `vcenter` block (recommended: a data source keeps its arguments, this password included, in \
              state).",
         )
-        .attr(
-            Attribute::string("server")
-                .required()
-                .validator(crate::vcenter_server_validator())
-                .description("vCenter host name or URL, such as `vcenter.dc1.example.com`."),
-        )
+        .attr(crate::vcenter::server())
         .attr(
             Attribute::string("username")
                 .required()
@@ -37,13 +32,8 @@ fn vcenter_block() -> Block {
         )
         .attr(Attribute::string("password").required().sensitive().validator(NotBlank).description(
             "vCenter password. Marked sensitive, but kept in state as every data source argument is.",
-        ))
-        .attr(Attribute::bool("insecure").optional().description(
-            "Skip the check of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
-        ))
-        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
-            "Path to a PEM file of CA certificates to trust for vCenter.",
-        ))
+        ));
+    crate::vcenter::tls(b, false, "at each login")
 }
 
 fn check_block() -> Type {

@@ -45,17 +45,12 @@ pub fn check_tag_value(s: &str) -> Result<(), String> {
 }
 
 fn vcenter_block() -> Block {
-    Block::new()
+    let b = Block::new()
         .description(
             "The vCenter to tag in. Defaults to the provider's `vcenter` block. The password is only used to \
              log in; nothing is sent to Palette.",
         )
-        .attr(
-            Attribute::string("server")
-                .required()
-                .validator(crate::vcenter_server_validator())
-                .description("vCenter host name or URL, such as `vcenter.dc1.example.com`."),
-        )
+        .attr(crate::vcenter::server())
         .attr(
             Attribute::string("username")
                 .required()
@@ -70,13 +65,8 @@ fn vcenter_block() -> Block {
             "vCenter password, write-only (Terraform 1.11 or later): never stored in plan or state. Refresh and \
              destroy run without the configuration, so they log in with the provider's `vcenter` block, which \
              must then name the same server. Set this or `password`.",
-        ))
-        .attr(Attribute::bool("insecure").default(false).description(
-            "Skip the check of vCenter's TLS certificate. Only for labs; conflicts with `ca_file`.",
-        ))
-        .attr(Attribute::string("ca_file").optional().validator(NotBlank).description(
-            "Path to a PEM file of CA certificates to trust for vCenter. Read at each login.",
-        ))
+        ));
+    crate::vcenter::tls(b, true, "at each login")
 }
 
 pub fn schema() -> Schema {
