@@ -1327,27 +1327,11 @@ fn upgrade_available(lab: &Lab, gw: &str) -> bool {
 fn a_create_during_a_gateway_upgrade_waits_and_says_why() {
     let sim = sim();
     for_each_terraform(&palette(), |w| {
-        // Upgrade 9 s, Pending 3 s.
-        let lab = Lab::with_vcsim_at(&sim, 0.05);
+        // Upgrade 18 s, Pending 6 s: the create must reach Palette while
+        // the upgrade runs, even on a loaded machine.
+        let lab = Lab::with_vcsim_at(&sim, 0.1);
         setup(w, &lab);
         let gw = lab.gateway("pcg-dc1");
-        let release = || {
-            lab.admin(
-                reqwest::Method::POST,
-                &format!("/lab/gateways/{gw}/upgrade"),
-                Some(json!({"available": true})),
-            )
-        };
-
-        // Started the way the console does, before the create.
-        release();
-        let (gw_cluster, note) = gateway_upgrade(&lab, &gw);
-        let note = note.expect("a notification to apply");
-        lab.admin(
-            reqwest::Method::PATCH,
-            &format!("/v1/spectroclusters/{gw_cluster}/packRefs?notify={note}"),
-            Some(json!({"spcApplySettings": {"actionType": "DownloadAndInstall"}})),
-        );
         let pools = format!("{}{}", cp_pool(false), worker_pool("workers", 1, false));
         let spec = Spec {
             static_ip: false,
@@ -1357,6 +1341,30 @@ fn a_create_during_a_gateway_upgrade_waits_and_says_why() {
         let base = config(&lab, &sim, &gw, &spec);
         w.config(&base);
         w.init();
+        // Everything but the cluster first, so that the upgrade below
+        // starts right before the cluster's create.
+        w.must(&[
+            "apply",
+            "-target=palette_ip_pool.nodes",
+            "-target=palette_cloud_account_vsphere.dc1",
+            "-auto-approve",
+            "-input=false",
+            "-no-color",
+        ]);
+
+        // Started the way the console does, before the create.
+        lab.admin(
+            reqwest::Method::POST,
+            &format!("/lab/gateways/{gw}/upgrade"),
+            Some(json!({"available": true})),
+        );
+        let (gw_cluster, note) = gateway_upgrade(&lab, &gw);
+        let note = note.expect("a notification to apply");
+        lab.admin(
+            reqwest::Method::PATCH,
+            &format!("/v1/spectroclusters/{gw_cluster}/packRefs?notify={note}"),
+            Some(json!({"spcApplySettings": {"actionType": "DownloadAndInstall"}})),
+        );
         let started = std::time::Instant::now();
         let out = w.apply();
         let text = out.flat();
