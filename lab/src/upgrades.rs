@@ -178,7 +178,7 @@ pub async fn apply(
     Json(_body): Json<V1ClusterNotificationUpdateEntity>,
 ) -> Response {
     let now = lab.clock.now();
-    let generation = {
+    let (gateway, generation) = {
         let mut store = lab.store();
         let Some(g) = store
             .gateways
@@ -233,7 +233,7 @@ pub async fn apply(
         );
         (gateway, generation)
     };
-    spawn_completion(lab, generation.0, generation.1, UPGRADE_DURATION);
+    spawn_completion(lab, gateway, generation, UPGRADE_DURATION);
     StatusCode::NO_CONTENT.into_response()
 }
 
